@@ -1,0 +1,439 @@
+/*
+ * smtp.h - the SMTP protocol core (RFC 5321, with RFC 821's SEND/SOML/SAML/TURN)
+ *
+ * A sans-I/O receiver (server) core: you push the bytes a client sent, it
+ * hands back events to decide on and reply bytes to send.  It never touches a
+ * socket, never allocates, keeps no global state, and needs only <stddef.h>,
+ * <stdint.h> and <string.h>.  The whole session lives in `struct smtp_session`,
+ * which you own: static, on the stack or inside your connection object.
+ *
+ * Usage (a blocking loop; see examples/smtp-sink.c for an event loop):
+ *
+ *     struct smtp_session s;
+ *     struct smtp_event ev;
+ *     smtp_init(&s, NULL);                        // default limits, "localhost"
+ *     for (;;) {
+ *         size_t used;
+ *         int st = smtp_feed(&s, in, in_len, &used, &ev);
+ *         in += used; in_len -= used;
+ *         if (st == SMTP_EV_RCPT && !known(ev.path))
+ *             smtp_reply(&s, 550, NULL, "No such user here");
+ *         // every other event: calling smtp_feed() again gives the default reply
+ *         send_all(&s);                           // smtp_output / smtp_output_done
+ *         if (st == SMTP_CLOSED) break;
+ *         if (st == SMTP_NEED_INPUT) in_len = read(fd, in = buf, sizeof buf);
+ *     }
+ *
+ * Version 0.1.0.  Status and limits:
+ *  - Server role only.  The reply formatter and the argument parsers are shared
+ *    helpers so that a client role can be added in this file.
+ *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
+ *    LIMITS (RCPTMAX) are advertised; CHUNKING, STARTTLS, AUTH and DSN are
+ *    recognised verbs that answer 502 for now.
+ *  - Strict by default: only CRLF ends a line, DATA ends only on CRLF.CRLF.
+ *    Every leniency is an SMTP_OPT_* flag documented with its risk.
+ *
+ * MIT licensed, see LICENSE.
+ */
+#ifndef SMTP_H
+#define SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef SMTP_HAS_CONFIG
+#include "smtp_config.h"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SMTP_API: the storage class of every public function.  Define SMTP_STATIC
+ * to make them all `static` (when you #include "smtp.c" into one file). */
+#ifndef SMTP_API
+#ifdef SMTP_STATIC
+#define SMTP_API static
+#else
+#define SMTP_API extern
+#endif
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Compile-time limits.  Each is the largest value the matching runtime
+ * setting may take; buffers inside struct smtp_session are sized by them.
+ * Define them before including smtp.h (or in smtp_config.h) to change them,
+ * identically for every file that includes smtp.h.
+ * ------------------------------------------------------------------------- */
+
+/* Longest command line, CRLF included (RFC 5321 4.5.3.1.4: 512).
+ * MUST be at least 64 (room for "MAIL FROM:<>" and a short path) and at most
+ * 65535.  The session holds one line buffer of this size. */
+#ifndef SMTP_LINE_MAX
+#define SMTP_LINE_MAX 512
+#endif
+
+/* Size of the reply buffer: the longest reply the core can produce at once,
+ * all lines of a multi-line reply together.  Each reply line is at most 512
+ * octets, CRLF included (RFC 5321 4.5.3.1.5).  MUST be at least 512 so that
+ * the EHLO reply with a 255-octet hostname fits; at most 65535. */
+#ifndef SMTP_REPLY_MAX
+#define SMTP_REPLY_MAX 512
+#endif
+
+/* Longest line of mail data, CRLF included (RFC 5321 4.5.3.1.6: 1000).
+ * Only a counter: no buffer grows with it.  MUST be at least 3. */
+#ifndef SMTP_TEXT_LINE_MAX
+#define SMTP_TEXT_LINE_MAX 1000
+#endif
+
+/* Most recipients in one transaction (RFC 5321 4.5.3.1.8: at least 100).
+ * MUST be between 1 and 65535; only a counter. */
+#ifndef SMTP_RCPT_MAX
+#define SMTP_RCPT_MAX 100
+#endif
+
+/* Path, local-part and domain limits of RFC 5321 4.5.3.1.1-3.  The path
+ * length counts the angle brackets and any source route. */
+#ifndef SMTP_PATH_MAX
+#define SMTP_PATH_MAX 256
+#endif
+#ifndef SMTP_LOCAL_MAX
+#define SMTP_LOCAL_MAX 64
+#endif
+#ifndef SMTP_DOMAIN_MAX
+#define SMTP_DOMAIN_MAX 255
+#endif
+
+#if SMTP_LINE_MAX < 64 || SMTP_LINE_MAX > 65535
+#error "SMTP_LINE_MAX must be between 64 and 65535"
+#endif
+#if SMTP_REPLY_MAX < 512 || SMTP_REPLY_MAX > 65535
+#error "SMTP_REPLY_MAX must be between 512 and 65535"
+#endif
+#if SMTP_TEXT_LINE_MAX < 3
+#error "SMTP_TEXT_LINE_MAX must be at least 3"
+#endif
+#if SMTP_RCPT_MAX < 1 || SMTP_RCPT_MAX > 65535
+#error "SMTP_RCPT_MAX must be between 1 and 65535"
+#endif
+#if SMTP_LOCAL_MAX < 1 || SMTP_DOMAIN_MAX < 1 || SMTP_PATH_MAX < 4
+#error "SMTP_LOCAL_MAX, SMTP_DOMAIN_MAX and SMTP_PATH_MAX are too small"
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Enumerations
+ * ------------------------------------------------------------------------- */
+
+/* What smtp_feed() returns: a status (negative or zero) or an event
+ * (positive).  The X-macro gives name, number and a description; the names
+ * come back from smtp_event_name(). */
+#define SMTP_EVENT_MAP(X)                                                      \
+    X(CLOSED, -3, "session over: send the pending output, then close")        \
+    X(PENDING, -2, "waiting for smtp_reply() to a deferred decision")         \
+    X(WANT_WRITE, -1, "reply bytes wait in smtp_output(); take them first")   \
+    X(NEED_INPUT, 0, "all input consumed; feed more")                         \
+    X(EV_CONNECT, 1, "new session: reply 220 (default) or 554 to refuse")     \
+    X(EV_HELO, 2, "HELO <domain>: decide")                                     \
+    X(EV_EHLO, 3, "EHLO <domain>: decide")                                     \
+    X(EV_MAIL, 4, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")              \
+    X(EV_RCPT, 5, "RCPT TO:<path>: decide")                                    \
+    X(EV_DATA, 6, "DATA: decide whether to take a message (354)")              \
+    X(EV_BODY, 7, "a chunk of dot-unstuffed message data")                     \
+    X(EV_DATA_END, 8, "end of message: decide (or learn it was refused)")     \
+    X(EV_RSET, 9, "RSET: transaction aborted (already answered 250)")          \
+    X(EV_VRFY, 10, "VRFY <string>: decide (default 252)")                      \
+    X(EV_EXPN, 11, "EXPN <string>: decide (default 502)")                      \
+    X(EV_HELP, 12, "HELP [topic]: decide (default 214)")                       \
+    X(EV_NOOP, 13, "NOOP: already answered 250")                               \
+    X(EV_QUIT, 14, "QUIT: already answered 221; SMTP_CLOSED follows")
+
+enum smtp_event_type {
+#define SMTP__EV_ENUM(name, num, desc) SMTP_##name = num,
+    SMTP_EVENT_MAP(SMTP__EV_ENUM)
+#undef SMTP__EV_ENUM
+    SMTP__EV_LAST = 14
+};
+
+/* Return codes of smtp_reply(), smtp_defer() and the parse helpers.
+ * 0 is success; every failure is a distinct negative number. */
+#define SMTP_ERR_MAP(X)                                                        \
+    X(OK, 0, "success")                                                        \
+    X(ERR_STATE, -1, "no decision is waiting for an answer")                   \
+    X(ERR_CODE, -2, "reply code not allowed for this command (RFC 5321 4.3.2)") \
+    X(ERR_SYNTAX, -3, "syntax error")                                          \
+    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")              \
+    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63") \
+    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                      \
+    X(ERR_UTF8, -7, "8-bit octets where SMTPUTF8 was not given")
+
+enum smtp_err {
+#define SMTP__ERR_ENUM(name, num, desc) SMTP_##name = num,
+    SMTP_ERR_MAP(SMTP__ERR_ENUM)
+#undef SMTP__ERR_ENUM
+    SMTP__ERR_LAST = -7
+};
+
+/* Option bits for smtp_config.options.  All off by default (strict). */
+enum smtp_option {
+    /* Accept a bare LF as the end of a command line, as Postfix and Exim do.
+     * RISK: a bare LF then ends commands but never ends DATA; a peer that
+     * parses differently may read lines differently than we do. */
+    SMTP_OPT_LF_LINES = 1u << 0,
+    /* Keep a bare CR or bare LF inside message data as it is.  It never ends
+     * a line for dot-unstuffing and never ends the data.  RISK: downstream
+     * software that treats a bare LF as a line end can be smuggled into. */
+    SMTP_OPT_BARE_KEEP = 1u << 1,
+    /* Turn each bare CR and bare LF in message data into CRLF.  It still
+     * never ends the data and the next octet is not a line start, so a dot
+     * after it is kept as data.  RISK: the body changes. */
+    SMTP_OPT_BARE_NORMALIZE = 1u << 2,
+    /* Enable SEND, SOML and SAML (RFC 821): they open a transaction like
+     * MAIL, and EV_MAIL says which was used.  Off: they answer 502. */
+    SMTP_OPT_SEND = 1u << 3,
+    /* Act as a plain RFC 821 server: no EHLO (502), no enhanced codes. */
+    SMTP_OPT_NO_ESMTP = 1u << 4
+};
+
+/* Extension bits for smtp_config.extensions: what EHLO advertises and
+ * which MAIL parameters are accepted. */
+enum smtp_extension {
+    SMTP_EXT_PIPELINING = 1u << 0,          /* RFC 2920 */
+    SMTP_EXT_SIZE = 1u << 1,                /* RFC 1870: SIZE= */
+    SMTP_EXT_8BITMIME = 1u << 2,            /* RFC 6152: BODY= */
+    SMTP_EXT_ENHANCEDSTATUSCODES = 1u << 3, /* RFC 2034 / 3463 */
+    SMTP_EXT_SMTPUTF8 = 1u << 4,            /* RFC 6531: SMTPUTF8 */
+    SMTP_EXT_LIMITS = 1u << 5,              /* RFC 9422: LIMITS RCPTMAX= */
+    SMTP_EXT_DEFAULT = 0x3fu
+};
+
+/* How a transaction was opened (struct smtp_event.mode for EV_MAIL). */
+enum smtp_mode {
+    SMTP_MODE_MAIL = 0, /* MAIL: deliver to mailboxes */
+    SMTP_MODE_SEND = 1, /* SEND: deliver to terminals */
+    SMTP_MODE_SOML = 2, /* SOML: terminals or mailboxes */
+    SMTP_MODE_SAML = 3  /* SAML: terminals and mailboxes */
+};
+
+/* BODY= of MAIL (struct smtp_event.body). */
+enum smtp_body {
+    SMTP_BODY_NONE = 0,    /* no BODY parameter */
+    SMTP_BODY_7BIT = 1,    /* BODY=7BIT */
+    SMTP_BODY_8BITMIME = 2 /* BODY=8BITMIME */
+};
+
+/* Why the core refused a message at its end (struct smtp_event.reject for
+ * EV_DATA_END).  The core has already queued the reply named here. */
+enum smtp_reject {
+    SMTP_REJECT_NONE = 0,      /* not refused: decide */
+    SMTP_REJECT_SIZE = 1,      /* over max_size: 552 5.3.4 */
+    SMTP_REJECT_LONG_LINE = 2, /* a line over max_text_line: 554 5.6.0 */
+    SMTP_REJECT_BARE = 3       /* bare CR or LF, strict mode: 554 5.6.0 */
+};
+
+/* ---------------------------------------------------------------------------
+ * Types
+ * ------------------------------------------------------------------------- */
+
+/* A span of octets: not NUL-terminated.  Empty spans have len 0 and a
+ * non-NULL ptr. */
+struct smtp_span {
+    const char *ptr;
+    size_t len;
+};
+
+/* Settings.  smtp_config_default() fills it; change what you need and pass
+ * it to smtp_init(), which copies it (the hostname string itself is not
+ * copied and must outlive the session).  Values larger than the compile-time
+ * caps are clamped to them; zero means the default. */
+struct smtp_config {
+    const char *hostname;  /* our name in 220/221/421 and EHLO; NUL-terminated,
+                              default "localhost"; CR, LF and other control
+                              octets are replaced by '?', longer than 255
+                              octets is cut */
+    uint64_t max_size;     /* largest message in octets (SIZE, 552); 0: no
+                              limit, advertised as "SIZE" with no number */
+    uint32_t options;      /* SMTP_OPT_* bits */
+    uint32_t extensions;   /* SMTP_EXT_* bits; default SMTP_EXT_DEFAULT */
+    uint16_t max_line;     /* command line, CRLF included; <= SMTP_LINE_MAX */
+    uint16_t max_rcpt;     /* recipients per transaction; <= SMTP_RCPT_MAX */
+    uint32_t max_text_line;/* data line, CRLF included; <= SMTP_TEXT_LINE_MAX */
+    uint16_t max_errors;   /* syntax/sequence errors (500-504, 555) before the
+                              session is ended with 421; default 10, 0xffff:
+                              never */
+};
+
+/* An event, filled by smtp_feed().  Spans point into the session's line
+ * buffer or into the input you passed; they stay valid until the next call
+ * of any smtp_ function on the same session.  Fields that do not apply to
+ * the event are zero / empty. */
+struct smtp_event {
+    int type;              /* enum smtp_event_type, same as the return value */
+    struct smtp_span arg;  /* the text after the verb and one SP: HELO/EHLO
+                              domain, VRFY/EXPN string, HELP/NOOP topic, and
+                              the raw argument of MAIL/RCPT */
+    struct smtp_span path; /* MAIL/RCPT: the mailbox, without angle brackets
+                              and source route; empty for MAIL FROM:<> */
+    struct smtp_span local;  /* MAIL/RCPT: local-part of path (quotes kept) */
+    struct smtp_span domain; /* MAIL/RCPT: domain or [address literal] of path;
+                                empty for <Postmaster> */
+    struct smtp_span params; /* MAIL/RCPT: ESMTP parameters, as sent */
+    struct smtp_span data;   /* EV_BODY: the chunk */
+    uint64_t size;           /* EV_MAIL: SIZE= value (0: none);
+                                EV_DATA_END: octets of data delivered */
+    uint8_t mode;            /* EV_MAIL: enum smtp_mode */
+    uint8_t body;            /* EV_MAIL: enum smtp_body */
+    uint8_t smtputf8;        /* EV_MAIL: 1 if SMTPUTF8 was given */
+    uint8_t reject;          /* EV_DATA_END: enum smtp_reject */
+    uint16_t rcpts;          /* EV_DATA, EV_DATA_END: accepted recipients */
+};
+
+/* The session state.  Its size is fixed at compile time; it may be copied
+ * with `=` between calls (no pointers into itself).  Fields starting with
+ * '_' are private: read them in a debugger, never write them. */
+struct smtp_session {
+    struct smtp_config cfg;     /* copy of the settings (read-only) */
+    uint64_t _size;             /* data octets of the current message */
+    uint32_t _text_len;         /* octets of the current data line */
+    uint16_t _line_len;         /* octets in _line */
+    uint16_t _out_len, _out_off;/* pending reply bytes are _out[_out_off.._out_len) */
+    uint16_t _rcpts;            /* accepted recipients */
+    uint16_t _errors;           /* syntax/sequence errors so far */
+    uint8_t _state;             /* protocol state (smtp.c: enum state) */
+    uint8_t _dstate;            /* DATA scanner state */
+    uint8_t _await;             /* event waiting for a decision, or 0 */
+    uint8_t _flags;             /* smtp.c: F_* bits */
+    uint8_t _lflags;            /* current command line: L_* bits */
+    uint8_t _reject;            /* enum smtp_reject for the current message */
+    char _line[SMTP_LINE_MAX];  /* the command line being assembled */
+    char _out[SMTP_REPLY_MAX];  /* replies to send */
+};
+
+/* ---------------------------------------------------------------------------
+ * API
+ * ------------------------------------------------------------------------- */
+
+/* Fills *cfg with the defaults: hostname "localhost", max_size 0 (no limit),
+ * no options, SMTP_EXT_DEFAULT, and the compile-time caps as limits. */
+SMTP_API void smtp_config_default(struct smtp_config *cfg);
+
+/* Starts a session.  cfg may be NULL for the defaults; it is copied, so it
+ * need not outlive the call (cfg->hostname must).  Any earlier content of
+ * *s is overwritten: smtp_init() is also how a session is reused.  The first
+ * smtp_feed() returns SMTP_EV_CONNECT. */
+SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
+
+/* Pushes input and advances the session by at most one event.
+ *
+ * buf/len: bytes received from the client (buf may be NULL when len is 0).
+ * *consumed: set to the number of bytes of buf the session has taken.  Taken
+ *   bytes are never needed again (a partial command line is copied into the
+ *   session); pass the rest again in the next call, followed by new input.
+ * *ev: filled for events (return value > 0); its spans are valid until the
+ *   next call on this session.
+ *
+ * Returns one of:
+ *   SMTP_NEED_INPUT  (0)  every byte was taken; call again with new input.
+ *   SMTP_WANT_WRITE  (-1) replies wait in smtp_output(): nothing more is
+ *                         taken until they are all acknowledged.
+ *   SMTP_PENDING     (-2) a deferred decision waits for smtp_reply().
+ *   SMTP_CLOSED      (-3) the session is over (QUIT, 421): send what
+ *                         smtp_output() holds, then close.  Input after the
+ *                         end is never taken.
+ *   SMTP_EV_*        (>0) an event.  Decision events (CONNECT, HELO, EHLO,
+ *                         MAIL, RCPT, DATA, DATA_END unless already refused,
+ *                         VRFY, EXPN, HELP) wait for smtp_reply(); if the next
+ *                         smtp_feed() comes first, the default reply is used
+ *                         (220, 250, 250, 250, 250, 354, 250, 252, 502, 214).
+ *                         To answer later, call smtp_defer().
+ *
+ * The result does not depend on how the input is split: feeding a session
+ * whole or one byte at a time gives the same events and replies. */
+SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
+                       size_t *consumed, struct smtp_event *ev);
+
+/* Answers the decision event smtp_feed() last returned.
+ *
+ * code: a reply code the RFC 5321 4.3.2 / RFC 821 4.3 tables allow for that
+ *   command (e.g. RCPT: 250 251 421 450 451 452 501 503 550 551 552 553 555);
+ *   otherwise SMTP_ERR_CODE and nothing changes.  421 also ends the session.
+ * enh: the RFC 3463 enhanced status code ("5.1.1"), or NULL for a default
+ *   matching the command and code.  Sent only after EHLO.
+ * text: the reply text, or NULL for the default.  '\n' separates lines of a
+ *   multi-line reply; other control octets become '?'.  Text that does not
+ *   fit the line or the reply buffer is cut.  For EHLO a 250 always lists the
+ *   extensions; text then follows the hostname on the first line.
+ *
+ * Returns SMTP_OK, SMTP_ERR_STATE (no decision waiting) or SMTP_ERR_CODE.
+ * A positive answer moves the session on (MAIL opens the transaction, 354
+ * starts the data phase, ...); a negative one leaves the state as it was. */
+SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh,
+                        const char *text);
+
+/* Keeps the decision open past the next smtp_feed(): until smtp_reply() is
+ * called, smtp_feed() takes nothing and returns SMTP_PENDING.  Returns
+ * SMTP_OK or SMTP_ERR_STATE. */
+SMTP_API int smtp_defer(struct smtp_session *s);
+
+/* The reply bytes waiting to be sent, or NULL (and *len 0) when none.  The
+ * pointer is into the session and valid until the next call on it. */
+SMTP_API const char *smtp_output(const struct smtp_session *s, size_t *len);
+
+/* Acknowledges that n bytes (at most what smtp_output() reported) of the
+ * output were sent.  Partial acknowledgements are fine. */
+SMTP_API void smtp_output_done(struct smtp_session *s, size_t n);
+
+/* Asks the session to end.  now == 0: the next command is answered
+ * "421 <hostname> Service not available" (QUIT still gets 221) and the
+ * session ends.  now != 0: the 421 is queued at once (after any pending
+ * output) and the session ends; a message being received is lost, a waiting
+ * decision is dropped. */
+SMTP_API void smtp_shutdown(struct smtp_session *s, int now);
+
+/* 1 when the session is over (SMTP_CLOSED), else 0. */
+SMTP_API int smtp_closed(const struct smtp_session *s);
+
+/* A parsed Reverse-path or Forward-path (RFC 5321 4.1.2). */
+struct smtp_path {
+    struct smtp_span mailbox; /* local@domain, empty for "<>" */
+    struct smtp_span local;   /* local-part, quotes kept */
+    struct smtp_span domain;  /* domain or address literal; empty for
+                                 <Postmaster> */
+    size_t len;               /* octets of the path, brackets included */
+};
+
+/* Flags for smtp_parse_path(). */
+enum smtp_path_flag {
+    SMTP_PATH_NULL_OK = 1u << 0,    /* "<>" is allowed (reverse-path) */
+    SMTP_PATH_POSTMASTER = 1u << 1, /* "<Postmaster>" without a domain */
+    SMTP_PATH_UTF8 = 1u << 2        /* UTF-8 octets allowed (RFC 6531) */
+};
+
+/* Parses a path "<...>" at the start of p[0..n).  On success fills *out and
+ * returns SMTP_OK; out->len says where the path ended (the caller checks
+ * what follows).  Otherwise a negative enum smtp_err.  Reads nothing past
+ * p[n-1]; p may be NULL when n is 0. */
+SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags,
+                             struct smtp_path *out);
+
+/* Checks that p[0..n) is exactly a Domain, or with allow_literal an
+ * address-literal too ([192.0.2.1], [IPv6:...], [tag:...]).  Returns
+ * SMTP_OK or a negative enum smtp_err. */
+SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal);
+
+/* Parses "digits" in p[0..n) into *out with an overflow check.  Returns
+ * SMTP_OK, or SMTP_ERR_SYNTAX for an empty span, a non-digit, or a value
+ * above UINT64_MAX (then *out is UINT64_MAX: "too large", never wrapped). */
+SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out);
+
+/* Names and descriptions for the enums above: "EV_RCPT" / "RCPT TO:<path>:
+ * decide", "ERR_CODE" / ...  Unknown values give "?". */
+SMTP_API const char *smtp_event_name(int ev);
+SMTP_API const char *smtp_event_desc(int ev);
+SMTP_API const char *smtp_err_name(int err);
+SMTP_API const char *smtp_err_desc(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SMTP_H */

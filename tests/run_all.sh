@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs each suite named on the command line as `make <suite>`, shows its
+# output, and adds up the "N passed, N failed" line each one ends with.
+# A suite whose make exits non-zero counts one failure more, so a build
+# error or a crash can never pass.
+passed=0; failed=0
+tmp=$(mktemp -d)
+for suite in "$@"; do
+    echo "=== $suite"
+    { make --no-print-directory "$suite" 2>&1; echo $? >"$tmp/rc"; } | tee "$tmp/out"
+    line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$tmp/out" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(echo "$line" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+        f=$(echo "$line" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/')
+        passed=$((passed + p)); failed=$((failed + f))
+    else
+        echo "!!! suite $suite printed no 'N passed, N failed' line"
+        failed=$((failed + 1))
+    fi
+    if [ "$(cat "$tmp/rc")" != 0 ]; then
+        echo "!!! suite $suite exited with status $(cat "$tmp/rc")"
+        [ -n "$line" ] && [ "$f" -gt 0 ] || failed=$((failed + 1))
+    fi
+done
+rm -rf "$tmp"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
