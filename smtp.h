@@ -223,12 +223,15 @@ enum smtp_body {
 };
 
 /* Why the core refused a message at its end (struct smtp_event.reject for
- * EV_DATA_END).  The core has already queued the reply named here. */
+ * EV_DATA_END).  The core has already queued the reply named here.  When
+ * several apply, the highest number wins.  EV_BODY still hands out the whole
+ * message (up to max_size octets, never more) whatever the verdict, so that
+ * what you receive never depends on how the input was split. */
 enum smtp_reject {
     SMTP_REJECT_NONE = 0,      /* not refused: decide */
-    SMTP_REJECT_SIZE = 1,      /* over max_size: 552 5.3.4 */
+    SMTP_REJECT_BARE = 1,      /* bare CR or LF, strict mode: 554 5.6.0 */
     SMTP_REJECT_LONG_LINE = 2, /* a line over max_text_line: 554 5.6.0 */
-    SMTP_REJECT_BARE = 3       /* bare CR or LF, strict mode: 554 5.6.0 */
+    SMTP_REJECT_SIZE = 3       /* over max_size: 552 5.3.4 */
 };
 
 /* ---------------------------------------------------------------------------
@@ -299,10 +302,10 @@ struct smtp_session {
     uint16_t _out_len, _out_off;/* pending reply bytes are _out[_out_off.._out_len) */
     uint16_t _rcpts;            /* accepted recipients */
     uint16_t _errors;           /* syntax/sequence errors so far */
+    uint16_t _flags;            /* smtp.c: F_* bits */
     uint8_t _state;             /* protocol state (smtp.c: enum state) */
     uint8_t _dstate;            /* DATA scanner state */
     uint8_t _await;             /* event waiting for a decision, or 0 */
-    uint8_t _flags;             /* smtp.c: F_* bits */
     uint8_t _lflags;            /* current command line: L_* bits */
     uint8_t _reject;            /* enum smtp_reject for the current message */
     char _line[SMTP_LINE_MAX];  /* the command line being assembled */
