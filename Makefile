@@ -37,6 +37,30 @@ TEST_SUITES :=
 # ---------------------------------------------------------------- example
 
 # ---------------------------------------------------------------- bench
+# make bench / size / load / test-cross: issue 6.  bench/README.md has the
+# figures and what each one means.
+BENCH_CFLAGS ?= -std=c99 -O2 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
+# make size: one variant per word; a variant is "default" or -D flags joined
+# by commas (e.g. -DSMTP_NO_AUTH,-DSMTP_NO_DSN).  Add an extension macro here.
+SIZE_VARIANTS ?= default
+.PHONY: bench size load test-cross
+
+$(BUILD)/bench: bench/bench.c smtp.c smtp.h | $(BUILD)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_FLAGS='"$(CC) $(BENCH_CFLAGS)"' \
+		bench/bench.c smtp.c -o $@
+
+## bench       core speed vs memchr/memcpy/a line splitter, scaling (~2 min)
+bench: $(BUILD)/bench
+	$(BUILD)/bench
+	@sh bench/instr.sh $(BUILD)/bench
+
+## size        .text/.data/.bss, state and stack: x86-64, Cortex-M0+, Cortex-M4
+size:
+	@BUILD=$(BUILD) CC=$(CC) sh bench/size.sh $(SIZE_VARIANTS)
+
+## load        build/smtp-sink vs Postfix smtp-sink under smtp-source (loopback)
+load: $(BUILD)/smtp-sink
+	@BUILD=$(BUILD) sh bench/load.sh
 
 # ---------------------------------------------------------------- test driver
 test:

@@ -198,7 +198,7 @@ static unsigned cls(unsigned char c)
         r |= C_ALPHA | C_ATEXT;
     else if (c >= '0' && c <= '9')
         r |= C_DIGIT | C_ATEXT;
-    else if (c && strchr("!#$%&'*+-/=?^_`{|}~", c))
+    else if (c && memchr("!#$%&'*+-/=?^_`{|}~", c, 19))
         r |= C_ATEXT;
     if (c >= 32 && c <= 126) {
         r |= C_PRINT;
@@ -288,8 +288,9 @@ static void put_reply(struct smtp_session *s, unsigned code, const char *enh,
         enh = NULL;
     for (;;) {
         size_t end = MIN((size_t)SMTP_REPLY_MAX, len + REPLY_LINE) - 2, n;
-        const char *nl = strchr(t, '\n');
-        size_t tl = nl ? (size_t)(nl - t) : strlen(t);
+        size_t tl = strlen(t);
+        const char *nl = memchr(t, '\n', tl);
+        tl = nl ? (size_t)(nl - t) : tl;
         if (len + 4 > end)
             break;
         o[len++] = (char)('0' + code / 100);
@@ -798,6 +799,8 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         return error(s, 500, "5.5.2", "Bare CR or LF not allowed");
     if (lf & L_NUL)
         return error(s, 500, "5.5.2", "NUL octet not allowed");
+    if (s->_state == ST_REFUSED && v != V_QUIT) /* RFC 5321 3.1 */
+        return error(s, 503, "5.5.1", "No SMTP service here, only QUIT");
     if (v == V_COUNT)
         return error(s, 500, "5.5.2", n ? "Syntax error, command unrecognized" : "Empty command");
     row = &verbs[v];
@@ -1200,8 +1203,13 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *consumed, struct smtp_event *ev)
 {
     const char *p = (const char *)buf;
-    size_t i = 0, room;
+    size_t i = 0, room, dummy_used;
+    struct smtp_event dummy_ev;
 
+    if (!ev)
+        ev = &dummy_ev;
+    if (!consumed)
+        consumed = &dummy_used;
     memset(ev, 0, sizeof *ev);
     *consumed = 0;
     if (s->_await) {

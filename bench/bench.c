@@ -1,0 +1,986 @@
+/*
+ * bench/bench.c - in-process benchmarks of the smtp.c core.
+ *
+ * Every figure is printed next to a baseline measured in the same run over
+ * the same bytes (memchr, memcpy, a bare line splitter), because absolute
+ * speeds differ between machines and ratios travel.  Each timed loop checks
+ * what the core produced (event counts, data octets, reply octets, the end
+ * of the session) so a broken core cannot look fast; the content itself is
+ * checked byte for byte once, untimed, before the timed runs.
+ *
+ *   build/bench                 all sections (what `make bench` runs)
+ *   build/bench data|cmds|chunk|scale ...   only those sections
+ *   build/bench instr           fixed small workloads for callgrind
+ *                               (see bench/instr.sh)
+ *
+ * Sections, as in issue 6:
+ *   data   1. a 256 MB body through the DATA phase vs memchr and memcpy
+ *   cmds   2. pipelined sessions (EHLO, MAIL, 50 RCPT, DATA, 1 KB, QUIT)
+ *             vs a memchr line splitter
+ *   chunk  3. whole buffers vs 64-octet and 1-octet feeds
+ *   scale  4. 64 MB / 256 MB / 1 GB messages and 62.5k / 250k / 1M
+ *             pipelined commands: time per octet and peak RSS
+ *
+ * The scaling section runs in a child forked before anything big is
+ * allocated, so its peak RSS is the core's and the streaming buffers', not
+ * the 256 MB buffers of section 1.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../smtp.h"
+
+#ifndef BENCH_FLAGS
+#define BENCH_FLAGS "(unknown)"
+#endif
+
+#define MB (1024u * 1024u)
+
+/* ------------------------------------------------------------------ util */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench: FAIL: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            die(__VA_ARGS__);                                                  \
+    } while (0)
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    CHECK(p != NULL, "out of memory (%zu octets)", n);
+    return p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* xorshift64*: deterministic, so every run uses the same bytes. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545f4914f6cdd1du) >> 33) % n;
+}
+
+/* A growable output buffer for building inputs. */
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const void *src, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        CHECK(b->p != NULL, "out of memory");
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
+
+static void putf(struct buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    CHECK(n >= 0 && (size_t)n < sizeof tmp, "putf overflow");
+    put(b, tmp, (size_t)n);
+}
+
+/* ------------------------------------------------------- input makers */
+
+/* Appends realistic message lines until b holds at least `target` more
+ * octets: 30-78 octets of words, CRLF, an empty line now and then, and one
+ * line in 25 starting with a dot (sent dot-stuffed: ".." on the wire).
+ * Returns the number of stuffing dots added (the core removes them). */
+static size_t gen_body(struct buf *b, size_t target, size_t *lines)
+{
+    static const char *const words[] = {
+        "the", "message", "of", "and", "to", "a", "in", "is", "that",
+        "for", "receiver", "SMTP", "mail", "data", "with", "as", "server",
+        "transfer", "on", "be", "at", "by", "this", "from", "reply", "line",
+        "octets", "client", "relay", "host", "Received:", "domain", "=20",
+        "protocol", "example.org", "buffer", "2024", "latency", "queue"};
+    size_t start = b->len, dots = 0;
+    while (b->len - start < target) {
+        char line[100];
+        size_t n = 0, want = 30 + rnd(49);
+        uint32_t kind = rnd(100);
+        if (kind < 4) {
+            line[n++] = '.';        /* stuffed dot */
+            line[n++] = '.';
+            dots++;
+        } else if (kind < 10) {
+            put(b, "\r\n", 2);      /* paragraph break */
+            ++*lines;
+            continue;
+        }
+        while (n < want) {
+            const char *w = words[rnd(sizeof words / sizeof *words)];
+            size_t wl = strlen(w);
+            if (n + wl + 1 > 78)
+                break;
+            if (n > 0 && line[n - 1] != '.')
+                line[n++] = ' ';
+            memcpy(line + n, w, wl);
+            n += wl;
+        }
+        line[n++] = '\r';
+        line[n++] = '\n';
+        put(b, line, n);
+        ++*lines;
+    }
+    return dots;
+}
+
+/* One pipelined session: EHLO, MAIL, 50 RCPT, DATA, ~1 KB body, QUIT.
+ * `k` varies the names so sessions are not all the same bytes. */
+#define CMDS_PER_SESSION 54u /* EHLO MAIL 50xRCPT DATA QUIT */
+#define RCPTS 50u
+static void gen_session(struct buf *b, unsigned k, size_t *dots)
+{
+    struct buf body = {0};
+    size_t lines = 0;
+    unsigned i;
+    putf(b, "EHLO client%u.example.org\r\n", k % 97);
+    putf(b, "MAIL FROM:<sender%u@example.org> BODY=8BITMIME SIZE=1200\r\n",
+         k);
+    for (i = 0; i < RCPTS; i++)
+        putf(b, "RCPT TO:<user%u.%u@mx%u.example.net>\r\n", i, k % 1000,
+             i % 7);
+    puts_(b, "DATA\r\n");
+    *dots += gen_body(&body, 1024, &lines);
+    put(b, body.p, body.len);
+    free(body.p);
+    puts_(b, ".\r\nQUIT\r\n");
+}
+
+/* The transaction block of the long-session scaling run: MAIL, 50 RCPT,
+ * DATA, 1 KB, end of data (52 commands). */
+#define CMDS_PER_BLOCK 52u
+static void gen_block(struct buf *b, unsigned k, size_t *dots)
+{
+    struct buf body = {0};
+    size_t lines = 0;
+    unsigned i;
+    putf(b, "MAIL FROM:<s%u@example.org>\r\n", k);
+    for (i = 0; i < RCPTS; i++)
+        putf(b, "RCPT TO:<u%u.%u@example.net>\r\n", i, k);
+    puts_(b, "DATA\r\n");
+    *dots += gen_body(&body, 1024, &lines);
+    put(b, body.p, body.len);
+    free(body.p);
+    puts_(b, ".\r\n");
+}
+
+/* ------------------------------------------------------------- driver */
+
+/* What the core produced; compared against a reference in timed loops. */
+struct tally {
+    uint64_t ev[SMTP__EV_LAST + 1];
+    uint64_t body;      /* octets delivered in EV_BODY */
+    uint64_t out;       /* reply octets */
+    uint64_t data_end;  /* sum of EV_DATA_END size */
+    uint64_t foreign;   /* EV_BODY chunks not pointing into the input */
+    uint64_t rejects;   /* EV_DATA_END with reject != 0 */
+    int closed;
+};
+
+/* Optional capture of everything for the untimed content check. */
+struct capture {
+    struct buf data, out;
+};
+
+/* Feeds p[0..n) to the session, answering every event with the default
+ * reply and taking all output at once.  Returns the octets taken; stops at
+ * SMTP_CLOSED. */
+static size_t drive(struct smtp_session *s, const char *p, size_t n,
+                    struct tally *t, struct capture *cap)
+{
+    const char *start = p;
+    for (;;) {
+        struct smtp_event ev;
+        size_t used = 0, olen;
+        const char *out;
+        int st = smtp_feed(s, p, n, &used, &ev);
+        if (used > n)
+            die("consumed %zu of %zu", used, n);
+        p += used;
+        n -= used;
+        if (st > 0) {
+            if (st > SMTP__EV_LAST)
+                die("event %d out of range", st);
+            t->ev[st]++;
+            if (st == SMTP_EV_BODY) {
+                t->body += ev.data.len;
+                if (ev.data.ptr < start || ev.data.ptr + ev.data.len > p)
+                    t->foreign++;
+                if (cap)
+                    put(&cap->data, ev.data.ptr, ev.data.len);
+            } else if (st == SMTP_EV_DATA_END) {
+                t->data_end += ev.size;
+                if (ev.reject)
+                    t->rejects++;
+            }
+        }
+        out = smtp_output(s, &olen);
+        if (olen) {
+            t->out += olen;
+            if (cap)
+                put(&cap->out, out, olen);
+            smtp_output_done(s, olen);
+        }
+        if (st == SMTP_CLOSED) {
+            t->closed = 1;
+            return (size_t)(p - start);
+        }
+        if (st == SMTP_PENDING)
+            die("SMTP_PENDING without a deferral");
+        if (st == SMTP_NEED_INPUT) {
+            if (n != 0)
+                die("NEED_INPUT with %zu octets left", n);
+            return (size_t)(p - start);
+        }
+    }
+}
+
+/* The same, feeding at most `chunk` octets per call. */
+static size_t drive_chunked(struct smtp_session *s, const char *p, size_t n,
+                            size_t chunk, struct tally *t)
+{
+    size_t off = 0;
+    while (off < n && !t->closed) {
+        size_t m = n - off < chunk ? n - off : chunk;
+        size_t used = drive(s, p + off, m, t, NULL);
+        off += used;
+        if (used < m)
+            break;
+    }
+    return off;
+}
+
+static int tally_same(const struct tally *a, const struct tally *b)
+{
+    /* The number of EV_BODY chunks and `foreign` may differ with the feed
+     * size (a chunk ends where the input ends; a line end split across
+     * calls may come from the core's own constants); the octets may not. */
+    int i;
+    for (i = 0; i <= SMTP__EV_LAST; i++)
+        if (i != SMTP_EV_BODY && a->ev[i] != b->ev[i])
+            return 0;
+    return a->body == b->body && a->out == b->out &&
+           a->data_end == b->data_end && a->rejects == b->rejects &&
+           a->closed == b->closed;
+}
+
+static void tally_print(const char *what, const struct tally *t)
+{
+    int i;
+    fprintf(stderr, "%s: body=%llu out=%llu data_end=%llu rejects=%llu "
+            "closed=%d events:", what, (unsigned long long)t->body,
+            (unsigned long long)t->out, (unsigned long long)t->data_end,
+            (unsigned long long)t->rejects, t->closed);
+    for (i = 1; i <= SMTP__EV_LAST; i++)
+        if (t->ev[i])
+            fprintf(stderr, " %s=%llu", smtp_event_name(i),
+                    (unsigned long long)t->ev[i]);
+    fprintf(stderr, "\n");
+}
+
+#define CHECK_TALLY(got, want, what)                                           \
+    do {                                                                       \
+        if (!tally_same(got, want)) {                                          \
+            tally_print("expected", want);                                     \
+            tally_print("got     ", got);                                      \
+            die("%s: the core's result changed between runs", what);          \
+        }                                                                      \
+    } while (0)
+
+/* Splits the captured replies into final reply codes ("250-..." lines are
+ * continuation lines of the next final one) and compares with `want`. */
+static void check_replies(const struct buf *out, const int *want, size_t n,
+                          const char *what)
+{
+    size_t i = 0, got = 0;
+    while (i < out->len) {
+        const char *nl = memchr(out->p + i, '\n', out->len - i);
+        size_t len;
+        CHECK(nl && nl > out->p + i && nl[-1] == '\r',
+              "%s: reply not CRLF-terminated at %zu", what, i);
+        len = (size_t)(nl - (out->p + i)) + 1;
+        CHECK(len >= 6, "%s: short reply line at %zu", what, i);
+        if (out->p[i + 3] == ' ') {
+            int code = (out->p[i] - '0') * 100 + (out->p[i + 1] - '0') * 10 +
+                       (out->p[i + 2] - '0');
+            CHECK(got < n, "%s: more replies than expected", what);
+            CHECK(code == want[got], "%s: reply %zu is %.*s, expected %d",
+                  what, got, (int)(len - 2), out->p + i, want[got]);
+            got++;
+        } else {
+            CHECK(out->p[i + 3] == '-', "%s: bad reply line %.*s", what,
+                  (int)(len - 2), out->p + i);
+        }
+        i += len;
+    }
+    CHECK(got == n, "%s: %zu replies, expected %zu", what, got, n);
+}
+
+/* Unstuffs a wire body (CRLF lines, "..": "."), for the content check. */
+static void unstuff(const char *p, size_t n, struct buf *b)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (p + i)) + 1 : n - i;
+        if (p[i] == '.')
+            put(b, p + i + 1, len - 1);
+        else
+            put(b, p + i, len);
+        i += len;
+    }
+}
+
+/* ----------------------------------------------------- machine info */
+
+static void print_machine(void)
+{
+    struct utsname u;
+    char line[512], model[256] = "(unknown)";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "model name", 10) == 0) {
+                char *c = strchr(line, ':');
+                if (c) {
+                    c += 1 + (c[1] == ' ');
+                    c[strcspn(c, "\n")] = 0;
+                    snprintf(model, sizeof model, "%s", c);
+                }
+                break;
+            }
+        }
+        fclose(f);
+    }
+    if (uname(&u) == 0)
+        printf("machine:  %s %s %s, %ld cpus\n", u.sysname, u.release,
+               u.machine, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("cpu:      %s\n", model);
+#if defined(__clang__)
+    printf("compiler: clang %s\n", __clang_version__);
+#elif defined(__GNUC__)
+    printf("compiler: gcc %s\n", __VERSION__);
+#endif
+    printf("flags:    %s\n", BENCH_FLAGS);
+    printf("state:    sizeof(struct smtp_session) = %zu octets\n",
+           sizeof(struct smtp_session));
+    fflush(stdout);
+}
+
+/* ----------------------------------------------------- 1. DATA phase */
+
+#define DATA_RUNS 9
+static const char data_head[] =
+    "EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\n"
+    "RCPT TO:<b@example.net>\r\nDATA\r\n";
+static const char data_tail[] = ".\r\nQUIT\r\n";
+static const int data_codes[] = {220, 250, 250, 250, 354, 250, 221};
+
+/* A session carrying `wire` (dot-stuffed, CRLF lines) as its message.
+ * The body is fed in one call, as a receiver that read it would. */
+static void run_data(const char *wire, size_t n, struct tally *t,
+                     struct capture *cap)
+{
+    struct smtp_session s;
+    size_t used;
+    memset(t, 0, sizeof *t);
+    smtp_init(&s, NULL);
+    used = drive(&s, data_head, sizeof data_head - 1, t, cap);
+    CHECK(used == sizeof data_head - 1, "data: head not taken");
+    used = drive(&s, wire, n, t, cap);
+    CHECK(used == n, "data: body not taken (%zu of %zu)", used, n);
+    used = drive(&s, data_tail, sizeof data_tail - 1, t, cap);
+    CHECK(used == sizeof data_tail - 1 && t->closed, "data: no close");
+}
+
+static size_t count_lines_memchr(const char *p, size_t n)
+{
+    const char *end = p + n;
+    size_t lines = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        lines++;
+        p = nl + 1;
+    }
+    return lines;
+}
+
+static void section_data(void)
+{
+    const size_t target = 256u * MB;
+    struct buf blk = {0}, want = {0};
+    struct capture cap = {{0}, {0}};
+    struct tally ref, t;
+    size_t lines = 0, dots, reps, i, n, unstuffed, blk_lines;
+    char *wire, *dst;
+    double tc[DATA_RUNS], tm[DATA_RUNS], tp[DATA_RUNS], c, m, cp;
+    int r;
+
+    /* 4 MB of distinct lines, tiled to 256 MB (ends on a line end). */
+    dots = gen_body(&blk, 4u * MB, &lines);
+    blk_lines = lines;
+    reps = (target + blk.len - 1) / blk.len;
+    n = reps * blk.len;
+    wire = xmalloc(n);
+    dst = xmalloc(n);
+    for (i = 0; i < reps; i++)
+        memcpy(wire + i * blk.len, blk.p, blk.len);
+    memset(dst, 0, n);
+    unstuffed = n - reps * dots;
+    lines = reps * blk_lines;
+
+    printf("\n1. DATA phase: %.1f MB body, %zu lines of ~70 octets, "
+           "%zu dot-stuffed, one smtp_feed() call\n",
+           (double)n / MB, lines, reps * dots);
+
+    /* Untimed content check on the first 4 MB: exactly the unstuffed
+     * lines, then the replies of the session. */
+    run_data(blk.p, blk.len, &ref, &cap);
+    unstuff(blk.p, blk.len, &want);
+    CHECK(cap.data.len == want.len &&
+              memcmp(cap.data.p, want.p, want.len) == 0,
+          "data: delivered data differs from the unstuffed body "
+          "(%zu vs %zu octets)", cap.data.len, want.len);
+    check_replies(&cap.out, data_codes,
+                  sizeof data_codes / sizeof *data_codes, "data");
+    CHECK(ref.rejects == 0, "data: message refused");
+    CHECK(ref.data_end == want.len, "data: EV_DATA_END size %llu, want %zu",
+          (unsigned long long)ref.data_end, want.len);
+
+    /* The full-size reference: its counts must hold in every run. */
+    run_data(wire, n, &ref, NULL);
+    CHECK(ref.body == unstuffed && ref.data_end == unstuffed &&
+              ref.rejects == 0,
+          "data: 256 MB run delivered %llu octets, want %zu",
+          (unsigned long long)ref.body, unstuffed);
+
+    for (r = 0; r < DATA_RUNS; r++) {
+        double t0 = now();
+        run_data(wire, n, &t, NULL);
+        tc[r] = now() - t0;
+        CHECK_TALLY(&t, &ref, "data");
+
+        t0 = now();
+        i = count_lines_memchr(wire, n);
+        tm[r] = now() - t0;
+        CHECK(i == lines, "memchr baseline counted %zu lines", i);
+
+        t0 = now();
+        memcpy(dst, wire, n);
+        tp[r] = now() - t0;
+        CHECK(dst[n / 2] == wire[n / 2] && dst[n - 1] == '\n', "memcpy");
+    }
+    c = median(tc, DATA_RUNS);
+    m = median(tm, DATA_RUNS);
+    cp = median(tp, DATA_RUNS);
+    printf("   %-34s %9.0f MB/s  %7.3f s\n", "core (smtp_feed, EV_BODY)",
+           (double)n / MB / c, c);
+    printf("   %-34s %9.0f MB/s  %7.3f s\n", "memchr '\\n' line scan",
+           (double)n / MB / m, m);
+    printf("   %-34s %9.0f MB/s  %7.3f s\n", "memcpy", (double)n / MB / cp,
+           cp);
+    printf("   zero-copy: %s (%llu of %llu EV_BODY chunks point into the "
+           "input)\n", t.foreign ? "NO" : "yes",
+           (unsigned long long)(t.ev[SMTP_EV_BODY] - t.foreign),
+           (unsigned long long)t.ev[SMTP_EV_BODY]);
+    printf("   ratio core/memchr = %.2f (goal >= 0.50: %s)   "
+           "core/memcpy = %.2f   [median of %d]\n",
+           m / c, m / c >= 0.5 ? "met" : "MISSED", cp / c, DATA_RUNS);
+    fflush(stdout);
+    free(wire);
+    free(dst);
+    free(blk.p);
+    free(want.p);
+    free(cap.data.p);
+    free(cap.out.p);
+}
+
+/* ----------------------------------------------------- 2. commands */
+
+#define CMD_SESSIONS 1000u
+#define CMD_RUNS 9
+
+struct sessions {
+    struct buf all;
+    size_t off[CMD_SESSIONS + 1];
+    size_t dots;
+};
+
+static void make_sessions(struct sessions *ss)
+{
+    unsigned k;
+    memset(ss, 0, sizeof *ss);
+    for (k = 0; k < CMD_SESSIONS; k++) {
+        ss->off[k] = ss->all.len;
+        gen_session(&ss->all, k, &ss->dots);
+    }
+    ss->off[CMD_SESSIONS] = ss->all.len;
+}
+
+/* Runs every session of ss, each whole in one call, on a reused state. */
+static void run_sessions(const struct sessions *ss, size_t chunk,
+                         struct tally *t, struct capture *cap)
+{
+    struct smtp_session s;
+    unsigned k;
+    memset(t, 0, sizeof *t);
+    for (k = 0; k < CMD_SESSIONS; k++) {
+        const char *p = ss->all.p + ss->off[k];
+        size_t n = ss->off[k + 1] - ss->off[k], used;
+        smtp_init(&s, NULL);
+        t->closed = 0;
+        used = chunk ? drive_chunked(&s, p, n, chunk, t)
+                     : drive(&s, p, n, t, cap);
+        if (used != n || !t->closed)
+            die("session %u: took %zu of %zu octets, closed=%d", k, used, n,
+                t->closed);
+    }
+}
+
+/* The baseline: a bare line splitter handing each line to a trivial
+ * consumer (its first octet summed, so the work cannot be dropped). */
+static size_t split_lines(const char *p, size_t n, unsigned *sum)
+{
+    const char *end = p + n;
+    size_t lines = 0;
+    unsigned x = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        x += (unsigned char)*p;
+        lines++;
+        p = nl + 1;
+    }
+    *sum = x;
+    return lines;
+}
+
+static void check_sessions(const struct sessions *ss)
+{
+    struct tally t;
+    struct capture cap = {{0}, {0}};
+    static int want[CMD_SESSIONS * (CMDS_PER_SESSION + 2)];
+    size_t nw = 0;
+    unsigned k, i;
+    for (k = 0; k < CMD_SESSIONS; k++) {
+        want[nw++] = 220;
+        want[nw++] = 250; /* EHLO */
+        want[nw++] = 250; /* MAIL */
+        for (i = 0; i < RCPTS; i++)
+            want[nw++] = 250;
+        want[nw++] = 354;
+        want[nw++] = 250;
+        want[nw++] = 221;
+    }
+    run_sessions(ss, 0, &t, &cap);
+    check_replies(&cap.out, want, nw, "sessions");
+    CHECK(t.ev[SMTP_EV_RCPT] == (uint64_t)CMD_SESSIONS * RCPTS &&
+              t.ev[SMTP_EV_DATA_END] == CMD_SESSIONS && t.rejects == 0,
+          "sessions: wrong event counts");
+    free(cap.data.p);
+    free(cap.out.p);
+}
+
+static void section_cmds(void)
+{
+    static struct sessions ss;
+    struct tally ref, t;
+    double tc[CMD_RUNS], ts[CMD_RUNS], c, sp;
+    size_t lines, n, rounds = 8, i;
+    unsigned sum = 0, sum0;
+    uint64_t cmds;
+    int r;
+
+    make_sessions(&ss);
+    n = ss.all.len;
+    cmds = (uint64_t)CMD_SESSIONS * CMDS_PER_SESSION * rounds;
+    printf("\n2. Commands: %u pipelined sessions (EHLO, MAIL, 50 RCPT, DATA, "
+           "1 KB, QUIT), %.1f MB, x%zu\n", CMD_SESSIONS, (double)n / MB,
+           rounds);
+    check_sessions(&ss);
+    run_sessions(&ss, 0, &ref, NULL);
+    lines = split_lines(ss.all.p, n, &sum0);
+
+    for (r = 0; r < CMD_RUNS; r++) {
+        double t0 = now();
+        for (i = 0; i < rounds; i++) {
+            run_sessions(&ss, 0, &t, NULL);
+            CHECK_TALLY(&t, &ref, "sessions");
+        }
+        tc[r] = now() - t0;
+
+        t0 = now();
+        for (i = 0; i < rounds; i++) {
+            CHECK(split_lines(ss.all.p, n, &sum) == lines && sum == sum0,
+                  "splitter");
+        }
+        ts[r] = now() - t0;
+    }
+    c = median(tc, CMD_RUNS);
+    sp = median(ts, CMD_RUNS);
+    printf("   %-34s %9.2f M commands/s  %7.0f MB/s\n", "core",
+           (double)cmds / c / 1e6, (double)n * (double)rounds / MB / c);
+    printf("   %-34s %9.2f M commands/s  %7.0f MB/s\n",
+           "memchr line splitter (same bytes)", (double)cmds / sp / 1e6,
+           (double)n * (double)rounds / MB / sp);
+    printf("   %.0f ns per command, %.0f ns per session (all 54 commands "
+           "and the body)\n", c / (double)cmds * 1e9,
+           c / (double)(CMD_SESSIONS * rounds) * 1e9);
+    printf("   ratio core/splitter = %.3f (goal >= 0.25: %s)   "
+           "[median of %d]\n", sp / c, sp / c >= 0.25 ? "met" : "MISSED",
+           CMD_RUNS);
+    fflush(stdout);
+    free(ss.all.p);
+}
+
+/* ------------------------------------------------- 3. chunking */
+
+#define CHUNK_RUNS 5
+static void section_chunk(void)
+{
+    static struct sessions ss;
+    struct buf blk = {0};
+    size_t lines = 0, sizes[3] = {0, 64, 1};
+    double tcmd[3], tdat[3];
+    struct tally ref_c, ref_d, t;
+    int k, r;
+
+    make_sessions(&ss);
+    gen_body(&blk, 4u * MB, &lines);
+    printf("\n3. Chunking: the %.1f MB of sessions of 2. and a %.1f MB body, "
+           "whole vs 64-octet vs 1-octet smtp_feed() calls\n",
+           (double)ss.all.len / MB, (double)blk.len / MB);
+
+    run_sessions(&ss, 0, &ref_c, NULL);
+    run_data(blk.p, blk.len, &ref_d, NULL);
+    for (k = 0; k < 3; k++) {
+        double vc[CHUNK_RUNS], vd[CHUNK_RUNS];
+        for (r = 0; r < CHUNK_RUNS; r++) {
+            struct smtp_session s;
+            size_t used;
+            double t0 = now();
+            run_sessions(&ss, sizes[k], &t, NULL);
+            vc[r] = now() - t0;
+            CHECK_TALLY(&t, &ref_c, "chunked sessions");
+
+            memset(&t, 0, sizeof t);
+            t0 = now();
+            smtp_init(&s, NULL);
+            drive(&s, data_head, sizeof data_head - 1, &t, NULL);
+            used = sizes[k] ? drive_chunked(&s, blk.p, blk.len, sizes[k], &t)
+                            : drive(&s, blk.p, blk.len, &t, NULL);
+            drive(&s, data_tail, sizeof data_tail - 1, &t, NULL);
+            vd[r] = now() - t0;
+            CHECK(used == blk.len, "chunked body not taken");
+            CHECK_TALLY(&t, &ref_d, "chunked data");
+        }
+        tcmd[k] = median(vc, CHUNK_RUNS);
+        tdat[k] = median(vd, CHUNK_RUNS);
+    }
+    printf("   %-12s %14s %14s\n", "feed size", "sessions MB/s", "body MB/s");
+    for (k = 0; k < 3; k++) {
+        char name[32];
+        if (sizes[k])
+            snprintf(name, sizeof name, "%zu octet%s", sizes[k],
+                     sizes[k] > 1 ? "s" : "");
+        else
+            snprintf(name, sizeof name, "whole");
+        printf("   %-12s %14.1f %14.1f\n", name,
+               (double)ss.all.len / MB / tcmd[k],
+               (double)blk.len / MB / tdat[k]);
+    }
+    printf("   1-octet feeds cost x%.1f (sessions) and x%.1f (body) the "
+           "time of whole buffers; 64-octet x%.2f and x%.2f  [median of %d]"
+           "\n", tcmd[2] / tcmd[0], tdat[2] / tdat[0], tcmd[1] / tcmd[0],
+           tdat[1] / tdat[0], CHUNK_RUNS);
+    printf("   same events, data octets and replies for every feed size: "
+           "yes\n");
+    fflush(stdout);
+    free(ss.all.p);
+    free(blk.p);
+}
+
+/* ------------------------------------------------- 4. scaling */
+
+#define SCALE_RUNS 3
+static int scale_forked;
+#define NBLOCKS 64u
+
+static void section_scale(void)
+{
+    struct buf blk = {0}, blocks = {0};
+    size_t lines = 0, dots, off[NBLOCKS + 1], bdots = 0;
+    static const unsigned mult[3] = {1, 4, 16};
+    double per_byte[3], per_cmd[3], rate[3];
+    long rss[3], rss_c[3], rss0;
+    uint64_t bytes[3], ncmd[3];
+    unsigned k, i;
+
+    /* Streaming inputs: a 16 MB body repeated, and 64 transaction blocks
+     * cycled.  Everything else is the core's. */
+    dots = gen_body(&blk, 16u * MB, &lines);
+    for (i = 0; i < NBLOCKS; i++) {
+        off[i] = blocks.len;
+        gen_block(&blocks, i, &bdots);
+    }
+    off[NBLOCKS] = blocks.len;
+    rss0 = peak_rss_kb();
+
+    printf("\n4. Scaling (%s; streaming buffers %.1f MB; peak RSS before "
+           "the runs: %ld KB)\n", scale_forked ? "in a child forked before "
+           "the other sections allocated anything" : "run alone",
+           (double)(blk.len + blocks.len) / MB, rss0);
+
+    for (k = 0; k < 3; k++) {
+        /* One message of 64 MB x mult, streamed 16 MB at a time. */
+        size_t reps = (64u * MB * mult[k] + blk.len - 1) / blk.len, j;
+        double v[SCALE_RUNS];
+        int r, runs = mult[k] == 16 ? 1 : SCALE_RUNS;
+        bytes[k] = (uint64_t)reps * blk.len;
+        for (r = 0; r < runs; r++) {
+            struct smtp_session s;
+            struct tally t;
+            double t0 = now();
+            memset(&t, 0, sizeof t);
+            smtp_init(&s, NULL);
+            drive(&s, data_head, sizeof data_head - 1, &t, NULL);
+            for (j = 0; j < reps; j++)
+                CHECK(drive(&s, blk.p, blk.len, &t, NULL) == blk.len,
+                      "scale: body not taken");
+            drive(&s, data_tail, sizeof data_tail - 1, &t, NULL);
+            v[r] = now() - t0;
+            CHECK(t.closed && t.rejects == 0 &&
+                      t.body == bytes[k] - (uint64_t)reps * dots &&
+                      t.data_end == t.body,
+                  "scale: %llu octets delivered of %llu",
+                  (unsigned long long)t.body,
+                  (unsigned long long)(bytes[k] - (uint64_t)reps * dots));
+        }
+        per_byte[k] = median(v, runs) / (double)bytes[k] * 1e9;
+        rss[k] = peak_rss_kb();
+    }
+    for (k = 0; k < 3; k++) {
+        /* One session: EHLO, then 62.5k x mult commands in transactions of
+         * 52 (MAIL, 50 RCPT, DATA), then QUIT. */
+        size_t nblk = (62500u * mult[k] + CMDS_PER_BLOCK - 1) / CMDS_PER_BLOCK;
+        double v[SCALE_RUNS];
+        int r, runs = mult[k] == 16 ? 1 : SCALE_RUNS;
+        uint64_t b = 0;
+        ncmd[k] = (uint64_t)nblk * CMDS_PER_BLOCK + 2;
+        for (r = 0; r < runs; r++) {
+            struct smtp_session s;
+            struct tally t;
+            size_t j;
+            double t0 = now();
+            memset(&t, 0, sizeof t);
+            b = 0;
+            smtp_init(&s, NULL);
+            drive(&s, "EHLO c.example.org\r\n", 20, &t, NULL);
+            for (j = 0; j < nblk; j++) {
+                size_t len = off[j % NBLOCKS + 1] - off[j % NBLOCKS];
+                CHECK(drive(&s, blocks.p + off[j % NBLOCKS], len, &t, NULL) ==
+                          len, "scale: commands not taken");
+                b += len;
+            }
+            drive(&s, "QUIT\r\n", 6, &t, NULL);
+            v[r] = now() - t0;
+            CHECK(t.closed && t.ev[SMTP_EV_RCPT] == (uint64_t)nblk * RCPTS &&
+                      t.ev[SMTP_EV_DATA_END] == nblk && t.rejects == 0,
+                  "scale: %llu RCPT events, want %llu",
+                  (unsigned long long)t.ev[SMTP_EV_RCPT],
+                  (unsigned long long)nblk * RCPTS);
+        }
+        per_cmd[k] = median(v, runs) / (double)ncmd[k] * 1e9;
+        rate[k] = median(v, runs) / (double)(b + 26) * 1e9;
+        rss_c[k] = peak_rss_kb();
+    }
+    printf("   %-22s %12s %12s %12s\n", "", "1x", "4x", "16x");
+    printf("   %-22s %9.0f MB %9.0f MB %9.0f MB\n", "message size",
+           (double)bytes[0] / MB, (double)bytes[1] / MB,
+           (double)bytes[2] / MB);
+    printf("   %-22s %12.3f %12.3f %12.3f\n", "  ns per octet", per_byte[0],
+           per_byte[1], per_byte[2]);
+    printf("   %-22s %9ld KB %9ld KB %9ld KB\n", "  peak RSS after", rss[0],
+           rss[1], rss[2]);
+    printf("   %-22s %12llu %12llu %12llu\n", "pipelined commands",
+           (unsigned long long)ncmd[0], (unsigned long long)ncmd[1],
+           (unsigned long long)ncmd[2]);
+    printf("   %-22s %12.1f %12.1f %12.1f\n", "  ns per command", per_cmd[0],
+           per_cmd[1], per_cmd[2]);
+    printf("   %-22s %12.3f %12.3f %12.3f\n", "  ns per octet", rate[0],
+           rate[1], rate[2]);
+    printf("   %-22s %9ld KB %9ld KB %9ld KB\n", "  peak RSS after",
+           rss_c[0], rss_c[1], rss_c[2]);
+    printf("   linear: 16x/1x time per octet = %.2f (message), %.2f "
+           "(commands); RSS growth 1x->16x: %ld KB   [median of %d, 16x: "
+           "1 run]\n", per_byte[2] / per_byte[0], rate[2] / rate[0],
+           (rss_c[2] > rss[2] ? rss_c[2] : rss[2]) - rss[0], SCALE_RUNS);
+    fflush(stdout);
+    free(blk.p);
+    free(blocks.p);
+}
+
+/* ------------------------------------------------- instr (callgrind) */
+
+/* Fixed workloads for bench/instr.sh, which runs this under callgrind
+ * with --toggle-collect on each function: only the core's work inside
+ * them is counted, not the input generation. */
+__attribute__((noinline)) void instr_data(const char *p, size_t n);
+__attribute__((noinline)) void instr_cmds(const struct sessions *ss);
+
+void instr_data(const char *p, size_t n)
+{
+    struct tally t;
+    run_data(p, n, &t, NULL);
+}
+
+void instr_cmds(const struct sessions *ss)
+{
+    struct tally t;
+    run_sessions(ss, 0, &t, NULL);
+}
+
+static void section_instr(void)
+{
+    static struct sessions ss;
+    struct buf blk = {0};
+    size_t lines = 0;
+    make_sessions(&ss);
+    gen_body(&blk, 1u * MB, &lines);
+    instr_data(blk.p, blk.len);
+    instr_cmds(&ss);
+    printf("instr: data %zu octets; cmds %u commands, %zu octets\n", blk.len,
+           CMD_SESSIONS * CMDS_PER_SESSION, ss.all.len);
+    free(blk.p);
+    free(ss.all.p);
+}
+
+/* ------------------------------------------------------------ main */
+
+/* The scaling child is forked first, while the process is small, and
+ * waits on a pipe until the other sections are done. */
+static int run_scale_child(int *fd_go, pid_t *pid)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(stdout);
+    *pid = fork();
+    if (*pid < 0)
+        return -1;
+    if (*pid == 0) {
+        char c;
+        close(fds[1]);
+        scale_forked = 1;
+        if (read(fds[0], &c, 1) == 1)
+            section_scale();
+        _exit(0);
+    }
+    close(fds[0]);
+    *fd_go = fds[1];
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int i, all = argc < 2, fd_go = -1, st = 0;
+    pid_t pid = -1;
+    double t0 = now();
+
+    if (argc == 2 && strcmp(argv[1], "instr") == 0) {
+        section_instr();
+        return 0;
+    }
+    if (all && run_scale_child(&fd_go, &pid) != 0)
+        die("fork: %s", strerror(errno));
+    print_machine();
+    for (i = 1; i < argc || (all && i == 1); i++) {
+        const char *a = all ? "all" : argv[i];
+        int any = all;
+        if (all || strcmp(a, "data") == 0)
+            section_data(), any = 1;
+        if (all || strcmp(a, "cmds") == 0)
+            section_cmds(), any = 1;
+        if (all || strcmp(a, "chunk") == 0)
+            section_chunk(), any = 1;
+        if (!all && strcmp(a, "scale") == 0)
+            section_scale(), any = 1;
+        if (!any)
+            die("unknown section %s (data, cmds, chunk, scale, instr)", a);
+    }
+    if (all) {
+        CHECK(write(fd_go, "g", 1) == 1, "pipe");
+        close(fd_go);
+        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+                  WEXITSTATUS(st) == 0, "scaling child failed");
+    }
+    printf("\ntotal bench time %.1f s\n", now() - t0);
+    return 0;
+}

@@ -1,0 +1,1101 @@
+/*
+ * smtp-sink - a small SMTP receiver built on smtp.c, and the example of how
+ * to drive the core from an event loop.
+ *
+ *   smtp-sink [--listen ADDR:PORT] [options]   TCP server (127.0.0.1:2525)
+ *   smtp-sink --stdio [options]                one session on stdin/stdout
+ *
+ * `smtp-sink --help` lists the options.  Messages go to a Maildir
+ * (--maildir) or are counted and dropped; one line per transaction is
+ * logged on stderr.
+ *
+ * How it uses the core (smtp.h):
+ *  - One thread, one poll() loop, one `struct smtp_session` per connection,
+ *    non-blocking sockets.
+ *  - Back-pressure: each connection has one input buffer, refilled only
+ *    once the core has taken all of it.  The core takes nothing while its
+ *    reply has not been sent, so a client that sends but does not read
+ *    stops being read: memory per connection stays bounded.
+ *  - Decisions answered later: RCPT lookups and the end of each message are
+ *    smtp_defer()red and answered with smtp_reply() after the I/O round, so
+ *    that one round's messages are fsync()ed and renamed into new/ together
+ *    (one directory fsync for all) before each gets its 250.
+ *  - Timeouts (RFC 5321 4.5.3.2), a connection limit (421 beyond it) and
+ *    SIGTERM/SIGINT (421 to every open session, flush, exit 0).
+ *
+ * MIT licensed, see LICENSE.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "smtp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IBUF_SIZE 16384     /* input buffer per connection */
+#define STOP_GRACE 10.0     /* seconds to drain the 421s after SIGTERM */
+#define CLOSE_GRACE 10.0    /* seconds to drain a last reply before close */
+
+/* ------------------------------------------------------------ settings */
+
+struct opts {
+    int stdio;
+    const char *listen;
+    const char *hostname;
+    const char **mailbox; /* --mailbox, without angle brackets */
+    size_t nmailbox;
+    uint64_t max_size;
+    const char *maildir;
+    unsigned max_conn;
+    double t_cmd, t_data, t_write;
+};
+
+static struct opts opt = {0, "127.0.0.1:2525", "localhost", NULL, 0, 0, NULL,
+                          100, 300.0, 180.0, 300.0};
+
+/* ------------------------------------------------------------ state */
+
+struct tx {                          /* the current mail transaction */
+    int open;                        /* MAIL accepted */
+    int utf8;                        /* MAIL had SMTPUTF8 */
+    char from[SMTP_PATH_MAX + 1];
+    char *to;                        /* "<a>,<b>": accepted recipients */
+    size_t to_len, to_cap;
+    unsigned nto;
+    char first_to[SMTP_PATH_MAX + 1];
+    FILE *f;                         /* the file in tmp/ being written */
+    char tmp[4096], id[128];
+    int err;                         /* errno of the first storage failure */
+};
+
+enum work { W_NONE, W_RCPT, W_COMMIT };
+
+struct conn {
+    int in_fd, out_fd;               /* the same socket, or stdin/stdout */
+    int stdio;
+    struct smtp_session s;
+    char *ibuf;                      /* input the core has not taken yet */
+    size_t ioff, ilen;
+    int eof;                         /* the client closed its side */
+    int dead;                        /* closed: freed at the end of the round */
+    int in_data;                     /* between 354 and the end of data */
+    int timed_out;                   /* 421 sent for a timeout */
+    enum work work;                  /* deferred decision waiting in the queue */
+    double last;                     /* last progress (read or write) */
+    char peer[80];                   /* "127.0.0.1:40000" or "stdin" */
+    char lit[80];                    /* "[127.0.0.1]", "" when unknown */
+    char helo[SMTP_DOMAIN_MAX + 1];
+    int esmtp;
+    char rcpt[SMTP_PATH_MAX + 1];    /* RCPT waiting for its lookup */
+    struct tx tx;
+};
+
+struct server {
+    struct smtp_config cfg;
+    int lfd;                         /* listening socket or -1 */
+    double lpause;                   /* accept() paused (EMFILE) until then */
+    struct conn **conn;
+    size_t nconn, cap;
+    struct conn **work;              /* connections with a deferred decision */
+    size_t nwork;
+    int stopping;
+    double stop_by;
+    unsigned long seq;               /* message counter for unique names */
+    char host[256];                  /* gethostname(), for Maildir names */
+    int exit_code;
+};
+
+static volatile sig_atomic_t got_signal;
+static int sig_w = -1;               /* self-pipe written by the handler */
+
+/* ------------------------------------------------------------ helpers */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void logf_(const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    int n;
+    size_t len;
+    ssize_t r;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    len = (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
+    line[len++] = '\n';
+    r = write(2, line, len); /* one write per line: lines never interleave */
+    (void)r;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        logf_("smtp-sink: out of memory");
+        exit(1);
+    }
+    return q;
+}
+
+static void span_copy(char *dst, size_t cap, struct smtp_span sp)
+{
+    size_t n = sp.len < cap - 1 ? sp.len : cap - 1;
+    memcpy(dst, sp.ptr, n);
+    dst[n] = '\0';
+}
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int eq_nocase(const char *a, const char *b)
+{
+    while (*a && lower((unsigned char)*a) == lower((unsigned char)*b))
+        a++, b++;
+    return *a == '\0' && *b == '\0';
+}
+
+static void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* "127.0.0.1:40000" and the address literal "[127.0.0.1]" of a socket
+ * address (RFC 5321 4.1.3). */
+static void addr_names(const struct sockaddr *sa, char *peer, size_t pn, char *lit, size_t ln)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        snprintf(peer, pn, "%s:%u", host, port);
+        snprintf(lit, ln, "[%s]", host);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        snprintf(peer, pn, "[%s]:%u", host, port);
+        snprintf(lit, ln, "[IPv6:%s]", host);
+    } else {
+        snprintf(peer, pn, "local");
+        lit[0] = '\0';
+    }
+}
+
+/* The first line of the reply waiting in the core, for the log. */
+static void reply_line(const struct smtp_session *s, char *buf, size_t cap)
+{
+    size_t len, n = 0;
+    const char *o = smtp_output(s, &len);
+    while (o && n < len && n < cap - 1 && o[n] != '\r' && o[n] != '\n')
+        n++;
+    if (o)
+        memcpy(buf, o, n);
+    buf[n] = '\0';
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static void tx_log(struct conn *c, const char *result)
+{
+    struct tx *t = &c->tx;
+    logf_("smtp-sink: client=%s helo=%s from=<%s> nrcpt=%u to=%s size=%llu result=\"%s\"",
+          c->peer, c->helo[0] ? c->helo : "-", t->from, t->nto, t->nto ? t->to : "-",
+          (unsigned long long)c->s._size, result);
+}
+
+static void tx_discard_file(struct tx *t)
+{
+    if (t->f) {
+        fclose(t->f);
+        t->f = NULL;
+        unlink(t->tmp);
+    }
+}
+
+static void tx_reset(struct tx *t)
+{
+    tx_discard_file(t);
+    t->open = 0;
+    t->utf8 = 0;
+    t->from[0] = '\0';
+    t->to_len = 0;
+    t->nto = 0;
+    t->err = 0;
+    t->id[0] = '\0';
+    if (t->to)
+        t->to[0] = '\0';
+}
+
+/* The transaction ends without a message: log it (once) and forget it. */
+static void tx_abort(struct conn *c, const char *why)
+{
+    if (c->tx.open) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "aborted: %s", why);
+        tx_log(c, buf);
+    }
+    tx_reset(&c->tx);
+    c->in_data = 0;
+}
+
+static void tx_add_rcpt(struct tx *t, const char *path)
+{
+    size_t n = strlen(path), need = t->to_len + n + 4;
+    if (need > t->to_cap) {
+        t->to_cap = need * 2;
+        t->to = xrealloc(t->to, t->to_cap);
+    }
+    t->to_len += (size_t)sprintf(t->to + t->to_len, "%s<%s>", t->nto ? "," : "", path);
+    if (t->nto++ == 0)
+        snprintf(t->first_to, sizeof t->first_to, "%s", path);
+}
+
+/* A mailbox exists when --mailbox lists it (ASCII case ignored) or when
+ * there is no list; Postmaster always exists (RFC 5321 4.5.1). */
+static int mailbox_exists(const char *path)
+{
+    size_t i;
+    const char *at = strrchr(path, '@');
+    char local[SMTP_LOCAL_MAX + 3];
+    size_t ll = at ? (size_t)(at - path) : strlen(path);
+
+    if (opt.nmailbox == 0)
+        return 1;
+    if (ll < sizeof local) {
+        memcpy(local, path, ll);
+        local[ll] = '\0';
+        if (eq_nocase(local, "postmaster") && (!at || eq_nocase(at + 1, opt.hostname)))
+            return 1;
+    }
+    for (i = 0; i < opt.nmailbox; i++)
+        if (eq_nocase(path, opt.mailbox[i]))
+            return 1;
+    return 0;
+}
+
+/* Opens tmp/<id> and writes the trace lines (RFC 5321 4.4).  Returns 0 or
+ * an errno value. */
+static int store_open(struct server *sv, struct conn *c)
+{
+    struct tx *t = &c->tx;
+    struct timeval tv;
+    char date[64];
+    struct tm tm;
+    time_t secs;
+    int fd;
+    const char *proto = !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP";
+
+    gettimeofday(&tv, NULL);
+    secs = tv.tv_sec;
+    snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
+             (long)getpid(), ++sv->seq);
+    snprintf(t->tmp, sizeof t->tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
+    fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return errno;
+    t->f = fdopen(fd, "wb");
+    if (!t->f) {
+        int e = errno;
+        close(fd);
+        unlink(t->tmp);
+        return e;
+    }
+    gmtime_r(&secs, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
+    fprintf(t->f, "Received: from %s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
+            c->helo[0] ? c->helo : "unknown", c->lit[0] ? " (" : "", c->lit, c->lit[0] ? ")" : "",
+            opt.hostname, proto, t->id);
+    /* "for" only with a single recipient: it would disclose the others */
+    if (t->nto == 1 && strchr(t->first_to, '@'))
+        fprintf(t->f, "\r\n\tfor <%s>", t->first_to);
+    fprintf(t->f, ";\r\n\t%s\r\n", date);
+    if (ferror(t->f)) {
+        int e = errno ? errno : EIO;
+        tx_discard_file(t);
+        return e;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_close(struct server *sv, struct conn *c, const char *why)
+{
+    (void)sv;
+    if (c->dead)
+        return;
+    tx_abort(c, why);
+    if (!c->stdio) {
+        close(c->in_fd);
+    }
+    c->dead = 1;
+}
+
+static void queue_work(struct server *sv, struct conn *c, enum work w)
+{
+    c->work = w;
+    sv->work[sv->nwork++] = c;
+}
+
+/* Sends what the core has queued.  Returns 1 when all is sent, 0 when the
+ * socket is full, -1 on error. */
+static int conn_flush(struct conn *c)
+{
+    for (;;) {
+        size_t len;
+        const char *o = smtp_output(&c->s, &len);
+        ssize_t n;
+        if (!o)
+            return 1;
+        n = write(c->out_fd, o, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        }
+        smtp_output_done(&c->s, (size_t)n);
+        c->last = now();
+    }
+}
+
+static void on_event(struct server *sv, struct conn *c, int ev_type, const struct smtp_event *ev)
+{
+    struct tx *t = &c->tx;
+    char res[600];
+
+    switch (ev_type) {
+    case SMTP_EV_HELO:
+    case SMTP_EV_EHLO:
+        /* a new greeting resets the transaction (RFC 5321 4.1.4) */
+        tx_abort(c, ev_type == SMTP_EV_HELO ? "HELO" : "EHLO");
+        span_copy(c->helo, sizeof c->helo, ev->arg);
+        c->esmtp = ev_type == SMTP_EV_EHLO;
+        break; /* default: 250 */
+    case SMTP_EV_MAIL:
+        tx_reset(t);
+        t->open = 1; /* the default answer is 250 */
+        t->utf8 = ev->smtputf8;
+        span_copy(t->from, sizeof t->from, ev->path);
+        break;
+    case SMTP_EV_RCPT:
+        span_copy(c->rcpt, sizeof c->rcpt, ev->path);
+        smtp_defer(&c->s);
+        queue_work(sv, c, W_RCPT);
+        break;
+    case SMTP_EV_DATA:
+        if (opt.maildir) {
+            int e = store_open(sv, c);
+            if (e) {
+                logf_("smtp-sink: client=%s cannot create %s: %s", c->peer, t->tmp, strerror(e));
+                smtp_reply(&c->s, e == ENOSPC ? 452u : 451u, e == ENOSPC ? "4.3.1" : "4.3.0",
+                           e == ENOSPC ? "Insufficient system storage" : "Local error in processing");
+                break;
+            }
+        }
+        c->in_data = 1; /* default: 354 */
+        break;
+    case SMTP_EV_BODY:
+        if (t->f && !t->err && fwrite(ev->data.ptr, 1, ev->data.len, t->f) != ev->data.len)
+            t->err = errno ? errno : EIO;
+        break;
+    case SMTP_EV_DATA_END:
+        c->in_data = 0;
+        if (ev->reject != SMTP_REJECT_NONE) { /* the core has answered */
+            reply_line(&c->s, res, sizeof res);
+            tx_log(c, res);
+            tx_reset(t);
+        } else if (opt.maildir) {
+            smtp_defer(&c->s); /* answered once the file is durable */
+            queue_work(sv, c, W_COMMIT);
+        } else {
+            snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
+            smtp_reply(&c->s, 250, NULL, res);
+            reply_line(&c->s, res, sizeof res);
+            tx_log(c, res);
+            tx_reset(t);
+        }
+        break;
+    case SMTP_EV_RSET:
+        tx_abort(c, "RSET");
+        break;
+    case SMTP_EV_QUIT:
+        tx_abort(c, "QUIT");
+        break;
+    default: /* CONNECT, VRFY, EXPN, HELP, NOOP and any later event:
+                the core's default answer */
+        break;
+    }
+}
+
+/* Drives one connection as far as it goes without blocking: send the
+ * replies, feed the input, handle the events. */
+static void conn_run(struct server *sv, struct conn *c)
+{
+    while (!c->dead && c->work == W_NONE) {
+        struct smtp_event ev;
+        size_t used = 0;
+        int st, fl;
+
+        st = smtp_feed(&c->s, c->ibuf + c->ioff, c->ilen, &used, &ev);
+        c->ioff += used;
+        c->ilen -= used;
+        if (c->ilen == 0)
+            c->ioff = 0;
+        if (st > 0) {
+            on_event(sv, c, st, &ev);
+            continue;
+        }
+        fl = conn_flush(c);
+        if (fl < 0) {
+            conn_close(sv, c, "write error");
+            if (c->stdio)
+                sv->exit_code = 1;
+            return;
+        }
+        if (fl == 0)
+            return; /* wait for POLLOUT */
+        if (st == SMTP_WANT_WRITE)
+            continue;
+        if (st == SMTP_CLOSED) {
+            if (!smtp_output(&c->s, &used))
+                conn_close(sv, c, "closed");
+            return;
+        }
+        if (st == SMTP_NEED_INPUT && c->eof) {
+            conn_close(sv, c, "connection lost");
+            return;
+        }
+        return; /* NEED_INPUT: wait for POLLIN; PENDING: for the work queue */
+    }
+}
+
+/* Answers the deferred decisions.  All messages ended in this round are
+ * made durable together: fsync each file, rename each into new/, then one
+ * fsync of new/ makes the renames durable; only then each gets its 250. */
+static void run_work(struct server *sv)
+{
+    while (sv->nwork) {
+        size_t n = sv->nwork, i, committed = 0;
+        struct conn **list = xrealloc(NULL, n * sizeof *list);
+        char path[4096];
+        int dir_err = 0;
+
+        memcpy(list, sv->work, n * sizeof *list);
+        sv->nwork = 0;
+        for (i = 0; i < n; i++) {
+            struct conn *c = list[i];
+            struct tx *t = &c->tx;
+            if (c->work == W_RCPT) {
+                if (mailbox_exists(c->rcpt)) {
+                    smtp_reply(&c->s, 250, NULL, NULL);
+                    tx_add_rcpt(t, c->rcpt);
+                } else {
+                    smtp_reply(&c->s, 550, "5.1.1", "No such user here");
+                }
+            } else if (c->work == W_COMMIT) {
+                if (!t->err && (fflush(t->f) != 0 || fsync(fileno(t->f)) != 0))
+                    t->err = errno ? errno : EIO;
+                if (fclose(t->f) != 0 && !t->err)
+                    t->err = errno ? errno : EIO;
+                t->f = NULL;
+                snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
+                if (!t->err && rename(t->tmp, path) != 0)
+                    t->err = errno ? errno : EIO;
+                if (t->err)
+                    unlink(t->tmp);
+                else
+                    committed++;
+            }
+        }
+        if (committed) {
+            int dfd;
+            snprintf(path, sizeof path, "%s/new", opt.maildir);
+            dfd = open(path, O_RDONLY);
+            if (dfd < 0 || fsync(dfd) != 0)
+                dir_err = errno ? errno : EIO;
+            if (dfd >= 0)
+                close(dfd);
+        }
+        for (i = 0; i < n; i++) {
+            struct conn *c = list[i];
+            struct tx *t = &c->tx;
+            char res[600];
+            if (c->work == W_COMMIT) {
+                int e = t->err;
+                if (!e && dir_err) { /* renamed, but not durably: take it back */
+                    snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
+                    unlink(path);
+                    e = dir_err;
+                }
+                if (!e) {
+                    snprintf(res, sizeof res, "Ok: queued as %s", t->id);
+                    smtp_reply(&c->s, 250, NULL, res);
+                } else {
+                    logf_("smtp-sink: client=%s cannot store message: %s", c->peer, strerror(e));
+                    if (e == ENOSPC
+#ifdef EDQUOT
+                        || e == EDQUOT
+#endif
+                    )
+                        smtp_reply(&c->s, 452, "4.3.1", "Insufficient system storage");
+                    else
+                        smtp_reply(&c->s, 451, "4.3.0", "Local error in processing");
+                }
+                reply_line(&c->s, res, sizeof res);
+                tx_log(c, res);
+                t->f = NULL;
+                tx_reset(t);
+            }
+            c->work = W_NONE;
+        }
+        for (i = 0; i < n; i++)
+            conn_run(sv, list[i]); /* may queue new work: loop */
+        free(list);
+    }
+}
+
+static struct conn *conn_new(struct server *sv, int in_fd, int out_fd, int stdio)
+{
+    struct conn *c = xrealloc(NULL, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->in_fd = in_fd;
+    c->out_fd = out_fd;
+    c->stdio = stdio;
+    c->ibuf = xrealloc(NULL, IBUF_SIZE);
+    c->last = now();
+    smtp_init(&c->s, &sv->cfg);
+    if (sv->nconn == sv->cap) {
+        sv->cap = sv->cap ? sv->cap * 2 : 16;
+        sv->conn = xrealloc(sv->conn, sv->cap * sizeof *sv->conn);
+        sv->work = xrealloc(sv->work, sv->cap * sizeof *sv->work);
+    }
+    sv->conn[sv->nconn++] = c;
+    return c;
+}
+
+static void conn_free(struct conn *c)
+{
+    free(c->tx.to);
+    free(c->ibuf);
+    free(c);
+}
+
+/* Beyond --max-conn: the core formats the 421 of a session refused at
+ * once; the few bytes fit any fresh socket buffer. */
+static void refuse(struct server *sv, int fd, const char *peer)
+{
+    struct smtp_session s;
+    struct smtp_event ev;
+    size_t used, len;
+    const char *o;
+    ssize_t r;
+
+    smtp_init(&s, &sv->cfg);
+    if (smtp_feed(&s, NULL, 0, &used, &ev) == SMTP_EV_CONNECT)
+        smtp_reply(&s, 421, NULL, "Too many connections, try again later");
+    o = smtp_output(&s, &len);
+    if (o)
+        r = write(fd, o, len), (void)r;
+    close(fd);
+    logf_("smtp-sink: client=%s refused: too many connections (%zu)", peer, sv->nconn);
+}
+
+static void do_accept(struct server *sv)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept(sv->lfd, (struct sockaddr *)&ss, &sl);
+        struct conn *c;
+        char peer[80], lit[80];
+
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                sv->lpause = now() + 0.1; /* out of descriptors: retry soon */
+            return;
+        }
+        set_nonblock(fd);
+        addr_names((struct sockaddr *)&ss, peer, sizeof peer, lit, sizeof lit);
+        if (sv->nconn >= opt.max_conn) {
+            refuse(sv, fd, peer);
+            continue;
+        }
+        c = conn_new(sv, fd, fd, 0);
+        memcpy(c->peer, peer, sizeof peer);
+        memcpy(c->lit, lit, sizeof lit);
+        conn_run(sv, c); /* the greeting */
+    }
+}
+
+static int conn_wants_out(struct conn *c)
+{
+    size_t len;
+    return smtp_output(&c->s, &len) != NULL;
+}
+
+static int conn_wants_in(const struct server *sv, struct conn *c)
+{
+    (void)sv;
+    return !c->eof && c->ilen == 0 && c->work == W_NONE && !smtp_closed(&c->s);
+}
+
+/* When the connection's current wait times out. */
+static double conn_deadline(struct conn *c)
+{
+    if (c->timed_out || conn_wants_out(c))
+        return c->last + (c->timed_out ? CLOSE_GRACE : opt.t_write);
+    return c->last + (c->in_data ? opt.t_data : opt.t_cmd);
+}
+
+static void conn_timeout(struct server *sv, struct conn *c)
+{
+    if (c->timed_out || conn_wants_out(c)) {
+        conn_close(sv, c, "timeout (client not reading)");
+        return;
+    }
+    logf_("smtp-sink: client=%s timeout %s", c->peer, c->in_data ? "in DATA" : "waiting for a command");
+    tx_abort(c, "timeout");
+    c->timed_out = 1;
+    c->last = now();
+    smtp_shutdown(&c->s, 1); /* 421, RFC 5321 4.5.3.2.7 */
+    conn_run(sv, c);
+}
+
+static void on_signal(int sig)
+{
+    int e = errno;
+    char b = (char)sig;
+    ssize_t r;
+    got_signal = sig;
+    r = write(sig_w, &b, 1);
+    (void)r;
+    errno = e;
+}
+
+static void start_stop(struct server *sv)
+{
+    size_t i;
+    logf_("smtp-sink: signal %d: closing %zu session(s)", (int)got_signal, sv->nconn);
+    sv->stopping = 1;
+    sv->stop_by = now() + STOP_GRACE;
+    if (sv->lfd >= 0) {
+        close(sv->lfd);
+        sv->lfd = -1;
+    }
+    for (i = 0; i < sv->nconn; i++) {
+        struct conn *c = sv->conn[i];
+        if (c->dead)
+            continue;
+        tx_abort(c, "shutdown");
+        smtp_shutdown(&c->s, 1);
+        conn_run(sv, c);
+    }
+}
+
+/* One read into an empty input buffer. */
+static void conn_read(struct server *sv, struct conn *c)
+{
+    ssize_t n = read(c->in_fd, c->ibuf, IBUF_SIZE);
+    if (n > 0) {
+        c->ioff = 0;
+        c->ilen = (size_t)n;
+        c->last = now();
+    } else if (n == 0) {
+        c->eof = 1;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_close(sv, c, "connection lost");
+    }
+}
+
+static void serve(struct server *sv, int sig_r)
+{
+    struct pollfd *pfd = NULL;
+    size_t pcap = 0;
+    int *pin = NULL, *pout = NULL;
+
+    for (;;) {
+        size_t i, np = 0, n;
+        double t = now(), next = t + 3600.0;
+        int ms, r;
+
+        /* drop closed connections */
+        for (i = 0, n = 0; i < sv->nconn; i++) {
+            if (sv->conn[i]->dead)
+                conn_free(sv->conn[i]);
+            else
+                sv->conn[n++] = sv->conn[i];
+        }
+        sv->nconn = n;
+        if (sv->lfd < 0 && sv->nconn == 0)
+            break;
+        if (sv->stopping && t >= sv->stop_by) {
+            for (i = 0; i < sv->nconn; i++)
+                conn_close(sv, sv->conn[i], "shutdown");
+            continue;
+        }
+
+        if (pcap < sv->nconn * 2 + 2) {
+            pcap = sv->nconn * 2 + 16;
+            pfd = xrealloc(pfd, pcap * sizeof *pfd);
+            pin = xrealloc(pin, pcap * sizeof *pin);
+            pout = xrealloc(pout, pcap * sizeof *pout);
+        }
+        pfd[np].fd = sig_r;
+        pfd[np++].events = POLLIN;
+        if (sv->lfd >= 0 && t >= sv->lpause) {
+            pfd[np].fd = sv->lfd;
+            pfd[np++].events = POLLIN;
+        } else if (sv->lfd >= 0 && sv->lpause < next) {
+            next = sv->lpause;
+        }
+        for (i = 0; i < sv->nconn; i++) {
+            struct conn *c = sv->conn[i];
+            short want_in = conn_wants_in(sv, c) ? POLLIN : 0;
+            short want_out = conn_wants_out(c) ? POLLOUT : 0;
+            double d = conn_deadline(c);
+            if (d < next)
+                next = d;
+            pin[i] = pout[i] = -1;
+            if (c->in_fd == c->out_fd) {
+                pfd[np].fd = c->in_fd;
+                pfd[np].events = (short)(want_in | want_out);
+                pin[i] = pout[i] = (int)np++;
+            } else {
+                if (want_in) {
+                    pfd[np].fd = c->in_fd;
+                    pfd[np].events = POLLIN;
+                    pin[i] = (int)np++;
+                }
+                if (want_out) {
+                    pfd[np].fd = c->out_fd;
+                    pfd[np].events = POLLOUT;
+                    pout[i] = (int)np++;
+                }
+            }
+        }
+        if (sv->stopping && sv->stop_by < next)
+            next = sv->stop_by;
+        ms = next <= t ? 0 : (int)((next - t) * 1000.0) + 1;
+        r = poll(pfd, (nfds_t)np, ms);
+        if (r < 0 && errno != EINTR) {
+            logf_("smtp-sink: poll: %s", strerror(errno));
+            sv->exit_code = 1;
+            break;
+        }
+        if (r > 0 && pfd[0].revents) {
+            char b[64];
+            ssize_t k = read(sig_r, b, sizeof b);
+            (void)k;
+            if (!sv->stopping)
+                start_stop(sv);
+        }
+        if (r > 0 && sv->lfd >= 0 && np > 1 && pfd[1].fd == sv->lfd && pfd[1].revents)
+            do_accept(sv);
+        n = sv->nconn; /* connections accepted just now are not in pfd */
+        for (i = 0; r > 0 && i < n && i < sv->nconn; i++) {
+            struct conn *c = sv->conn[i];
+            short rin = pin[i] >= 0 ? pfd[pin[i]].revents : 0;
+            short rout = pout[i] >= 0 ? pfd[pout[i]].revents : 0;
+            if (c->dead || (!rin && !rout))
+                continue;
+            if ((rin & (POLLIN | POLLHUP | POLLERR)) && conn_wants_in(sv, c))
+                conn_read(sv, c);
+            else if (rin & POLLNVAL)
+                conn_close(sv, c, "bad descriptor");
+            conn_run(sv, c);
+        }
+        run_work(sv);
+        t = now();
+        for (i = 0; i < sv->nconn; i++) {
+            struct conn *c = sv->conn[i];
+            if (!c->dead && t >= conn_deadline(c))
+                conn_timeout(sv, c);
+        }
+        run_work(sv);
+    }
+    free(pfd);
+    free(pin);
+    free(pout);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int open_listener(const char *spec)
+{
+    char host[256];
+    const char *port, *h = spec;
+    size_t hl;
+    struct addrinfo hints, *res, *ai;
+    int fd = -1, e, one = 1;
+
+    if (spec[0] == '[') {
+        const char *end = strchr(spec, ']');
+        if (!end || end[1] != ':')
+            return -1;
+        h = spec + 1;
+        hl = (size_t)(end - h);
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (!colon)
+            return -1;
+        hl = (size_t)(colon - spec);
+        port = colon + 1;
+    }
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    e = getaddrinfo(hl ? host : NULL, port, &hints, &res);
+    if (e != 0) {
+        logf_("smtp-sink: %s: %s", spec, gai_strerror(e));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        e = errno;
+        close(fd);
+        fd = -1;
+        errno = e;
+    }
+    if (fd < 0)
+        logf_("smtp-sink: cannot listen on %s: %s", spec, strerror(errno));
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char peer[80], lit[80];
+        set_nonblock(fd);
+        getsockname(fd, (struct sockaddr *)&ss, &sl);
+        addr_names((struct sockaddr *)&ss, peer, sizeof peer, lit, sizeof lit);
+        logf_("smtp-sink: listening on %s", peer);
+    }
+    return fd;
+}
+
+static int make_maildir(const char *dir)
+{
+    static const char *const sub[] = {"", "/tmp", "/new", "/cur"};
+    char path[4096];
+    size_t i;
+    for (i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s%s", dir, sub[i]);
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            logf_("smtp-sink: mkdir %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
+          "  --stdio              one session on stdin/stdout (inetd style)\n"
+          "  --listen ADDR:PORT   TCP server address (default 127.0.0.1:2525;\n"
+          "                       [::1]:2525 for IPv6, port 0 picks a free one)\n"
+          "  --hostname NAME      our name in the greeting and replies (localhost)\n"
+          "  --mailbox ADDR       a mailbox that exists (repeatable); with none\n"
+          "                       every recipient is accepted, else others get 550\n"
+          "  --max-size BYTES     SIZE limit, 552 beyond it (default 0: no limit)\n"
+          "  --maildir DIR        store messages in the Maildir DIR (created);\n"
+          "                       without it messages are counted and discarded\n"
+          "  --max-conn N         sessions at once, 421 beyond (default 100)\n"
+          "  --timeout-cmd SEC    waiting for a command (default 300, RFC 5321 4.5.3.2.7)\n"
+          "  --timeout-data SEC   waiting for more mail data (default 180, 4.5.3.2.5)\n"
+          "  --timeout-write SEC  client not reading our replies (default 300)\n",
+          f);
+}
+
+static int parse_num(const char *s, double *out)
+{
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL, *eq = NULL;
+        char name[32];
+        size_t nl;
+        double d;
+
+        if (strcmp(a, "--stdio") == 0) {
+            opt.stdio = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) != 0)
+            goto bad;
+        eq = strchr(a, '=');
+        nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name)
+            goto bad;
+        memcpy(name, a, nl);
+        name[nl] = '\0';
+        if (eq)
+            v = eq + 1;
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
+            goto bad;
+        if (strcmp(name, "--listen") == 0) {
+            opt.listen = v;
+        } else if (strcmp(name, "--hostname") == 0) {
+            opt.hostname = v;
+        } else if (strcmp(name, "--mailbox") == 0) {
+            size_t l = strlen(v);
+            char *m;
+            if (l >= 2 && v[0] == '<' && v[l - 1] == '>')
+                v++, l -= 2;
+            m = xrealloc(NULL, l + 1);
+            memcpy(m, v, l);
+            m[l] = '\0';
+            opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
+            opt.mailbox[opt.nmailbox++] = m;
+        } else if (strcmp(name, "--max-size") == 0) {
+            char *end;
+            errno = 0;
+            opt.max_size = strtoull(v, &end, 10);
+            if (errno || end == v || *end || v[0] == '-')
+                goto bad;
+        } else if (strcmp(name, "--maildir") == 0) {
+            opt.maildir = v;
+        } else if (strcmp(name, "--max-conn") == 0) {
+            if (parse_num(v, &d) != 0 || d > 1e6)
+                goto bad;
+            opt.max_conn = (unsigned)d;
+        } else if (strcmp(name, "--timeout-cmd") == 0) {
+            if (parse_num(v, &opt.t_cmd) != 0)
+                goto bad;
+        } else if (strcmp(name, "--timeout-data") == 0) {
+            if (parse_num(v, &opt.t_data) != 0)
+                goto bad;
+        } else if (strcmp(name, "--timeout-write") == 0) {
+            if (parse_num(v, &opt.t_write) != 0)
+                goto bad;
+        } else {
+            goto bad;
+        }
+    }
+    return 0;
+bad:
+    fprintf(stderr, "smtp-sink: bad argument '%s'\n", argv[i < argc ? i : argc - 1]);
+    usage(stderr);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct server sv;
+    struct sigaction sa;
+    int sp[2];
+    size_t i;
+
+    if (parse_args(argc, argv) != 0)
+        return 2;
+    memset(&sv, 0, sizeof sv);
+    sv.lfd = -1;
+    smtp_config_default(&sv.cfg); /* every extension the core has */
+    sv.cfg.hostname = opt.hostname;
+    sv.cfg.max_size = opt.max_size;
+    if (gethostname(sv.host, sizeof sv.host - 1) != 0 || !sv.host[0])
+        strcpy(sv.host, "localhost");
+    for (i = 0; sv.host[i]; i++) /* '/' and ':' may not be in Maildir names */
+        if (sv.host[i] == '/' || sv.host[i] == ':')
+            sv.host[i] = '_';
+    if (opt.maildir && make_maildir(opt.maildir) != 0)
+        return 2;
+
+    if (pipe(sp) != 0)
+        return 1;
+    set_nonblock(sp[0]);
+    set_nonblock(sp[1]);
+    sig_w = sp[1];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    if (opt.stdio) {
+        struct conn *c = conn_new(&sv, 0, 1, 1);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        /* inetd hands us a socket: name the peer in the log and Received: */
+        if (getpeername(0, (struct sockaddr *)&ss, &sl) == 0)
+            addr_names((struct sockaddr *)&ss, c->peer, sizeof c->peer, c->lit, sizeof c->lit);
+        else
+            strcpy(c->peer, "stdin");
+        conn_run(&sv, c);
+    } else {
+        sv.lfd = open_listener(opt.listen);
+        if (sv.lfd < 0)
+            return 2;
+    }
+    serve(&sv, sp[0]);
+
+    for (i = 0; i < sv.nconn; i++)
+        conn_free(sv.conn[i]);
+    free(sv.conn);
+    free(sv.work);
+    for (i = 0; i < opt.nmailbox; i++)
+        free((void *)opt.mailbox[i]);
+    free((void *)opt.mailbox);
+    close(sp[0]);
+    close(sp[1]);
+    if (sv.stopping)
+        logf_("smtp-sink: stopped");
+    return sv.exit_code;
+}
