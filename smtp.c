@@ -1,7 +1,7 @@
 /*
  * smtp.c - the SMTP protocol core.  The contract is in smtp.h; this file
  * only says why.  Layout: tables (sequencing, replies), reply writer,
- * argument parsers, command dispatch, DATA scanner, public API.
+ * argument parsers, commands, decisions, DATA/BDAT/AUTH input, public API.
  *
  * MIT licensed, see LICENSE.
  */
@@ -12,6 +12,34 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define REPLY_LINE 512 /* RFC 5321 4.5.3.1.5, CRLF included */
 
+/* Extensions compiled in: a zero here removes the bit at smtp_init(), and
+ * the compiler drops the code behind `if (HAS_x && ...)`. */
+#ifdef SMTP_NO_CHUNKING
+#define HAS_CHUNKING 0
+#else
+#define HAS_CHUNKING 1
+#endif
+#ifdef SMTP_NO_STARTTLS
+#define HAS_STARTTLS 0
+#else
+#define HAS_STARTTLS 1
+#endif
+#ifdef SMTP_NO_AUTH
+#define HAS_AUTH 0
+#else
+#define HAS_AUTH 1
+#endif
+#ifdef SMTP_NO_DSN
+#define HAS_DSN 0
+#else
+#define HAS_DSN 1
+#endif
+#ifdef SMTP_NO_SMTPUTF8
+#define HAS_UTF8 0
+#else
+#define HAS_UTF8 1
+#endif
+
 /* ------------------------------------------------------------------ states */
 
 enum state {
@@ -20,7 +48,10 @@ enum state {
     ST_READY,   /* HELO/EHLO done, no transaction */
     ST_MAIL,    /* MAIL accepted, no recipient yet */
     ST_RCPT,    /* at least one recipient accepted */
-    ST_DATA,    /* receiving mail data */
+    ST_DATA,    /* receiving mail data after DATA */
+    ST_BDAT,    /* receiving the octets of a BDAT chunk */
+    ST_AUTH,    /* AUTH: waiting for a response line to a 334 */
+    ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
     ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     ST_CLOSED
 };
@@ -28,18 +59,27 @@ enum state {
 #define IN_SESSION (B(INIT) | B(READY) | B(MAIL) | B(RCPT))
 
 enum flag {
-    F_ESMTP = 1u << 0,     /* last accepted greeting was EHLO */
-    F_UTF8 = 1u << 1,      /* transaction gave SMTPUTF8 */
-    F_PEND_UTF8 = 1u << 2, /* MAIL waiting for a decision gave SMTPUTF8 */
-    F_RCPT_TRIED = 1u << 3,/* a RCPT was refused in this transaction */
-    F_DEFERRED = 1u << 4,  /* smtp_defer() was called */
-    F_SHUTDOWN = 1u << 5,  /* smtp_shutdown(s, 0): next command gets 421 */
-    F_PEND_421 = 1u << 6   /* smtp_shutdown(s, 1) found the buffer full */
+    F_ESMTP = 1u << 0,       /* last accepted greeting was EHLO */
+    F_UTF8 = 1u << 1,        /* transaction gave SMTPUTF8 */
+    F_PEND_UTF8 = 1u << 2,   /* MAIL waiting for a decision gave SMTPUTF8 */
+    F_RCPT_TRIED = 1u << 3,  /* a RCPT was refused in this transaction */
+    F_DEFERRED = 1u << 4,    /* smtp_defer() was called */
+    F_SHUTDOWN = 1u << 5,    /* smtp_shutdown(s, 0): next command gets 421 */
+    F_PEND_421 = 1u << 6,    /* smtp_shutdown(s, 1) found the buffer full */
+    F_TLS = 1u << 7,         /* smtp_tls_done() was called */
+    F_AUTHED = 1u << 8,      /* AUTH succeeded */
+    F_BDAT = 1u << 9,        /* transaction has taken a BDAT chunk */
+    F_BINARY = 1u << 10,     /* transaction is BODY=BINARYMIME */
+    F_PEND_BINARY = 1u << 11,/* MAIL waiting for a decision is BINARYMIME */
+    F_LAST = 1u << 12,       /* the BDAT chunk being taken is the LAST */
+    F_LOGIN = 1u << 13,      /* AUTH LOGIN (else PLAIN) */
+    F_LOGIN_PASS = 1u << 14  /* AUTH LOGIN has the user, wants the password */
 };
+#define F_TRANSACTION (F_UTF8 | F_RCPT_TRIED | F_BDAT | F_BINARY)
 
 enum lflag { /* what was wrong with the command line being assembled */
-    L_CR = 1u << 0,      /* last octet was CR */
-    L_LONG = 1u << 1,    /* over max_line: the rest is discarded */
+    L_CR = 1u << 0, /* last octet was CR */
+    L_LONG = 1u << 1,
     L_BARE_CR = 1u << 2,
     L_BARE_LF = 1u << 3,
     L_NUL = 1u << 4
@@ -49,35 +89,37 @@ enum dstate { D_SOL, D_MID, D_CR, D_DOT, D_DOTCR };
 
 /* ------------------------------------------------------ sequencing table */
 
-/* The RFC 821 4.3 command list with RFC 5321's sequencing: in which states
- * each verb is in sequence (503 otherwise), whether it takes an argument,
- * and whether it is implemented (502 otherwise). */
+/* The RFC 821 4.3 command list with RFC 5321's sequencing: the states in
+ * which each verb is in sequence (503 otherwise), its argument, and what it
+ * needs to be implemented (502 otherwise).  BDAT is in sequence everywhere
+ * here because a refused chunk must still be read (RFC 3030 2); its own
+ * checks follow in bdat(). */
 enum arg { ARG_NONE, ARG_OPT, ARG_REQ };
-enum impl { IMPL_YES, IMPL_SEND, IMPL_ESMTP, IMPL_NO };
+enum need { N_NONE, N_SEND, N_ESMTP, N_NEVER, N_EXT };
 
-#define VERB_MAP(X)                                              \
-    /*  verb      states in sequence        argument  impl */    \
-    X(HELO, "HELO", IN_SESSION, ARG_REQ, IMPL_YES)               \
-    X(EHLO, "EHLO", IN_SESSION, ARG_REQ, IMPL_ESMTP)             \
-    X(MAIL, "MAIL", B(READY), ARG_REQ, IMPL_YES)                 \
-    X(RCPT, "RCPT", B(MAIL) | B(RCPT), ARG_REQ, IMPL_YES)        \
-    X(DATA, "DATA", B(RCPT), ARG_NONE, IMPL_YES)                 \
-    X(RSET, "RSET", IN_SESSION, ARG_NONE, IMPL_YES)              \
-    X(SEND, "SEND", B(READY), ARG_REQ, IMPL_SEND)                \
-    X(SOML, "SOML", B(READY), ARG_REQ, IMPL_SEND)                \
-    X(SAML, "SAML", B(READY), ARG_REQ, IMPL_SEND)                \
-    X(VRFY, "VRFY", IN_SESSION, ARG_REQ, IMPL_YES)               \
-    X(EXPN, "EXPN", IN_SESSION, ARG_REQ, IMPL_YES)               \
-    X(HELP, "HELP", IN_SESSION, ARG_OPT, IMPL_YES)               \
-    X(NOOP, "NOOP", IN_SESSION, ARG_OPT, IMPL_YES)               \
-    X(QUIT, "QUIT", IN_SESSION | B(REFUSED), ARG_NONE, IMPL_YES) \
-    X(TURN, "TURN", IN_SESSION, ARG_NONE, IMPL_NO)               \
-    X(BDAT, "BDAT", IN_SESSION, ARG_REQ, IMPL_NO)                \
-    X(AUTH, "AUTH", IN_SESSION, ARG_REQ, IMPL_NO)                \
-    X(STARTTLS, "STARTTLS", IN_SESSION, ARG_NONE, IMPL_NO)
+#define VERB_MAP(X)                                                          \
+    /*  verb        states in sequence         argument  needs  extension */ \
+    X(HELO, "HELO", IN_SESSION, ARG_REQ, N_NONE, 0)                          \
+    X(EHLO, "EHLO", IN_SESSION, ARG_REQ, N_ESMTP, 0)                         \
+    X(MAIL, "MAIL", B(READY), ARG_REQ, N_NONE, 0)                            \
+    X(RCPT, "RCPT", B(MAIL) | B(RCPT), ARG_REQ, N_NONE, 0)                   \
+    X(DATA, "DATA", B(RCPT), ARG_NONE, N_NONE, 0)                            \
+    X(RSET, "RSET", IN_SESSION, ARG_NONE, N_NONE, 0)                         \
+    X(SEND, "SEND", B(READY), ARG_REQ, N_SEND, 0)                            \
+    X(SOML, "SOML", B(READY), ARG_REQ, N_SEND, 0)                            \
+    X(SAML, "SAML", B(READY), ARG_REQ, N_SEND, 0)                            \
+    X(VRFY, "VRFY", IN_SESSION, ARG_REQ, N_NONE, 0)                          \
+    X(EXPN, "EXPN", IN_SESSION, ARG_REQ, N_NONE, 0)                          \
+    X(HELP, "HELP", IN_SESSION, ARG_OPT, N_NONE, 0)                          \
+    X(NOOP, "NOOP", IN_SESSION, ARG_OPT, N_NONE, 0)                          \
+    X(QUIT, "QUIT", IN_SESSION | B(REFUSED), ARG_NONE, N_NONE, 0)            \
+    X(TURN, "TURN", IN_SESSION, ARG_NONE, N_NEVER, 0)                        \
+    X(BDAT, "BDAT", IN_SESSION, ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)           \
+    X(AUTH, "AUTH", B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                 \
+    X(STARTTLS, "STARTTLS", B(INIT) | B(READY), ARG_NONE, N_EXT, SMTP_EXT_STARTTLS)
 
 enum verb {
-#define X(v, name, states, arg, impl) V_##v,
+#define X(v, name, states, arg, need, ext) V_##v,
     VERB_MAP(X)
 #undef X
     V_COUNT
@@ -85,28 +127,27 @@ enum verb {
 
 static const struct verb_row {
     char name[9];
-    uint8_t states, arg, impl;
+    uint8_t arg, need;
+    uint16_t states, ext;
 } verbs[V_COUNT] = {
-#define X(v, name, states, arg, impl) {name, (uint8_t)(states), arg, impl},
+#define X(v, name, states, arg, need, ext) {name, arg, need, (uint16_t)(states), (uint16_t)(ext)},
     VERB_MAP(X)
 #undef X
 };
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
- * and RFC 821 4.3 together, 421 everywhere.  Zero-terminated. */
+ * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
 static const uint16_t codes_connect[] = {220, 421, 554, 0};
 static const uint16_t codes_helo[] = {250, 421, 501, 504, 550, 0};
-static const uint16_t codes_mail[] = {250, 421, 451, 452, 501, 503,
-                                      550, 552, 553, 555, 0};
-static const uint16_t codes_rcpt[] = {250, 251, 421, 450, 451, 452, 501,
-                                      503, 550, 551, 552, 553, 555, 0};
+static const uint16_t codes_mail[] = {250, 421, 451, 452, 501, 503, 550, 552, 553, 555, 0};
+static const uint16_t codes_rcpt[] = {250, 251, 421, 450, 451, 452, 501, 503, 550, 551, 552, 553, 555, 0};
 static const uint16_t codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t codes_data_end[] = {250, 421, 451, 452, 552, 554, 0};
-static const uint16_t codes_vrfy[] = {250, 251, 252, 421, 501, 502,
-                                      504, 550, 551, 553, 0};
-static const uint16_t codes_expn[] = {250, 252, 421, 500, 501,
-                                      502, 504, 550, 0};
+static const uint16_t codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
+static const uint16_t codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t codes_help[] = {211, 214, 421, 501, 502, 504, 0};
+static const uint16_t codes_starttls[] = {220, 421, 454, 501, 0};           /* RFC 3207 4 */
+static const uint16_t codes_auth[] = {235, 421, 432, 454, 501, 534, 535, 538, 0}; /* RFC 4954 6 */
 
 static const struct decision {
     const uint16_t *codes;
@@ -122,30 +163,38 @@ static const struct decision {
     [SMTP_EV_VRFY] = {codes_vrfy, 252},
     [SMTP_EV_EXPN] = {codes_expn, 502},
     [SMTP_EV_HELP] = {codes_help, 214},
+    [SMTP_EV_STARTTLS] = {codes_starttls, 220},
+    [SMTP_EV_AUTH] = {codes_auth, 535}, /* fail closed */
 };
 
-/* Default reply texts: RFC 5321 4.2.2, shortened where a line says more. */
+/* Default reply texts, after RFC 5321 4.2.2 and the extension RFCs. */
 static const struct {
     uint16_t code;
     const char *text;
 } texts[] = {
     {211, "System status"},
     {214, "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"},
-    {220, "ESMTP ready"},
+    {220, "Ready to start TLS"}, /* the greeting has its own text */
     {221, "Service closing transmission channel"},
+    {235, "Authentication successful"},
     {250, "OK"},
     {251, "User not local; will forward"},
     {252, "Cannot VRFY user, but will accept message and attempt delivery"},
     {354, "End data with <CR><LF>.<CR><LF>"},
     {421, "Service not available, closing transmission channel"},
+    {432, "A password transition is needed"},
     {450, "Requested mail action not taken: mailbox unavailable"},
     {451, "Requested action aborted: local error in processing"},
     {452, "Requested action not taken: insufficient system storage"},
+    {454, "Temporary failure"},
     {500, "Syntax error, command unrecognized"},
     {501, "Syntax error in parameters or arguments"},
     {502, "Command not implemented"},
     {503, "Bad sequence of commands"},
     {504, "Command parameter not implemented"},
+    {534, "Authentication mechanism is too weak"},
+    {535, "Authentication credentials invalid"},
+    {538, "Encryption required for requested authentication mechanism"},
     {550, "Requested action not taken: mailbox unavailable"},
     {551, "User not local"},
     {552, "Requested mail action aborted: exceeded storage allocation"},
@@ -163,26 +212,30 @@ static const char *default_text(unsigned code)
     return "";
 }
 
-/* RFC 3463 code for a reply the application left without one. */
+/* RFC 3463 / RFC 4954 code for a reply the application left without one. */
 static const char *default_enh(int ev, unsigned code)
 {
     switch (code) {
-    case 250:
-        return ev == SMTP_EV_MAIL ? "2.1.0" : ev == SMTP_EV_RCPT ? "2.1.5" : "2.0.0";
+    case 250: return ev == SMTP_EV_MAIL ? "2.1.0" : ev == SMTP_EV_RCPT ? "2.1.5" : "2.0.0";
     case 251: return "2.1.5";
+    case 235: return "2.7.0";
+    case 421: return "4.3.2";
+    case 432: return "4.7.12";
     case 450: return "4.2.1";
     case 451: return "4.3.0";
     case 452: return "4.3.1";
-    case 421: return "4.3.2";
+    case 454: return ev == SMTP_EV_AUTH || ev == SMTP_EV_STARTTLS ? "4.7.0" : "4.0.0";
+    case 500: return "5.5.2";
+    case 501: case 504: case 555: return "5.5.4";
+    case 502: case 503: return "5.5.1";
+    case 534: return "5.7.9";
+    case 535: return "5.7.8";
+    case 538: return "5.7.11";
     case 550: return ev == SMTP_EV_RCPT ? "5.1.1" : "5.7.1";
     case 551: return "5.1.6";
     case 552: return ev == SMTP_EV_RCPT ? "5.2.2" : "5.3.4";
     case 553: return ev == SMTP_EV_MAIL ? "5.1.7" : "5.1.3";
-    case 501: case 504: case 555: return "5.5.4";
-    case 500: return "5.5.2";
-    case 502: case 503: return "5.5.1";
-    default:
-        return code < 300 ? "2.0.0" : code < 400 ? NULL : code < 500 ? "4.0.0" : "5.0.0";
+    default: return code < 300 ? "2.0.0" : code < 400 ? NULL : code < 500 ? "4.0.0" : "5.0.0";
     }
 }
 
@@ -207,10 +260,11 @@ static unsigned cls(unsigned char c)
     }
     return r;
 }
+#define IS(c, k) (cls((unsigned char)(c)) & (k))
 
 static int upper(int c) { return c >= 'a' && c <= 'z' ? c - 32 : c; }
 
-/* Case-insensitive prefix test: does p[0..n) start with the literal w? */
+/* Case-insensitive: does p[0..n) start with the upper-case literal w? */
 static int has_prefix(const char *p, size_t n, const char *w)
 {
     size_t i, wl = strlen(w);
@@ -222,13 +276,19 @@ static int has_prefix(const char *p, size_t n, const char *w)
     return 1;
 }
 
+/* Case-insensitive: is p[0..n) exactly w? */
+static int is_word(const char *p, size_t n, const char *w)
+{
+    return n == strlen(w) && has_prefix(p, n, w);
+}
+
 /* Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629), or 0:
  * no overlongs, no surrogates, nothing above U+10FFFF. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
     unsigned c = p[0], lo = 0x80, hi = 0xbf;
     size_t len, i;
-    if (c < 0xc2 || c > 0xf4)
+    if (!HAS_UTF8 || c < 0xc2 || c > 0xf4)
         return 0;
     len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
     if (c == 0xe0) lo = 0xa0;
@@ -243,87 +303,109 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+/* Any octet >= 0x80 in p[0..n) must start well-formed UTF-8; *has8 is set
+ * when there is one.  Returns 0 for malformed input. */
+static int check_utf8(const char *p, size_t n, int *has8)
+{
+    size_t i = 0, l;
+    while (i < n) {
+        if ((unsigned char)p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((l = utf8_len((const unsigned char *)p + i, n - i)) == 0)
+            return 0;
+        *has8 = 1;
+        i += l;
+    }
+    return 1;
+}
+
 /* ------------------------------------------------------------ the writer */
 
 static size_t copy_text(char *o, size_t room, const char *t, size_t n)
 {
     size_t i;
     n = MIN(n, room);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t[i];
-        o[i] = (char)((c < 32 || c > 126) ? '?' : c);
-    }
+    for (i = 0; i < n; i++)
+        o[i] = IS(t[i], C_PRINT) ? t[i] : '?';
     return n;
 }
 
+/* class "." 1*3digit "." 1*3digit, the class matching the code */
 static int enh_ok(const char *e, unsigned code)
 {
-    /* class "." 1*3digit "." 1*3digit, class matching the code */
     size_t i = 2, part, d;
-    if (!e || e[0] != (char)('0' + code / 100) || e[1] != '.' || code < 200 || code >= 600 || code / 100 == 3)
+    if (!e || code < 200 || code >= 600 || code / 100 == 3 || e[0] != (char)('0' + code / 100) || e[1] != '.')
         return 0;
     for (part = 0; part < 2; part++) {
         for (d = 0; e[i] >= '0' && e[i] <= '9'; d++)
             i++;
-        if (d < 1 || d > 3 || e[i] != (part ? '\0' : '.'))
+        if (d < 1 || d > 3 || e[i++] != (part ? '\0' : '.'))
             return 0;
-        i++;
     }
     return 1;
 }
 
-/* Appends one reply to the output.  Lines are cut at 512 octets and the
- * reply at the buffer's end; the last line written always gets "code SP",
- * so what goes out is well formed whatever the text. */
-static void put_reply(struct smtp_session *s, unsigned code, const char *enh,
-                      int with_host, const char *text)
+/* Appends the line "code-[enh ][host ]text" cut to 512 octets and to the
+ * buffer.  Returns the offset of the '-' (0 if nothing fitted), which the
+ * caller turns into ' ' on the last line of a reply. */
+static size_t add_line(struct smtp_session *s, unsigned code, const char *enh, int host, const char *t, size_t tl)
 {
     char *o = s->_out;
-    size_t len = s->_out_len, sep = 0;
-    const char *t = text ? text : default_text(code);
-    int first = 1;
+    size_t len = s->_out_len, end = MIN((size_t)SMTP_REPLY_MAX, len + REPLY_LINE) - 2, sep;
+    if (len + 4 > end)
+        return 0;
+    o[len++] = (char)('0' + code / 100);
+    o[len++] = (char)('0' + code / 10 % 10);
+    o[len++] = (char)('0' + code % 10);
+    sep = len;
+    o[len++] = '-';
+    if (enh) {
+        len += copy_text(o + len, end - len, enh, strlen(enh));
+        if (len < end)
+            o[len++] = ' ';
+    }
+    if (host) {
+        const char *h = s->cfg.hostname;
+        len += copy_text(o + len, end - len, h, MIN(strlen(h), (size_t)255));
+        if (tl && len < end)
+            o[len++] = ' ';
+    }
+    len += copy_text(o + len, end - len, t, tl);
+    o[len++] = '\r';
+    o[len++] = '\n';
+    s->_out_len = (uint16_t)len;
+    return sep;
+}
 
-    /* RFC 2034: enhanced codes only once EHLO saw them advertised */
+/* Appends one reply; '\n' in text separates lines.  The last line written
+ * always gets "code SP", so what goes out is well formed whatever the text
+ * and however much of it fits. */
+static void put_reply(struct smtp_session *s, unsigned code, const char *enh, int host, const char *text)
+{
+    const char *t = text ? text : default_text(code);
+    size_t sep = 0, s2;
+
+    /* RFC 2034: enhanced codes only once EHLO has advertised them */
     if (!(s->_flags & F_ESMTP) || !(s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES) || !enh_ok(enh, code))
         enh = NULL;
     for (;;) {
-        size_t end = MIN((size_t)SMTP_REPLY_MAX, len + REPLY_LINE) - 2, n;
         size_t tl = strlen(t);
         const char *nl = memchr(t, '\n', tl);
-        tl = nl ? (size_t)(nl - t) : tl;
-        if (len + 4 > end)
+        if ((s2 = add_line(s, code, enh, host, t, nl ? (size_t)(nl - t) : tl)) == 0)
             break;
-        o[len++] = (char)('0' + code / 100);
-        o[len++] = (char)('0' + code / 10 % 10);
-        o[len++] = (char)('0' + code % 10);
-        sep = len;
-        o[len++] = '-';
-        if (enh) {
-            len += copy_text(o + len, end - len, enh, strlen(enh));
-            if (len < end)
-                o[len++] = ' ';
-        }
-        if (first && with_host) {
-            const char *h = s->cfg.hostname;
-            len += copy_text(o + len, end - len, h, MIN(strlen(h), (size_t)255));
-            if (tl && len < end)
-                o[len++] = ' ';
-        }
-        n = copy_text(o + len, end - len, t, tl);
-        len += n;
-        o[len++] = '\r';
-        o[len++] = '\n';
-        first = 0;
-        if (!nl || n < tl)
+        sep = s2;
+        host = 0;
+        if (!nl)
             break;
         t = nl + 1;
     }
     if (sep)
-        o[sep] = ' ';
-    s->_out_len = (uint16_t)len;
+        s->_out[sep] = ' ';
 }
 
-/* A reply of the core's own, with the default text and enhanced code. */
+/* A reply of the core's own. */
 static void reply(struct smtp_session *s, unsigned code, const char *enh, const char *text)
 {
     put_reply(s, code, enh, code == 221 || code == 421, text);
@@ -342,54 +424,63 @@ static int error(struct smtp_session *s, unsigned code, const char *enh, const c
     return SMTP_WANT_WRITE;
 }
 
+static size_t put_num(char *o, uint64_t v)
+{
+    char d[20];
+    size_t k = 0, n = 0;
+    do
+        d[k++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (k)
+        o[n++] = d[--k];
+    return n;
+}
+
+/* The EHLO reply: hostname (and text) first, then one keyword a line. */
 static void put_ehlo(struct smtp_session *s, const char *text)
 {
-    /* One text with '\n' between lines: the writer does the framing. */
-    char buf[256];
-    size_t n = 0;
+    static const struct {
+        uint16_t ext;
+        char kw[20];
+    } kws[] = {
+        {SMTP_EXT_PIPELINING, "PIPELINING"},
+        {SMTP_EXT_SIZE, "SIZE"},
+        {SMTP_EXT_8BITMIME, "8BITMIME"},
+        {SMTP_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
+        {SMTP_EXT_SMTPUTF8, "SMTPUTF8"},
+        {SMTP_EXT_LIMITS, "LIMITS RCPTMAX="},
+        {SMTP_EXT_CHUNKING, "CHUNKING"},
+        {SMTP_EXT_BINARYMIME, "BINARYMIME"},
+        {SMTP_EXT_STARTTLS, "STARTTLS"},
+        {SMTP_EXT_AUTH, "AUTH PLAIN LOGIN"},
+        {SMTP_EXT_DSN, "DSN"},
+    };
     uint32_t e = s->cfg.extensions;
-#define ADD(str) (memcpy(buf + n, str, sizeof str - 1), n += sizeof str - 1)
-    if (e & SMTP_EXT_PIPELINING) ADD("\nPIPELINING");
-    if (e & SMTP_EXT_SIZE) {
-        ADD("\nSIZE");
-        if (s->cfg.max_size) {
-            char d[20];
-            size_t k = 0;
-            uint64_t v = s->cfg.max_size;
-            do d[k++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-            buf[n++] = ' ';
-            while (k)
-                buf[n++] = d[--k];
+    size_t i, sep, tl = text ? strlen(text) : 0;
+    const char *nl = text ? memchr(text, '\n', tl) : NULL;
+
+    if (s->_flags & F_TLS)
+        e &= ~(uint32_t)SMTP_EXT_STARTTLS; /* RFC 3207 4.2 */
+    if (!(s->_flags & F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
+        e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
+    sep = add_line(s, 250, NULL, 1, text ? text : "", nl ? (size_t)(nl - text) : tl);
+    for (i = 0; i < sizeof kws / sizeof kws[0]; i++) {
+        char kw[48];
+        size_t n = strlen(kws[i].kw), s2;
+        if (!(e & kws[i].ext))
+            continue;
+        memcpy(kw, kws[i].kw, n);
+        if (kws[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
+            kw[n++] = ' ';
+            n += put_num(kw + n, s->cfg.max_size);
+        } else if (kws[i].ext == SMTP_EXT_LIMITS) {
+            n += put_num(kw + n, s->cfg.max_rcpt);
         }
+        if ((s2 = add_line(s, 250, NULL, 0, kw, n)) != 0)
+            sep = s2;
     }
-    if (e & SMTP_EXT_8BITMIME) ADD("\n8BITMIME");
-    if (e & SMTP_EXT_ENHANCEDSTATUSCODES) ADD("\nENHANCEDSTATUSCODES");
-    if (e & SMTP_EXT_SMTPUTF8) ADD("\nSMTPUTF8");
-    if (e & SMTP_EXT_LIMITS) {
-        unsigned v = s->cfg.max_rcpt, k = 10000;
-        ADD("\nLIMITS RCPTMAX=");
-        while (k > v && k > 1)
-            k /= 10;
-        for (; k; k /= 10)
-            buf[n++] = (char)('0' + v / k % 10);
-    }
-#undef ADD
-    buf[n] = '\0';
-    {
-        /* first line: hostname and the application's text */
-        char line[REPLY_LINE];
-        size_t tl = text ? MIN(strlen(text), sizeof line - 1) : 0;
-        memcpy(line, text ? text : "", tl);
-        line[tl] = '\0';
-        /* the application text must stay on the first line */
-        for (size_t i = 0; i < tl; i++)
-            if (line[i] == '\n')
-                line[i] = '?';
-        if (tl + n >= sizeof line)
-            tl = sizeof line - 1 - n;
-        memcpy(line + tl, buf, n + 1);
-        put_reply(s, 250, NULL, 1, line);
-    }
+    if (sep)
+        s->_out[sep] = ' ';
 }
 
 /* --------------------------------------------------------- argument parsers */
@@ -406,12 +497,11 @@ static int check_domain(const char *p, size_t n, int utf8, int under)
         return SMTP_ERR_SYNTAX;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        int letdig = (cls(c) & (C_ALPHA | C_DIGIT)) || (utf8 && c >= 0x80) || (under && c == '_');
         if (c == '.') {
             if (lab == 0 || p[i - 1] == '-')
                 return SMTP_ERR_SYNTAX;
             lab = 0;
-        } else if (letdig || (c == '-' && lab > 0)) {
+        } else if (IS(c, C_ALPHA | C_DIGIT) || (utf8 && c >= 0x80) || (under && c == '_') || (c == '-' && lab > 0)) {
             if (++lab > 63)
                 return SMTP_ERR_DOMAIN_LEN;
         } else {
@@ -442,8 +532,8 @@ static int check_ipv4(const char *p, size_t n)
     return i == n;
 }
 
-/* RFC 5321 IPv6-addr: full, compressed ("::" at most once, standing for at
- * least two groups) and both with a trailing IPv4 address. */
+/* RFC 5321 IPv6-addr: full, compressed ("::" once, for at least two
+ * groups) and both with a trailing IPv4 address. */
 static int check_ipv6(const char *p, size_t n)
 {
     size_t i = 0, groups = 0;
@@ -456,11 +546,10 @@ static int check_ipv6(const char *p, size_t n)
         size_t st = i, d = 0;
         while (i < n && hexval(p[i]) >= 0 && d < 5)
             i++, d++;
-        if (i < n && p[i] == '.') { /* IPv4 tail */
+        if (i < n && p[i] == '.') { /* the IPv4 tail ends the address */
             if (!check_ipv4(p + st, n - st))
                 return 0;
             groups += 2;
-            i = n;
             break;
         }
         if (d == 0 || d > 4)
@@ -468,16 +557,13 @@ static int check_ipv6(const char *p, size_t n)
         groups++;
         if (i == n)
             break;
-        if (p[i] != ':')
+        if (p[i++] != ':' || i == n)
             return 0;
-        i++;
-        if (i < n && p[i] == ':') {
+        if (p[i] == ':') {
             if (dbl)
                 return 0;
             dbl = 1;
             i++;
-        } else if (i == n) {
-            return 0; /* trailing single ':' */
         }
     }
     return dbl ? groups <= 6 : groups == 8;
@@ -487,12 +573,12 @@ static int check_ipv6(const char *p, size_t n)
 static int check_literal(const char *p, size_t n)
 {
     size_t i, tag;
-    if (n && cls((unsigned char)p[0]) & C_DIGIT)
+    if (n && IS(p[0], C_DIGIT))
         return check_ipv4(p, n);
     if (has_prefix(p, n, "IPV6:"))
         return check_ipv6(p + 5, n - 5);
     for (tag = 0; tag < n && p[tag] != ':'; tag++)
-        if (!(cls((unsigned char)p[tag]) & (C_ALPHA | C_DIGIT)) && p[tag] != '-')
+        if (!IS(p[tag], C_ALPHA | C_DIGIT) && p[tag] != '-')
             return 0;
     if (tag == 0 || tag + 1 >= n || p[tag - 1] == '-')
         return 0;
@@ -509,29 +595,10 @@ SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
     return check_domain(p, n, 0, 0);
 }
 
-/* Any octet >= 0x80 in p[0..n) must be well-formed UTF-8. */
-static int check_utf8(const char *p, size_t n, int *has8)
-{
-    size_t i = 0;
-    while (i < n) {
-        if ((unsigned char)p[i] < 0x80) {
-            i++;
-        } else {
-            size_t l = utf8_len((const unsigned char *)p + i, n - i);
-            if (!l)
-                return 0;
-            *has8 = 1;
-            i += l;
-        }
-    }
-    return 1;
-}
-
 SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out)
 {
     size_t i = 1, st, at;
-    int utf8 = (flags & SMTP_PATH_UTF8) != 0, has8 = 0, r;
-    unsigned atext = C_ATEXT;
+    int utf8 = HAS_UTF8 && (flags & SMTP_PATH_UTF8), has8 = 0, r;
 
     memset(out, 0, sizeof *out);
     out->mailbox.ptr = out->local.ptr = out->domain.ptr = p;
@@ -541,8 +608,7 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
         out->len = 2;
         return (flags & SMTP_PATH_NULL_OK) ? SMTP_OK : SMTP_ERR_SYNTAX;
     }
-    /* A-d-l: "@" Domain *("," "@" Domain) ":" - accepted and ignored */
-    if (p[1] == '@') {
+    if (p[1] == '@') { /* A-d-l: "@" Domain *("," "@" Domain) ":", ignored */
         for (;;) {
             st = ++i;
             while (i < n && p[i] != ',' && p[i] != ':' && p[i] != '>')
@@ -560,29 +626,26 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
     st = i;
     if (i < n && p[i] == '"') { /* Quoted-string */
         for (i++;; i++) {
-            unsigned char c;
             if (i >= n)
                 return SMTP_ERR_SYNTAX;
-            c = (unsigned char)p[i];
-            if (c == '"')
+            if (p[i] == '"')
                 break;
-            if (c == '\\') {
-                if (++i >= n || !(cls((unsigned char)p[i]) & C_PRINT))
+            if (p[i] == '\\') {
+                if (++i >= n || !IS(p[i], C_PRINT))
                     return SMTP_ERR_SYNTAX;
-            } else if (!(cls(c) & C_QTEXT) && !(utf8 && c >= 0x80)) {
+            } else if (!IS(p[i], C_QTEXT) && !(utf8 && (unsigned char)p[i] >= 0x80)) {
                 return SMTP_ERR_SYNTAX;
             }
         }
         i++;
-    } else { /* Dot-string */
+    } else { /* Dot-string: atoms joined by single dots */
         int dot = 1;
         for (; i < n && p[i] != '@' && p[i] != '>'; i++) {
-            unsigned char c = (unsigned char)p[i];
-            if (c == '.') {
+            if (p[i] == '.') {
                 if (dot)
                     return SMTP_ERR_SYNTAX;
                 dot = 1;
-            } else if ((cls(c) & atext) || (utf8 && c >= 0x80)) {
+            } else if (IS(p[i], C_ATEXT) || (utf8 && (unsigned char)p[i] >= 0x80)) {
                 dot = 0;
             } else {
                 return SMTP_ERR_SYNTAX;
@@ -595,8 +658,7 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
     out->local.len = i - st;
     if (!check_utf8(p + st, i - st, &has8))
         return SMTP_ERR_UTF8;
-    if (i < n && p[i] == '>' && (flags & SMTP_PATH_POSTMASTER) && i - st == 10 &&
-        has_prefix(p + st, 10, "POSTMASTER")) {
+    if (i < n && p[i] == '>' && (flags & SMTP_PATH_POSTMASTER) && is_word(p + st, i - st, "POSTMASTER")) {
         out->mailbox.len = 10;
         out->domain.ptr = p + i;
         out->len = i + 1;
@@ -629,9 +691,7 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
         return SMTP_ERR_LOCAL_LEN;
     if (out->domain.len > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
-    if (out->len > SMTP_PATH_MAX)
-        return SMTP_ERR_PATH_LEN;
-    return SMTP_OK;
+    return out->len > SMTP_PATH_MAX ? SMTP_ERR_PATH_LEN : SMTP_OK;
 }
 
 SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
@@ -646,7 +706,7 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
         if (d > 9)
             return SMTP_ERR_SYNTAX;
         if (v > (UINT64_MAX - d) / 10) {
-            *out = UINT64_MAX;
+            *out = UINT64_MAX; /* "too large", never a wrapped small number */
             return SMTP_ERR_SYNTAX;
         }
         v = v * 10 + d;
@@ -655,47 +715,166 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
     return SMTP_OK;
 }
 
-/* ------------------------------------------------------------- commands */
+SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
+{
+    size_t i, o = 0;
+    for (i = 0; i < n; i++) {
+        int c = (unsigned char)p[i];
+        if (c < 33 || c > 126 || c == '=')
+            return -1;
+        if (c == '+') { /* hexchar: "+" and two upper-case hex digits */
+            if (i + 2 >= n || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0 || p[i + 1] >= 'a' || p[i + 2] >= 'a')
+                return -1;
+            c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+            i += 2;
+        }
+        if (out) {
+            if (o >= cap)
+                return -1;
+            out[o] = (char)c;
+        }
+        o++;
+    }
+    return (long)o;
+}
 
-/* Reports a path error as the right reply: 501 for syntax and lengths
- * (RFC 5321 4.5.3.1.10 "Path too long"), 553 5.6.7 for UTF-8 where it was
- * not announced (RFC 6531 3.5). */
+/* --------------------------------------------------------- MAIL and RCPT */
+
+/* Reports a path error: 501 for syntax and lengths (RFC 5321 4.5.3.1.10),
+ * 501 5.6.7 for malformed UTF-8, and 553 5.6.7 for UTF-8 in a transaction
+ * that did not announce SMTPUTF8 (RFC 6531 3.5). */
 static int path_error(struct smtp_session *s, int r, int mail)
 {
     switch (r) {
     case SMTP_ERR_LOCAL_LEN: return error(s, 501, "5.1.3", "Local part too long");
     case SMTP_ERR_DOMAIN_LEN: return error(s, 501, "5.1.3", "Domain too long");
     case SMTP_ERR_PATH_LEN: return error(s, 501, "5.1.3", "Path too long");
-    case SMTP_ERR_UTF8:
-        reply(s, 553, "5.6.7", "Non-ASCII address not permitted");
+    case SMTP_ERR_UTF8: return error(s, 501, "5.6.7", "Malformed UTF-8 in address");
+    case 1:
+        reply(s, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
         return SMTP_WANT_WRITE;
     default:
         return error(s, 501, mail ? "5.1.7" : "5.1.3", mail ? "Bad sender address syntax" : "Bad recipient address syntax");
     }
 }
 
-/* Fills the path fields of ev from "FROM:<path> params" / "TO:<path> params" */
-static int parse_mail_rcpt(struct smtp_session *s, struct smtp_event *ev, const char *a, size_t n, int mail)
-{
-    const char *kw = mail ? "FROM:" : "TO:";
-    size_t k = mail ? 5 : 3, i;
-    struct smtp_path path;
-    int r, has8 = 0, esmtp = (s->_flags & F_ESMTP) != 0, seen_size = 0;
-    uint32_t ext = s->cfg.extensions;
-    unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER;
+/* The ESMTP parameters this core knows: which command, which extension. */
+enum param { P_SIZE, P_BODY, P_UTF8, P_RET, P_ENVID, P_AUTH, P_NOTIFY, P_ORCPT };
+static const struct {
+    char name[9];
+    uint8_t mail; /* 1 MAIL, 0 RCPT */
+    uint16_t ext;
+} params[] = {
+    [P_SIZE] = {"SIZE", 1, SMTP_EXT_SIZE},     [P_BODY] = {"BODY", 1, SMTP_EXT_8BITMIME},
+    [P_UTF8] = {"SMTPUTF8", 1, SMTP_EXT_SMTPUTF8}, [P_RET] = {"RET", 1, SMTP_EXT_DSN},
+    [P_ENVID] = {"ENVID", 1, SMTP_EXT_DSN},    [P_AUTH] = {"AUTH", 1, SMTP_EXT_AUTH},
+    [P_NOTIFY] = {"NOTIFY", 0, SMTP_EXT_DSN},  [P_ORCPT] = {"ORCPT", 0, SMTP_EXT_DSN},
+};
 
-    if (!has_prefix(a, n, kw))
+static int xtext_ok(const char *v, size_t n, size_t max)
+{
+    return n > 0 && n <= max && smtp_xtext_decode(v, n, NULL, 0) >= 0;
+}
+
+/* One known parameter's value.  Returns SMTP_OK, or the reply already
+ * queued (SMTP_WANT_WRITE). */
+static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, const char *v, size_t vl)
+{
+    size_t i;
+    switch (id) {
+    case P_SIZE:
+        /* an overflowing number is "too large" (552), never wrapped */
+        if (!v || (smtp_parse_u64(v, vl, &ev->size) != SMTP_OK && ev->size != UINT64_MAX))
+            break;
+        if (s->cfg.max_size && ev->size > s->cfg.max_size) {
+            reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+            return SMTP_WANT_WRITE;
+        }
+        return SMTP_OK;
+    case P_BODY:
+        if (v && is_word(v, vl, "7BIT"))
+            ev->body = SMTP_BODY_7BIT;
+        else if (v && is_word(v, vl, "8BITMIME"))
+            ev->body = SMTP_BODY_8BITMIME;
+        else if (v && is_word(v, vl, "BINARYMIME")) {
+            if (!HAS_CHUNKING || (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
+                                     (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
+                return error(s, 504, "5.5.4", "BODY=BINARYMIME not implemented");
+            ev->body = SMTP_BODY_BINARYMIME;
+        } else
+            break;
+        return SMTP_OK;
+    case P_UTF8:
+        ev->smtputf8 = 1;
+        return v ? error(s, 501, "5.5.4", "SMTPUTF8 takes no value") : SMTP_OK;
+    case P_RET: /* RFC 3461 4.3 */
+        ev->ret = (uint8_t)(!v ? 0 : is_word(v, vl, "FULL") ? SMTP_RET_FULL : is_word(v, vl, "HDRS") ? SMTP_RET_HDRS : 0);
+        if (!ev->ret)
+            break;
+        return SMTP_OK;
+    case P_ENVID: /* RFC 3461 4.4: xtext, at most 100 characters */
+        if (!v || !xtext_ok(v, vl, 100))
+            break;
+        ev->envid.ptr = v;
+        ev->envid.len = vl;
+        return SMTP_OK;
+    case P_AUTH: /* RFC 4954 5: xtext or "<>" */
+        if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || xtext_ok(v, vl, 500)))
+            break;
+        ev->auth.ptr = v;
+        ev->auth.len = vl;
+        return SMTP_OK;
+    case P_NOTIFY: /* RFC 3461 4.1: NEVER, or a list of the other three */
+        for (i = 0; v && i < vl;) {
+            static const char *const words[] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
+            size_t j = i, w;
+            while (j < vl && v[j] != ',')
+                j++;
+            for (w = 0; w < 4 && !is_word(v + i, j - i, words[w]); w++)
+                ;
+            if (w == 4 || (ev->notify & (1u << w)))
+                break;
+            ev->notify = (uint8_t)(ev->notify | (1u << w));
+            i = j + (j < vl);
+            if (j + 1 == vl)
+                break; /* trailing comma */
+        }
+        if (!v || i != vl || !ev->notify || ((ev->notify & SMTP_NOTIFY_NEVER) && ev->notify != SMTP_NOTIFY_NEVER))
+            break;
+        return SMTP_OK;
+    default: /* P_ORCPT, RFC 3461 4.2: addr-type ";" xtext */
+        for (i = 0; v && i < vl && v[i] != ';'; i++)
+            if (!IS(v[i], C_ALPHA | C_DIGIT) && v[i] != '-')
+                break;
+        if (!v || i == 0 || i >= vl || v[i] != ';' || !xtext_ok(v + i + 1, vl - i - 1, 500))
+            break;
+        ev->orcpt.ptr = v;
+        ev->orcpt.len = vl;
+        return SMTP_OK;
+    }
+    return error(s, 501, "5.5.4", "Syntax error in parameter value");
+}
+
+/* Parses "FROM:<path> params" / "TO:<path> params" into ev. */
+static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
+{
+    const char *a = ev->arg.ptr, *q;
+    size_t n = ev->arg.len, k = mail ? 5 : 3, i, m;
+    struct smtp_path path;
+    int r, has8 = 0, esmtp = (s->_flags & F_ESMTP) != 0;
+    unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER, seen = 0;
+
+    if (!has_prefix(a, n, mail ? "FROM:" : "TO:"))
         return error(s, 501, "5.5.4", mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
-    if (esmtp && (ext & SMTP_EXT_SMTPUTF8))
+    if (esmtp && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
-    r = smtp_parse_path(a + k, n - k, flags, &path);
-    if (r != SMTP_OK)
+    if ((r = smtp_parse_path(a + k, n - k, flags, &path)) != SMTP_OK)
         return path_error(s, r, mail);
-    i = k + path.len;
     ev->path = path.mailbox;
     ev->local = path.local;
     ev->domain = path.domain;
     check_utf8(path.mailbox.ptr, path.mailbox.len, &has8);
+    i = k + path.len;
     if (i < n) {
         if (a[i] != ' ' || i + 1 == n)
             return error(s, 501, "5.5.4", "Syntax error in parameters");
@@ -703,73 +882,216 @@ static int parse_mail_rcpt(struct smtp_session *s, struct smtp_event *ev, const 
         ev->params.len = n - i - 1;
     }
     /* esmtp-param *(SP esmtp-param), RFC 5321 4.1.2 */
-    for (i = 0; i < ev->params.len;) {
-        const char *kp = ev->params.ptr + i, *v = NULL;
+    for (q = ev->params.ptr, m = ev->params.len, i = 0; i < m;) {
+        const char *kp = q + i, *v = NULL;
         size_t kl = 0, vl = 0, j;
-        while (i < ev->params.len && ev->params.ptr[i] != ' ' && ev->params.ptr[i] != '=')
+        unsigned id;
+        while (i < m && q[i] != ' ' && q[i] != '=')
             i++, kl++;
-        if (i < ev->params.len && ev->params.ptr[i] == '=') {
-            v = ev->params.ptr + ++i;
-            while (i < ev->params.len && ev->params.ptr[i] != ' ')
+        if (i < m && q[i] == '=') {
+            v = q + ++i;
+            while (i < m && q[i] != ' ')
                 i++, vl++;
         }
-        if (i < ev->params.len && ++i == ev->params.len)
-            return error(s, 501, "5.5.4", "Syntax error in parameters");
-        if (kl == 0 || (v && vl == 0) || !(cls((unsigned char)kp[0]) & (C_ALPHA | C_DIGIT)))
+        if ((i < m && ++i == m) || kl == 0 || (v && vl == 0) || !IS(kp[0], C_ALPHA | C_DIGIT))
             return error(s, 501, "5.5.4", "Syntax error in parameters");
         for (j = 0; j < kl; j++)
-            if (!(cls((unsigned char)kp[j]) & (C_ALPHA | C_DIGIT)) && kp[j] != '-')
+            if (!IS(kp[j], C_ALPHA | C_DIGIT) && kp[j] != '-')
                 return error(s, 501, "5.5.4", "Syntax error in parameters");
         for (j = 0; j < vl; j++)
             if (v[j] < 33 || v[j] > 126 || v[j] == '=')
                 return error(s, 501, "5.5.4", "Syntax error in parameters");
-        if (!mail || !esmtp) {
-            /* no RCPT parameters yet; none at all without EHLO */
-        } else if ((ext & SMTP_EXT_SIZE) && kl == 4 && has_prefix(kp, kl, "SIZE")) {
-            uint64_t size;
-            /* an overflowing number is "too large" (552), never wrapped */
-            if (!v || seen_size || (smtp_parse_u64(v, vl, &size) != SMTP_OK && size != UINT64_MAX))
-                return error(s, 501, "5.5.4", "Syntax error in SIZE parameter");
-            if (s->cfg.max_size && size > s->cfg.max_size) {
-                reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
-                return SMTP_WANT_WRITE;
-            }
-            seen_size = 1;
-            ev->size = size;
-            continue;
-        } else if ((ext & SMTP_EXT_8BITMIME) && kl == 4 && has_prefix(kp, kl, "BODY")) {
-            if (!v || ev->body)
-                return error(s, 501, "5.5.4", "Syntax error in BODY parameter");
-            if (vl == 4 && has_prefix(v, vl, "7BIT"))
-                ev->body = SMTP_BODY_7BIT;
-            else if (vl == 8 && has_prefix(v, vl, "8BITMIME"))
-                ev->body = SMTP_BODY_8BITMIME;
-            else if (vl == 10 && has_prefix(v, vl, "BINARYMIME"))
-                return error(s, 504, "5.5.4", "BODY=BINARYMIME not implemented");
-            else
-                return error(s, 501, "5.5.4", "Syntax error in BODY parameter");
-            continue;
-        } else if ((ext & SMTP_EXT_SMTPUTF8) && kl == 8 && has_prefix(kp, kl, "SMTPUTF8")) {
-            if (v || ev->smtputf8)
-                return error(s, 501, "5.5.4", "Syntax error in SMTPUTF8 parameter");
-            ev->smtputf8 = 1;
-            continue;
-        }
-        return error(s, 555, "5.5.4", "Unsupported parameter");
+        for (id = 0; id < sizeof params / sizeof params[0]; id++)
+            if (params[id].mail == mail && (s->cfg.extensions & params[id].ext) && is_word(kp, kl, params[id].name))
+                break;
+        if (!esmtp || id == sizeof params / sizeof params[0]) /* none without EHLO */
+            return error(s, 555, "5.5.4", "Unsupported parameter");
+        if (seen & (1u << id))
+            return error(s, 501, "5.5.4", "Duplicate parameter");
+        seen |= 1u << id;
+        if ((r = param(s, ev, id, v, vl)) != SMTP_OK)
+            return r;
     }
     if (has8 && !(mail ? ev->smtputf8 : (s->_flags & F_UTF8)))
-        return path_error(s, SMTP_ERR_UTF8, mail);
+        return path_error(s, 1, mail);
     return SMTP_OK;
 }
+
+/* ------------------------------------------------------------- commands */
 
 /* Queues an event that waits for a decision. */
 static int ask(struct smtp_session *s, struct smtp_event *ev, int type)
 {
     s->_await = (uint8_t)type;
     s->_flags &= (uint16_t)~F_DEFERRED;
-    ev->type = type;
-    return type;
+    return ev->type = type;
 }
+
+/* Answers a command that needs no decision and reports it. */
+static int tell(struct smtp_session *s, struct smtp_event *ev, int type, unsigned code)
+{
+    reply(s, code, "2.0.0", NULL);
+    if (code == 221)
+        s->_state = ST_CLOSED;
+    return ev->type = type;
+}
+
+/* BDAT <size> [LAST] (RFC 3030 2).  The chunk's octets are taken even when
+ * the command is refused, so they can never be read as commands (go-smtp
+ * #315); only a size that cannot be read ends the session instead. */
+static int bdat(struct smtp_session *s, struct smtp_event *ev)
+{
+    const char *a = ev->arg.ptr;
+    size_t n = ev->arg.len, d = 0;
+    uint64_t size;
+    while (d < n && a[d] != ' ')
+        d++;
+    if (smtp_parse_u64(a, d, &size) != SMTP_OK) {
+        reply(s, 501, "5.5.4", "Invalid BDAT size, closing");
+        s->_state = ST_CLOSED;
+        return SMTP_WANT_WRITE;
+    }
+    s->_chunk = size;
+    if (d < n && !is_word(a + d, n - d, " LAST"))
+        return error(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+    if (s->_state == ST_MAIL && (s->_flags & F_RCPT_TRIED)) {
+        reply(s, 554, "5.5.1", "No valid recipients");
+        return SMTP_WANT_WRITE;
+    }
+    if (s->_state != ST_RCPT || !(s->_flags & F_ESMTP))
+        return error(s, 503, "5.5.1", NULL);
+    if (s->cfg.max_size && size > s->cfg.max_size - s->_size) {
+        s->_state = ST_READY; /* the transaction has failed */
+        reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+        return SMTP_WANT_WRITE;
+    }
+    if (!(s->_flags & F_BDAT))
+        s->_size = 0;
+    s->_state = ST_BDAT;
+    s->_flags = (uint16_t)((s->_flags & ~F_LAST) | F_BDAT | (d < n ? F_LAST : 0));
+    ev->size = size;
+    ev->last = d < n;
+    return ev->type = SMTP_EV_BDAT;
+}
+
+#ifndef SMTP_NO_AUTH
+/* Strict base64 (RFC 4648 4) decoded in place: no characters outside the
+ * alphabet, a length that is a multiple of 4, '=' only at the end and zero
+ * pad bits.  Returns the decoded length or -1. */
+static long b64_decode(char *p, size_t n)
+{
+    size_t i, o = 0, pad = 0;
+    uint32_t acc = 0;
+    if (n % 4)
+        return -1;
+    for (i = 0; i < n; i++) {
+        int c = p[i], v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == '+') v = 62;
+        else if (c == '/') v = 63;
+        else if (c == '=' && i >= n - 2 && (pad || i == n - 1 || p[n - 1] == '=')) v = 0, pad++;
+        else return -1;
+        if (pad && c != '=')
+            return -1;
+        acc = acc << 6 | (uint32_t)v;
+        if (i % 4 == 3) {
+            if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff)))
+                return -1; /* non-zero pad bits */
+            p[o++] = (char)(acc >> 16);
+            if (pad < 2) p[o++] = (char)(acc >> 8);
+            if (pad < 1) p[o++] = (char)acc;
+            acc = 0;
+        }
+    }
+    return (long)o;
+}
+
+static const char b64_user[] = "VXNlcm5hbWU6", b64_pass[] = "UGFzc3dvcmQ6"; /* "Username:", "Password:" */
+
+/* One SASL response (RFC 4954 4): "*" cancels, "=" is empty, else base64.
+ * PLAIN gives the whole answer at once; LOGIN the user, then the password. */
+static int auth_response(struct smtp_session *s, struct smtp_event *ev, char *r, size_t n)
+{
+    long dl;
+    size_t i, z1, z2;
+    if (n == 1 && r[0] == '*') {
+        s->_state = ST_READY;
+        return error(s, 501, "5.7.0", "Authentication cancelled");
+    }
+    dl = (n == 1 && r[0] == '=') ? 0 : b64_decode(r, n);
+    if (dl < 0) {
+        s->_state = ST_READY;
+        return error(s, 501, "5.5.2", "Cannot decode base64");
+    }
+    n = (size_t)dl;
+    ev->mech = (uint8_t)((s->_flags & F_LOGIN) ? 2 : 1);
+    ev->arg.ptr = (s->_flags & F_LOGIN) ? "LOGIN" : "PLAIN";
+    ev->arg.len = 5;
+    ev->auth.ptr = ev->user.ptr = ev->pass.ptr = r;
+    if (s->_flags & F_LOGIN) {
+        if (!(s->_flags & F_LOGIN_PASS)) {
+            if (n > SMTP_AUTH_USER_MAX || !n) {
+                s->_state = ST_READY;
+                return error(s, 501, "5.5.4", "Invalid user name");
+            }
+            memcpy(s->_auth, r, n);
+            s->_auth_len = (uint8_t)n;
+            s->_flags |= F_LOGIN_PASS;
+            s->_state = ST_AUTH;
+            put_reply(s, 334, NULL, 0, b64_pass);
+            return SMTP_WANT_WRITE;
+        }
+        ev->user.ptr = s->_auth;
+        ev->user.len = s->_auth_len;
+        ev->pass.len = n;
+    } else { /* RFC 4616: [authzid] NUL authcid NUL passwd */
+        for (z1 = 0; z1 < n && r[z1]; z1++)
+            ;
+        for (z2 = z1 + 1; z2 < n && r[z2]; z2++)
+            ;
+        for (i = z2 + 1; i < n && r[i]; i++)
+            ;
+        if (z2 >= n || i != n || z2 == z1 + 1 || z2 + 1 == n) {
+            s->_state = ST_READY;
+            return error(s, 501, "5.5.2", "Invalid PLAIN response");
+        }
+        ev->auth.len = z1;
+        ev->user.ptr = r + z1 + 1;
+        ev->user.len = z2 - z1 - 1;
+        ev->pass.ptr = r + z2 + 1;
+        ev->pass.len = n - z2 - 1;
+    }
+    s->_state = ST_READY;
+    return ask(s, ev, SMTP_EV_AUTH);
+}
+
+/* AUTH mechanism [initial-response] (RFC 4954 4) */
+static int auth(struct smtp_session *s, struct smtp_event *ev)
+{
+    const char *a = ev->arg.ptr;
+    size_t n = ev->arg.len, m = 0;
+    while (m < n && a[m] != ' ')
+        m++;
+    if (!(s->_flags & F_ESMTP) || (s->_flags & F_AUTHED))
+        return error(s, 503, "5.5.1", (s->_flags & F_AUTHED) ? "Already authenticated" : "Send EHLO first");
+    if (!(s->_flags & F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT)) {
+        reply(s, 538, "5.7.11", NULL);
+        return SMTP_WANT_WRITE;
+    }
+    s->_flags &= (uint16_t)~(F_LOGIN | F_LOGIN_PASS);
+    if (is_word(a, m, "LOGIN"))
+        s->_flags |= F_LOGIN;
+    else if (!is_word(a, m, "PLAIN"))
+        return error(s, 504, "5.5.4", "Unrecognized authentication type");
+    if (m < n) /* initial response */
+        return auth_response(s, ev, s->_line + (a - s->_line) + m + 1, n - m - 1);
+    s->_state = ST_AUTH;
+    put_reply(s, 334, NULL, 0, (s->_flags & F_LOGIN) ? b64_user : "");
+    return SMTP_WANT_WRITE;
+}
+#endif
 
 static int command(struct smtp_session *s, struct smtp_event *ev)
 {
@@ -777,22 +1099,28 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     size_t n = s->_line_len, vl, v;
     const struct verb_row *row;
     uint8_t lf = s->_lflags;
+    uint32_t o = s->cfg.options;
 
     s->_lflags = 0;
     for (vl = 0; vl < n && l[vl] != ' '; vl++)
         ;
-    for (v = 0; v < V_COUNT; v++)
-        if (vl == strlen(verbs[v].name) && has_prefix(l, vl, verbs[v].name))
-            break;
+    for (v = 0; v < V_COUNT && !is_word(l, vl, verbs[v].name); v++)
+        ;
     if (s->_flags & F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
-        if (v == V_QUIT && vl == n && !lf) {
-            reply(s, 221, "2.0.0", NULL);
-            s->_state = ST_CLOSED;
-        } else {
-            reply(s, 421, "4.3.2", NULL);
-        }
+        if (v == V_QUIT && vl == n && !lf)
+            return tell(s, ev, SMTP_EV_QUIT, 221);
+        reply(s, 421, "4.3.2", NULL);
         return SMTP_WANT_WRITE;
     }
+#ifndef SMTP_NO_AUTH
+    if (s->_state == ST_AUTH) { /* the line is a SASL response, not a command */
+        if (lf) {
+            s->_state = ST_READY;
+            return error(s, 500, "5.5.6", "Authentication Exchange line is too long or malformed");
+        }
+        return auth_response(s, ev, s->_line, n);
+    }
+#endif
     if (lf & L_LONG)
         return error(s, 500, "5.5.2", "Line too long");
     if (lf & (L_BARE_CR | L_BARE_LF))
@@ -804,19 +1132,20 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     if (v == V_COUNT)
         return error(s, 500, "5.5.2", n ? "Syntax error, command unrecognized" : "Empty command");
     row = &verbs[v];
-    if (row->impl == IMPL_NO || (row->impl == IMPL_SEND && !(s->cfg.options & SMTP_OPT_SEND)) ||
-        (row->impl == IMPL_ESMTP && (s->cfg.options & SMTP_OPT_NO_ESMTP)))
+    if (row->need == N_NEVER || (row->need == N_SEND && !(o & SMTP_OPT_SEND)) ||
+        (row->need == N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) || (row->need == N_EXT && !(s->cfg.extensions & row->ext)))
         return error(s, 502, "5.5.1", NULL);
+    ev->arg.ptr = l + MIN(vl + 1, n);
+    ev->arg.len = vl < n ? n - vl - 1 : 0;
+    if (v == V_BDAT && HAS_CHUNKING && ev->arg.len)
+        return bdat(s, ev);
     if (!(row->states & (1u << s->_state))) {
         if (v == V_DATA && s->_state == ST_MAIL && (s->_flags & F_RCPT_TRIED)) {
             reply(s, 554, "5.5.1", "No valid recipients");
             return SMTP_WANT_WRITE;
         }
-        return error(s, 503, "5.5.1",
-                     s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? "Send HELO/EHLO first" : NULL);
+        return error(s, 503, "5.5.1", s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? "Send HELO/EHLO first" : NULL);
     }
-    ev->arg.ptr = l + MIN(vl + 1, n);
-    ev->arg.len = vl < n ? n - vl - 1 : 0;
     if (row->arg == ARG_NONE) {
         size_t i;
         for (i = 0; i < ev->arg.len && ev->arg.ptr[i] == ' '; i++)
@@ -826,26 +1155,32 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     } else if (row->arg == ARG_REQ && ev->arg.len == 0) {
         return error(s, 501, "5.5.4", "Argument required");
     }
+    if ((o & SMTP_OPT_REQUIRE_TLS) && HAS_STARTTLS && !(s->_flags & F_TLS) &&
+        (v == V_MAIL || v == V_SEND || v == V_SOML || v == V_SAML || v == V_AUTH)) {
+        reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+        return SMTP_WANT_WRITE;
+    }
     switch (v) {
     case V_HELO:
     case V_EHLO:
-        if (!(ev->arg.len >= 2 && ev->arg.ptr[0] == '[' ? smtp_parse_domain(ev->arg.ptr, ev->arg.len, 1) == SMTP_OK
-                                                         : check_domain(ev->arg.ptr, ev->arg.len, 0, 1) == SMTP_OK))
+        if (ev->arg.ptr[0] == '[' ? smtp_parse_domain(ev->arg.ptr, ev->arg.len, 1) != SMTP_OK
+                                  : check_domain(ev->arg.ptr, ev->arg.len, 0, 1) != SMTP_OK)
             return error(s, 501, "5.5.4", "Invalid domain name");
         return ask(s, ev, v == V_HELO ? SMTP_EV_HELO : SMTP_EV_EHLO);
     case V_MAIL:
     case V_SEND:
     case V_SOML:
     case V_SAML: {
-        int r = parse_mail_rcpt(s, ev, ev->arg.ptr, ev->arg.len, 1);
+        int r = mail_rcpt(s, ev, 1);
         if (r != SMTP_OK)
             return r;
         ev->mode = (uint8_t)(v == V_MAIL ? SMTP_MODE_MAIL : SMTP_MODE_SEND + (v - V_SEND));
-        s->_flags = (uint16_t)((s->_flags & ~F_PEND_UTF8) | (ev->smtputf8 ? F_PEND_UTF8 : 0));
+        s->_flags = (uint16_t)((s->_flags & ~(F_PEND_UTF8 | F_PEND_BINARY)) | (ev->smtputf8 ? F_PEND_UTF8 : 0) |
+                               (ev->body == SMTP_BODY_BINARYMIME ? F_PEND_BINARY : 0));
         return ask(s, ev, SMTP_EV_MAIL);
     }
     case V_RCPT: {
-        int r = parse_mail_rcpt(s, ev, ev->arg.ptr, ev->arg.len, 0);
+        int r = mail_rcpt(s, ev, 0);
         if (r != SMTP_OK)
             return r;
         if (s->_rcpts >= s->cfg.max_rcpt) {
@@ -855,20 +1190,21 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         return ask(s, ev, SMTP_EV_RCPT);
     }
     case V_DATA:
+        if (s->_flags & (F_BDAT | F_BINARY)) /* RFC 3030 2, 3 */
+            return error(s, 503, "5.5.1", (s->_flags & F_BDAT) ? "DATA after BDAT" : "BINARYMIME needs BDAT");
         ev->rcpts = s->_rcpts;
         return ask(s, ev, SMTP_EV_DATA);
     case V_RSET:
         if (s->_state == ST_MAIL || s->_state == ST_RCPT)
             s->_state = ST_READY;
-        reply(s, 250, "2.0.0", NULL);
-        return ev->type = SMTP_EV_RSET;
+        s->_flags &= (uint16_t)~F_TRANSACTION;
+        return tell(s, ev, SMTP_EV_RSET, 250);
     case V_VRFY:
     case V_EXPN: {
         int has8 = 0;
         size_t i;
-        for (i = 0; i < ev->arg.len; i++)
-            if (ev->arg.ptr[i] > 0 && ev->arg.ptr[i] < 32)
-                break;
+        for (i = 0; i < ev->arg.len && (unsigned char)ev->arg.ptr[i] >= 32; i++)
+            ;
         if (i < ev->arg.len || !check_utf8(ev->arg.ptr, ev->arg.len, &has8) ||
             (has8 && !(s->cfg.extensions & SMTP_EXT_SMTPUTF8)))
             return error(s, 501, "5.5.4", "Invalid argument");
@@ -877,16 +1213,32 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     case V_HELP:
         return ask(s, ev, SMTP_EV_HELP);
     case V_NOOP:
-        reply(s, 250, "2.0.0", NULL);
-        return ev->type = SMTP_EV_NOOP;
-    default: /* V_QUIT: the only verb left that is implemented */
-        reply(s, 221, "2.0.0", NULL);
-        s->_state = ST_CLOSED;
-        return ev->type = SMTP_EV_QUIT;
+        return tell(s, ev, SMTP_EV_NOOP, 250);
+    case V_QUIT:
+        return tell(s, ev, SMTP_EV_QUIT, 221);
+#ifndef SMTP_NO_AUTH
+    case V_AUTH:
+        return auth(s, ev);
+#endif
+    default: /* V_STARTTLS (RFC 3207 4) */
+        if (s->_flags & F_TLS)
+            return error(s, 503, "5.5.1", "TLS already active");
+        return ask(s, ev, SMTP_EV_STARTTLS);
     }
 }
 
 /* -------------------------------------------------------------- decisions */
+
+static void wipe_auth(struct smtp_session *s)
+{
+#ifndef SMTP_NO_AUTH
+    memset(s->_auth, 0, sizeof s->_auth);
+    memset(s->_line, 0, sizeof s->_line);
+    s->_auth_len = 0;
+#else
+    (void)s;
+#endif
+}
 
 static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh, const char *text)
 {
@@ -895,6 +1247,10 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
         enh = default_enh(ev, code);
     s->_await = 0;
     s->_flags &= (uint16_t)~F_DEFERRED;
+    if (ev == SMTP_EV_AUTH)
+        wipe_auth(s);
+    if (ev == SMTP_EV_DATA_END)
+        s->_state = ST_READY; /* the transaction is over either way */
     if (code == 421) {
         reply(s, 421, enh, text);
         return SMTP_OK;
@@ -908,23 +1264,24 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
         return SMTP_OK;
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
-        if (ok) {
-            s->_state = ST_READY;
-            s->_flags = (uint16_t)((s->_flags & ~(F_ESMTP | F_UTF8 | F_RCPT_TRIED)) | (ev == SMTP_EV_EHLO ? F_ESMTP : 0));
-            s->_rcpts = 0;
-            if (ev == SMTP_EV_EHLO) {
-                put_ehlo(s, text);
-                return SMTP_OK;
-            }
+        if (!ok)
+            break;
+        /* RFC 5321 4.1.4: an accepted HELO/EHLO also resets like RSET */
+        s->_state = ST_READY;
+        s->_flags = (uint16_t)((s->_flags & ~(F_ESMTP | F_TRANSACTION)) | (ev == SMTP_EV_EHLO ? F_ESMTP : 0));
+        s->_rcpts = 0;
+        if (ev == SMTP_EV_EHLO)
+            put_ehlo(s, text);
+        else
             put_reply(s, code, NULL, 1, text ? text : "");
-            return SMTP_OK;
-        }
-        break;
+        return SMTP_OK;
     case SMTP_EV_MAIL:
         if (ok) {
             s->_state = ST_MAIL;
             s->_rcpts = 0;
-            s->_flags = (uint16_t)((s->_flags & ~(F_UTF8 | F_RCPT_TRIED)) | ((s->_flags & F_PEND_UTF8) ? F_UTF8 : 0));
+            s->_size = 0;
+            s->_flags = (uint16_t)((s->_flags & ~F_TRANSACTION) | ((s->_flags & F_PEND_UTF8) ? F_UTF8 : 0) |
+                                   ((s->_flags & F_PEND_BINARY) ? F_BINARY : 0));
         }
         break;
     case SMTP_EV_RCPT:
@@ -944,8 +1301,13 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
             s->_reject = SMTP_REJECT_NONE;
         }
         break;
-    case SMTP_EV_DATA_END:
-        s->_state = ST_READY; /* the transaction is over either way */
+    case SMTP_EV_STARTTLS:
+        if (ok)
+            s->_state = ST_TLS;
+        break;
+    case SMTP_EV_AUTH:
+        if (ok)
+            s->_flags |= F_AUTHED;
         break;
     default:
         break;
@@ -965,7 +1327,7 @@ static int code_allowed(int ev, unsigned code)
     return 0;
 }
 
-/* ------------------------------------------------------------ DATA phase */
+/* ------------------------------------------------------- DATA and BDAT */
 
 static const char crlf[] = "\r\n";
 
@@ -1006,19 +1368,16 @@ static void text_add(struct smtp_session *s, size_t n)
     }
 }
 
-/* A bare CR or LF.  Returns the octets to hand out in its place: itself,
- * CRLF when normalising, and itself in strict mode too (the message is
- * refused at its end anyway). */
+/* A bare CR or LF: what to hand out in its place (CRLF when normalising,
+ * itself otherwise; strict mode refuses the message at its end). */
 static const char *bare(struct smtp_session *s, const char *self)
 {
     uint32_t o = s->cfg.options;
-    if (o & SMTP_OPT_BARE_NORMALIZE)
-        return crlf;
-    if (!(o & SMTP_OPT_BARE_KEEP))
+    if (!(o & (SMTP_OPT_BARE_KEEP | SMTP_OPT_BARE_NORMALIZE)))
         refuse(s, SMTP_REJECT_BARE);
-    if (o & (SMTP_OPT_BARE_KEEP | SMTP_OPT_BARE_NORMALIZE))
+    else
         s->_text_len = 0; /* a physical line ends here, for the length limit */
-    return self;
+    return (o & SMTP_OPT_BARE_NORMALIZE) ? crlf : self;
 }
 
 static int data_end(struct smtp_session *s, struct smtp_event *ev)
@@ -1027,17 +1386,15 @@ static int data_end(struct smtp_session *s, struct smtp_event *ev)
     ev->size = s->_size;
     ev->rcpts = s->_rcpts;
     ev->reject = s->_reject;
-    if (s->_reject) {
-        s->_state = ST_READY;
-        if (s->_reject == SMTP_REJECT_SIZE)
-            reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
-        else if (s->_reject == SMTP_REJECT_LONG_LINE)
-            reply(s, 554, "5.6.0", "Message line too long");
-        else
-            reply(s, 554, "5.6.0", "Message contains bare CR or LF");
-        return SMTP_EV_DATA_END;
-    }
-    return ask(s, ev, SMTP_EV_DATA_END);
+    s->_flags &= (uint16_t)~F_TRANSACTION;
+    if (!s->_reject)
+        return ask(s, ev, SMTP_EV_DATA_END);
+    s->_state = ST_READY;
+    if (s->_reject == SMTP_REJECT_SIZE)
+        reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+    else
+        reply(s, 554, "5.6.0", s->_reject == SMTP_REJECT_LONG_LINE ? "Message line too long" : "Message contains bare CR or LF");
+    return SMTP_EV_DATA_END;
 }
 
 /* Scans mail data (RFC 5321 4.5.2).  Only CRLF "." CRLF ends it; a bare CR
@@ -1047,36 +1404,34 @@ static int data_end(struct smtp_session *s, struct smtp_event *ev)
 static int data_feed(struct smtp_session *s, const char *p, size_t len, size_t *used, struct smtp_event *ev)
 {
     size_t i = 0, run = 0;
-    int normalize = (s->cfg.options & SMTP_OPT_BARE_NORMALIZE) != 0;
+    const char *b;
 
-#define EMIT_RUN(upto, consumed)                                  \
-    do {                                                          \
-        if (body(s, ev, p + run, (upto) - run)) {                 \
-            *used = (consumed);                                   \
-            return SMTP_EV_BODY;                                  \
-        }                                                         \
+#define EMIT(ptr, n, consumed)               \
+    do {                                     \
+        if (body(s, ev, (ptr), (n))) {       \
+            *used = (consumed);              \
+            return SMTP_EV_BODY;             \
+        }                                    \
     } while (0)
 
     while (i < len) {
         switch (s->_dstate) {
         case D_SOL:
+            s->_dstate = D_MID;
             if (p[i] == '.') {
                 text_add(s, 1);
                 s->_dstate = D_DOT;
-                EMIT_RUN(i, i + 1);
+                EMIT(p + run, i - run, i + 1);
                 run = ++i;
-            } else {
-                s->_dstate = D_MID;
             }
             break;
         case D_DOT:
+            s->_dstate = D_MID; /* the dot is dropped: it was stuffing */
+            run = i;
             if (p[i] == '\r') {
                 text_add(s, 1);
                 s->_dstate = D_DOTCR;
                 run = ++i;
-            } else {
-                s->_dstate = D_MID; /* the dot is dropped: unstuffed */
-                run = i;
             }
             break;
         case D_DOTCR:
@@ -1084,36 +1439,21 @@ static int data_feed(struct smtp_session *s, const char *p, size_t len, size_t *
                 *used = i + 1;
                 return data_end(s, ev);
             }
-            /* "." CR x: the dot was stuffing, the CR is bare */
-            s->_dstate = D_MID;
-            {
-                const char *b = bare(s, "\r");
-                if (body(s, ev, b, strlen(b))) {
-                    *used = i;
-                    return SMTP_EV_BODY;
-                }
-            }
-            run = i;
-            break;
+            /* "." CR x: the CR is bare */
+            /* fall through */
         case D_CR: /* a CR that ended the previous input */
             if (p[i] == '\n') {
                 text_add(s, 1);
                 s->_dstate = D_SOL;
                 s->_text_len = 0;
-                if (body(s, ev, crlf, 2)) {
-                    *used = i + 1;
-                    return SMTP_EV_BODY;
-                }
+                EMIT(crlf, 2, i + 1);
                 run = ++i;
-            } else {
-                const char *b = bare(s, "\r");
-                s->_dstate = D_MID;
-                if (body(s, ev, b, strlen(b))) {
-                    *used = i;
-                    return SMTP_EV_BODY;
-                }
-                run = i;
+                break;
             }
+            s->_dstate = D_MID;
+            b = bare(s, "\r");
+            EMIT(b, strlen(b), i);
+            run = i;
             break;
         default: { /* D_MID: skip to the next CR or LF at memchr speed */
             const char *lf = memchr(p + i, '\n', len - i);
@@ -1124,42 +1464,47 @@ static int data_feed(struct smtp_session *s, const char *p, size_t len, size_t *
             i = stop;
             if (i == len)
                 break;
-            if (p[i] == '\r' && i + 1 == len) { /* hold it: CRLF or bare? */
-                text_add(s, 1);
+            text_add(s, 1);
+            if (p[i] == '\r' && i + 1 == len) { /* CRLF or bare? next time */
                 s->_dstate = D_CR;
-                EMIT_RUN(i, i + 1);
+                EMIT(p + run, i - run, i + 1);
                 run = ++i;
-                break;
-            }
-            if (p[i] == '\r' && p[i + 1] == '\n') {
-                text_add(s, 2);
+            } else if (p[i] == '\r' && p[i + 1] == '\n') {
+                text_add(s, 1);
                 i += 2;
                 s->_dstate = D_SOL;
                 s->_text_len = 0;
-                break;
-            }
-            /* bare CR (followed by something else) or bare LF */
-            text_add(s, 1);
-            if (normalize) {
-                EMIT_RUN(i, i);
-                bare(s, NULL);
-                if (body(s, ev, crlf, 2)) {
-                    *used = i + 1;
-                    return SMTP_EV_BODY;
-                }
-                run = i + 1;
+            } else if (bare(s, NULL) == crlf) { /* normalise: CRLF instead */
+                EMIT(p + run, i - run, i);
+                EMIT(crlf, 2, i + 1);
+                run = ++i;
             } else {
-                bare(s, NULL);
+                i++;
             }
-            i++;
             break;
         }
         }
     }
-    EMIT_RUN(len, len);
-#undef EMIT_RUN
+    EMIT(p + run, len - run, len);
+#undef EMIT
     *used = len;
     return SMTP_NEED_INPUT;
+}
+
+/* The octets of a BDAT chunk, taken as they are (RFC 3030 2). */
+static int bdat_feed(struct smtp_session *s, const char *p, size_t len, size_t *used, struct smtp_event *ev)
+{
+    size_t n = (size_t)MIN((uint64_t)len, s->_chunk);
+    if (s->_chunk == 0) {
+        if (s->_flags & F_LAST)
+            return data_end(s, ev);
+        s->_state = ST_RCPT;
+        reply(s, 250, "2.0.0", "Chunk received");
+        return SMTP_WANT_WRITE;
+    }
+    s->_chunk -= n;
+    *used = n;
+    return body(s, ev, p, n) ? SMTP_EV_BODY : SMTP_NEED_INPUT;
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1177,39 +1522,38 @@ SMTP_API void smtp_config_default(struct smtp_config *cfg)
 
 SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 {
-    struct smtp_config d;
-    smtp_config_default(&d);
+    struct smtp_config *c = &s->cfg;
     memset(s, 0, sizeof *s);
-    s->cfg = cfg ? *cfg : d;
-    if (!s->cfg.hostname)
-        s->cfg.hostname = d.hostname;
-    if (s->cfg.max_line == 0 || s->cfg.max_line > SMTP_LINE_MAX)
-        s->cfg.max_line = SMTP_LINE_MAX;
-    if (s->cfg.max_line < 16)
-        s->cfg.max_line = 16;
-    if (s->cfg.max_rcpt == 0 || s->cfg.max_rcpt > SMTP_RCPT_MAX)
-        s->cfg.max_rcpt = SMTP_RCPT_MAX;
-    if (s->cfg.max_text_line == 0 || s->cfg.max_text_line > SMTP_TEXT_LINE_MAX)
-        s->cfg.max_text_line = SMTP_TEXT_LINE_MAX;
-    if (s->cfg.max_text_line < 3)
-        s->cfg.max_text_line = 3;
-    if (s->cfg.max_errors == 0)
-        s->cfg.max_errors = d.max_errors;
-    if (s->cfg.options & SMTP_OPT_NO_ESMTP)
-        s->cfg.extensions = 0;
+    smtp_config_default(c);
+    if (cfg)
+        *c = *cfg;
+    if (!c->hostname)
+        c->hostname = "localhost";
+    if (c->max_line < 64 || c->max_line > SMTP_LINE_MAX)
+        c->max_line = c->max_line ? (c->max_line < 64 ? 64 : SMTP_LINE_MAX) : SMTP_LINE_MAX;
+    if (c->max_rcpt == 0 || c->max_rcpt > SMTP_RCPT_MAX)
+        c->max_rcpt = SMTP_RCPT_MAX;
+    if (c->max_text_line == 0 || c->max_text_line > SMTP_TEXT_LINE_MAX)
+        c->max_text_line = SMTP_TEXT_LINE_MAX;
+    if (c->max_text_line < 3)
+        c->max_text_line = 3;
+    if (c->max_errors == 0)
+        c->max_errors = 10;
+    if (c->options & SMTP_OPT_NO_ESMTP)
+        c->extensions = 0;
+    c->extensions &= ~(uint32_t)((HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
+                                 (HAS_STARTTLS ? 0 : SMTP_EXT_STARTTLS) | (HAS_AUTH ? 0 : SMTP_EXT_AUTH) |
+                                 (HAS_DSN ? 0 : SMTP_EXT_DSN) | (HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
+    if (!(c->extensions & SMTP_EXT_CHUNKING))
+        c->extensions &= ~(uint32_t)SMTP_EXT_BINARYMIME;
     s->_state = ST_GREET;
 }
 
 SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *consumed, struct smtp_event *ev)
 {
     const char *p = (const char *)buf;
-    size_t i = 0, room, dummy_used;
-    struct smtp_event dummy_ev;
+    size_t i = 0, room = (size_t)s->cfg.max_line - 2;
 
-    if (!ev)
-        ev = &dummy_ev;
-    if (!consumed)
-        consumed = &dummy_used;
     memset(ev, 0, sizeof *ev);
     *consumed = 0;
     if (s->_await) {
@@ -1219,62 +1563,64 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     }
     if (s->_out_len)
         return s->_state == ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
-    if (s->_state == ST_CLOSED)
+    switch (s->_state) {
+    case ST_CLOSED:
         return SMTP_CLOSED;
-    if (s->_state == ST_GREET)
+    case ST_GREET:
         return ask(s, ev, SMTP_EV_CONNECT);
-    if (s->_state == ST_DATA) {
-        int r = data_feed(s, p, len, consumed, ev);
-        return r;
+    case ST_DATA:
+        return data_feed(s, p, len, consumed, ev);
+    case ST_BDAT:
+        return bdat_feed(s, p, len, consumed, ev);
+    case ST_TLS: /* plaintext after STARTTLS is never executed */
+        *consumed = len;
+        return SMTP_NEED_INPUT;
+    default:
+        break;
+    }
+    if (s->_chunk) { /* the octets of a refused BDAT chunk */
+        i = (size_t)MIN((uint64_t)len, s->_chunk);
+        s->_chunk -= i;
     }
     /* Command mode: assemble one line, at most max_line - 2 octets kept. */
-    room = (size_t)s->cfg.max_line - 2;
     while (i < len) {
         size_t st = i, k;
-        int ended = 0;
         if (s->_lflags & L_CR) {
             s->_lflags &= (uint8_t)~L_CR;
             if (p[i] == '\n') {
                 i++;
-                ended = 1;
-            } else {
-                s->_lflags |= L_BARE_CR;
+                goto line;
             }
+            s->_lflags |= L_BARE_CR;
         }
-        if (!ended) {
-            for (; i < len; i++) {
-                char c = p[i];
-                if (c == '\r' || c == '\n' || c == '\0')
-                    break;
-            }
-            k = MIN(i - st, room - MIN(room, s->_line_len));
-            memcpy(s->_line + s->_line_len, p + st, k);
-            s->_line_len = (uint16_t)(s->_line_len + k);
-            if (k < i - st)
-                s->_lflags |= L_LONG;
-            if (i == len)
-                break;
-            if (p[i] == '\0') {
-                s->_lflags |= L_NUL;
-                i++;
-                continue;
-            }
-            if (p[i++] == '\r') {
-                s->_lflags |= L_CR;
-                continue;
-            }
-            if (!(s->cfg.options & SMTP_OPT_LF_LINES))
-                s->_lflags |= L_BARE_LF;
+        while (i < len && p[i] != '\r' && p[i] != '\n' && p[i] != '\0')
+            i++;
+        k = MIN(i - st, room - MIN(room, s->_line_len));
+        memcpy(s->_line + s->_line_len, p + st, k);
+        s->_line_len = (uint16_t)(s->_line_len + k);
+        if (k < i - st)
+            s->_lflags |= L_LONG;
+        if (i == len)
+            break;
+        if (p[i] == '\0') {
+            s->_lflags |= L_NUL;
+            i++;
+            continue;
         }
-        /* a whole line: run it */
-        {
-            int r;
-            *consumed = i;
-            r = command(s, ev);
-            s->_line_len = 0;
-            if (r != SMTP_OK)
-                return r;
+        if (p[i++] == '\r') {
+            s->_lflags |= L_CR;
+            continue;
         }
+        if (!(s->cfg.options & SMTP_OPT_LF_LINES))
+            s->_lflags |= L_BARE_LF;
+    line: {
+        int r;
+        *consumed = i;
+        r = command(s, ev);
+        s->_line_len = 0;
+        if (r != SMTP_OK)
+            return r;
+    }
     }
     *consumed = len;
     return SMTP_NEED_INPUT;
@@ -1324,12 +1670,7 @@ SMTP_API void smtp_shutdown(struct smtp_session *s, int now)
         return;
     }
     s->_await = 0;
-    if (s->_out_off) { /* make room behind what is still unsent */
-        memmove(s->_out, s->_out + s->_out_off, (size_t)(s->_out_len - s->_out_off));
-        s->_out_len = (uint16_t)(s->_out_len - s->_out_off);
-        s->_out_off = 0;
-    }
-    if (s->_out_len) {
+    if (s->_out_len) { /* the 421 goes out once what is queued has */
         s->_flags |= F_PEND_421;
         s->_state = ST_CLOSED;
     } else {
@@ -1340,6 +1681,18 @@ SMTP_API void smtp_shutdown(struct smtp_session *s, int now)
 SMTP_API int smtp_closed(const struct smtp_session *s)
 {
     return s->_state == ST_CLOSED;
+}
+
+SMTP_API int smtp_tls_done(struct smtp_session *s)
+{
+    if (!HAS_STARTTLS || (s->_state != ST_TLS && s->_state != ST_GREET))
+        return SMTP_ERR_STATE;
+    /* RFC 3207 4.2: forget everything learnt before TLS */
+    s->_flags = (uint16_t)((s->_flags & (F_SHUTDOWN | F_PEND_421)) | F_TLS);
+    s->_rcpts = 0;
+    if (s->_state == ST_TLS)
+        s->_state = ST_INIT;
+    return SMTP_OK;
 }
 
 SMTP_API const char *smtp_event_name(int ev)

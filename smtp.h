@@ -28,8 +28,9 @@
  *  - Server role only.  The reply formatter and the argument parsers are shared
  *    helpers so that a client role can be added in this file.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
- *    LIMITS (RCPTMAX) are advertised; CHUNKING, STARTTLS, AUTH and DSN are
- *    recognised verbs that answer 502 for now.
+ *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
+ *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
+ *    STARTTLS, AUTH, DSN and SMTPUTF8 can be compiled out (SMTP_NO_*).
  *  - Strict by default: only CRLF ends a line, DATA ends only on CRLF.CRLF.
  *    Every leniency is an SMTP_OPT_* flag documented with its risk.
  *
@@ -105,6 +106,24 @@ extern "C" {
 #define SMTP_DOMAIN_MAX 255
 #endif
 
+/* Longest AUTH user name kept between the two steps of AUTH LOGIN, after
+ * base64 decoding.  AUTH lines themselves are command lines: RFC 4954 allows
+ * 12288 octets, this core caps them at SMTP_LINE_MAX (500 5.5.6 beyond),
+ * which holds any PLAIN or LOGIN exchange with names and passwords of up to
+ * ~250 octets. */
+#ifndef SMTP_AUTH_USER_MAX
+#define SMTP_AUTH_USER_MAX 128
+#endif
+
+/* Compile-out switches: define to leave an extension out entirely (its
+ * verb answers 502, its parameters 555, its SMTP_EXT_ bit is ignored).
+ *   SMTP_NO_CHUNKING  BDAT, CHUNKING, BINARYMIME (RFC 3030)
+ *   SMTP_NO_STARTTLS  STARTTLS (RFC 3207)
+ *   SMTP_NO_AUTH      AUTH, MAIL AUTH= (RFC 4954); also drops the
+ *                     SMTP_AUTH_USER_MAX buffer from the session
+ *   SMTP_NO_DSN       RET= ENVID= NOTIFY= ORCPT= (RFC 3461)
+ *   SMTP_NO_SMTPUTF8  SMTPUTF8 (RFC 6531): 8-bit addresses always refused */
+
 #if SMTP_LINE_MAX < 64 || SMTP_LINE_MAX > 65535
 #error "SMTP_LINE_MAX must be between 64 and 65535"
 #endif
@@ -116,6 +135,9 @@ extern "C" {
 #endif
 #if SMTP_RCPT_MAX < 1 || SMTP_RCPT_MAX > 65535
 #error "SMTP_RCPT_MAX must be between 1 and 65535"
+#endif
+#if SMTP_AUTH_USER_MAX < 1 || SMTP_AUTH_USER_MAX > 255
+#error "SMTP_AUTH_USER_MAX must be between 1 and 255"
 #endif
 #if SMTP_LOCAL_MAX < 1 || SMTP_DOMAIN_MAX < 1 || SMTP_PATH_MAX < 4
 #error "SMTP_LOCAL_MAX, SMTP_DOMAIN_MAX and SMTP_PATH_MAX are too small"
@@ -146,13 +168,16 @@ extern "C" {
     X(EV_EXPN, 11, "EXPN <string>: decide (default 502)")                      \
     X(EV_HELP, 12, "HELP [topic]: decide (default 214)")                       \
     X(EV_NOOP, 13, "NOOP: already answered 250")                               \
-    X(EV_QUIT, 14, "QUIT: already answered 221; SMTP_CLOSED follows")
+    X(EV_QUIT, 14, "QUIT: already answered 221; SMTP_CLOSED follows")         \
+    X(EV_STARTTLS, 15, "STARTTLS: decide (220 default), then smtp_tls_done()") \
+    X(EV_AUTH, 16, "AUTH credentials decoded: decide (235 / 535 default)")    \
+    X(EV_BDAT, 17, "BDAT chunk accepted: its octets follow as EV_BODY")
 
 enum smtp_event_type {
 #define SMTP__EV_ENUM(name, num, desc) SMTP_##name = num,
     SMTP_EVENT_MAP(SMTP__EV_ENUM)
 #undef SMTP__EV_ENUM
-    SMTP__EV_LAST = 14
+    SMTP__EV_LAST = 17
 };
 
 /* Return codes of smtp_reply(), smtp_defer() and the parse helpers.
@@ -192,7 +217,13 @@ enum smtp_option {
      * MAIL, and EV_MAIL says which was used.  Off: they answer 502. */
     SMTP_OPT_SEND = 1u << 3,
     /* Act as a plain RFC 821 server: no EHLO (502), no enhanced codes. */
-    SMTP_OPT_NO_ESMTP = 1u << 4
+    SMTP_OPT_NO_ESMTP = 1u << 4,
+    /* With SMTP_EXT_STARTTLS: MAIL, SEND, SOML, SAML and AUTH before TLS
+     * get 530 5.7.0 (RFC 3207 4). */
+    SMTP_OPT_REQUIRE_TLS = 1u << 5,
+    /* With SMTP_EXT_AUTH: allow AUTH without TLS.  RISK: passwords travel
+     * in clear text.  Off: AUTH before TLS gets 538 5.7.11 (RFC 4954 4). */
+    SMTP_OPT_AUTH_PLAINTEXT = 1u << 6
 };
 
 /* Extension bits for smtp_config.extensions: what EHLO advertises and
@@ -204,7 +235,13 @@ enum smtp_extension {
     SMTP_EXT_ENHANCEDSTATUSCODES = 1u << 3, /* RFC 2034 / 3463 */
     SMTP_EXT_SMTPUTF8 = 1u << 4,            /* RFC 6531: SMTPUTF8 */
     SMTP_EXT_LIMITS = 1u << 5,              /* RFC 9422: LIMITS RCPTMAX= */
-    SMTP_EXT_DEFAULT = 0x3fu
+    SMTP_EXT_DEFAULT = 0x3fu,
+    /* Off by default: each needs the application's part. */
+    SMTP_EXT_CHUNKING = 1u << 6,   /* RFC 3030: BDAT */
+    SMTP_EXT_BINARYMIME = 1u << 7, /* RFC 3030: BODY=BINARYMIME; needs CHUNKING */
+    SMTP_EXT_STARTTLS = 1u << 8,   /* RFC 3207: you run the TLS handshake */
+    SMTP_EXT_AUTH = 1u << 9,       /* RFC 4954: PLAIN and LOGIN; you verify */
+    SMTP_EXT_DSN = 1u << 10        /* RFC 3461: you generate the reports */
 };
 
 /* How a transaction was opened (struct smtp_event.mode for EV_MAIL). */
@@ -217,9 +254,17 @@ enum smtp_mode {
 
 /* BODY= of MAIL (struct smtp_event.body). */
 enum smtp_body {
-    SMTP_BODY_NONE = 0,    /* no BODY parameter */
-    SMTP_BODY_7BIT = 1,    /* BODY=7BIT */
-    SMTP_BODY_8BITMIME = 2 /* BODY=8BITMIME */
+    SMTP_BODY_NONE = 0,     /* no BODY parameter */
+    SMTP_BODY_7BIT = 1,     /* BODY=7BIT */
+    SMTP_BODY_8BITMIME = 2, /* BODY=8BITMIME */
+    SMTP_BODY_BINARYMIME = 3/* BODY=BINARYMIME: the data comes by BDAT only */
+};
+
+/* DSN values (RFC 3461): struct smtp_event.ret and .notify bits. */
+enum smtp_dsn {
+    SMTP_RET_NONE = 0, SMTP_RET_FULL = 1, SMTP_RET_HDRS = 2,
+    SMTP_NOTIFY_NEVER = 1u << 0, SMTP_NOTIFY_SUCCESS = 1u << 1,
+    SMTP_NOTIFY_FAILURE = 1u << 2, SMTP_NOTIFY_DELAY = 1u << 3
 };
 
 /* Why the core refused a message at its end (struct smtp_event.reject for
@@ -282,12 +327,26 @@ struct smtp_event {
                                 empty for <Postmaster> */
     struct smtp_span params; /* MAIL/RCPT: ESMTP parameters, as sent */
     struct smtp_span data;   /* EV_BODY: the chunk */
-    uint64_t size;           /* EV_MAIL: SIZE= value (0: none);
-                                EV_DATA_END: octets of data delivered */
+    struct smtp_span envid;  /* EV_MAIL: ENVID= as sent (xtext, validated;
+                                smtp_xtext_decode() decodes it) */
+    struct smtp_span auth;   /* EV_MAIL: AUTH= as sent (xtext or "<>");
+                                EV_AUTH: the authorization identity (PLAIN's
+                                authzid, often empty), decoded */
+    struct smtp_span orcpt;  /* EV_RCPT: ORCPT= as sent ("rfc822;" xtext) */
+    struct smtp_span user;   /* EV_AUTH: the user name, decoded */
+    struct smtp_span pass;   /* EV_AUTH: the password, decoded.  Wipe your
+                                copies; the core overwrites its own at the
+                                next line. */
+    uint64_t size;           /* EV_MAIL: SIZE= value (0: none); EV_BDAT: the
+                                chunk size; EV_DATA_END: octets delivered */
     uint8_t mode;            /* EV_MAIL: enum smtp_mode */
     uint8_t body;            /* EV_MAIL: enum smtp_body */
     uint8_t smtputf8;        /* EV_MAIL: 1 if SMTPUTF8 was given */
     uint8_t reject;          /* EV_DATA_END: enum smtp_reject */
+    uint8_t ret;             /* EV_MAIL: SMTP_RET_* */
+    uint8_t notify;          /* EV_RCPT: SMTP_NOTIFY_* bits, 0: none given */
+    uint8_t last;            /* EV_BDAT: 1 for BDAT ... LAST */
+    uint8_t mech;            /* EV_AUTH: 1 PLAIN, 2 LOGIN (arg has the name) */
     uint16_t rcpts;          /* EV_DATA, EV_DATA_END: accepted recipients */
 };
 
@@ -297,6 +356,7 @@ struct smtp_event {
 struct smtp_session {
     struct smtp_config cfg;     /* copy of the settings (read-only) */
     uint64_t _size;             /* data octets of the current message */
+    uint64_t _chunk;            /* BDAT octets still to take (or skip) */
     uint32_t _text_len;         /* octets of the current data line */
     uint16_t _line_len;         /* octets in _line */
     uint16_t _out_len, _out_off;/* pending reply bytes are _out[_out_off.._out_len) */
@@ -310,6 +370,10 @@ struct smtp_session {
     uint8_t _reject;            /* enum smtp_reject for the current message */
     char _line[SMTP_LINE_MAX];  /* the command line being assembled */
     char _out[SMTP_REPLY_MAX];  /* replies to send */
+#ifndef SMTP_NO_AUTH
+    uint8_t _auth_len;          /* AUTH LOGIN: octets in _auth */
+    char _auth[SMTP_AUTH_USER_MAX]; /* AUTH LOGIN: user name between steps */
+#endif
 };
 
 /* ---------------------------------------------------------------------------
@@ -396,6 +460,20 @@ SMTP_API void smtp_shutdown(struct smtp_session *s, int now);
 
 /* 1 when the session is over (SMTP_CLOSED), else 0. */
 SMTP_API int smtp_closed(const struct smtp_session *s);
+
+/* STARTTLS: call once the TLS handshake that followed EV_STARTTLS's 220
+ * succeeded (or right after smtp_init() for implicit TLS on port 465).  The
+ * session goes back to its start, as RFC 3207 4.2 asks: the client must
+ * EHLO again, and EHLO no longer offers STARTTLS.  Between the 220 and this
+ * call smtp_feed() takes and discards every byte (plaintext the client
+ * pipelined after STARTTLS, CVE-2011-0411).  If the handshake fails, close
+ * the connection.  Returns SMTP_OK or SMTP_ERR_STATE. */
+SMTP_API int smtp_tls_done(struct smtp_session *s);
+
+/* Decodes RFC 3461 xtext ("+2B" for '+') from p[0..n) into out[0..cap).
+ * Returns the decoded length, or -1 for malformed xtext or a too small
+ * out. */
+SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap);
 
 /* A parsed Reverse-path or Forward-path (RFC 5321 4.1.2). */
 struct smtp_path {
