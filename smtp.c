@@ -10,6 +10,14 @@
 #include <string.h>
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* SMTP_TERSE: reply texts are left out (RFC 5321 4.2 makes them optional)
+ * to save about 3 KiB of flash. */
+#ifdef SMTP_TERSE
+#define TXT(s) ""
+#else
+#define TXT(s) s
+#endif
 #define REPLY_LINE 512 /* RFC 5321 4.5.3.1.5, CRLF included */
 
 /* Extensions compiled in: a zero here removes the bit at smtp_init(), and
@@ -167,6 +175,7 @@ static const struct decision {
     [SMTP_EV_AUTH] = {codes_auth, 535}, /* fail closed */
 };
 
+#ifndef SMTP_TERSE
 /* Default reply texts, after RFC 5321 4.2.2 and the extension RFCs. */
 static const struct {
     uint16_t code;
@@ -202,41 +211,45 @@ static const struct {
     {554, "Transaction failed"},
     {555, "MAIL FROM/RCPT TO parameters not recognized or not implemented"},
 };
+#endif
 
 static const char *default_text(unsigned code)
 {
+#ifndef SMTP_TERSE
     size_t i;
     for (i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i].code == code)
             return texts[i].text;
+#else
+    (void)code;
+#endif
     return "";
 }
 
-/* RFC 3463 / RFC 4954 code for a reply the application left without one. */
+/* RFC 3463 / RFC 4954 codes for replies the application left without one:
+ * the first row matching the code and (if set) the event wins. */
+static const struct {
+    uint16_t code;
+    uint8_t ev;
+    char enh[7];
+} enhs[] = {
+    {250, SMTP_EV_MAIL, "2.1.0"}, {250, SMTP_EV_RCPT, "2.1.5"}, {251, 0, "2.1.5"},  {235, 0, "2.7.0"},
+    {421, 0, "4.3.2"},            {432, 0, "4.7.12"},           {450, 0, "4.2.1"},  {451, 0, "4.3.0"},
+    {452, 0, "4.3.1"},            {454, SMTP_EV_AUTH, "4.7.0"}, {454, SMTP_EV_STARTTLS, "4.7.0"},
+    {500, 0, "5.5.2"},            {501, 0, "5.5.4"},            {504, 0, "5.5.4"},  {555, 0, "5.5.4"},
+    {502, 0, "5.5.1"},            {503, 0, "5.5.1"},            {534, 0, "5.7.9"},  {535, 0, "5.7.8"},
+    {538, 0, "5.7.11"},           {550, SMTP_EV_RCPT, "5.1.1"}, {550, 0, "5.7.1"},  {551, 0, "5.1.6"},
+    {552, SMTP_EV_RCPT, "5.2.2"}, {552, 0, "5.3.4"},            {553, SMTP_EV_MAIL, "5.1.7"},
+    {553, 0, "5.1.3"},
+};
+
 static const char *default_enh(int ev, unsigned code)
 {
-    switch (code) {
-    case 250: return ev == SMTP_EV_MAIL ? "2.1.0" : ev == SMTP_EV_RCPT ? "2.1.5" : "2.0.0";
-    case 251: return "2.1.5";
-    case 235: return "2.7.0";
-    case 421: return "4.3.2";
-    case 432: return "4.7.12";
-    case 450: return "4.2.1";
-    case 451: return "4.3.0";
-    case 452: return "4.3.1";
-    case 454: return ev == SMTP_EV_AUTH || ev == SMTP_EV_STARTTLS ? "4.7.0" : "4.0.0";
-    case 500: return "5.5.2";
-    case 501: case 504: case 555: return "5.5.4";
-    case 502: case 503: return "5.5.1";
-    case 534: return "5.7.9";
-    case 535: return "5.7.8";
-    case 538: return "5.7.11";
-    case 550: return ev == SMTP_EV_RCPT ? "5.1.1" : "5.7.1";
-    case 551: return "5.1.6";
-    case 552: return ev == SMTP_EV_RCPT ? "5.2.2" : "5.3.4";
-    case 553: return ev == SMTP_EV_MAIL ? "5.1.7" : "5.1.3";
-    default: return code < 300 ? "2.0.0" : code < 400 ? NULL : code < 500 ? "4.0.0" : "5.0.0";
-    }
+    size_t i;
+    for (i = 0; i < sizeof enhs / sizeof enhs[0]; i++)
+        if (enhs[i].code == code && (!enhs[i].ev || enhs[i].ev == ev))
+            return enhs[i].enh;
+    return code < 300 ? "2.0.0" : code < 400 ? NULL : code < 500 ? "4.0.0" : "5.0.0";
 }
 
 /* ------------------------------------------------------ character classes */
@@ -418,7 +431,7 @@ static void reply(struct smtp_session *s, unsigned code, const char *enh, const 
 static int error(struct smtp_session *s, unsigned code, const char *enh, const char *text)
 {
     if (++s->_errors > s->cfg.max_errors && s->cfg.max_errors != 0xffff)
-        reply(s, 421, "4.7.0", "Error: too many errors");
+        reply(s, 421, "4.7.0", TXT("Error: too many errors"));
     else
         reply(s, code, enh, text);
     return SMTP_WANT_WRITE;
@@ -746,15 +759,15 @@ SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
 static int path_error(struct smtp_session *s, int r, int mail)
 {
     switch (r) {
-    case SMTP_ERR_LOCAL_LEN: return error(s, 501, "5.1.3", "Local part too long");
-    case SMTP_ERR_DOMAIN_LEN: return error(s, 501, "5.1.3", "Domain too long");
-    case SMTP_ERR_PATH_LEN: return error(s, 501, "5.1.3", "Path too long");
-    case SMTP_ERR_UTF8: return error(s, 501, "5.6.7", "Malformed UTF-8 in address");
+    case SMTP_ERR_LOCAL_LEN: return error(s, 501, "5.1.3", TXT("Local part too long"));
+    case SMTP_ERR_DOMAIN_LEN: return error(s, 501, "5.1.3", TXT("Domain too long"));
+    case SMTP_ERR_PATH_LEN: return error(s, 501, "5.1.3", TXT("Path too long"));
+    case SMTP_ERR_UTF8: return error(s, 501, "5.6.7", TXT("Malformed UTF-8 in address"));
     case 1:
-        reply(s, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
+        reply(s, 553, "5.6.7", TXT("Non-ASCII address needs SMTPUTF8"));
         return SMTP_WANT_WRITE;
     default:
-        return error(s, 501, mail ? "5.1.7" : "5.1.3", mail ? "Bad sender address syntax" : "Bad recipient address syntax");
+        return error(s, 501, mail ? "5.1.7" : "5.1.3", mail ? TXT("Bad sender address syntax") : TXT("Bad recipient address syntax"));
     }
 }
 
@@ -771,23 +784,27 @@ static const struct {
     [P_NOTIFY] = {"NOTIFY", 0, SMTP_EXT_DSN},  [P_ORCPT] = {"ORCPT", 0, SMTP_EXT_DSN},
 };
 
+#if !defined(SMTP_NO_DSN) || !defined(SMTP_NO_AUTH)
 static int xtext_ok(const char *v, size_t n, size_t max)
 {
     return n > 0 && n <= max && smtp_xtext_decode(v, n, NULL, 0) >= 0;
 }
+#endif
 
 /* One known parameter's value.  Returns SMTP_OK, or the reply already
  * queued (SMTP_WANT_WRITE). */
 static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, const char *v, size_t vl)
 {
+#ifndef SMTP_NO_DSN
     size_t i;
+#endif
     switch (id) {
     case P_SIZE:
         /* an overflowing number is "too large" (552), never wrapped */
         if (!v || (smtp_parse_u64(v, vl, &ev->size) != SMTP_OK && ev->size != UINT64_MAX))
             break;
         if (s->cfg.max_size && ev->size > s->cfg.max_size) {
-            reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+            reply(s, 552, "5.3.4", TXT("Message size exceeds fixed maximum message size"));
             return SMTP_WANT_WRITE;
         }
         return SMTP_OK;
@@ -799,14 +816,23 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
         else if (v && is_word(v, vl, "BINARYMIME")) {
             if (!HAS_CHUNKING || (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
                                      (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
-                return error(s, 504, "5.5.4", "BODY=BINARYMIME not implemented");
+                return error(s, 504, "5.5.4", TXT("BODY=BINARYMIME not implemented"));
             ev->body = SMTP_BODY_BINARYMIME;
         } else
             break;
         return SMTP_OK;
     case P_UTF8:
         ev->smtputf8 = 1;
-        return v ? error(s, 501, "5.5.4", "SMTPUTF8 takes no value") : SMTP_OK;
+        return v ? error(s, 501, "5.5.4", TXT("SMTPUTF8 takes no value")) : SMTP_OK;
+#ifndef SMTP_NO_AUTH
+    case P_AUTH: /* RFC 4954 5: xtext or "<>" */
+        if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || xtext_ok(v, vl, 500)))
+            break;
+        ev->auth.ptr = v;
+        ev->auth.len = vl;
+        return SMTP_OK;
+#endif
+#ifndef SMTP_NO_DSN
     case P_RET: /* RFC 3461 4.3 */
         ev->ret = (uint8_t)(!v ? 0 : is_word(v, vl, "FULL") ? SMTP_RET_FULL : is_word(v, vl, "HDRS") ? SMTP_RET_HDRS : 0);
         if (!ev->ret)
@@ -817,12 +843,6 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
             break;
         ev->envid.ptr = v;
         ev->envid.len = vl;
-        return SMTP_OK;
-    case P_AUTH: /* RFC 4954 5: xtext or "<>" */
-        if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || xtext_ok(v, vl, 500)))
-            break;
-        ev->auth.ptr = v;
-        ev->auth.len = vl;
         return SMTP_OK;
     case P_NOTIFY: /* RFC 3461 4.1: NEVER, or a list of the other three */
         for (i = 0; v && i < vl;) {
@@ -842,7 +862,7 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
         if (!v || i != vl || !ev->notify || ((ev->notify & SMTP_NOTIFY_NEVER) && ev->notify != SMTP_NOTIFY_NEVER))
             break;
         return SMTP_OK;
-    default: /* P_ORCPT, RFC 3461 4.2: addr-type ";" xtext */
+    case P_ORCPT: /* RFC 3461 4.2: addr-type ";" xtext */
         for (i = 0; v && i < vl && v[i] != ';'; i++)
             if (!IS(v[i], C_ALPHA | C_DIGIT) && v[i] != '-')
                 break;
@@ -851,8 +871,11 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
         ev->orcpt.ptr = v;
         ev->orcpt.len = vl;
         return SMTP_OK;
+#endif
+    default:
+        break;
     }
-    return error(s, 501, "5.5.4", "Syntax error in parameter value");
+    return error(s, 501, "5.5.4", TXT("Syntax error in parameter value"));
 }
 
 /* Parses "FROM:<path> params" / "TO:<path> params" into ev. */
@@ -865,7 +888,7 @@ static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
     unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER, seen = 0;
 
     if (!has_prefix(a, n, mail ? "FROM:" : "TO:"))
-        return error(s, 501, "5.5.4", mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
+        return error(s, 501, "5.5.4", mail ? TXT("Syntax: MAIL FROM:<address>") : TXT("Syntax: RCPT TO:<address>"));
     if (esmtp && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
     if ((r = smtp_parse_path(a + k, n - k, flags, &path)) != SMTP_OK)
@@ -877,7 +900,7 @@ static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
     i = k + path.len;
     if (i < n) {
         if (a[i] != ' ' || i + 1 == n)
-            return error(s, 501, "5.5.4", "Syntax error in parameters");
+            return error(s, 501, "5.5.4", TXT("Syntax error in parameters"));
         ev->params.ptr = a + i + 1;
         ev->params.len = n - i - 1;
     }
@@ -894,20 +917,20 @@ static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
                 i++, vl++;
         }
         if ((i < m && ++i == m) || kl == 0 || (v && vl == 0) || !IS(kp[0], C_ALPHA | C_DIGIT))
-            return error(s, 501, "5.5.4", "Syntax error in parameters");
+            return error(s, 501, "5.5.4", TXT("Syntax error in parameters"));
         for (j = 0; j < kl; j++)
             if (!IS(kp[j], C_ALPHA | C_DIGIT) && kp[j] != '-')
-                return error(s, 501, "5.5.4", "Syntax error in parameters");
+                return error(s, 501, "5.5.4", TXT("Syntax error in parameters"));
         for (j = 0; j < vl; j++)
             if (v[j] < 33 || v[j] > 126 || v[j] == '=')
-                return error(s, 501, "5.5.4", "Syntax error in parameters");
+                return error(s, 501, "5.5.4", TXT("Syntax error in parameters"));
         for (id = 0; id < sizeof params / sizeof params[0]; id++)
             if (params[id].mail == mail && (s->cfg.extensions & params[id].ext) && is_word(kp, kl, params[id].name))
                 break;
         if (!esmtp || id == sizeof params / sizeof params[0]) /* none without EHLO */
-            return error(s, 555, "5.5.4", "Unsupported parameter");
+            return error(s, 555, "5.5.4", TXT("Unsupported parameter"));
         if (seen & (1u << id))
-            return error(s, 501, "5.5.4", "Duplicate parameter");
+            return error(s, 501, "5.5.4", TXT("Duplicate parameter"));
         seen |= 1u << id;
         if ((r = param(s, ev, id, v, vl)) != SMTP_OK)
             return r;
@@ -936,6 +959,7 @@ static int tell(struct smtp_session *s, struct smtp_event *ev, int type, unsigne
     return ev->type = type;
 }
 
+#ifndef SMTP_NO_CHUNKING
 /* BDAT <size> [LAST] (RFC 3030 2).  The chunk's octets are taken even when
  * the command is refused, so they can never be read as commands (go-smtp
  * #315); only a size that cannot be read ends the session instead. */
@@ -947,22 +971,22 @@ static int bdat(struct smtp_session *s, struct smtp_event *ev)
     while (d < n && a[d] != ' ')
         d++;
     if (smtp_parse_u64(a, d, &size) != SMTP_OK) {
-        reply(s, 501, "5.5.4", "Invalid BDAT size, closing");
+        reply(s, 501, "5.5.4", TXT("Invalid BDAT size, closing"));
         s->_state = ST_CLOSED;
         return SMTP_WANT_WRITE;
     }
     s->_chunk = size;
     if (d < n && !is_word(a + d, n - d, " LAST"))
-        return error(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+        return error(s, 501, "5.5.4", TXT("Syntax: BDAT size [LAST]"));
     if (s->_state == ST_MAIL && (s->_flags & F_RCPT_TRIED)) {
-        reply(s, 554, "5.5.1", "No valid recipients");
+        reply(s, 554, "5.5.1", TXT("No valid recipients"));
         return SMTP_WANT_WRITE;
     }
     if (s->_state != ST_RCPT || !(s->_flags & F_ESMTP))
         return error(s, 503, "5.5.1", NULL);
     if (s->cfg.max_size && size > s->cfg.max_size - s->_size) {
         s->_state = ST_READY; /* the transaction has failed */
-        reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+        reply(s, 552, "5.3.4", TXT("Message size exceeds fixed maximum message size"));
         return SMTP_WANT_WRITE;
     }
     if (!(s->_flags & F_BDAT))
@@ -973,6 +997,7 @@ static int bdat(struct smtp_session *s, struct smtp_event *ev)
     ev->last = d < n;
     return ev->type = SMTP_EV_BDAT;
 }
+#endif
 
 #ifndef SMTP_NO_AUTH
 /* Strict base64 (RFC 4648 4) decoded in place: no characters outside the
@@ -1018,12 +1043,12 @@ static int auth_response(struct smtp_session *s, struct smtp_event *ev, char *r,
     size_t i, z1, z2;
     if (n == 1 && r[0] == '*') {
         s->_state = ST_READY;
-        return error(s, 501, "5.7.0", "Authentication cancelled");
+        return error(s, 501, "5.7.0", TXT("Authentication cancelled"));
     }
     dl = (n == 1 && r[0] == '=') ? 0 : b64_decode(r, n);
     if (dl < 0) {
         s->_state = ST_READY;
-        return error(s, 501, "5.5.2", "Cannot decode base64");
+        return error(s, 501, "5.5.2", TXT("Cannot decode base64"));
     }
     n = (size_t)dl;
     ev->mech = (uint8_t)((s->_flags & F_LOGIN) ? 2 : 1);
@@ -1034,7 +1059,7 @@ static int auth_response(struct smtp_session *s, struct smtp_event *ev, char *r,
         if (!(s->_flags & F_LOGIN_PASS)) {
             if (n > SMTP_AUTH_USER_MAX || !n) {
                 s->_state = ST_READY;
-                return error(s, 501, "5.5.4", "Invalid user name");
+                return error(s, 501, "5.5.4", TXT("Invalid user name"));
             }
             memcpy(s->_auth, r, n);
             s->_auth_len = (uint8_t)n;
@@ -1055,7 +1080,7 @@ static int auth_response(struct smtp_session *s, struct smtp_event *ev, char *r,
             ;
         if (z2 >= n || i != n || z2 == z1 + 1 || z2 + 1 == n) {
             s->_state = ST_READY;
-            return error(s, 501, "5.5.2", "Invalid PLAIN response");
+            return error(s, 501, "5.5.2", TXT("Invalid PLAIN response"));
         }
         ev->auth.len = z1;
         ev->user.ptr = r + z1 + 1;
@@ -1075,7 +1100,7 @@ static int auth(struct smtp_session *s, struct smtp_event *ev)
     while (m < n && a[m] != ' ')
         m++;
     if (!(s->_flags & F_ESMTP) || (s->_flags & F_AUTHED))
-        return error(s, 503, "5.5.1", (s->_flags & F_AUTHED) ? "Already authenticated" : "Send EHLO first");
+        return error(s, 503, "5.5.1", (s->_flags & F_AUTHED) ? TXT("Already authenticated") : TXT("Send EHLO first"));
     if (!(s->_flags & F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT)) {
         reply(s, 538, "5.7.11", NULL);
         return SMTP_WANT_WRITE;
@@ -1084,7 +1109,7 @@ static int auth(struct smtp_session *s, struct smtp_event *ev)
     if (is_word(a, m, "LOGIN"))
         s->_flags |= F_LOGIN;
     else if (!is_word(a, m, "PLAIN"))
-        return error(s, 504, "5.5.4", "Unrecognized authentication type");
+        return error(s, 504, "5.5.4", TXT("Unrecognized authentication type"));
     if (m < n) /* initial response */
         return auth_response(s, ev, s->_line + (a - s->_line) + m + 1, n - m - 1);
     s->_state = ST_AUTH;
@@ -1116,48 +1141,50 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     if (s->_state == ST_AUTH) { /* the line is a SASL response, not a command */
         if (lf) {
             s->_state = ST_READY;
-            return error(s, 500, "5.5.6", "Authentication Exchange line is too long or malformed");
+            return error(s, 500, "5.5.6", TXT("Authentication Exchange line is too long or malformed"));
         }
         return auth_response(s, ev, s->_line, n);
     }
 #endif
     if (lf & L_LONG)
-        return error(s, 500, "5.5.2", "Line too long");
+        return error(s, 500, "5.5.2", TXT("Line too long"));
     if (lf & (L_BARE_CR | L_BARE_LF))
-        return error(s, 500, "5.5.2", "Bare CR or LF not allowed");
+        return error(s, 500, "5.5.2", TXT("Bare CR or LF not allowed"));
     if (lf & L_NUL)
-        return error(s, 500, "5.5.2", "NUL octet not allowed");
+        return error(s, 500, "5.5.2", TXT("NUL octet not allowed"));
     if (s->_state == ST_REFUSED && v != V_QUIT) /* RFC 5321 3.1 */
-        return error(s, 503, "5.5.1", "No SMTP service here, only QUIT");
+        return error(s, 503, "5.5.1", TXT("No SMTP service here, only QUIT"));
     if (v == V_COUNT)
-        return error(s, 500, "5.5.2", n ? "Syntax error, command unrecognized" : "Empty command");
+        return error(s, 500, "5.5.2", n ? TXT("Command unrecognized") : TXT("Empty command"));
     row = &verbs[v];
     if (row->need == N_NEVER || (row->need == N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) || (row->need == N_EXT && !(s->cfg.extensions & row->ext)))
         return error(s, 502, "5.5.1", NULL);
     ev->arg.ptr = l + MIN(vl + 1, n);
     ev->arg.len = vl < n ? n - vl - 1 : 0;
-    if (v == V_BDAT && HAS_CHUNKING && ev->arg.len)
+#ifndef SMTP_NO_CHUNKING
+    if (v == V_BDAT && ev->arg.len)
         return bdat(s, ev);
+#endif
     if (!(row->states & (1u << s->_state))) {
         if (v == V_DATA && s->_state == ST_MAIL && (s->_flags & F_RCPT_TRIED)) {
-            reply(s, 554, "5.5.1", "No valid recipients");
+            reply(s, 554, "5.5.1", TXT("No valid recipients"));
             return SMTP_WANT_WRITE;
         }
-        return error(s, 503, "5.5.1", s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? "Send HELO/EHLO first" : NULL);
+        return error(s, 503, "5.5.1", s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? TXT("Send HELO/EHLO first") : NULL);
     }
     if (row->arg == ARG_NONE) {
         size_t i;
         for (i = 0; i < ev->arg.len && ev->arg.ptr[i] == ' '; i++)
             ;
         if (i < ev->arg.len)
-            return error(s, 501, "5.5.4", "No parameters allowed");
+            return error(s, 501, "5.5.4", TXT("No parameters allowed"));
     } else if (row->arg == ARG_REQ && ev->arg.len == 0) {
-        return error(s, 501, "5.5.4", "Argument required");
+        return error(s, 501, "5.5.4", TXT("Argument required"));
     }
     if ((o & SMTP_OPT_REQUIRE_TLS) && HAS_STARTTLS && !(s->_flags & F_TLS) &&
         (v == V_MAIL || v == V_SEND || v == V_SOML || v == V_SAML || v == V_AUTH)) {
-        reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+        reply(s, 530, "5.7.0", TXT("Must issue a STARTTLS command first"));
         return SMTP_WANT_WRITE;
     }
     switch (v) {
@@ -1165,7 +1192,7 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     case V_EHLO:
         if (ev->arg.ptr[0] == '[' ? smtp_parse_domain(ev->arg.ptr, ev->arg.len, 1) != SMTP_OK
                                   : check_domain(ev->arg.ptr, ev->arg.len, 0, 1) != SMTP_OK)
-            return error(s, 501, "5.5.4", "Invalid domain name");
+            return error(s, 501, "5.5.4", TXT("Invalid domain name"));
         return ask(s, ev, v == V_HELO ? SMTP_EV_HELO : SMTP_EV_EHLO);
     case V_MAIL:
     case V_SEND:
@@ -1184,14 +1211,14 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         if (r != SMTP_OK)
             return r;
         if (s->_rcpts >= s->cfg.max_rcpt) {
-            reply(s, 452, "4.5.3", "Too many recipients");
+            reply(s, 452, "4.5.3", TXT("Too many recipients"));
             return SMTP_WANT_WRITE;
         }
         return ask(s, ev, SMTP_EV_RCPT);
     }
     case V_DATA:
         if (s->_flags & (F_BDAT | F_BINARY)) /* RFC 3030 2, 3 */
-            return error(s, 503, "5.5.1", (s->_flags & F_BDAT) ? "DATA after BDAT" : "BINARYMIME needs BDAT");
+            return error(s, 503, "5.5.1", (s->_flags & F_BDAT) ? TXT("DATA after BDAT") : TXT("BINARYMIME needs BDAT"));
         ev->rcpts = s->_rcpts;
         return ask(s, ev, SMTP_EV_DATA);
     case V_RSET:
@@ -1207,23 +1234,25 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
             ;
         if (i < ev->arg.len || !check_utf8(ev->arg.ptr, ev->arg.len, &has8) ||
             (has8 && !(s->cfg.extensions & SMTP_EXT_SMTPUTF8)))
-            return error(s, 501, "5.5.4", "Invalid argument");
+            return error(s, 501, "5.5.4", TXT("Invalid argument"));
         return ask(s, ev, v == V_VRFY ? SMTP_EV_VRFY : SMTP_EV_EXPN);
     }
     case V_HELP:
         return ask(s, ev, SMTP_EV_HELP);
     case V_NOOP:
         return tell(s, ev, SMTP_EV_NOOP, 250);
-    case V_QUIT:
-        return tell(s, ev, SMTP_EV_QUIT, 221);
 #ifndef SMTP_NO_AUTH
     case V_AUTH:
         return auth(s, ev);
 #endif
-    default: /* V_STARTTLS (RFC 3207 4) */
+#ifndef SMTP_NO_STARTTLS
+    case V_STARTTLS: /* RFC 3207 4 */
         if (s->_flags & F_TLS)
-            return error(s, 503, "5.5.1", "TLS already active");
+            return error(s, 503, "5.5.1", TXT("TLS already active"));
         return ask(s, ev, SMTP_EV_STARTTLS);
+#endif
+    default: /* V_QUIT: every other verb answered 502 above */
+        return tell(s, ev, SMTP_EV_QUIT, 221);
     }
 }
 
@@ -1259,7 +1288,7 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
     case SMTP_EV_CONNECT:
         s->_state = ok ? ST_INIT : ST_REFUSED;
         if (!text)
-            text = !ok ? "No SMTP service here" : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? "Service ready" : "ESMTP ready";
+            text = !ok ? TXT("No SMTP service here") : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? TXT("Service ready") : TXT("ESMTP ready");
         put_reply(s, code, NULL, 1, text);
         return SMTP_OK;
     case SMTP_EV_HELO:
@@ -1391,9 +1420,9 @@ static int data_end(struct smtp_session *s, struct smtp_event *ev)
         return ask(s, ev, SMTP_EV_DATA_END);
     s->_state = ST_READY;
     if (s->_reject == SMTP_REJECT_SIZE)
-        reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+        reply(s, 552, "5.3.4", TXT("Message size exceeds fixed maximum message size"));
     else
-        reply(s, 554, "5.6.0", s->_reject == SMTP_REJECT_LONG_LINE ? "Message line too long" : "Message contains bare CR or LF");
+        reply(s, 554, "5.6.0", s->_reject == SMTP_REJECT_LONG_LINE ? TXT("Message line too long") : TXT("Message contains bare CR or LF"));
     return SMTP_EV_DATA_END;
 }
 
@@ -1491,6 +1520,7 @@ static int data_feed(struct smtp_session *s, const char *p, size_t len, size_t *
     return SMTP_NEED_INPUT;
 }
 
+#ifndef SMTP_NO_CHUNKING
 /* The octets of a BDAT chunk, taken as they are (RFC 3030 2). */
 static int bdat_feed(struct smtp_session *s, const char *p, size_t len, size_t *used, struct smtp_event *ev)
 {
@@ -1499,13 +1529,14 @@ static int bdat_feed(struct smtp_session *s, const char *p, size_t len, size_t *
         if (s->_flags & F_LAST)
             return data_end(s, ev);
         s->_state = ST_RCPT;
-        reply(s, 250, "2.0.0", "Chunk received");
+        reply(s, 250, "2.0.0", TXT("Chunk received"));
         return SMTP_WANT_WRITE;
     }
     s->_chunk -= n;
     *used = n;
     return body(s, ev, p, n) ? SMTP_EV_BODY : SMTP_NEED_INPUT;
 }
+#endif
 
 /* ------------------------------------------------------------ public API */
 
@@ -1570,15 +1601,17 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
         return ask(s, ev, SMTP_EV_CONNECT);
     case ST_DATA:
         return data_feed(s, p, len, consumed, ev);
+#ifndef SMTP_NO_CHUNKING
     case ST_BDAT:
         return bdat_feed(s, p, len, consumed, ev);
+#endif
     case ST_TLS: /* plaintext after STARTTLS is never executed */
         *consumed = len;
         return SMTP_NEED_INPUT;
     default:
         break;
     }
-    if (s->_chunk) { /* the octets of a refused BDAT chunk */
+    if (HAS_CHUNKING && s->_chunk) { /* the octets of a refused BDAT chunk */
         i = (size_t)MIN((uint64_t)len, s->_chunk);
         s->_chunk -= i;
     }
