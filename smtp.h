@@ -397,8 +397,8 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
  *   bytes are never needed again (a partial command line is copied into the
  *   session); pass the rest again in the next call, followed by new input.
  * *ev: filled for events (return value > 0); its spans are valid until the
- *   next call on this session (while a decision is deferred, until
- *   smtp_reply()).  consumed and ev may be NULL if you do not need them.
+ *   next call on this session (while a decision is deferred, the bytes
+ *   they point to stay valid until smtp_reply()).  Neither may be NULL.
  *
  * Returns one of:
  *   SMTP_NEED_INPUT  (0)  every byte was taken; call again with new input.
