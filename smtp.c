@@ -147,10 +147,10 @@ static const struct verb_row {
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
 static const uint16_t codes_connect[] = {220, 421, 554, 0};
 static const uint16_t codes_helo[] = {250, 421, 501, 504, 550, 0};
-static const uint16_t codes_mail[] = {250, 421, 451, 452, 501, 503, 550, 552, 553, 555, 0};
-static const uint16_t codes_rcpt[] = {250, 251, 421, 450, 451, 452, 501, 503, 550, 551, 552, 553, 555, 0};
+static const uint16_t codes_mail[] = {250, 421, 451, 452, 455, 501, 503, 550, 552, 553, 555, 0};
+static const uint16_t codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501, 503, 550, 551, 552, 553, 555, 0};
 static const uint16_t codes_data[] = {354, 421, 451, 503, 554, 0};
-static const uint16_t codes_data_end[] = {250, 421, 451, 452, 552, 554, 0};
+static const uint16_t codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
 static const uint16_t codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
 static const uint16_t codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t codes_help[] = {211, 214, 421, 501, 502, 504, 0};
@@ -195,6 +195,7 @@ static const struct {
     {450, "Requested mail action not taken: mailbox unavailable"},
     {451, "Requested action aborted: local error in processing"},
     {452, "Requested action not taken: insufficient system storage"},
+    {455, "Server unable to accommodate parameters"},
     {454, "Temporary failure"},
     {500, "Syntax error, command unrecognized"},
     {501, "Syntax error in parameters or arguments"},
@@ -235,7 +236,7 @@ static const struct {
 } enhs[] = {
     {250, SMTP_EV_MAIL, "2.1.0"}, {250, SMTP_EV_RCPT, "2.1.5"}, {251, 0, "2.1.5"},  {235, 0, "2.7.0"},
     {421, 0, "4.3.2"},            {432, 0, "4.7.12"},           {450, 0, "4.2.1"},  {451, 0, "4.3.0"},
-    {452, 0, "4.3.1"},            {454, SMTP_EV_AUTH, "4.7.0"}, {454, SMTP_EV_STARTTLS, "4.7.0"},
+    {452, 0, "4.3.1"},            {455, 0, "4.5.4"},            {454, SMTP_EV_AUTH, "4.7.0"}, {454, SMTP_EV_STARTTLS, "4.7.0"},
     {500, 0, "5.5.2"},            {501, 0, "5.5.4"},            {504, 0, "5.5.4"},  {555, 0, "5.5.4"},
     {502, 0, "5.5.1"},            {503, 0, "5.5.1"},            {534, 0, "5.7.9"},  {535, 0, "5.7.8"},
     {538, 0, "5.7.11"},           {550, SMTP_EV_RCPT, "5.1.1"}, {550, 0, "5.7.1"},  {551, 0, "5.1.6"},
@@ -959,6 +960,8 @@ static int tell(struct smtp_session *s, struct smtp_event *ev, int type, unsigne
     return ev->type = type;
 }
 
+static int data_end(struct smtp_session *s, struct smtp_event *ev);
+
 #ifndef SMTP_NO_CHUNKING
 /* BDAT <size> [LAST] (RFC 3030 2).  The chunk's octets are taken even when
  * the command is refused, so they can never be read as commands (go-smtp
@@ -985,9 +988,9 @@ static int bdat(struct smtp_session *s, struct smtp_event *ev)
     if (s->_state != ST_RCPT || !(s->_flags & F_ESMTP))
         return error(s, 503, "5.5.1", NULL);
     if (s->cfg.max_size && size > s->cfg.max_size - s->_size) {
-        s->_state = ST_READY; /* the transaction has failed */
-        reply(s, 552, "5.3.4", TXT("Message size exceeds fixed maximum message size"));
-        return SMTP_WANT_WRITE;
+        /* the transaction has failed: tell the application as at the end */
+        s->_reject = SMTP_REJECT_SIZE;
+        return data_end(s, ev);
     }
     if (!(s->_flags & F_BDAT))
         s->_size = 0;
@@ -1309,6 +1312,7 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
             s->_state = ST_MAIL;
             s->_rcpts = 0;
             s->_size = 0;
+            s->_reject = SMTP_REJECT_NONE;
             s->_flags = (uint16_t)((s->_flags & ~F_TRANSACTION) | ((s->_flags & F_PEND_UTF8) ? F_UTF8 : 0) |
                                    ((s->_flags & F_PEND_BINARY) ? F_BINARY : 0));
         }
@@ -1447,8 +1451,7 @@ static int data_feed(struct smtp_session *s, const char *p, size_t len, size_t *
         switch (s->_dstate) {
         case D_SOL:
             s->_dstate = D_MID;
-            if (p[i] == '.') {
-                text_add(s, 1);
+            if (p[i] == '.') { /* not counted: RFC 5321 4.5.3.1.6 */
                 s->_dstate = D_DOT;
                 EMIT(p + run, i - run, i + 1);
                 run = ++i;
@@ -1586,6 +1589,9 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     size_t i = 0, room = (size_t)s->cfg.max_line - 2;
 
     memset(ev, 0, sizeof *ev);
+    /* empty spans point at "" so that memcpy(dst, ptr, 0) is defined */
+    ev->arg.ptr = ev->path.ptr = ev->local.ptr = ev->domain.ptr = ev->params.ptr = "";
+    ev->data.ptr = ev->envid.ptr = ev->auth.ptr = ev->orcpt.ptr = ev->user.ptr = ev->pass.ptr = "";
     *consumed = 0;
     if (s->_await) {
         if (s->_flags & F_DEFERRED)

@@ -162,7 +162,7 @@ extern "C" {
     X(EV_RCPT, 5, "RCPT TO:<path>: decide")                                    \
     X(EV_DATA, 6, "DATA: decide whether to take a message (354)")              \
     X(EV_BODY, 7, "a chunk of dot-unstuffed message data")                     \
-    X(EV_DATA_END, 8, "end of message: decide (or learn it was refused)")     \
+    X(EV_DATA_END, 8, "end of message: decide, or learn it was refused")      \
     X(EV_RSET, 9, "RSET: transaction aborted (already answered 250)")          \
     X(EV_VRFY, 10, "VRFY <string>: decide (default 252)")                      \
     X(EV_EXPN, 11, "EXPN <string>: decide (default 502)")                      \
@@ -268,7 +268,9 @@ enum smtp_dsn {
 };
 
 /* Why the core refused a message at its end (struct smtp_event.reject for
- * EV_DATA_END).  The core has already queued the reply named here.  When
+ * EV_DATA_END).  The core has already queued the reply named here.  A BDAT
+ * chunk that would pass max_size ends the transaction the same way: an
+ * EV_DATA_END with SMTP_REJECT_SIZE, then the chunk is read and dropped.  When
  * several apply, the highest number wins.  EV_BODY still hands out the whole
  * message (up to max_size octets, never more) whatever the verdict, so that
  * what you receive never depends on how the input was split. */
@@ -284,7 +286,7 @@ enum smtp_reject {
  * ------------------------------------------------------------------------- */
 
 /* A span of octets: not NUL-terminated.  Empty spans have len 0 and a
- * non-NULL ptr. */
+ * non-NULL ptr (so memcpy(dst, ptr, len) is always defined). */
 struct smtp_span {
     const char *ptr;
     size_t len;
