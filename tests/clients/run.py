@@ -1,0 +1,1077 @@
+#!/usr/bin/env python3
+"""Real-client tests of build/smtp-sink (issue 4).
+
+Starts the sink on free loopback ports (--listen 127.0.0.1:0, the port is
+read from its "listening on" log line) with --maildir in a temporary
+directory, delivers with real client software, and compares every stored
+message byte for byte with what was sent, after the trace lines.
+
+    python3 tests/clients/run.py --sink build/smtp-sink-asan \
+        [--sink build/smtp-sink-clang-asan ...] [-k PATTERN]
+
+Prints one "ok"/"FAIL" line per check, "SKIP: ..." for clients that are not
+installed (never counted as passed), and ends with "sink: N passed, N failed";
+exits 1 when a check failed.
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+PASSED = 0
+FAILED = 0
+SKIPPED = 0
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+PREFIX = ""  # which build of the sink runs, e.g. "[smtp-sink-asan] "
+
+
+def check(name, cond, detail=""):
+    """Counts one check; the detail says what was wrong."""
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        print("ok   " + PREFIX + name, flush=True)
+    else:
+        FAILED += 1
+        print("FAIL " + PREFIX + name + (": " + str(detail) if detail else ""), flush=True)
+    return bool(cond)
+
+
+def skip(name, why):
+    global SKIPPED
+    SKIPPED += 1
+    print("SKIP: %s%s: %s" % (PREFIX, name, why), flush=True)
+
+
+# ---------------------------------------------------------------- the sink
+
+class Sink:
+    """One smtp-sink process on a free loopback port."""
+
+    def __init__(self, binary, tmp, *args, maildir=True, name="sink"):
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
+        self.maildir = os.path.join(self.dir, "Maildir") if maildir else None
+        self.logpath = os.path.join(self.dir, "stderr.log")
+        cmd = [binary, "--listen", "127.0.0.1:0"]
+        if self.maildir:
+            cmd += ["--maildir", self.maildir]
+        cmd += list(args)
+        self.log_f = open(self.logpath, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self.log_f)
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if self.port is None:
+            self.proc.kill()
+            raise RuntimeError("sink did not start: " + self.log())
+
+    def log(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, pattern, timeout=10.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if re.search(pattern, self.log()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def new(self):
+        d = os.path.join(self.maildir, "new")
+        return sorted(os.path.join(d, n) for n in os.listdir(d))
+
+    def tmp_files(self):
+        return os.listdir(os.path.join(self.maildir, "tmp"))
+
+    def clear(self):
+        for p in self.new():
+            os.unlink(p)
+
+    def stop(self, name):
+        """SIGTERM; checks the exit status and that the sanitizers were quiet."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = "hung"
+        self.log_f.close()
+        log = self.log()
+        bad = [l for l in log.splitlines()
+               if "Sanitizer" in l or "runtime error" in l or "SUMMARY" in l]
+        check(name + ": sink exits 0 on SIGTERM, no sanitizer report",
+              rc == 0 and not bad, "rc=%s %s" % (rc, "\n".join(bad[:20])))
+
+
+def split_trace(data):
+    """Splits a stored message into (trace lines, message): Return-Path:
+    first, then Received: with its folded continuation lines."""
+    lines = data.split(b"\r\n")
+    i = 0
+    if lines and lines[0].startswith(b"Return-Path: "):
+        i = 1
+    if i < len(lines) and lines[i].startswith(b"Received: "):
+        i += 1
+        while i < len(lines) and lines[i][:1] in (b"\t", b" "):
+            i += 1
+    return b"\r\n".join(lines[:i]) + b"\r\n", b"\r\n".join(lines[i:])
+
+
+def read_msg(path):
+    with open(path, "rb") as f:
+        return split_trace(f.read())
+
+
+def stored(sink):
+    """{message: [trace, ...]} of everything in new/."""
+    out = {}
+    for p in sink.new():
+        trace, msg = read_msg(p)
+        out.setdefault(msg, []).append(trace)
+    return out
+
+
+def expect_stored(name, sink, sent, exact_count=True):
+    """Every message in `sent` (a list of bytes) is in new/ exactly once."""
+    got = stored(sink)
+    missing = [m for m in sent if m not in got]
+    twice = [m for m in sent if len(got.get(m, [])) > 1]
+    extra = len(sink.new()) - len(sent)
+    ok = not missing and not twice and (extra == 0 or not exact_count)
+    detail = "missing %d, twice %d, files %d for %d sent" % (
+        len(missing), len(twice), len(sink.new()), len(sent))
+    if missing and got:
+        detail += "; first missing %r; first stored %r" % (
+            missing[0][:200], next(iter(got))[:200])
+    return check(name, ok, detail)
+
+
+# ---------------------------------------------------------------- raw client
+
+class Raw:
+    """A plain socket client that reads replies line by line."""
+
+    def __init__(self, port, timeout=10):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, b):
+        self.s.sendall(b)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed; pending %r" % self.buf)
+            self.buf += d
+        l, self.buf = self.buf.split(b"\r\n", 1)
+        return l
+
+    def reply(self):
+        """One whole reply: (code, [lines])."""
+        lines = [self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3:4] == b"-":
+            lines.append(self.line())
+        return int(lines[-1][:3]), lines
+
+    def code(self):
+        return self.reply()[0]
+
+    def eof(self, timeout=5):
+        """True when the server closes (after any pending bytes)."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                d = self.s.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except (socket.timeout, OSError):
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+def codes_of(out):
+    """Reply codes of a byte stream of replies (last line of each)."""
+    codes = []
+    for l in out.split(b"\r\n"):
+        if len(l) >= 4 and l[3:4] == b" ":
+            codes.append(int(l[:3]))
+    return codes
+
+
+def body_lines(n, width=70, seed=1):
+    """n CRLF-terminated printable lines, some beginning with a dot."""
+    r = random.Random(seed)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;-"
+    out = []
+    for i in range(n):
+        l = "".join(r.choice(alphabet) for _ in range(r.randint(0, width)))
+        if i % 7 == 3:
+            l = "." + l
+        out.append(l.encode() + b"\r\n")
+    return b"".join(out)
+
+
+def message(subject, body=b"Hello.\r\n", extra=b""):
+    return (b"From: Sender <sender@client.example>\r\n"
+            b"To: rcpt@sink.example\r\n"
+            b"Subject: " + subject.encode() + b"\r\n" + extra +
+            b"Message-ID: <" + subject.replace(" ", ".").encode() + b"@client.example>\r\n"
+            b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+            b"\r\n" + body)
+
+
+# ---------------------------------------------------------------- --stdio
+
+def run_stdio(binary, data, args=(), chunks=None, timeout=30):
+    """Runs `smtp-sink --stdio` on data (whole, or in the given chunks with a
+    pause between them); returns (stdout, stderr, exit status)."""
+    p = subprocess.Popen([binary, "--stdio"] + list(args), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if chunks is None:
+        out, err = p.communicate(data, timeout=timeout)
+        return out, err, p.returncode
+    res = {}
+
+    def reader(name, f):
+        res[name] = f.read()
+    ts = [threading.Thread(target=reader, args=("out", p.stdout)),
+          threading.Thread(target=reader, args=("err", p.stderr))]
+    for t in ts:
+        t.start()
+    try:
+        for c in chunks:
+            p.stdin.write(c)
+            p.stdin.flush()
+            time.sleep(0.0005)
+    except BrokenPipeError:
+        pass
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    p.wait(timeout=timeout)
+    for t in ts:
+        t.join()
+    return res["out"], res["err"], p.returncode
+
+
+def sanitizer_quiet(err):
+    e = err.decode("utf-8", "replace")
+    return "Sanitizer" not in e and "runtime error" not in e
+
+
+RFC821_BODY = (b"Blah blah blah...\r\n"
+               b".. a line that began with a dot\r\n"
+               b"...etc. etc. etc.\r\n")
+
+
+def test_stdio(binary, tmp):
+    name = "stdio"
+    md = tempfile.mkdtemp(prefix="stdio-", dir=tmp)
+    maildir = os.path.join(md, "Maildir")
+    args = ["--hostname", "Beta.ARPA", "--mailbox", "Jones@Beta.ARPA",
+            "--mailbox", "Brown@Beta.ARPA", "--maildir", maildir]
+    # RFC 821 appendix example: Green has no mailbox here.  Input after
+    # QUIT must never be answered.
+    transcript = (b"HELO Alpha.ARPA\r\n"
+                  b"MAIL FROM:<Smith@Alpha.ARPA>\r\n"
+                  b"RCPT TO:<Jones@Beta.ARPA>\r\n"
+                  b"RCPT TO:<Green@Beta.ARPA>\r\n"
+                  b"RCPT TO:<Brown@Beta.ARPA>\r\n"
+                  b"DATA\r\n" + RFC821_BODY + b".\r\n"
+                  b"QUIT\r\n"
+                  b"NOOP\r\nNOOP\r\n")
+    out, err, rc = run_stdio(binary, transcript, args)
+    lines = out.split(b"\r\n")
+    check(name + ": RFC 821 example session, replies in order",
+          codes_of(out) == [220, 250, 250, 250, 550, 250, 354, 250, 221], out)
+    check(name + ": greeting first, naming --hostname",
+          lines[0].startswith(b"220 Beta.ARPA "), lines[0])
+    check(name + ": every reply line ends with CRLF, nothing after 221",
+          out.endswith(b"\r\n") and b"\n" not in out.replace(b"\r\n", b"")
+          and out.rstrip(b"\r\n").split(b"\r\n")[-1].startswith(b"221 "), out[-80:])
+    check(name + ": exit status 0 after QUIT", rc == 0, "rc=%d %s" % (rc, err[-500:]))
+    files = os.listdir(os.path.join(maildir, "new"))
+    ok = len(files) == 1
+    if ok:
+        trace, msg = read_msg(os.path.join(maildir, "new", files[0]))
+        # only the first dot of a line is stuffing
+        ok = msg == (b"Blah blah blah...\r\n"
+                     b". a line that began with a dot\r\n"
+                     b"..etc. etc. etc.\r\n")
+        ok = ok and trace.startswith(b"Return-Path: <Smith@Alpha.ARPA>\r\nReceived: from Alpha.ARPA")
+        ok = ok and b" with SMTP " in trace
+    check(name + ": message stored once, dot-unstuffed, trace lines first", ok, files)
+    check(name + ": one log line for the transaction",
+          err.count(b"from=<Smith@Alpha.ARPA>") == 1 and b"nrcpt=2" in err, err)
+    check(name + ": no sanitizer report", sanitizer_quiet(err), err[-2000:])
+
+    # The same session cut into random pieces and one byte at a time gives
+    # the same output (without --maildir the replies carry no unique id).
+    plain = ["--hostname", "Beta.ARPA", "--mailbox", "Jones@Beta.ARPA"]
+    whole, _, _ = run_stdio(binary, transcript, plain)
+    r = random.Random(4)
+    for label, sizes in (("bytewise", lambda: 1), ("random splits", lambda: r.randint(1, 9))):
+        chunks, i = [], 0
+        while i < len(transcript):
+            n = sizes()
+            chunks.append(transcript[i:i + n])
+            i += n
+        out2, err2, rc2 = run_stdio(binary, b"", plain, chunks=chunks)
+        check(name + ": %s input gives the same replies" % label,
+              out2 == whole and rc2 == 0 and sanitizer_quiet(err2),
+              "rc=%d\n%r\n%r" % (rc2, out2, whole))
+
+    # EOF in the middle of the data: nothing stored, nothing left in tmp/.
+    cut = (b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n"
+           b"RCPT TO:<Jones@Beta.ARPA>\r\nDATA\r\nSubject: cut\r\n\r\nhalf a mess")
+    out, err, rc = run_stdio(binary, cut, args)
+    check(name + ": EOF mid-DATA: replies up to 354, exit 0",
+          codes_of(out) == [220, 250, 250, 250, 354] and rc == 0, "rc=%d %r" % (rc, out))
+    check(name + ": EOF mid-DATA: the partial message is discarded",
+          len(os.listdir(os.path.join(maildir, "new"))) == 1
+          and not os.listdir(os.path.join(maildir, "tmp"))
+          and b"aborted: connection lost" in err, err)
+    # EOF in the middle of a command line: the partial line gets no reply.
+    out, err, rc = run_stdio(binary, b"EHLO client.example\r\nMAIL FROM:<a@cl", args)
+    check(name + ": EOF mid-command: no reply to the partial line, exit 0",
+          codes_of(out) == [220, 250] and rc == 0 and sanitizer_quiet(err), "rc=%d %r" % (rc, out))
+    # An empty input: just the greeting.
+    out, err, rc = run_stdio(binary, b"", args)
+    check(name + ": empty input: greeting only, exit 0",
+          codes_of(out) == [220] and rc == 0, "rc=%d %r" % (rc, out))
+    # EHLO offers every extension the core implements.
+    out, err, rc = run_stdio(binary, b"EHLO c.example\r\nQUIT\r\n", ["--max-size", "1000000"])
+    ext = [l[4:].split(b" ")[0] for l in out.split(b"\r\n")[2:] if l[:3] == b"250"]
+    want = [b"PIPELINING", b"SIZE", b"8BITMIME", b"ENHANCEDSTATUSCODES", b"SMTPUTF8",
+            b"CHUNKING", b"BINARYMIME", b"DSN"]
+    check(name + ": EHLO offers " + " ".join(w.decode() for w in want) + " and SIZE 1000000",
+          all(w in ext for w in want) and b"SIZE 1000000" in out, out)
+    check(name + ": no STARTTLS (no certificate), no AUTH (no users)",
+          b"STARTTLS" not in ext and b"AUTH" not in ext, ext)
+
+
+# ---------------------------------------------------------------- TCP tests
+
+def test_smtplib(sink):
+    name = "smtplib"
+    sink.clear()
+    sent = []
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as c:
+        code, ehlo = c.ehlo("client.example")
+        check(name + ": EHLO 250 with PIPELINING, SIZE, 8BITMIME, SMTPUTF8",
+              code == 250 and all(c.has_extn(e) for e in
+                                  ("pipelining", "size", "8bitmime", "smtputf8")), ehlo)
+        # several messages in one session, several recipients each
+        for i in range(3):
+            m = message("several %d" % i, body_lines(20 + i, seed=i))
+            rcpts = ["r%d-%d@sink.example" % (i, k) for k in range(i + 2)]
+            refused = c.sendmail("sender@client.example", rcpts, m)
+            check(name + ": message %d to %d recipients accepted" % (i, len(rcpts)),
+                  refused == {}, refused)
+            sent.append(m)
+        # lines that begin with a dot, a lone dot, and a message whose data
+        # does not end with CRLF (smtplib adds it)
+        dots = message("dots", b".\r\n..\r\n.x\r\n...three\r\n. \r\n.")
+        c.sendmail("sender@client.example", ["dots@sink.example"], dots)
+        sent.append(dots + b"\r\n")
+        # 8BITMIME: octets 128-255 in the body
+        eight = message("eight", bytes(range(128, 256)) + b"\r\n" + "Grüße\r\n".encode("latin-1"),
+                        extra=b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+                              b"Content-Transfer-Encoding: 8bit\r\n")
+        c.sendmail("sender@client.example", ["eight@sink.example"], eight,
+                   mail_options=["BODY=8BITMIME"])
+        sent.append(eight)
+        # SMTPUTF8: UTF-8 in the addresses and the header
+        utf = ("From: Jörg <jörg@exämple.org>\r\nTo: 用户@例子.广告\r\n"
+               "Subject: ünïcödé\r\n\r\nPrivet, мир!\r\n").encode("utf-8")
+        c.sendmail("jörg@exämple.org", ["用户@例子.广告"], utf,
+                   mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        sent.append(utf)
+    expect_stored(name + ": every message stored once, byte for byte", sink, sent)
+    got = stored(sink)
+    tr = got.get(utf, [b""])[0]
+    check(name + ": SMTPUTF8 trace: Return-Path in UTF-8, 'with UTF8SMTP', for <rcpt>",
+          tr.startswith("Return-Path: <jörg@exämple.org>\r\n".encode()) and b" with UTF8SMTP " in tr
+          and "for <用户@例子.广告>".encode() in tr, tr)
+    tr = got.get(sent[1], [b""])[0]
+    check(name + ": trace with 3 recipients: ESMTP, client address, no 'for'",
+          b" with ESMTP " in tr and b"from client.example ([127.0.0.1])" in tr and b"for <" not in tr, tr)
+    check(name + ": trace date-time is RFC 5322",
+          re.search(rb";\r\n\t(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
+                    rb"|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n$", tr), tr)
+
+    # a 10 MB message
+    sink.clear()
+    r = random.Random(10)
+    line = bytes(r.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(998))
+    chunk = []
+    size = 0
+    k = 0
+    while size < 10 * 1024 * 1024:  # 1000-octet lines, every 5th begins with a dot
+        l = (b"." + line[:500] if k % 5 == 0 else line) + b"\r\n"
+        chunk.append(l)
+        size += len(l)
+        k += 1
+    big = message("big", b"".join(chunk))
+    t0 = time.time()
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=60) as c:
+        refused = c.sendmail("sender@client.example", ["big@sink.example"], big)
+    check(name + ": 10 MB message accepted (%.1f s)" % (time.time() - t0), refused == {}, refused)
+    expect_stored(name + ": 10 MB message stored byte for byte", sink, [big])
+
+    # RFC 5321 4.5.3.1.6: a text line is at most 1000 octets with CRLF, "not
+    # counting the leading dot duplicated for transparency".
+    sink.clear()
+    full = message("full dot line", b"." + line[:997] + b"\r\n")
+    long_ = message("long line", line + b"x\r\n")
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.ehlo("client.example")
+        c.mail("s@client.example")
+        c.rcpt("r@sink.example")
+        code, text = c.data(full)
+        check(name + ": a 1000-octet line beginning with a dot (1001 on the wire, "
+              "stuffed) is accepted (RFC 5321 4.5.3.1.6)", code == 250, (code, text))
+        c.mail("s@client.example")
+        c.rcpt("r@sink.example")
+        code, text = c.data(long_)
+        check(name + ": a 1001-octet line gets 554", code == 554, (code, text))
+    expect_stored(name + ": only the 1000-octet line message is stored", sink, [full])
+
+
+def test_pipelining(sink):
+    name = "pipelining"
+    sink.clear()
+    c = Raw(sink.port)
+    check(name + ": greeting", c.code() == 220)
+    c.send(b"EHLO client.example\r\n")
+    code, lines = c.reply()
+    check(name + ": EHLO offers PIPELINING", code == 250 and b"250-PIPELINING" in lines, lines)
+    m1 = message("pipe 1", body_lines(5, seed=21))
+    m2 = message("pipe 2", body_lines(5, seed=22))
+    # RFC 2920: the commands up to DATA in one group, then the data, end of
+    # data and the next transaction's commands in one group.
+    c.send(b"MAIL FROM:<p@client.example>\r\nRCPT TO:<a@sink.example>\r\n"
+           b"RCPT TO:<b@sink.example>\r\nDATA\r\n")
+    codes = [c.code() for _ in range(4)]
+    check(name + ": MAIL RCPT RCPT DATA in one packet", codes == [250, 250, 250, 354], codes)
+    c.send(m1.replace(b"\r\n.", b"\r\n..") + b".\r\nMAIL FROM:<p@client.example>\r\n"
+           b"RCPT TO:<c@sink.example>\r\nDATA\r\n")
+    codes = [c.code() for _ in range(4)]
+    check(name + ": end of data, MAIL RCPT DATA in one packet", codes == [250, 250, 250, 354], codes)
+    c.send(m2.replace(b"\r\n.", b"\r\n..") + b".\r\nRSET\r\nNOOP\r\nQUIT\r\n")
+    codes = [c.code() for _ in range(4)]
+    check(name + ": end of data, RSET NOOP QUIT in one packet", codes == [250, 250, 250, 221], codes)
+    check(name + ": closed after QUIT", c.eof())
+    c.close()
+    # 20 whole transactions sent blindly in one write, replies read after.
+    c = Raw(sink.port)
+    c.code()
+    blast = [b"EHLO client.example\r\n"]
+    msgs = []
+    for i in range(20):
+        m = message("blast %d" % i, body_lines(30, seed=100 + i))
+        msgs.append(m)
+        blast.append(b"MAIL FROM:<p@client.example>\r\nRCPT TO:<x%d@sink.example>\r\nDATA\r\n" % i
+                     + m.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+    blast.append(b"QUIT\r\n")
+    c.send(b"".join(blast))
+    c.s.shutdown(socket.SHUT_WR)  # half-close: every reply must still come
+    c.reply()
+    codes = [c.code() for _ in range(80)] + [c.code()]
+    check(name + ": 20 transactions in one write, then half-close: 80 replies in order",
+          codes == [250, 250, 354, 250] * 20 + [221], codes)
+    c.close()
+    expect_stored(name + ": all 22 pipelined messages stored once", sink, [m1, m2] + msgs)
+
+
+def test_chunking(sink):
+    """RFC 3030 BDAT, pipelined, with BINARYMIME: the chunks are taken as
+    they are, "CRLF . CRLF" and command words inside them included."""
+    name = "CHUNKING"
+    sink.clear()
+    c = Raw(sink.port)
+    c.code()
+    c.send(b"EHLO client.example\r\n")
+    code, lines = c.reply()
+    check(name + ": EHLO offers CHUNKING, BINARYMIME and DSN",
+          b"250-CHUNKING" in lines and any(l[4:] == b"BINARYMIME" for l in lines)
+          and any(l[4:] == b"DSN" for l in lines), lines)
+    head = message("bdat", b"")
+    chunks = [head + b"first chunk\r\n.\r\nQUIT\r\n", bytes(range(256)) * 4, b"\r\nlast\r\n"]
+    req = b"MAIL FROM:<b@client.example> BODY=BINARYMIME\r\nRCPT TO:<b1@sink.example>\r\n"
+    for k, ch in enumerate(chunks):
+        req += b"BDAT %d\r\n" % len(ch) + ch
+    req += b"BDAT 0 LAST\r\n"
+    c.send(req)
+    codes = [c.code() for _ in range(6)]
+    check(name + ": MAIL RCPT and 4 BDAT chunks in one write: 6 replies 250", codes == [250] * 6, codes)
+    # a second, 7-bit message in one BDAT LAST
+    m2 = message("bdat 2", body_lines(20, seed=71))
+    c.send(b"MAIL FROM:<b@client.example>\r\nRCPT TO:<b2@sink.example>\r\nBDAT %d LAST\r\n" % len(m2)
+           + m2 + b"QUIT\r\n")
+    codes = [c.code() for _ in range(4)]
+    check(name + ": a message in one BDAT LAST, then QUIT", codes == [250, 250, 250, 221], codes)
+    c.close()
+    expect_stored(name + ": both messages stored byte for byte", sink, [b"".join(chunks), m2])
+
+
+def test_dsn(sink):
+    name = "DSN"
+    sink.clear()
+    m = message("dsn")
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.ehlo("client.example")
+        check(name + ": EHLO offers DSN", c.has_extn("dsn"))
+        refused = c.sendmail("d@client.example", ["d1@sink.example", "d2@sink.example"], m,
+                             mail_options=["RET=HDRS", "ENVID=QQ314159+2Bx"],
+                             rcpt_options=["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;orig@sink.example"])
+        check(name + ": RET ENVID NOTIFY ORCPT accepted", refused == {}, refused)
+    expect_stored(name + ": stored once", sink, [m])
+    check(name + ": the parameters are logged",
+          re.search(r'mail_params="(size=\d+ )?RET=HDRS ENVID=QQ314159\+2Bx"', sink.log())
+          and "<d1@sink.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig@sink.example;"
+              "<d2@sink.example> NOTIFY=SUCCESS,DELAY" in sink.log(), sink.log()[-600:])
+
+
+def test_backpressure(sink):
+    """A client that sends 2 MB of NOOPs without reading: the sink stops
+    reading it (bounded memory: one input buffer, one reply) and keeps
+    serving others; once the client reads, every reply arrives, in order."""
+    name = "back-pressure"
+    n = 350000
+    data = b"NOOP\r\n" * n + b"QUIT\r\n"
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s.settimeout(60)
+    s.connect(("127.0.0.1", sink.port))
+    c = Raw.__new__(Raw)
+    c.s, c.buf = s, b""
+    c.code()
+    sent = [0]
+
+    def writer():
+        for i in range(0, len(data), 4096):
+            c.s.sendall(data[i:i + 4096])
+            sent[0] = i + len(data[i:i + 4096])
+    t = threading.Thread(target=writer)
+    t.start()
+    # the buffers between us fill up, then nothing more is taken
+    s1, s2, deadline = -1, 0, time.time() + 8
+    while s1 != s2 and time.time() < deadline:
+        s1 = sent[0]
+        time.sleep(0.5)
+        s2 = sent[0]
+    check(name + ": the sink stops reading a client that does not read (%d of %d bytes taken)"
+          % (s2, len(data)), s1 == s2 and s2 < len(data) // 4, (s1, s2))
+    t0 = time.time()
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as o:
+        refused = o.sendmail("o@client.example", ["o@sink.example"], message("other"))
+    check(name + ": another session is served meanwhile (%.2f s)" % (time.time() - t0),
+          refused == {} and time.time() - t0 < 5, refused)
+    got = []
+    while True:
+        code = c.code()
+        got.append(code)
+        if code != 250:
+            break
+    t.join()
+    check(name + ": once read, all %d replies arrive in order" % n,
+          got == [250] * n + [221], "%d replies, last %r" % (len(got), got[-3:]))
+    c.close()
+
+
+def test_mailbox(binary, tmp):
+    name = "mailbox"
+    sink = Sink(binary, tmp, "--hostname", "sink.example", "--mailbox", "known@sink.example",
+                "--mailbox", "<Other@Sink.Example>", name="mailbox")
+    try:
+        m = message("mailbox")
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            code, _ = c.rcpt("nobody@sink.example") if c.mail("s@client.example")[0] == 250 else (0, 0)
+            check(name + ": unknown recipient gets 550", code == 550, code)
+            c.rset()
+            refused = c.sendmail("s@client.example",
+                                 ["known@sink.example", "nobody@sink.example", "OTHER@sink.example",
+                                  "postmaster@sink.example"], m)
+            check(name + ": only the listed mailboxes (and postmaster) are accepted",
+                  list(refused) == ["nobody@sink.example"] and refused["nobody@sink.example"][0] == 550,
+                  refused)
+            c.ehlo("client.example")
+            c.mail("s@client.example")
+            check(name + ": RCPT TO:<Postmaster> is accepted", c.rcpt("<Postmaster>")[0] == 250)
+            c.rset()
+            c.mail("s@client.example")
+            c.rcpt("nobody@sink.example")
+            code, _ = c.docmd("DATA")
+            check(name + ": DATA with no accepted recipient: 554", code == 554, code)
+        expect_stored(name + ": the message is stored once", sink, [m])
+        check(name + ": the log names the three accepted recipients",
+              re.search(r"nrcpt=3 to=<known@sink.example>,<OTHER@sink.example>,"
+                        r"<postmaster@sink.example>", sink.log()), sink.log())
+    finally:
+        sink.stop(name)
+
+
+def test_max_size(binary, tmp):
+    name = "max-size"
+    sink = Sink(binary, tmp, "--max-size", "2000", name="maxsize")
+    try:
+        small = message("small")
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            check(name + ": EHLO advertises SIZE 2000", c.esmtp_features.get("size") == "2000",
+                  c.esmtp_features)
+            code, _ = c.mail("s@client.example", ["SIZE=5000"])
+            check(name + ": MAIL SIZE=5000 gets 552", code == 552, code)
+            c.rset()
+            # without SIZE=: refused at the end of the data
+            c.mail("s@client.example")
+            c.rcpt("r@sink.example")
+            code, _ = c.data(message("big", body_lines(100, seed=3)))
+            check(name + ": 5 kB of data gets 552 at its end", code == 552, code)
+            refused = c.sendmail("s@client.example", ["r@sink.example"], small)
+            check(name + ": the session goes on: a small message is accepted", refused == {})
+        expect_stored(name + ": only the small message is stored", sink, [small])
+        check(name + ": tmp/ is empty", not sink.tmp_files(), sink.tmp_files())
+    finally:
+        sink.stop(name)
+
+
+def test_curl(sink):
+    name = "curl"
+    if not shutil.which("curl"):
+        skip(name, "curl not installed")
+        return
+    sink.clear()
+    m = message("curl", body_lines(40, seed=31) + b".\r\n.leading dot\r\n")
+    path = os.path.join(sink.dir, "curl.eml")
+    with open(path, "wb") as f:
+        f.write(m)
+    r = subprocess.run(["curl", "-sS", "--max-time", "20", "smtp://127.0.0.1:%d/client.example" % sink.port,
+                        "--mail-from", "curl@client.example", "--mail-rcpt", "one@sink.example",
+                        "--mail-rcpt", "two@sink.example", "--upload-file", path],
+                       capture_output=True, timeout=30)
+    check(name + ": upload succeeds", r.returncode == 0, r.stderr)
+    expect_stored(name + ": stored byte for byte", sink, [m])
+    check(name + ": logged with both recipients",
+          re.search(r"from=<curl@client\.example>.* nrcpt=2 to=<one@sink\.example>,<two@sink\.example> ",
+                    sink.log()),
+          sink.log()[-500:])
+
+
+def test_swaks(sink):
+    name = "swaks"
+    if not shutil.which("swaks"):
+        skip(name, "swaks not installed (apt-get install swaks)")
+        return
+    sink.clear()
+    # swaks turns LF into CRLF, stuffs dots, and adds the final CRLF "."
+    # itself when the data does not end in LF "."; it also expands %TOKENS%
+    # and "\n", so the body avoids them.
+    text = ("From: swaks@client.example\nTo: a@sink.example\nSubject: swaks\n\n"
+            + "".join(l.decode() + "\n" for l in body_lines(30, seed=41).split(b"\r\n")[:-1])
+            + "last line")
+    path = os.path.join(sink.dir, "swaks.eml")
+    with open(path, "w") as f:
+        f.write(text)
+    r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(sink.port),
+                        "--helo", "client.example", "--from", "swaks@client.example",
+                        "--to", "a@sink.example,b@sink.example", "--data", "@" + path,
+                        "--pipeline"],
+                       capture_output=True, timeout=30)
+    check(name + ": delivery with --pipeline succeeds", r.returncode == 0, r.stdout[-2000:])
+    expect_stored(name + ": stored byte for byte", sink,
+                  [text.replace("\n", "\r\n").encode() + b"\r\n"])
+
+
+def test_msmtp(sink):
+    name = "msmtp"
+    if not shutil.which("msmtp"):
+        skip(name, "msmtp not installed (apt-get install msmtp)")
+        return
+    sink.clear()
+    # msmtp turns LF into CRLF; headers it would add are already there.
+    text = message("msmtp", body_lines(30, seed=51)).replace(b"\r\n", b"\n")
+    r = subprocess.run(["msmtp", "-C", "/dev/null", "--host=127.0.0.1", "--port=%d" % sink.port,
+                        "--domain=client.example", "--from=msmtp@client.example",
+                        "--set-from-header=off", "--set-date-header=off", "--set-msgid-header=off",
+                        "--", "a@sink.example", "b@sink.example"],
+                       input=text, capture_output=True, timeout=30)
+    check(name + ": delivery succeeds", r.returncode == 0, r.stderr)
+    expect_stored(name + ": stored byte for byte", sink, [text.replace(b"\n", b"\r\n")])
+
+
+def test_concurrent(sink, n=200):
+    name = "concurrent"
+    sink.clear()
+    barrier = threading.Barrier(n)
+    results = [None] * n
+    msgs = [message("concurrent %d" % i, body_lines(10, seed=1000 + i)) for i in range(n)]
+
+    def client(i):
+        try:
+            c = smtplib.SMTP("127.0.0.1", sink.port, timeout=60)
+            barrier.wait(timeout=60)  # all sessions open at once
+            c.ehlo("client%d.example" % i)
+            results[i] = c.sendmail("s%d@client.example" % i, ["r%d@sink.example" % i], msgs[i])
+            c.quit()
+        except Exception as e:  # noqa: BLE001 - reported below
+            results[i] = e
+    t0 = time.time()
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    bad = [(i, r) for i, r in enumerate(results) if r != {}]
+    check(name + ": %d sessions at once, every message accepted (%.1f s)" % (n, time.time() - t0),
+          not bad, bad[:5])
+    expect_stored(name + ": every message stored exactly once, none lost", sink, msgs)
+    log = sink.log()
+    counts = [len(re.findall(r"from=<s%d@client\.example> .*nrcpt=1 .*result=\"250 " % i, log))
+              for i in range(n)]
+    check(name + ": exactly one log line per transaction", counts == [1] * n,
+          [i for i, k in enumerate(counts) if k != 1][:10])
+
+
+def test_killed(sink):
+    """A client killed with SIGKILL in the middle of DATA leaves nothing."""
+    name = "killed client"
+    sink.clear()
+    code = r"""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", %d))
+f = s.makefile("rb")
+def reply():
+    l = f.readline()
+    while l[3:4] == b"-":
+        l = f.readline()
+    return l
+reply()
+s.sendall(b"EHLO killed.example\r\n"); reply()
+s.sendall(b"MAIL FROM:<killed@client.example>\r\n"); reply()
+s.sendall(b"RCPT TO:<k@sink.example>\r\n"); reply()
+s.sendall(b"DATA\r\n"); r = reply()
+s.sendall(b"Subject: killed\r\n\r\n" + b"half a message\r\n" * 1000)
+print(r.decode().strip(), flush=True)
+sys.stdin.read()
+""" % sink.port
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    first = p.stdout.readline()
+    check(name + ": got 354 and sent half a message", first.startswith(b"354"), first)
+    time.sleep(0.3)
+    check(name + ": the message is being written in tmp/", len(sink.tmp_files()) == 1, sink.tmp_files())
+    p.kill()
+    p.wait()
+    aborted = sink.wait_log(r"from=<killed@client.example>.*aborted: connection lost")
+    check(name + ": the sink logs the aborted transaction", aborted, sink.log()[-500:])
+    check(name + ": nothing in new/, tmp/ cleaned", not sink.new() and not sink.tmp_files(),
+          (sink.new(), sink.tmp_files()))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        check(name + ": the sink still works", c.sendmail("a@client.example", ["b@sink.example"],
+                                                          message("after kill")) == {})
+
+
+def test_storage_failure(sink):
+    name = "storage failure"
+    sink.clear()
+    tmpdir = os.path.join(sink.maildir, "tmp")
+    newdir = os.path.join(sink.maildir, "new")
+    m = message("storage")
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.ehlo("client.example")
+        # tmp/ gone: the message cannot be started -> 451 to DATA
+        os.rename(tmpdir, tmpdir + ".away")
+        try:
+            c.mail("s@client.example")
+            c.rcpt("r@sink.example")
+            code, text = c.docmd("DATA")
+            check(name + ": no tmp/: DATA gets 451", code == 451, (code, text))
+        finally:
+            os.rename(tmpdir + ".away", tmpdir)
+        c.rset()
+        # new/ gone: the message cannot be moved -> 451 at its end, never 250
+        os.rename(newdir, newdir + ".away")
+        try:
+            c.mail("s@client.example")
+            c.rcpt("r@sink.example")
+            code, text = c.data(m)
+            check(name + ": no new/: end of data gets 451, not 250", code == 451, (code, text))
+            check(name + ": nothing stored, tmp/ cleaned",
+                  not os.listdir(newdir + ".away") and not sink.tmp_files(),
+                  (os.listdir(newdir + ".away"), sink.tmp_files()))
+        finally:
+            os.rename(newdir + ".away", newdir)
+        refused = c.sendmail("s@client.example", ["r@sink.example"], m)
+        check(name + ": once repaired, the same session delivers", refused == {}, refused)
+    expect_stored(name + ": the message is stored once", sink, [m])
+
+
+def test_enospc(binary, tmp):
+    """A full file system: 452 at the end of the data, never 250."""
+    name = "full disk"
+    mnt = tempfile.mkdtemp(prefix="tmpfs-", dir=tmp)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
+                       capture_output=True)
+    if r.returncode != 0:
+        skip(name, "cannot mount a small tmpfs (needs root): %s" % r.stderr.decode().strip())
+        return
+    sink = None
+    try:
+        sink = Sink(binary, tmp, "--maildir", os.path.join(mnt, "Maildir"), maildir=False, name="enospc")
+        sink.maildir = os.path.join(mnt, "Maildir")
+        big = message("too big for the disk", body_lines(8000, seed=61))
+        small = message("fits")
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            c.mail("s@client.example")
+            c.rcpt("r@sink.example")
+            code, text = c.data(big)
+            check(name + ": ENOSPC while writing: 452 at the end of the data", code == 452, (code, text))
+            check(name + ": nothing stored, tmp/ cleaned", not sink.new() and not sink.tmp_files(),
+                  (sink.new(), sink.tmp_files()))
+            refused = c.sendmail("s@client.example", ["r@sink.example"], small)
+            check(name + ": a message that fits is then accepted", refused == {}, refused)
+        expect_stored(name + ": the small message is stored", sink, [small])
+    finally:
+        if sink:
+            sink.stop(name)
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def test_auth(binary, tmp):
+    """AUTH PLAIN and LOGIN, offered only with --auth-user, checked by
+    smtplib, curl and swaks; "with ESMTPA" in the trace (RFC 3848)."""
+    name = "AUTH"
+    sink = Sink(binary, tmp, "--auth-user", "bob:s3cret pass", "--auth-user", "alice:x", name="auth")
+    try:
+        sent = []
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            check(name + ": EHLO offers AUTH PLAIN LOGIN", "PLAIN" in c.esmtp_features.get("auth", "")
+                  and "LOGIN" in c.esmtp_features.get("auth", ""), c.esmtp_features)
+            try:
+                c.login("bob", "wrong")
+                code = 235
+            except smtplib.SMTPAuthenticationError as e:
+                code = e.smtp_code
+            check(name + ": a wrong password gets 535", code == 535, code)
+            c.user, c.password = "bob", "s3cret pass"
+            code, text = c.auth("LOGIN", c.auth_login)
+            check(name + ": smtplib AUTH LOGIN gets 235", code == 235, (code, text))
+            m = message("auth login")
+            check(name + ": and delivers", c.sendmail("bob@client.example", ["r@sink.example"], m) == {})
+            sent.append(m)
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            c.user, c.password = "alice", "x"
+            code, text = c.auth("PLAIN", c.auth_plain)
+            check(name + ": smtplib AUTH PLAIN gets 235", code == 235, (code, text))
+        if shutil.which("curl"):
+            m = message("auth curl")
+            path = os.path.join(sink.dir, "auth.eml")
+            with open(path, "wb") as f:
+                f.write(m)
+            r = subprocess.run(["curl", "-sS", "--max-time", "20", "smtp://127.0.0.1:%d/client.example" % sink.port,
+                                "--user", "bob:s3cret pass", "--mail-from", "bob@client.example",
+                                "--mail-rcpt", "r@sink.example", "--upload-file", path],
+                               capture_output=True, timeout=30)
+            check(name + ": curl --user delivers", r.returncode == 0, r.stderr)
+            sent.append(m)
+        else:
+            skip(name + ": curl", "curl not installed")
+        if shutil.which("swaks"):
+            r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(sink.port),
+                                "--helo", "client.example", "--from", "alice@client.example",
+                                "--to", "r@sink.example", "--auth", "LOGIN", "--auth-user", "alice",
+                                "--auth-password", "x", "--data", "Subject: swaks auth\n\nhi"],
+                               capture_output=True, timeout=30)
+            check(name + ": swaks --auth LOGIN delivers", r.returncode == 0, r.stdout[-1500:])
+            sent.append(b"Subject: swaks auth\r\n\r\nhi\r\n")
+        else:
+            skip(name + ": swaks", "swaks not installed (apt-get install swaks)")
+        expect_stored(name + ": every message stored once", sink, sent)
+        traces = [t for ts in stored(sink).values() for t in ts]
+        check(name + ": the trace says 'with ESMTPA'", traces and all(b" with ESMTPA " in t for t in traces),
+              traces)
+        check(name + ": the log names the user", "auth=bob" in sink.log() and "auth=alice" in sink.log(),
+              sink.log()[-800:])
+    finally:
+        sink.stop(name)
+
+
+def test_max_conn(binary, tmp):
+    name = "max-conn"
+    sink = Sink(binary, tmp, "--max-conn", "3", maildir=False, name="maxconn")
+    try:
+        cs = [Raw(sink.port) for _ in range(3)]
+        codes = [c.code() for c in cs]
+        extra = Raw(sink.port)
+        code, lines = extra.reply()
+        check(name + ": 3 sessions get 220, the 4th gets 421 and is closed",
+              codes == [220] * 3 and code == 421 and extra.eof(), (codes, lines))
+        extra.close()
+        cs[0].send(b"QUIT\r\n")
+        cs[0].code()
+        cs[0].eof()
+        cs[0].close()
+        time.sleep(0.2)
+        again = Raw(sink.port)
+        check(name + ": after one leaves, a new session gets 220", again.code() == 220)
+        for c in cs[1:] + [again]:
+            c.close()
+    finally:
+        sink.stop(name)
+
+
+def test_timeouts(binary, tmp):
+    name = "timeouts"
+    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1.5", name="timeouts")
+    try:
+        c = Raw(sink.port)
+        c.code()
+        c.send(b"EHLO client.example\r\n")
+        c.reply()
+        t0 = time.time()
+        code, lines = c.reply()
+        dt = time.time() - t0
+        check(name + ": idle session gets 421 after --timeout-cmd 1 (%.2f s)" % dt,
+              code == 421 and 0.8 < dt < 3 and c.eof(), lines)
+        c.close()
+        c = Raw(sink.port)
+        c.code()
+        c.send(b"EHLO client.example\r\nMAIL FROM:<t@client.example>\r\nRCPT TO:<r@sink.example>\r\n"
+               b"DATA\r\n")
+        codes = [c.code() for _ in range(4)]
+        t0 = time.time()
+        for _ in range(3):  # data keeps coming: no timeout yet
+            c.send(b"some data\r\n")
+            time.sleep(0.5)
+        code, lines = c.reply()
+        dt = time.time() - t0
+        check(name + ": stalled DATA gets 421 after --timeout-data 1.5 (%.2f s)" % dt,
+              codes[-1] == 354 and code == 421 and 2.5 < dt < 5 and c.eof(), (codes, lines))
+        c.close()
+        check(name + ": nothing stored, tmp/ empty", not sink.new() and not sink.tmp_files())
+        check(name + ": the aborted transaction is logged",
+              re.search(r"from=<t@client.example>.*aborted: timeout", sink.log()), sink.log())
+    finally:
+        sink.stop(name)
+
+
+def test_sigterm(binary, tmp):
+    name = "SIGTERM"
+    sink = Sink(binary, tmp, name="sigterm")
+    cs = []
+    try:
+        for _ in range(3):
+            c = Raw(sink.port)
+            c.code()
+            c.send(b"EHLO client.example\r\n")
+            c.reply()
+            cs.append(c)
+        cs[1].send(b"MAIL FROM:<s@client.example>\r\n")
+        cs[1].code()
+        cs[2].send(b"MAIL FROM:<s@client.example>\r\nRCPT TO:<r@sink.example>\r\nDATA\r\n")
+        [cs[2].code() for _ in range(3)]
+        cs[2].send(b"Subject: interrupted\r\n\r\nhalf\r\n")
+        time.sleep(0.2)
+        sink.proc.send_signal(signal.SIGTERM)
+        got = []
+        for c in cs:
+            try:
+                got.append((c.reply()[0], c.eof()))
+            except (EOFError, OSError) as e:
+                got.append(repr(e))
+        check(name + ": every open session gets 421 and is closed", got == [(421, True)] * 3, got)
+        try:
+            rc = sink.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check(name + ": the sink exits 0", rc == 0, rc)
+        check(name + ": the interrupted message is not stored, tmp/ empty",
+              not sink.new() and not sink.tmp_files(), (sink.new(), sink.tmp_files()))
+    finally:
+        for c in cs:
+            c.close()
+        sink.stop(name)
+
+
+def main():
+    global PREFIX
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sink", required=True, action="append",
+                    help="smtp-sink binary; repeat to run every test on each build")
+    ap.add_argument("-k", default="", help="run only tests whose name contains this")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="smtp-sink-test-")
+    t0 = time.time()
+
+    def run(label, fn, *args):
+        if a.k and a.k not in label:
+            return
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - a crash is a failure, the suite goes on
+            check(label + ": ran to the end", False, traceback.format_exc())
+
+    shared = ("smtplib", "pipelining", "CHUNKING", "DSN", "back-pressure", "curl", "swaks",
+              "msmtp", "concurrent", "killed", "storage")
+    try:
+        for b in a.sink:
+            PREFIX = "[%s] " % os.path.basename(b) if len(a.sink) > 1 else ""
+            run("stdio", test_stdio, b, tmp)
+            if not a.k or any(a.k in n for n in shared):
+                main_sink = Sink(b, tmp, "--max-conn", "400", name="main")
+                for label, fn in zip(shared, (test_smtplib, test_pipelining, test_chunking,
+                                              test_dsn, test_backpressure,
+                                              test_curl, test_swaks, test_msmtp, test_concurrent,
+                                              test_killed, test_storage_failure)):
+                    run(label, fn, main_sink)
+                main_sink.stop("main sink")
+            run("mailbox", test_mailbox, b, tmp)
+            run("max-size", test_max_size, b, tmp)
+            run("full disk", test_enospc, b, tmp)
+            run("AUTH", test_auth, b, tmp)
+            run("max-conn", test_max_conn, b, tmp)
+            run("timeouts", test_timeouts, b, tmp)
+            run("SIGTERM", test_sigterm, b, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("(%.1f s, %d skipped)" % (time.time() - t0, SKIPPED))
+    print("sink: %d passed, %d failed" % (PASSED, FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
