@@ -1241,9 +1241,14 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         return ask(s, ev, v == V_VRFY ? SMTP_EV_VRFY : SMTP_EV_EXPN);
     }
     case V_HELP:
-        return ask(s, ev, SMTP_EV_HELP);
-    case V_NOOP:
-        return tell(s, ev, SMTP_EV_NOOP, 250);
+    case V_NOOP: {
+        size_t i; /* String (RFC 5321 4.1.2): printable ASCII only */
+        for (i = 0; i < ev->arg.len && IS(ev->arg.ptr[i], C_PRINT); i++)
+            ;
+        if (i < ev->arg.len)
+            return error(s, 501, "5.5.4", TXT("Invalid argument"));
+        return v == V_HELP ? ask(s, ev, SMTP_EV_HELP) : tell(s, ev, SMTP_EV_NOOP, 250);
+    }
 #ifndef SMTP_NO_AUTH
     case V_AUTH:
         return auth(s, ev);
