@@ -30,7 +30,96 @@ $(BUILD)/smtp.o: smtp.c smtp.h | $(BUILD)
 	$(CC) $(STRICT) $(OPT) -c smtp.c -o $@
 
 # ---------------------------------------------------------------- tests
+# Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
+# byte by byte, in random chunks, at every split, after struct copies and
+# with a slow writer), API unit tests (tests/unit.c) and the README's
+# embedding example (tests/embed_example.c), each built with gcc and clang
+# under ASan+UBSan.  test-config rebuilds the unit tests with other
+# compile-time settings.  Every suite ends with "N passed, N failed".
 TEST_SUITES :=
+TEST_GCC    ?= gcc
+TEST_CXX    ?= g++
+TEST_DIR    := $(BUILD)/tests
+TEST_FLAGS  := $(STRICT) -g -O1 $(SAN) -I.
+TRANSCRIPTS := $(sort $(wildcard tests/transcripts/*.txt))
+TEST_CCS    := gcc $(if $(shell command -v $(CLANG) 2>/dev/null),clang)
+TEST_SKIP   := $(if $(filter clang,$(TEST_CCS)),,echo "SKIP: $(CLANG) not installed, gcc only";)
+# Shell prelude for the suites: `run CMD...` shows CMD's output and adds its
+# last "N passed, N failed" line to $p/$f; a command that prints no such
+# line, or exits non-zero without reporting a failure, counts one failure.
+TEST_RUN = p=0; f=0; run() { "$$@" >$(TEST_DIR)/$@.log 2>&1; rc=$$?; \
+    cat $(TEST_DIR)/$@.log; \
+    l=$$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' $(TEST_DIR)/$@.log | tail -n 1); \
+    if [ -z "$$l" ]; then echo "!!! $$1: no result line (exit $$rc)"; f=$$((f + 1)); return; fi; \
+    set -- $$(echo "$$l" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/'); \
+    p=$$((p + $$1)); f=$$((f + $$2)); \
+    if [ $$rc -ne 0 ] && [ $$2 -eq 0 ]; then echo "!!! exit status $$rc"; f=$$((f + 1)); fi; }
+
+$(TEST_DIR):
+	@mkdir -p $@
+$(TEST_DIR)/%-gcc: tests/%.c smtp.c smtp.h | $(TEST_DIR)
+	$(TEST_GCC) $(TEST_FLAGS) tests/$*.c smtp.c -o $@
+$(TEST_DIR)/%-clang: tests/%.c smtp.c smtp.h | $(TEST_DIR)
+	$(CLANG) $(TEST_FLAGS) tests/$*.c smtp.c -o $@
+
+.PHONY: test-transcripts test-unit test-config
+## test-transcripts (suite) every transcript in every feeding mode, gcc and clang
+TEST_SUITES += test-transcripts
+test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
+	@$(TEST_SKIP) $(TEST_RUN); \
+	for b in $^; do echo "--- $$b"; run $$b $(TRANSCRIPTS); done; \
+	echo "transcripts: $$p passed, $$f failed"; [ $$f -eq 0 ]
+
+# The embedding example must run a whole session and give these replies.
+EMBED_REPLIES := 220 250 250 250 550 354 250 221
+## test-unit       (suite) API unit tests and the embedding example, gcc and clang
+TEST_SUITES += test-unit
+test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%)
+	@$(TEST_SKIP) $(TEST_RUN); \
+	for b in $(filter %unit-gcc %unit-clang,$^); do echo "--- $$b"; run $$b; done; \
+	for b in $(filter %embed_example-gcc %embed_example-clang,$^); do \
+	    echo "--- $$b"; got=$$($$b 2>/dev/null | tr -d '\r' | grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\n' ' '); \
+	    if [ $$? -eq 0 ] && [ "$$got" = "$(EMBED_REPLIES) " ]; then p=$$((p + 1)); \
+	    else echo "FAIL $$b: replies '$$got', expected '$(EMBED_REPLIES) '"; f=$$((f + 1)); fi; \
+	done; \
+	echo "unit: $$p passed, $$f failed"; [ $$f -eq 0 ]
+
+# Configuration variants: name and flags (commas for spaces).  Each builds
+# tests/unit.c with smtp.c under those flags (gcc, ASan+UBSan) and runs it.
+TEST_CONFIGS := \
+    tiny:-DSMTP_LINE_MAX=64,-DSMTP_RCPT_MAX=2,-DSMTP_TEXT_LINE_MAX=3,-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
+    large:-DSMTP_LINE_MAX=4096,-DSMTP_REPLY_MAX=4096,-DSMTP_RCPT_MAX=1000,-DSMTP_TEXT_LINE_MAX=100000 \
+    static:-DSMTP_STATIC,-Wno-unused-function \
+    terse:-DSMTP_TERSE \
+    no-ext:-DSMTP_NO_CHUNKING,-DSMTP_NO_STARTTLS,-DSMTP_NO_AUTH,-DSMTP_NO_DSN,-DSMTP_NO_SMTPUTF8 \
+    has-config:-DSMTP_HAS_CONFIG,-I$(TEST_DIR)/config
+## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
+TEST_SUITES += test-config
+test-config: tests/unit.c smtp.c smtp.h | $(TEST_DIR)
+	@mkdir -p $(TEST_DIR)/config; \
+	printf '/* test-config: SMTP_HAS_CONFIG */\n#define TEST_CONFIG_SEEN 1\n#define SMTP_RCPT_MAX 7\n#define SMTP_LINE_MAX 1000\n' \
+	    >$(TEST_DIR)/config/smtp_config.h; \
+	$(TEST_RUN); \
+	for v in $(TEST_CONFIGS); do \
+	    name=$${v%%:*}; flags=$$(echo "$${v#*:}" | tr ',' ' '); b=$(TEST_DIR)/unit-config-$$name; \
+	    echo "--- $$name: $$flags"; \
+	    case $$flags in *SMTP_STATIC*) srcs=tests/unit.c ;; *) srcs="tests/unit.c smtp.c" ;; esac; \
+	    if $(TEST_GCC) $(TEST_FLAGS) $$flags $$srcs -o $$b; then run $$b; \
+	    else echo "FAIL $$name: does not build"; f=$$((f + 1)); fi; \
+	done; \
+	echo "--- C++: smtp.h with $(TEST_CXX)"; \
+	if command -v $(TEST_CXX) >/dev/null 2>&1; then \
+	    printf '%s\n' '#include "smtp.h"' \
+	        'int main() { struct smtp_session s; struct smtp_event ev; size_t n;' \
+	        '  smtp_init(&s, 0); smtp_feed(&s, "QUIT\r\n", 6, &n, &ev);' \
+	        '  while (smtp_feed(&s, "QUIT\r\n", 6, &n, &ev) != SMTP_CLOSED) smtp_output_done(&s, 512);' \
+	        '  return smtp_closed(&s) ? 0 : 1; }' >$(TEST_DIR)/cxx.cc; \
+	    if $(TEST_GCC) $(STRICT) -c smtp.c -o $(TEST_DIR)/cxx-smtp.o && \
+	       $(TEST_CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. $(TEST_DIR)/cxx.cc \
+	           $(TEST_DIR)/cxx-smtp.o -o $(TEST_DIR)/cxx && $(TEST_DIR)/cxx; \
+	    then p=$$((p + 1)); else echo "FAIL C++"; f=$$((f + 1)); fi; \
+	else echo "SKIP: $(TEST_CXX) not installed"; fi; \
+	echo "config: $$p passed, $$f failed"; [ $$f -eq 0 ]
 
 # ---------------------------------------------------------------- fuzz
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three
@@ -45,6 +134,7 @@ FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_WARN     := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
                  -Wno-implicit-fallthrough -Werror
 FUZZ_DEPS     := smtp.c smtp.h fuzz/fuzz_common.h
+FUZZ_DEFS     ?=
 FUZZ_LIBFUZZER := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/libfuzzer/%)
 FUZZ_REPLAY_GCC := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay-gcc/%)
 FUZZ_REPLAY_CLANG := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay-clang/%)
@@ -56,7 +146,7 @@ FUZZ_LF_FLAGS ?= -dict=fuzz/smtp.dict -max_len=4096 -use_value_profile=1 \
 $(FUZZ_DIR)/libfuzzer/%: fuzz/%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -I. fuzz/$*.c smtp.c -o $@
+		-fno-sanitize-recover=all $(FUZZ_DEFS) -I. fuzz/$*.c smtp.c -o $@
 $(FUZZ_DIR)/replay-gcc/%: fuzz/%.c fuzz/replay_main.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	gcc $(FUZZ_WARN) -g -O1 $(SAN) -I. fuzz/$*.c fuzz/replay_main.c smtp.c -o $@
@@ -114,10 +204,11 @@ repro: $(FUZZ_DIR)/replay-clang/$(TARGET)
 AFL_CC ?= afl-clang-fast
 $(FUZZ_DIR)/afl/fuzz_server: fuzz/fuzz_server.c fuzz/replay_main.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	AFL_QUIET=1 $(AFL_CC) -std=c99 -g -O2 -I. fuzz/fuzz_server.c fuzz/replay_main.c smtp.c -o $@
+	AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) -std=c99 -g -O2 $(FUZZ_DEFS) -I. \
+		fuzz/fuzz_server.c fuzz/replay_main.c smtp.c -o $@
 $(FUZZ_DIR)/afl/fuzz_server.cmplog: fuzz/fuzz_server.c fuzz/replay_main.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_CC) -std=c99 -g -O2 -I. fuzz/fuzz_server.c fuzz/replay_main.c smtp.c -o $@
+	AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_CC) -std=c99 -g -O2 $(FUZZ_DEFS) -I. fuzz/fuzz_server.c fuzz/replay_main.c smtp.c -o $@
 afl:
 	@if ! command -v afl-fuzz >/dev/null 2>&1 || ! command -v $(AFL_CC) >/dev/null 2>&1; then \
 	    echo "AFL++ is not installed: apt-get install afl++"; exit 1; fi
@@ -134,17 +225,28 @@ fuzz-clean:
 # ---------------------------------------------------------------- example
 # build/smtp-sink: the example receiver (examples/smtp-sink.c + smtp.c).
 # The client tests run a sanitized build of it against real SMTP clients.
+# STARTTLS uses OpenSSL (Debian: libssl-dev).  SINK_TLS=1 links it, 0 builds
+# without it (no --tls-cert); by default it is used when its header exists.
 SINK_SAN := $(BUILD)/smtp-sink-asan
+ifndef SINK_TLS
+SINK_TLS := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+ifeq ($(SINK_TLS),1)
+SINK_LIBS := -lssl -lcrypto
+else
+SINK_LIBS :=
+SINK_DEFS := -DSMTP_SINK_NO_TLS
+endif
 all: $(BUILD)/smtp-sink
 
 $(BUILD)/smtp-sink: examples/smtp-sink.c $(BUILD)/smtp.o smtp.h | $(BUILD)
-	$(CC) $(STRICT) $(OPT) -I. examples/smtp-sink.c $(BUILD)/smtp.o -o $@
+	$(CC) $(STRICT) $(OPT) $(SINK_DEFS) -I. examples/smtp-sink.c $(BUILD)/smtp.o -o $@ $(SINK_LIBS)
 
 $(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h | $(BUILD)
-	$(CC) $(STRICT) -O1 -g $(SAN) -I. examples/smtp-sink.c smtp.c -o $@
+	$(CC) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
 $(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h | $(BUILD)
-	$(CLANG) $(STRICT) -O1 -g $(SAN) -I. examples/smtp-sink.c smtp.c -o $@
+	$(CLANG) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
 .PHONY: run test-sink
 ## run             build the example sink and start it on 127.0.0.1:2525
@@ -152,7 +254,7 @@ SINK_ARGS ?= --maildir $(BUILD)/Maildir
 run: $(BUILD)/smtp-sink
 	$(BUILD)/smtp-sink --listen 127.0.0.1:2525 $(SINK_ARGS)
 
-## test-sink       the sink with real clients (smtplib, curl, swaks, msmtp)
+## test-sink       the sink with real clients (smtplib, curl, swaks, msmtp), STARTTLS, AUTH
 TEST_SUITES += test-sink
 test-sink: $(SINK_SAN) $(BUILD)/smtp-sink-clang-asan
 	@python3 tests/clients/run.py --sink $(SINK_SAN) --sink $(BUILD)/smtp-sink-clang-asan
@@ -180,7 +282,7 @@ $(BUILD)/bench: bench/bench.c smtp.c smtp.h | $(BUILD)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_FLAGS='"$(CC) $(BENCH_CFLAGS)"' \
 		bench/bench.c smtp.c -o $@
 
-## bench       core speed vs memchr/memcpy/a line splitter, scaling (~2 min)
+## bench       core speed vs memchr/memcpy/a line splitter, scaling (~20 s)
 bench: $(BUILD)/bench
 	$(BUILD)/bench
 	@sh bench/instr.sh $(BUILD)/bench

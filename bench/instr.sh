@@ -21,7 +21,7 @@ count() {
 di=$(count instr_data)
 ci=$(count instr_cmds)
 echo
-echo "instructions (callgrind, only inside the core's calls):"
+echo "instructions (callgrind, counted only inside the two workloads: the core plus the bench loop around it, ~2%):"
 awk -v di="$di" -v db="$dbytes" -v ci="$ci" -v nc="$ncmds" -v cb="$cbytes" 'BEGIN {
     printf "   DATA phase: %.3f instructions per octet (%d octets)\n", di / db, db
     printf "   sessions:   %.0f instructions per command, %.2f per octet (%d commands)\n", ci / nc, ci / cb, nc

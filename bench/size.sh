@@ -1,22 +1,23 @@
 #!/bin/sh
 # bench/size.sh [VARIANT...]: code, data, state and stack of smtp.o.
 #
-# Each VARIANT is a comma-separated list of compiler flags (-DSMTP_NO_AUTH,
-# -DSMTP_LINE_MAX=1000) or "default" for none; `make size` passes the
-# Makefile's SIZE_VARIANTS.  For each variant and target (x86-64 -O2,
-# Cortex-M0+ and Cortex-M4 -Os -mthumb) it compiles smtp.c with
-# -fstack-usage -fcallgraph-info=su and prints:
-#   .text / .rodata / code (the two together: what goes to flash besides
-#   .data's initialisers) / .data / .bss of smtp.o,
+# Each VARIANT is NAME:FLAGS, FLAGS being compiler flags joined by commas
+# (basics:-DSMTP_NO_AUTH,-DSMTP_NO_DSN), or "default" for no flags; `make
+# size` passes the Makefile's SIZE_VARIANTS.  For each variant and target
+# (x86-64 -O2, Cortex-M0+ and Cortex-M4 -Os -mthumb) it compiles smtp.c
+# with -fstack-usage -fcallgraph-info=su and prints:
+#   .text, .rodata, code (the two together: all the flash it needs but
+#   .data's initialisers), .data and .bss of smtp.o;
 #   sizeof(struct smtp_session) and sizeof(struct smtp_event), read with nm
-#   from bench/sizeof.c compiled for the same target (nothing is run),
-#   the worst-case stack depth of any API call (bench/stack.py over the call
-#   graph; library calls such as memchr are not counted).
-# Then the goals of issue 6 for the first variant on Cortex-M4, and what
-# each further variant saves or costs against the first.
+#   from bench/sizeof.c compiled for the same target (nothing is run);
+#   the worst-case stack depth of any API call: bench/stack.py over the
+#   call graph (library calls such as memchr are not counted).
+# Then a table of every variant on Cortex-M4 against "default" (what each
+# extension costs), and the goals of issue 6 checked on each variant named
+# in SIZE_GOALS (default: the first one).
 #
 # Needs gcc, python3 and, for the ARM columns, arm-none-eabi-gcc (Debian:
-# gcc-arm-none-eabi).  Missing ones are reported as SKIP.
+# gcc-arm-none-eabi).  A missing cross compiler is reported as SKIP.
 set -u
 BUILD=${BUILD:-build}
 CC=${CC:-cc}
@@ -43,16 +44,20 @@ symsize() {
     v=$("$2" -S --defined-only "$1" | awk -v s="$3" '$4 == s { print $2 }')
     [ -n "$v" ] && printf '%d\n' "0x$v" || echo "?"
 }
+row() {
+    printf '  %-28s %6s %7s %6s %5s %5s %8s %6s %6s\n' "$@"
+}
 
-# measure NAME TARGETCC SIZE NM DIR FLAGS...: one row of the table
+# measure NAME TARGETCC SIZE NM DIR FLAGS...: one row of the table; writes
+# DIR/figures: code data bss session stack text
 measure() {
-    name=$1 tcc=$2 tsize=$3 tnm=$4 dir=$5
+    mname=$1 tcc=$2 tsize=$3 tnm=$4 dir=$5
     shift 5
     mkdir -p "$dir"
     if ! $tcc $WARN "$@" -fstack-usage -fcallgraph-info=su \
             -c smtp.c -o "$dir/smtp.o" 2>"$dir/warnings"; then
-        cat "$dir/warnings"
-        printf '  %-30s compile FAILED\n' "$name"
+        sed 's/^/    /' "$dir/warnings" | head -20
+        printf '  %-28s compile FAILED\n' "$mname"
         return 1
     fi
     $tcc -std=c99 "$@" -fno-common -c bench/sizeof.c -o "$dir/sizeof.o" ||
@@ -66,22 +71,30 @@ measure() {
     python3 bench/stack.py "$dir/smtp.ci" >"$dir/stack.txt"
     stack=$(awk '/^MAXSTACK/ { print $2 }' "$dir/stack.txt")
     [ "$stack" = -1 ] && stack=unbounded
-    printf '  %-30s %6s %7s %6s %5s %5s %8s %6s %6s\n' "$name" "$text" "$ro" \
-        $((text + ro)) "$data" "$bss" "$sess" "$evsz" "$stack"
-    echo "$((text + ro)) $data $bss $sess $stack" >"$dir/figures"
-    [ -s "$dir/warnings" ] && { echo "  warnings:"; sed 's/^/    /' "$dir/warnings"; }
+    row "$mname" "$text" "$ro" $((text + ro)) "$data" "$bss" "$sess" "$evsz" \
+        "$stack"
+    echo "$((text + ro)) $data $bss $sess $stack $text" >"$dir/figures"
+    if [ -s "$dir/warnings" ]; then
+        echo "    warnings:"
+        sed 's/^/      /' "$dir/warnings" | head -20
+    fi
     return 0
 }
 
+# variant_dir NAME: where a variant's objects go
+variant_dir() { echo "$out/$(echo "$1" | tr -c 'A-Za-z0-9_=\n-' '_')"; }
+
 first=
 for variant in "$@"; do
-    flags=$(echo "$variant" | tr ',' ' ')
-    [ "$variant" = default ] && flags=
-    vdir=$out/$(echo "$variant" | tr -c 'A-Za-z0-9_=\n' '_')
-    [ -n "$first" ] || first=$vdir
-    echo "== smtp.o, variant: $variant"
-    printf '  %-30s %6s %7s %6s %5s %5s %8s %6s %6s\n' target .text .rodata \
-        code .data .bss session event stack
+    case $variant in
+    *:*) name=${variant%%:*} flags=$(echo "${variant#*:}" | tr ',' ' ') ;;
+    default) name=default flags= ;;
+    *) name=$variant flags=$(echo "$variant" | tr ',' ' ') ;;
+    esac
+    vdir=$(variant_dir "$name")
+    [ -n "$first" ] || first=$name
+    echo "== smtp.o, variant $name: ${flags:-(no flags)}"
+    row target .text .rodata code .data .bss session event stack
     # shellcheck disable=SC2086
     measure "x86-64 $CC -O2" "$CC" size nm "$vdir/x86-64" -O2 $flags
     if [ $have_arm = 1 ]; then
@@ -93,33 +106,44 @@ for variant in "$@"; do
     else
         echo "  SKIP: $ARM_CC not installed (Debian: apt-get install gcc-arm-none-eabi)"
     fi
-    for t in x86-64 cortex-m4; do
-        [ -f "$vdir/$t/stack.txt" ] || continue
-        echo "  stack, $t:"
-        sed 's/^/    /' "$vdir/$t/stack.txt" | grep -v '^    MAXSTACK'
-    done
-    if [ "$vdir" != "$first" ] && [ -f "$vdir/cortex-m4/figures" ] &&
-            [ -f "$first/cortex-m4/figures" ]; then
-        set -- $(cat "$first/cortex-m4/figures")
-        c0=$1 s0=$4
-        set -- $(cat "$vdir/cortex-m4/figures")
-        echo "  against $(basename "$first") on cortex-m4: code $(($1 - c0)) octets, session $(($4 - s0)) octets"
+    # the call-graph detail for the goal variant and the full build
+    if [ "$name" = "$first" ] || [ "$name" = default ]; then
+        for t in cortex-m4 x86-64; do
+            [ -f "$vdir/$t/stack.txt" ] || continue
+            echo "  stack, $t (worst path per API function, octets):"
+            grep -v '^MAXSTACK' "$vdir/$t/stack.txt" | sed 's/^/    /'
+            break
+        done
     fi
     echo
+    echo "$name" >>"$out/names"
 done
 
-echo "== goals (issue 6), $(basename "$first"), cortex-m4 -Os -mthumb:"
-if [ -f "$first/cortex-m4/figures" ]; then
-    set -- $(cat "$first/cortex-m4/figures")
-    code=$1 sess=$4 stack=$5
-else
-    echo "  not measured: $ARM_CC missing"
-    set -- $(cat "$first/x86-64/figures")
-    code=? sess=$4 stack=$5
-fi
+# Every variant on one target, against "default": what each one saves.
+t=cortex-m4
+[ $have_arm = 1 ] || t=x86-64
+ddir=$(variant_dir default)
+echo "== variants on $t (against default: negative = what leaving it out saves)"
+printf '  %-14s %6s %6s %8s %6s %12s %12s\n' variant .text code session stack \
+    "code vs def" "state vs def"
+while read -r name; do
+    f=$(variant_dir "$name")/$t/figures
+    [ -f "$f" ] || continue
+    set -- $(cat "$f")
+    dc=- ds=-
+    if [ -f "$ddir/$t/figures" ]; then
+        # shellcheck disable=SC2046
+        set -- "$@" $(cat "$ddir/$t/figures")
+        dc=$(($1 - $7)) ds=$(($4 - ${10}))
+    fi
+    printf '  %-14s %6s %6s %8s %6s %12s %12s\n' "$name" "$6" "$1" "$4" "$5" \
+        "$dc" "$ds"
+done <"$out/names"
+echo
+
 verdict() { # VALUE GOAL
     case $1 in
-    ''|*[!0-9]*) echo "not measured" ;;
+    ''|*[!0-9]*) echo "not measured ($1)" ;;
     *) if [ "$1" -le "$2" ]; then
            echo "met ($1 of $2, $(( ($2 - $1) * 100 / $2 ))% to spare)"
        else
@@ -127,11 +151,24 @@ verdict() { # VALUE GOAL
        fi ;;
     esac
 }
-echo "  code (.text+.rodata) <= $GOAL_CODE: $(verdict "$code" $GOAL_CODE)"
-echo "  sizeof(struct smtp_session) <= $GOAL_STATE: $(verdict "$sess" $GOAL_STATE)"
-if ! grep -q '^recursion: YES' "$first"/*/stack.txt; then
-    echo "  no recursion: met (call graph checked, every target)"
-else
-    echo "  no recursion: MISSED ($(grep -h '^recursion' "$first"/*/stack.txt | head -1))"
-fi
-echo "  stack per call <= $GOAL_STACK: $(verdict "$stack" $GOAL_STACK)"
+for g in ${SIZE_GOALS:-$first}; do
+    fdir=$(variant_dir "$g")
+    if [ ! -f "$fdir/$t/figures" ]; then
+        echo "== goals of issue 6, variant $g: not measured (no such variant or build failed)"
+        continue
+    fi
+    echo "== goals of issue 6, variant $g, $t:"
+    [ $have_arm = 1 ] || echo "  (no $ARM_CC: x86-64 figures instead, not the goal's target)"
+    set -- $(cat "$fdir/$t/figures")
+    code=$1 sess=$4 stack=$5 text=$6
+    echo "  code, .text alone <= $GOAL_CODE: $(verdict "$text" $GOAL_CODE)"
+    echo "  code, .text+.rodata (all flash but .data) <= $GOAL_CODE: $(verdict "$code" $GOAL_CODE)"
+    echo "  sizeof(struct smtp_session) <= $GOAL_STATE: $(verdict "$sess" $GOAL_STATE)"
+    if grep -q '^recursion: none' "$fdir"/*/stack.txt &&
+            ! grep -q '^recursion: YES' "$fdir"/*/stack.txt; then
+        echo "  no recursion: met (call graph checked for cycles, every target)"
+    else
+        echo "  no recursion: MISSED ($(grep -h '^recursion' "$fdir"/*/stack.txt | head -1))"
+    fi
+    echo "  stack per call <= $GOAL_STACK: $(verdict "$stack" $GOAL_STACK)"
+done
