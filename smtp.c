@@ -255,26 +255,20 @@ static const char *default_enh(int ev, unsigned code)
 
 /* ------------------------------------------------------ character classes */
 
-enum { C_ALPHA = 1, C_DIGIT = 2, C_ATEXT = 4, C_QTEXT = 8, C_PRINT = 16 };
-
-/* Locale-free and sign-safe (RFC 5321 4.1.2 / RFC 5322 3.2.3). */
-static unsigned cls(unsigned char c)
-{
-    unsigned r = 0;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-        r |= C_ALPHA | C_ATEXT;
-    else if (c >= '0' && c <= '9')
-        r |= C_DIGIT | C_ATEXT;
-    else if (c && memchr("!#$%&'*+-/=?^_`{|}~", c, 19))
-        r |= C_ATEXT;
-    if (c >= 32 && c <= 126) {
-        r |= C_PRINT;
-        if (c != '"' && c != '\\')
-            r |= C_QTEXT;
-    }
-    return r;
-}
-#define IS(c, k) (cls((unsigned char)(c)) & (k))
+/* Octet classes (RFC 5321 4.1.2, RFC 5322 3.2.3): locale-free, sign-safe,
+ * one load per octet.  STOP marks what ends a run of command-line text. */
+enum { C_ALPHA = 1, C_DIGIT = 2, C_ATEXT = 4, C_QTEXT = 8, C_PRINT = 16, C_STOP = 32, C_HEX = 64 };
+static const uint8_t ctab[256] = {
+    32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0, 32, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    24, 28, 16, 28, 28, 28, 28, 28, 24, 24, 28, 28, 24, 28, 24, 28,    /*  !"#$%&'()*+,-./ */
+    94, 94, 94, 94, 94, 94, 94, 94, 94, 94, 24, 24, 24, 28, 24, 28,    /* 0-9 :;<=>? */
+    24, 93, 93, 93, 93, 93, 93, 29, 29, 29, 29, 29, 29, 29, 29, 29,    /* @A-O */
+    29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 24, 16, 24, 28, 28,    /* P-Z[\]^_ */
+    28, 93, 93, 93, 93, 93, 93, 29, 29, 29, 29, 29, 29, 29, 29, 29,    /* `a-o */
+    29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 28, 28, 28, 28, 0,     /* p-z{|}~ DEL */
+};
+#define IS(c, k) (ctab[(unsigned char)(c)] & (k))
 
 static int upper(int c) { return c >= 'a' && c <= 'z' ? c - 32 : c; }
 
@@ -401,8 +395,9 @@ static void put_reply(struct smtp_session *s, unsigned code, const char *enh, in
     const char *t = text ? text : default_text(code);
     size_t sep = 0, s2;
 
-    /* RFC 2034: enhanced codes only once EHLO has advertised them */
-    if (!(s->_flags & F_ESMTP) || !(s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES) || !enh_ok(enh, code))
+    /* RFC 2034: enhanced codes only once EHLO has advertised them; the
+     * core's own are well formed and decide() checked the application's */
+    if (!(s->_flags & F_ESMTP) || !(s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES))
         enh = NULL;
     for (;;) {
         size_t tl = strlen(t);
@@ -500,11 +495,12 @@ static void put_ehlo(struct smtp_session *s, const char *text)
 /* --------------------------------------------------------- argument parsers */
 
 /* A Domain (RFC 5321 4.1.2): dot-separated labels of letters, digits and
- * inner hyphens, 1-63 octets each.  utf8: octets >= 0x80 count as letters
- * (the caller checks the UTF-8 itself).  under: '_' allowed (HELO only). */
-static int check_domain(const char *p, size_t n, int utf8, int under)
+ * inner hyphens, 1-63 octets each.  has8 != NULL: well-formed UTF-8 counts
+ * as letters (U-labels, RFC 6531) and sets *has8.  under: '_' is allowed
+ * (HELO/EHLO names only). */
+static int check_domain(const char *p, size_t n, int *has8, int under)
 {
-    size_t i, lab = 0;
+    size_t i, lab = 0, l;
     if (n > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
     if (n == 0)
@@ -515,12 +511,19 @@ static int check_domain(const char *p, size_t n, int utf8, int under)
             if (lab == 0 || p[i - 1] == '-')
                 return SMTP_ERR_SYNTAX;
             lab = 0;
-        } else if (IS(c, C_ALPHA | C_DIGIT) || (utf8 && c >= 0x80) || (under && c == '_') || (c == '-' && lab > 0)) {
-            if (++lab > 63)
-                return SMTP_ERR_DOMAIN_LEN;
-        } else {
+            continue;
+        }
+        if (c >= 0x80) {
+            if (!has8 || (l = utf8_len((const unsigned char *)p + i, n - i)) == 0)
+                return SMTP_ERR_UTF8;
+            *has8 = 1;
+            i += l - 1;
+            lab += l - 1;
+        } else if (!IS(c, C_ALPHA | C_DIGIT) && !(under && c == '_') && !(c == '-' && lab > 0)) {
             return SMTP_ERR_SYNTAX;
         }
+        if (++lab > 63)
+            return SMTP_ERR_DOMAIN_LEN;
     }
     return (lab == 0 || p[n - 1] == '-') ? SMTP_ERR_SYNTAX : SMTP_OK;
 }
@@ -606,13 +609,30 @@ SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
 {
     if (allow_literal && n >= 2 && p[0] == '[')
         return p[n - 1] == ']' && n - 2 <= SMTP_DOMAIN_MAX && check_literal(p + 1, n - 2) ? SMTP_OK : SMTP_ERR_SYNTAX;
-    return check_domain(p, n, 0, 0);
+    return check_domain(p, n, NULL, 0);
 }
 
-SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out)
+/* The octet at p[*i] in a path, which is not ASCII text: with utf8, the
+ * start of a well-formed UTF-8 sequence, which *i then steps over.  Returns
+ * 1 for that, 0 for an ASCII octet that is a syntax error, -1 for 8-bit
+ * octets that are malformed or not allowed (SMTP_ERR_UTF8). */
+static int step8(const char *p, size_t n, size_t *i, int utf8, int *has8)
+{
+    size_t l;
+    if ((unsigned char)p[*i] < 0x80)
+        return 0;
+    if (!utf8 || (l = utf8_len((const unsigned char *)p + *i, n - *i)) == 0)
+        return -1;
+    *has8 = 1;
+    *i += l - 1;
+    return 1;
+}
+
+/* smtp_parse_path(), also saying whether the path had 8-bit octets. */
+static int parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out, int *has8)
 {
     size_t i = 1, st, at;
-    int utf8 = HAS_UTF8 && (flags & SMTP_PATH_UTF8), has8 = 0, r;
+    int utf8 = HAS_UTF8 && (flags & SMTP_PATH_UTF8), r;
 
     memset(out, 0, sizeof *out);
     out->mailbox.ptr = out->local.ptr = out->domain.ptr = p;
@@ -629,7 +649,7 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
                 i++;
             if (i >= n || p[i] == '>')
                 return SMTP_ERR_SYNTAX;
-            if ((r = check_domain(p + st, i - st, 0, 0)) != SMTP_OK)
+            if ((r = check_domain(p + st, i - st, NULL, 0)) != SMTP_OK)
                 return r;
             if (p[i++] == ':')
                 break;
@@ -647,8 +667,8 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
             if (p[i] == '\\') {
                 if (++i >= n || !IS(p[i], C_PRINT))
                     return SMTP_ERR_SYNTAX;
-            } else if (!IS(p[i], C_QTEXT) && !(utf8 && (unsigned char)p[i] >= 0x80)) {
-                return SMTP_ERR_SYNTAX;
+            } else if (!IS(p[i], C_QTEXT) && (r = step8(p, n, &i, utf8, has8)) <= 0) {
+                return r ? SMTP_ERR_UTF8 : SMTP_ERR_SYNTAX;
             }
         }
         i++;
@@ -659,19 +679,17 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
                 if (dot)
                     return SMTP_ERR_SYNTAX;
                 dot = 1;
-            } else if (IS(p[i], C_ATEXT) || (utf8 && (unsigned char)p[i] >= 0x80)) {
-                dot = 0;
-            } else {
-                return SMTP_ERR_SYNTAX;
+                continue;
             }
+            if (!IS(p[i], C_ATEXT) && (r = step8(p, n, &i, utf8, has8)) <= 0)
+                return r ? SMTP_ERR_UTF8 : SMTP_ERR_SYNTAX;
+            dot = 0;
         }
         if (dot)
             return SMTP_ERR_SYNTAX;
     }
     out->local.ptr = out->mailbox.ptr = p + st;
     out->local.len = i - st;
-    if (!check_utf8(p + st, i - st, &has8))
-        return SMTP_ERR_UTF8;
     if (i < n && p[i] == '>' && (flags & SMTP_PATH_POSTMASTER) && is_word(p + st, i - st, "POSTMASTER")) {
         out->mailbox.len = 10;
         out->domain.ptr = p + i;
@@ -690,10 +708,8 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
     } else {
         while (i < n && p[i] != '>')
             i++;
-        if ((r = check_domain(p + at, i - at, utf8, 0)) != SMTP_OK)
+        if ((r = check_domain(p + at, i - at, utf8 ? has8 : NULL, 0)) != SMTP_OK)
             return r;
-        if (!check_utf8(p + at, i - at, &has8))
-            return SMTP_ERR_UTF8;
     }
     if (i >= n || p[i] != '>')
         return SMTP_ERR_SYNTAX;
@@ -706,6 +722,12 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
     if (out->domain.len > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
     return out->len > SMTP_PATH_MAX ? SMTP_ERR_PATH_LEN : SMTP_OK;
+}
+
+SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out)
+{
+    int has8 = 0;
+    return parse_path(p, n, flags, out, &has8);
 }
 
 SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
@@ -759,16 +781,17 @@ SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
  * that did not announce SMTPUTF8 (RFC 6531 3.5). */
 static int path_error(struct smtp_session *s, int r, int mail)
 {
+    const char *enh = mail ? "5.1.7" : "5.1.3"; /* RFC 3463: sender, recipient */
     switch (r) {
-    case SMTP_ERR_LOCAL_LEN: return error(s, 501, "5.1.3", TXT("Local part too long"));
-    case SMTP_ERR_DOMAIN_LEN: return error(s, 501, "5.1.3", TXT("Domain too long"));
-    case SMTP_ERR_PATH_LEN: return error(s, 501, "5.1.3", TXT("Path too long"));
-    case SMTP_ERR_UTF8: return error(s, 501, "5.6.7", TXT("Malformed UTF-8 in address"));
+    case SMTP_ERR_LOCAL_LEN: return error(s, 501, enh, TXT("Local part too long"));
+    case SMTP_ERR_DOMAIN_LEN: return error(s, 501, enh, TXT("Domain too long"));
+    case SMTP_ERR_PATH_LEN: return error(s, 501, enh, TXT("Path too long"));
+    case SMTP_ERR_UTF8: return error(s, 501, "5.6.7", TXT("Malformed or unannounced UTF-8 in address"));
     case 1:
         reply(s, 553, "5.6.7", TXT("Non-ASCII address needs SMTPUTF8"));
         return SMTP_WANT_WRITE;
     default:
-        return error(s, 501, mail ? "5.1.7" : "5.1.3", mail ? TXT("Bad sender address syntax") : TXT("Bad recipient address syntax"));
+        return error(s, 501, enh, mail ? TXT("Bad sender address syntax") : TXT("Bad recipient address syntax"));
     }
 }
 
@@ -892,12 +915,11 @@ static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
         return error(s, 501, "5.5.4", mail ? TXT("Syntax: MAIL FROM:<address>") : TXT("Syntax: RCPT TO:<address>"));
     if (esmtp && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
-    if ((r = smtp_parse_path(a + k, n - k, flags, &path)) != SMTP_OK)
+    if ((r = parse_path(a + k, n - k, flags, &path, &has8)) != SMTP_OK)
         return path_error(s, r, mail);
     ev->path = path.mailbox;
     ev->local = path.local;
     ev->domain = path.domain;
-    check_utf8(path.mailbox.ptr, path.mailbox.len, &has8);
     i = k + path.len;
     if (i < n) {
         if (a[i] != ' ' || i + 1 == n)
@@ -1132,8 +1154,16 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     s->_lflags = 0;
     for (vl = 0; vl < n && l[vl] != ' '; vl++)
         ;
-    for (v = 0; v < V_COUNT && !is_word(l, vl, verbs[v].name); v++)
-        ;
+    {
+        char up[9]; /* the verb upper-cased, compared with each row's name */
+        for (v = 0; v < vl && v < 8; v++)
+            up[v] = (char)upper((unsigned char)l[v]);
+        up[v] = '\0';
+        for (v = 0; vl <= 8 && v < V_COUNT && memcmp(up, verbs[v].name, vl + 1); v++)
+            ;
+        if (vl > 8)
+            v = V_COUNT;
+    }
     if (s->_flags & F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
         if (v == V_QUIT && vl == n && !lf)
             return tell(s, ev, SMTP_EV_QUIT, 221);
@@ -1194,7 +1224,7 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     case V_HELO:
     case V_EHLO:
         if (ev->arg.ptr[0] == '[' ? smtp_parse_domain(ev->arg.ptr, ev->arg.len, 1) != SMTP_OK
-                                  : check_domain(ev->arg.ptr, ev->arg.len, 0, 1) != SMTP_OK)
+                                  : check_domain(ev->arg.ptr, ev->arg.len, NULL, 1) != SMTP_OK)
             return error(s, 501, "5.5.4", TXT("Invalid domain name"));
         return ask(s, ev, v == V_HELO ? SMTP_EV_HELO : SMTP_EV_EHLO);
     case V_MAIL:
@@ -1590,7 +1620,7 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 
 SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *consumed, struct smtp_event *ev)
 {
-    const char *p = (const char *)buf;
+    const char *p = buf ? (const char *)buf : ""; /* p + 0 must be defined */
     size_t i = 0, room = (size_t)s->cfg.max_line - 2;
 
     memset(ev, 0, sizeof *ev);

@@ -190,7 +190,7 @@ enum smtp_event_type {
     X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")              \
     X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63") \
     X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                      \
-    X(ERR_UTF8, -7, "8-bit octets where SMTPUTF8 was not given")
+    X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")
 
 enum smtp_err {
 #define SMTP__ERR_ENUM(name, num, desc) SMTP_##name = num,
