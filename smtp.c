@@ -1781,11 +1781,15 @@ SMTP_API const char *smtp_event_name(int ev)
 
 SMTP_API const char *smtp_event_desc(int ev)
 {
+#ifndef SMTP_TERSE
     switch (ev) {
 #define X(name, num, desc) case num: return desc;
         SMTP_EVENT_MAP(X)
 #undef X
     }
+#else
+    (void)ev;
+#endif
     return "?";
 }
 
@@ -1801,10 +1805,14 @@ SMTP_API const char *smtp_err_name(int err)
 
 SMTP_API const char *smtp_err_desc(int err)
 {
+#ifndef SMTP_TERSE
     switch (err) {
 #define X(name, num, desc) case num: return desc;
         SMTP_ERR_MAP(X)
 #undef X
     }
+#else
+    (void)err;
+#endif
     return "?";
 }

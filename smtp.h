@@ -511,7 +511,8 @@ SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal);
 SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out);
 
 /* Names and descriptions for the enums above: "EV_RCPT" / "RCPT TO:<path>:
- * decide", "ERR_CODE" / ...  Unknown values give "?". */
+ * decide", "ERR_CODE" / ...  Unknown values give "?", and so do the
+ * descriptions when built with SMTP_TERSE. */
 SMTP_API const char *smtp_event_name(int ev);
 SMTP_API const char *smtp_event_desc(int ev);
 SMTP_API const char *smtp_err_name(int err);
