@@ -1744,6 +1744,10 @@ SMTP_API void smtp_shutdown(struct smtp_session *s, int now)
         return;
     }
     s->_await = 0;
+    if (s->_state == ST_TLS) { /* mid-handshake: no place for a plaintext 421 */
+        s->_state = ST_CLOSED;
+        return;
+    }
     if (s->_out_len) { /* the 421 goes out once what is queued has */
         s->_flags |= F_PEND_421;
         s->_state = ST_CLOSED;

@@ -457,7 +457,9 @@ SMTP_API void smtp_output_done(struct smtp_session *s, size_t n);
  * "421 <hostname> Service not available" (QUIT still gets 221) and the
  * session ends.  now != 0: the 421 is queued at once (after any pending
  * output) and the session ends; a message being received is lost, a waiting
- * decision is dropped. */
+ * decision is dropped.  Between STARTTLS's 220 and smtp_tls_done() there is
+ * no place for a plaintext reply: the session just ends, and you close the
+ * connection. */
 SMTP_API void smtp_shutdown(struct smtp_session *s, int now);
 
 /* 1 when the session is over (SMTP_CLOSED), else 0. */
