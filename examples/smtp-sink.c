@@ -24,8 +24,17 @@
  *    SIGTERM/SIGINT (421 to every open session, flush, exit 0).
  *  - Extensions: the core's defaults plus CHUNKING/BINARYMIME (BDAT data
  *    comes as EV_BODY, like DATA's) and DSN (parameters logged; a sink sends
- *    no reports); AUTH PLAIN/LOGIN only with --auth-user; no STARTTLS (no
- *    TLS library here).
+ *    no reports); STARTTLS with --tls-cert (OpenSSL); AUTH PLAIN/LOGIN with
+ *    --user, offered only after STARTTLS when there is a certificate.
+ *  - STARTTLS (RFC 3207): on EV_STARTTLS the 220 goes out in plaintext and
+ *    every plaintext octet already read after the STARTTLS line is dropped
+ *    (the core drops what it is fed too: CVE-2011-0411).  A non-blocking
+ *    SSL_accept() then runs inside the poll loop; once it succeeds,
+ *    smtp_tls_done() puts the session back at its start and all I/O goes
+ *    through SSL_read()/SSL_write().  Two OpenSSL details matter in a poll
+ *    loop: SSL_read() may leave decrypted octets inside OpenSSL
+ *    (SSL_pending()) that no poll() will announce, and a SSL_write() that
+ *    returned WANT_WRITE must be repeated with the same octets.
  *
  * Messages are stored as received (CRLF line ends, dot-unstuffed) after a
  * Return-Path: and a Received: line (RFC 5321 4.4).
@@ -54,10 +63,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Build with -DSMTP_SINK_NO_TLS where OpenSSL's headers are missing: then
+ * --tls-cert is refused and AUTH can only be offered in plaintext. */
+#ifndef SMTP_SINK_NO_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
+
 #define IBUF_SIZE 16384     /* input buffer per connection */
 #define SNDBUF_SIZE 65536   /* socket send buffer per connection */
 #define STOP_GRACE 10.0     /* seconds to drain the 421s after SIGTERM */
 #define CLOSE_GRACE 10.0    /* seconds to drain a last reply before close */
+#define CRED_MAX 256        /* longest --user name and password */
+#define TLS_OBUF 16384      /* TLS: replies gathered into one record at most */
 
 /* ------------------------------------------------------------ settings */
 
@@ -71,12 +89,22 @@ struct opts {
     const char *maildir;
     unsigned max_conn;
     double t_cmd, t_data, t_write;
-    const char **auth;    /* --auth-user NAME:PASSWORD */
-    size_t nauth;
+    struct cred *users;   /* --user NAME:PASSWORD */
+    size_t nusers;
+    const char *tls_cert, *tls_key;
+    int require_tls;
+    size_t io_size;       /* --io-size: octets per read (testing) */
+};
+
+/* A --user entry.  Both fields are zero-padded to CRED_MAX so that checking
+ * them takes the same time whatever they hold (see cred_match()). */
+struct cred {
+    size_t ulen, plen;
+    unsigned char user[CRED_MAX], pass[CRED_MAX];
 };
 
 static struct opts opt = {0, "127.0.0.1:2525", "localhost", NULL, 0, 0, NULL,
-                          100, 300.0, 180.0, 300.0, NULL, 0};
+                          100, 300.0, 180.0, 300.0, NULL, 0, NULL, NULL, 0, 0};
 
 /* ------------------------------------------------------------ state */
 
@@ -100,6 +128,10 @@ struct tx {                          /* the current mail transaction */
 
 enum work { W_NONE, W_RCPT, W_COMMIT };
 
+/* STARTTLS: TLS_START from EV_STARTTLS until its 220 is sent (nothing is
+ * read meanwhile), TLS_HANDSHAKE while SSL_accept() runs, then TLS_ON. */
+enum tls_state { TLS_OFF, TLS_START, TLS_HANDSHAKE, TLS_ON };
+
 struct conn {
     int in_fd, out_fd;               /* the same socket, or stdin/stdout */
     int stdio;
@@ -120,6 +152,19 @@ struct conn {
     char rcpt[SMTP_PATH_MAX + 1];    /* RCPT waiting for its lookup */
     char rcpt_params[SMTP_LINE_MAX];
     struct tx tx;
+    enum tls_state tls;
+#ifndef SMTP_SINK_NO_TLS
+    SSL *ssl;
+#endif
+    int tls_err;                     /* OpenSSL failed: no SSL_shutdown() */
+    int hs_out;                      /* SSL_accept() waits to write (else read) */
+    int rd_out;                      /* SSL_read() waits to write (TLS 1.3 KeyUpdate) */
+    int wr_in;                       /* SSL_write() waits to read */
+    char tls_ver[16];                /* "TLSv1.3" once TLS is on, for the log */
+    char tls_info[128];              /* "TLSv1.3 with cipher ... (256 bits)" */
+    char *obuf;                      /* TLS: replies taken from the core (TLS_OBUF) */
+    size_t olen;                     /* octets in obuf */
+    int oflight;                     /* SSL_write(obuf) said WANT_WRITE: repeat it */
 };
 
 struct server {
@@ -244,8 +289,9 @@ static void reply_line(const struct smtp_session *s, char *buf, size_t cap)
 static void tx_log(struct conn *c, const char *result)
 {
     struct tx *t = &c->tx;
-    logf_("smtp-sink: client=%s helo=%s%s%s from=<%s>%s%s%s nrcpt=%u to=%s%s%s%s size=%llu result=\"%s\"",
-          c->peer, c->helo[0] ? c->helo : "-", c->user[0] ? " auth=" : "", c->user, t->from,
+    logf_("smtp-sink: client=%s helo=%s%s%s%s%s from=<%s>%s%s%s nrcpt=%u to=%s%s%s%s size=%llu result=\"%s\"",
+          c->peer, c->helo[0] ? c->helo : "-", c->tls_ver[0] ? " tls=" : "", c->tls_ver,
+          c->user[0] ? " auth=" : "", c->user, t->from,
           t->mail_params[0] ? " mail_params=\"" : "", t->mail_params, t->mail_params[0] ? "\"" : "",
           t->nto, t->nto ? t->to : "-", t->rp_len ? " rcpt_params=\"" : "", t->rp_len ? t->rparams : "",
           t->rp_len ? "\"" : "", (unsigned long long)t->size, result);
@@ -344,10 +390,12 @@ static int store_open(struct server *sv, struct conn *c)
     struct tm tm;
     time_t secs;
     int fd;
-    /* RFC 3848 / RFC 6531 3.7.3 protocol names; "A": authenticated */
-    const char *proto = !c->esmtp ? "SMTP"
-                        : t->utf8 ? (c->user[0] ? "UTF8SMTPA" : "UTF8SMTP")
-                                  : (c->user[0] ? "ESMTPA" : "ESMTP");
+    /* RFC 3848 / RFC 6531 3.7.3 protocol names: "S" with TLS, "A"
+     * authenticated (RFC 3848 names nothing for HELO over TLS) */
+    char proto[16];
+
+    snprintf(proto, sizeof proto, "%s%s%s", !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP",
+             c->esmtp && c->tls == TLS_ON ? "S" : "", c->esmtp && c->user[0] ? "A" : "");
 
     gettimeofday(&tv, NULL);
     secs = tv.tv_sec;
@@ -367,8 +415,9 @@ static int store_open(struct server *sv, struct conn *c)
     gmtime_r(&secs, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
-    fprintf(t->f, "Received: from %s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
+    fprintf(t->f, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
             c->helo[0] ? c->helo : "unknown", c->lit[0] ? " (" : "", c->lit, c->lit[0] ? ")" : "",
+            c->tls_info[0] ? "\r\n\t(using " : "", c->tls_info, c->tls_info[0] ? ")" : "",
             opt.hostname, proto, t->id);
     /* "for" only with a single recipient: it would disclose the others */
     if (t->nto == 1 && strchr(t->first_to, '@'))
@@ -384,12 +433,229 @@ static int store_open(struct server *sv, struct conn *c)
 
 /* ------------------------------------------------------------ connections */
 
+/* Overwrites n octets at p in a way the compiler may not drop. */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+/* ------------------------------------------------------------ TLS */
+
+static void conn_close(struct server *sv, struct conn *c, const char *why);
+
+#ifndef SMTP_SINK_NO_TLS
+static SSL_CTX *tls_ctx; /* NULL without --tls-cert */
+
+/* Why OpenSSL failed, for the log: its error queue (emptied), oldest
+ * first, else errno. */
+static void tls_why(char *buf, size_t cap, int ssl_err)
+{
+    unsigned long e;
+    size_t n = 0;
+    buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        if (n + 3 < cap) {
+            if (n)
+                memcpy(buf + n, "; ", 3), n += 2;
+            ERR_error_string_n(e, buf + n, cap - n);
+            n += strlen(buf + n);
+        }
+    }
+    if (n == 0)
+        snprintf(buf, cap, "%s", ssl_err == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+                                                                      : "connection closed by the client");
+}
+
+/* The server context from --tls-cert / --tls-key.  Returns 0 or -1. */
+static int tls_setup(void)
+{
+    char why[256];
+    const char *key = opt.tls_key ? opt.tls_key : opt.tls_cert;
+
+    tls_ctx = SSL_CTX_new(TLS_server_method());
+    if (!tls_ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+    /* No renegotiation: SSL_write() then never needs to read.  An EOF
+     * without close_notify is an ordinary end of input here: every
+     * message boundary is in the SMTP dialogue itself. */
+    SSL_CTX_set_options(tls_ctx, SSL_OP_NO_RENEGOTIATION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF /* OpenSSL 3; 1.1.1 reports it as an error */
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS); /* idle sessions: no buffers */
+    SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(tls_ctx, 0);
+    if (SSL_CTX_use_certificate_chain_file(tls_ctx, opt.tls_cert) != 1) {
+        tls_why(why, sizeof why, 0);
+        logf_("smtp-sink: --tls-cert %s: %s", opt.tls_cert, why);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(tls_ctx, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(tls_ctx) != 1) {
+        tls_why(why, sizeof why, 0);
+        logf_("smtp-sink: --tls-key %s: %s", key, why);
+        return -1;
+    }
+    return 0;
+fail:
+    tls_why(why, sizeof why, 0);
+    logf_("smtp-sink: TLS: %s", why);
+    return -1;
+}
+
+/* EV_STARTTLS: prepares the TLS object.  Returns 0, or -1 for a 454. */
+static int tls_prepare(struct conn *c)
+{
+    char why[256];
+    c->ssl = SSL_new(tls_ctx);
+    if (!c->ssl || SSL_set_rfd(c->ssl, c->in_fd) != 1 || SSL_set_wfd(c->ssl, c->out_fd) != 1) {
+        tls_why(why, sizeof why, 0);
+        logf_("smtp-sink: client=%s STARTTLS: %s", c->peer, why);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        return -1;
+    }
+    SSL_set_accept_state(c->ssl);
+    c->obuf = xrealloc(NULL, TLS_OBUF);
+    return 0;
+}
+
+/* One step of the handshake.  Returns 1 once TLS is on, 0 while it waits
+ * for the socket (c->hs_out says which way) or after a failure (closed). */
+static int tls_handshake(struct server *sv, struct conn *c)
+{
+    char why[256];
+    int r, e, bits = 0;
+
+    ERR_clear_error();
+    errno = 0;
+    r = SSL_accept(c->ssl);
+    if (r == 1) {
+        c->tls = TLS_ON;
+        c->last = now();
+        snprintf(c->tls_ver, sizeof c->tls_ver, "%s", SSL_get_version(c->ssl));
+        SSL_get_cipher_bits(c->ssl, &bits);
+        snprintf(c->tls_info, sizeof c->tls_info, "%s with cipher %s (%d bits)", c->tls_ver,
+                 SSL_get_cipher_name(c->ssl), bits);
+        logf_("smtp-sink: client=%s STARTTLS: %s", c->peer, c->tls_info);
+        /* RFC 3207 4.2: forget what the client said before TLS */
+        c->helo[0] = '\0';
+        c->esmtp = 0;
+        c->user[0] = '\0';
+        if (smtp_tls_done(&c->s) != SMTP_OK)
+            logf_("smtp-sink: client=%s BUG: smtp_tls_done() refused", c->peer);
+        return 1;
+    }
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->hs_out = e == SSL_ERROR_WANT_WRITE;
+        return 0;
+    }
+    tls_why(why, sizeof why, e);
+    logf_("smtp-sink: client=%s TLS handshake failed: %s", c->peer, why);
+    c->tls_err = 1;
+    conn_close(sv, c, "TLS handshake failed");
+    return 0;
+}
+
+/* conn_read() under TLS. */
+static void tls_read(struct server *sv, struct conn *c, size_t want)
+{
+    char why[256];
+    int n, e;
+
+    ERR_clear_error();
+    errno = 0;
+    c->rd_out = 0;
+    n = SSL_read(c->ssl, c->ibuf, (int)want);
+    if (n > 0) {
+        c->ioff = 0;
+        c->ilen = (size_t)n;
+        c->last = now();
+        return;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ)
+        return;
+    if (e == SSL_ERROR_WANT_WRITE) {
+        c->rd_out = 1;
+        return;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        c->eof = 1;
+        return;
+    }
+    tls_why(why, sizeof why, e);
+    logf_("smtp-sink: client=%s TLS read: %s", c->peer, why);
+    c->tls_err = 1;
+    conn_close(sv, c, "connection lost");
+}
+
+/* conn_flush() under TLS.  Replies are moved from the core into c->obuf
+ * (and acknowledged) while the core still has input to answer, so that a
+ * pipelined group gets one TLS record, not one record per reply; obuf is
+ * written when it is full or when the core waits (force).  A SSL_write()
+ * that said WANT_WRITE is repeated with the same octets, as OpenSSL
+ * requires, and obuf does not change meanwhile: the core's next reply then
+ * waits in the core, which takes no more input (back-pressure). */
+static int tls_flush(struct conn *c, int force)
+{
+    char why[256];
+    for (;;) {
+        size_t len;
+        const char *o;
+        int n, e;
+        if (!c->oflight) {
+            while (c->olen < TLS_OBUF && (o = smtp_output(&c->s, &len)) != NULL) {
+                if (len > TLS_OBUF - c->olen)
+                    len = TLS_OBUF - c->olen;
+                memcpy(c->obuf + c->olen, o, len);
+                smtp_output_done(&c->s, len);
+                c->olen += len;
+            }
+            if (c->olen == 0 || (!force && c->olen < TLS_OBUF))
+                return 1;
+        }
+        ERR_clear_error();
+        errno = 0;
+        c->wr_in = 0;
+        n = SSL_write(c->ssl, c->obuf, (int)c->olen);
+        if (n > 0) { /* without SSL_MODE_ENABLE_PARTIAL_WRITE: all of it */
+            c->olen = 0;
+            c->oflight = 0;
+            c->last = now();
+            continue;
+        }
+        e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+            c->oflight = 1;
+            c->wr_in = e == SSL_ERROR_WANT_READ;
+            return 0;
+        }
+        tls_why(why, sizeof why, e);
+        logf_("smtp-sink: client=%s TLS write: %s", c->peer, why);
+        c->tls_err = 1;
+        return -1;
+    }
+}
+#endif /* SMTP_SINK_NO_TLS */
+
 static void conn_close(struct server *sv, struct conn *c, const char *why)
 {
     (void)sv;
     if (c->dead)
         return;
     tx_abort(c, why);
+#ifndef SMTP_SINK_NO_TLS
+    if (c->ssl && c->tls == TLS_ON && !c->tls_err) {
+        ERR_clear_error();
+        SSL_shutdown(c->ssl); /* close_notify, best effort: we do not wait */
+        ERR_clear_error();
+    }
+#endif
     if (!c->stdio) {
         close(c->in_fd);
     }
@@ -404,8 +670,14 @@ static void queue_work(struct server *sv, struct conn *c, enum work w)
 
 /* Sends what the core has queued.  Returns 1 when all is sent, 0 when the
  * socket is full, -1 on error. */
-static int conn_flush(struct conn *c)
+static int conn_flush(struct conn *c, int force)
 {
+#ifndef SMTP_SINK_NO_TLS
+    if (c->tls == TLS_ON)
+        return tls_flush(c, force);
+#else
+    (void)force;
+#endif
     for (;;) {
         size_t len;
         const char *o = smtp_output(&c->s, &len);
@@ -423,21 +695,32 @@ static int conn_flush(struct conn *c)
     }
 }
 
-/* AUTH PLAIN or LOGIN against --auth-user NAME:PASSWORD.  The password is
- * compared where the core decoded it and never copied. */
+/* 1 when sp holds exactly the n octets of secret (zero-padded to
+ * CRED_MAX), else 0.  Every octet position is visited, whatever matched:
+ * the time taken tells nothing about the secret, not even its length. */
+static unsigned cred_match(const unsigned char *secret, size_t n, struct smtp_span sp)
+{
+    size_t i, d = n ^ sp.len;
+    for (i = 0; i < CRED_MAX; i++) {
+        unsigned char x = i < sp.len ? (unsigned char)sp.ptr[i] : 0;
+        d |= (size_t)(x ^ secret[i]);
+    }
+    return d == 0;
+}
+
+/* AUTH PLAIN or LOGIN against the --user list.  The password is compared
+ * where the core decoded it and never copied; every entry is checked, so
+ * which user exists does not show in the time either. */
 static int auth_ok(const struct smtp_event *ev)
 {
     size_t i;
+    unsigned ok = 0;
+    for (i = 0; i < opt.nusers; i++)
+        ok |= cred_match(opt.users[i].user, opt.users[i].ulen, ev->user) &
+              cred_match(opt.users[i].pass, opt.users[i].plen, ev->pass);
     if (ev->auth.len && (ev->auth.len != ev->user.len || memcmp(ev->auth.ptr, ev->user.ptr, ev->user.len)))
         return 0; /* acting for someone else: not here */
-    for (i = 0; i < opt.nauth; i++) {
-        const char *a = opt.auth[i], *colon = strchr(a, ':');
-        size_t ul = (size_t)(colon - a);
-        if (ul == ev->user.len && memcmp(a, ev->user.ptr, ul) == 0 && strlen(colon + 1) == ev->pass.len &&
-            memcmp(colon + 1, ev->pass.ptr, ev->pass.len) == 0)
-            return 1;
-    }
-    return 0;
+    return ok != 0;
 }
 
 /* smtp_reply() that cannot fail silently: a refused code is a bug here. */
@@ -482,6 +765,28 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
             logf_("smtp-sink: client=%s AUTH %.*s failed", c->peer, (int)ev->arg.len, ev->arg.ptr);
             answer(c, 535, "5.7.8", "Authentication credentials invalid");
         }
+        /* The AUTH line (base64, as good as the password) was read into
+         * ibuf: wipe everything there but the input not yet taken.  The
+         * core overwrites its own copy with the next line. */
+        wipe(c->ibuf, c->ioff);
+        wipe(c->ibuf + c->ioff + c->ilen, IBUF_SIZE - c->ioff - c->ilen);
+        break;
+    case SMTP_EV_STARTTLS:
+#ifndef SMTP_SINK_NO_TLS
+        if (tls_ctx && tls_prepare(c) == 0) {
+            answer(c, 220, NULL, NULL);
+            /* CVE-2011-0411: octets the client sent after STARTTLS, before
+             * the handshake, are never commands.  Drop those already read;
+             * nothing more is read in plaintext. */
+            if (c->ilen)
+                logf_("smtp-sink: client=%s STARTTLS: %zu plaintext octets after STARTTLS dropped",
+                      c->peer, c->ilen);
+            c->ioff = c->ilen = 0;
+            c->tls = TLS_START;
+            break;
+        }
+#endif
+        answer(c, 454, "4.7.0", "TLS not available due to temporary reason");
         break;
     case SMTP_EV_BDAT:
         /* RFC 3030: no DATA event; the first chunk starts the message.  A
@@ -547,6 +852,9 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
     }
 }
 
+static void conn_read(struct server *sv, struct conn *c);
+static int conn_wants_in(const struct server *sv, struct conn *c);
+
 /* Drives one connection as far as it goes without blocking: send the
  * replies, feed the input, handle the events. */
 static void conn_run(struct server *sv, struct conn *c)
@@ -556,6 +864,13 @@ static void conn_run(struct server *sv, struct conn *c)
         size_t used = 0;
         int st, fl;
 
+#ifndef SMTP_SINK_NO_TLS
+        if (c->tls == TLS_HANDSHAKE) {
+            if (!tls_handshake(sv, c))
+                return; /* wait for the socket, or closed */
+            continue;
+        }
+#endif
         st = smtp_feed(&c->s, c->ibuf + c->ioff, c->ilen, &used, &ev);
         c->ioff += used;
         c->ilen -= used;
@@ -565,7 +880,9 @@ static void conn_run(struct server *sv, struct conn *c)
             on_event(sv, c, st, &ev);
             continue;
         }
-        fl = conn_flush(c);
+        /* under TLS replies are gathered while more input is waiting
+         * (WANT_WRITE), and sent before waiting for anything else */
+        fl = conn_flush(c, st != SMTP_WANT_WRITE);
         if (fl < 0) {
             conn_close(sv, c, "write error");
             if (c->stdio)
@@ -577,14 +894,27 @@ static void conn_run(struct server *sv, struct conn *c)
         if (st == SMTP_WANT_WRITE)
             continue;
         if (st == SMTP_CLOSED) {
-            if (!smtp_output(&c->s, &used))
-                conn_close(sv, c, "closed");
+            conn_close(sv, c, "closed"); /* conn_flush() sent everything */
             return;
+        }
+        if (c->tls == TLS_START) { /* the 220 is out: the handshake starts */
+            c->tls = TLS_HANDSHAKE;
+            c->last = now();
+            continue;
         }
         if (st == SMTP_NEED_INPUT && c->eof) {
             conn_close(sv, c, "connection lost");
             return;
         }
+#ifndef SMTP_SINK_NO_TLS
+        /* Octets OpenSSL has decrypted but we have not read yet make no
+         * poll() event: read them now (at most one TLS record's worth). */
+        if (st == SMTP_NEED_INPUT && c->tls == TLS_ON && SSL_pending(c->ssl) > 0 && conn_wants_in(sv, c)) {
+            conn_read(sv, c);
+            if (c->ilen || c->eof)
+                continue;
+        }
+#endif
         return; /* NEED_INPUT: wait for POLLIN; PENDING: for the work queue */
     }
 }
@@ -697,6 +1027,11 @@ static struct conn *conn_new(struct server *sv, int in_fd, int out_fd, int stdio
 
 static void conn_free(struct conn *c)
 {
+#ifndef SMTP_SINK_NO_TLS
+    SSL_free(c->ssl);
+#endif
+    free(c->obuf);
+    wipe(c->ibuf, IBUF_SIZE); /* may hold an AUTH exchange */
     free(c->tx.to);
     free(c->tx.rparams);
     free(c->ibuf);
@@ -758,18 +1093,41 @@ static void do_accept(struct server *sv)
 static int conn_wants_out(struct conn *c)
 {
     size_t len;
-    return smtp_output(&c->s, &len) != NULL;
+    return c->olen || smtp_output(&c->s, &len) != NULL;
 }
 
+/* Nothing is read from STARTTLS to the handshake: SSL_accept() reads. */
 static int conn_wants_in(const struct server *sv, struct conn *c)
 {
     (void)sv;
-    return !c->eof && c->ilen == 0 && c->work == W_NONE && !smtp_closed(&c->s);
+    return !c->eof && c->ilen == 0 && c->work == W_NONE && !smtp_closed(&c->s) &&
+           (c->tls == TLS_OFF || c->tls == TLS_ON);
+}
+
+/* Which way to poll: what the core wants, turned around where OpenSSL
+ * needs the other direction first. */
+static void conn_events(const struct server *sv, struct conn *c, int *in, int *out)
+{
+    int wi = conn_wants_in(sv, c), wo = conn_wants_out(c);
+    if (c->tls == TLS_HANDSHAKE) {
+        wi = !c->hs_out;
+        wo = c->hs_out;
+    } else if (c->tls == TLS_ON) {
+        int ri = wi && !c->rd_out, ro = wo && !c->wr_in;
+        ro |= wi && c->rd_out;
+        ri |= wo && c->wr_in;
+        wi = ri;
+        wo = ro;
+    }
+    *in = wi;
+    *out = wo;
 }
 
 /* When the connection's current wait times out. */
 static double conn_deadline(struct conn *c)
 {
+    if (c->tls == TLS_HANDSHAKE)
+        return c->last + opt.t_cmd;
     if (c->timed_out || conn_wants_out(c))
         return c->last + (c->timed_out ? CLOSE_GRACE : opt.t_write);
     return c->last + (c->in_data ? opt.t_data : opt.t_cmd);
@@ -777,6 +1135,11 @@ static double conn_deadline(struct conn *c)
 
 static void conn_timeout(struct server *sv, struct conn *c)
 {
+    if (c->tls == TLS_HANDSHAKE) { /* no SMTP reply fits in a handshake */
+        logf_("smtp-sink: client=%s TLS handshake timeout", c->peer);
+        conn_close(sv, c, "TLS handshake timeout");
+        return;
+    }
     if (c->timed_out || conn_wants_out(c)) {
         conn_close(sv, c, "timeout (client not reading)");
         return;
@@ -814,6 +1177,10 @@ static void start_stop(struct server *sv)
         struct conn *c = sv->conn[i];
         if (c->dead)
             continue;
+        if (c->tls == TLS_START || c->tls == TLS_HANDSHAKE) { /* no place for a 421 */
+            conn_close(sv, c, "shutdown");
+            continue;
+        }
         tx_abort(c, "shutdown");
         smtp_shutdown(&c->s, 1);
         conn_run(sv, c);
@@ -823,7 +1190,15 @@ static void start_stop(struct server *sv)
 /* One read into an empty input buffer. */
 static void conn_read(struct server *sv, struct conn *c)
 {
-    ssize_t n = read(c->in_fd, c->ibuf, IBUF_SIZE);
+    size_t want = opt.io_size ? opt.io_size : IBUF_SIZE;
+    ssize_t n;
+#ifndef SMTP_SINK_NO_TLS
+    if (c->tls == TLS_ON) {
+        tls_read(sv, c, want);
+        return;
+    }
+#endif
+    n = read(c->in_fd, c->ibuf, want);
     if (n > 0) {
         c->ioff = 0;
         c->ilen = (size_t)n;
@@ -878,9 +1253,12 @@ static void serve(struct server *sv, int sig_r)
         }
         for (i = 0; i < sv->nconn; i++) {
             struct conn *c = sv->conn[i];
-            short want_in = conn_wants_in(sv, c) ? POLLIN : 0;
-            short want_out = conn_wants_out(c) ? POLLOUT : 0;
+            int wi, wo;
+            short want_in, want_out;
             double d = conn_deadline(c);
+            conn_events(sv, c, &wi, &wo);
+            want_in = wi ? POLLIN : 0;
+            want_out = wo ? POLLOUT : 0;
             if (d < next)
                 next = d;
             pin[i] = pout[i] = -1;
@@ -926,7 +1304,10 @@ static void serve(struct server *sv, int sig_r)
             short rout = pout[i] >= 0 ? pfd[pout[i]].revents : 0;
             if (c->dead || (!rin && !rout))
                 continue;
-            if ((rin & (POLLIN | POLLHUP | POLLERR)) && conn_wants_in(sv, c))
+            /* under TLS a read may wait for POLLOUT (rd_out): any event
+             * retries it; SSL_read() says again if it must wait */
+            if (((rin & (POLLIN | POLLHUP | POLLERR)) || (c->tls == TLS_ON && rout)) &&
+                conn_wants_in(sv, c))
                 conn_read(sv, c);
             else if (rin & POLLNVAL)
                 conn_close(sv, c, "bad descriptor");
@@ -1037,17 +1418,28 @@ static void usage(FILE *f)
           "  --hostname NAME      our name in the greeting and replies (localhost)\n"
           "  --mailbox ADDR       a mailbox that exists (repeatable); with none\n"
           "                       every recipient is accepted, else others get 550\n"
-          "  --auth-user NAME:PASSWORD  offer AUTH PLAIN and LOGIN (repeatable).\n"
-          "                       There is no TLS here: the password crosses\n"
-          "                       the connection in clear text\n"
+          "  --tls-cert FILE      offer STARTTLS with this PEM certificate (chain)\n"
+          "  --tls-key FILE       its PEM private key (default: in --tls-cert)\n"
+          "  --require-tls        530 to MAIL and AUTH before STARTTLS\n"
+          "  --user NAME:PASSWORD offer AUTH PLAIN and LOGIN (repeatable; alias\n"
+          "                       --auth-user).  With --tls-cert, AUTH is offered\n"
+          "                       only after STARTTLS.  WITHOUT --tls-cert THE\n"
+          "                       PASSWORD CROSSES THE NETWORK IN CLEAR TEXT.\n"
+          "                       The command line is wiped at start, but other\n"
+          "                       local users may have seen it in ps\n"
           "  --max-size BYTES     SIZE limit, 552 beyond it (default 0: no limit)\n"
           "  --maildir DIR        store messages in the Maildir DIR (created);\n"
           "                       without it messages are counted and discarded\n"
           "  --max-conn N         sessions at once, 421 beyond (default 100)\n"
           "  --timeout-cmd SEC    waiting for a command (default 300, RFC 5321 4.5.3.2.7)\n"
           "  --timeout-data SEC   waiting for more mail data (default 180, 4.5.3.2.5)\n"
-          "  --timeout-write SEC  client not reading our replies (default 300)\n",
+          "  --timeout-write SEC  client not reading our replies (default 300)\n"
+          "  --io-size BYTES      read at most this much at once (default 16384;\n"
+          "                       small values test partial reads)\n",
           f);
+#ifdef SMTP_SINK_NO_TLS
+    fputs("(built without OpenSSL: no --tls-cert)\n", f);
+#endif
 }
 
 static int parse_num(const char *s, double *out)
@@ -1073,6 +1465,10 @@ static int parse_args(int argc, char **argv)
 
         if (strcmp(a, "--stdio") == 0) {
             opt.stdio = 1;
+            continue;
+        }
+        if (strcmp(a, "--require-tls") == 0) {
+            opt.require_tls = 1;
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1107,11 +1503,32 @@ static int parse_args(int argc, char **argv)
             m[l] = '\0';
             opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
             opt.mailbox[opt.nmailbox++] = m;
-        } else if (strcmp(name, "--auth-user") == 0) {
-            if (!strchr(v, ':') || v[0] == ':')
+        } else if (strcmp(name, "--user") == 0 || strcmp(name, "--auth-user") == 0) {
+            const char *colon = strchr(v, ':');
+            struct cred *u;
+            size_t pl;
+            if (!colon || colon == v || (size_t)(colon - v) >= CRED_MAX || !colon[1] ||
+                (pl = strlen(colon + 1)) >= CRED_MAX) {
+                fprintf(stderr, "smtp-sink: %s: expected NAME:PASSWORD, each 1 to %d octets\n", name,
+                        CRED_MAX - 1);
+                goto bad_quiet;
+            }
+            opt.users = xrealloc(opt.users, (opt.nusers + 1) * sizeof *opt.users);
+            u = &opt.users[opt.nusers++];
+            memset(u, 0, sizeof *u);
+            u->ulen = (size_t)(colon - v);
+            memcpy(u->user, v, u->ulen);
+            u->plen = pl;
+            memcpy(u->pass, colon + 1, pl);
+            wipe((char *)colon + 1, pl); /* out of ps and /proc/PID/cmdline */
+        } else if (strcmp(name, "--tls-cert") == 0) {
+            opt.tls_cert = v;
+        } else if (strcmp(name, "--tls-key") == 0) {
+            opt.tls_key = v;
+        } else if (strcmp(name, "--io-size") == 0) {
+            if (parse_num(v, &d) != 0 || d > IBUF_SIZE || d < 1)
                 goto bad;
-            opt.auth = xrealloc((void *)opt.auth, (opt.nauth + 1) * sizeof *opt.auth);
-            opt.auth[opt.nauth++] = v;
+            opt.io_size = (size_t)d;
         } else if (strcmp(name, "--max-size") == 0) {
             char *end;
             errno = 0;
@@ -1137,9 +1554,24 @@ static int parse_args(int argc, char **argv)
             goto bad;
         }
     }
+    if (opt.tls_key && !opt.tls_cert) {
+        fprintf(stderr, "smtp-sink: --tls-key needs --tls-cert\n");
+        return -1;
+    }
+    if (opt.require_tls && !opt.tls_cert) {
+        fprintf(stderr, "smtp-sink: --require-tls needs --tls-cert\n");
+        return -1;
+    }
+#ifdef SMTP_SINK_NO_TLS
+    if (opt.tls_cert) {
+        fprintf(stderr, "smtp-sink: built without OpenSSL: --tls-cert is not available\n");
+        return -1;
+    }
+#endif
     return 0;
 bad:
     fprintf(stderr, "smtp-sink: bad argument '%s'\n", argv[i < argc ? i : argc - 1]);
+bad_quiet:
     usage(stderr);
     return -1;
 }
@@ -1156,14 +1588,26 @@ int main(int argc, char **argv)
     memset(&sv, 0, sizeof sv);
     sv.lfd = -1;
     smtp_config_default(&sv.cfg);
-    /* Every extension the core has that needs nothing we lack: CHUNKING
-     * and BINARYMIME (BDAT data arrives as EV_BODY like DATA's) and DSN
-     * (the parameters are accepted and logged; a sink sends no reports).
-     * AUTH only with users; STARTTLS never: this example has no TLS. */
+    /* Every extension the core has: CHUNKING and BINARYMIME (BDAT data
+     * arrives as EV_BODY like DATA's) and DSN (the parameters are accepted
+     * and logged; a sink sends no reports); STARTTLS with a certificate;
+     * AUTH with users, after STARTTLS when there is a certificate. */
     sv.cfg.extensions |= SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME | SMTP_EXT_DSN;
-    if (opt.nauth) {
+#ifndef SMTP_SINK_NO_TLS
+    if (opt.tls_cert) {
+        if (tls_setup() != 0)
+            return 2;
+        sv.cfg.extensions |= SMTP_EXT_STARTTLS;
+        if (opt.require_tls)
+            sv.cfg.options |= SMTP_OPT_REQUIRE_TLS;
+    }
+#endif
+    if (opt.nusers) {
         sv.cfg.extensions |= SMTP_EXT_AUTH;
-        sv.cfg.options |= SMTP_OPT_AUTH_PLAINTEXT;
+        if (!opt.tls_cert) {
+            sv.cfg.options |= SMTP_OPT_AUTH_PLAINTEXT;
+            logf_("smtp-sink: warning: AUTH without --tls-cert: passwords cross the network in clear text");
+        }
     }
     sv.cfg.hostname = opt.hostname;
     sv.cfg.max_size = opt.max_size;
@@ -1212,7 +1656,12 @@ int main(int argc, char **argv)
     for (i = 0; i < opt.nmailbox; i++)
         free((void *)opt.mailbox[i]);
     free((void *)opt.mailbox);
-    free((void *)opt.auth);
+    if (opt.users)
+        wipe(opt.users, opt.nusers * sizeof *opt.users);
+    free(opt.users);
+#ifndef SMTP_SINK_NO_TLS
+    SSL_CTX_free(tls_ctx);
+#endif
     close(sp[0]);
     close(sp[1]);
     if (sv.stopping)

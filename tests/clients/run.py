@@ -9,18 +9,29 @@ message byte for byte with what was sent, after the trace lines.
     python3 tests/clients/run.py --sink build/smtp-sink-asan \
         [--sink build/smtp-sink-clang-asan ...] [-k PATTERN]
 
+STARTTLS and AUTH (issue 5): a self-signed certificate is made at run time
+with `openssl req`; smtplib, curl, swaks and msmtp deliver through STARTTLS
+with AUTH PLAIN and LOGIN, trusting only that certificate; scripted clients
+(python ssl over a raw socket) check what no client does on purpose: the
+pipelined-plaintext injection of CVE-2011-0411, failed and missing
+handshakes, --require-tls, BDAT and pipelining over TLS read 7 octets at a
+time (SSL_pending), and back-pressure under TLS.
+
 Prints one "ok"/"FAIL" line per check, "SKIP: ..." for clients that are not
 installed (never counted as passed), and ends with "sink: N passed, N failed";
 exits 1 when a check failed.
 """
 import argparse
+import base64
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -870,11 +881,20 @@ def test_enospc(binary, tmp):
 
 
 def test_auth(binary, tmp):
-    """AUTH PLAIN and LOGIN, offered only with --auth-user, checked by
-    smtplib, curl and swaks; "with ESMTPA" in the trace (RFC 3848)."""
+    """AUTH PLAIN and LOGIN without a certificate: offered in plaintext with
+    --user (or its alias --auth-user), checked by smtplib, curl and swaks;
+    "with ESMTPA" in the trace (RFC 3848)."""
     name = "AUTH"
-    sink = Sink(binary, tmp, "--auth-user", "bob:s3cret pass", "--auth-user", "alice:x", name="auth")
+    sink = Sink(binary, tmp, "--user", "bob:s3cret pass", "--auth-user", "alice:x", name="auth")
     try:
+        with open("/proc/%d/cmdline" % sink.proc.pid, "rb") as f:
+            cmdline = f.read()
+        check(name + ": the passwords are wiped from the command line (ps)",
+              b"bob:" in cmdline and b"s3cret" not in cmdline and b"alice:x" not in cmdline, cmdline)
+        check(name + ": a warning says AUTH goes in clear text", "clear text" in sink.log(), sink.log())
+        usage = subprocess.run([binary, "--help"], capture_output=True).stdout
+        check(name + ": --help flags AUTH without --tls-cert as clear text",
+              b"--user NAME:PASSWORD" in usage and b"CLEAR TEXT" in usage, usage)
         sent = []
         with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
             c.ehlo("client.example")
@@ -928,6 +948,617 @@ def test_auth(binary, tmp):
               sink.log()[-800:])
     finally:
         sink.stop(name)
+
+
+# ---------------------------------------------------------------- STARTTLS
+
+class Cert:
+    """A self-signed certificate made at run time (valid one day, for
+    localhost and 127.0.0.1), shared by every TLS test."""
+    path = key = None
+    why = None
+
+    @classmethod
+    def get(cls, tmp):
+        if cls.path or cls.why:
+            return cls.path
+        if not shutil.which("openssl"):
+            cls.why = "openssl not installed (apt-get install openssl)"
+            return None
+        d = tempfile.mkdtemp(prefix="cert-", dir=tmp)
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], capture_output=True, timeout=60)
+        if r.returncode != 0:
+            cls.why = "openssl req failed: %s" % r.stderr.decode(errors="replace")[-300:]
+            return None
+        cls.path, cls.key = cert, key
+        return cert
+
+    @classmethod
+    def context(cls):
+        """A client context that trusts only the generated certificate and
+        checks the host name (127.0.0.1 or localhost)."""
+        return ssl.create_default_context(cafile=cls.path)
+
+
+def tls_available(binary, tmp, name):
+    """The certificate exists and the sink was built with OpenSSL; else SKIP."""
+    if not Cert.get(tmp):
+        skip(name, Cert.why)
+        return False
+    out = subprocess.run([binary, "--help"], capture_output=True).stdout
+    if b"--tls-cert" not in out or b"built without OpenSSL" in out:
+        skip(name, "the sink was built without OpenSSL (apt-get install libssl-dev)")
+        return False
+    return True
+
+
+class TlsRaw(Raw):
+    """Raw, with STARTTLS: the socket is wrapped once the 220 is read."""
+
+    def starttls(self, ctx=None, extra=b"", wait=0.0):
+        """Sends STARTTLS (and `extra` in the same write), reads the reply;
+        on 220 checks that nothing else came in plaintext (waiting `wait`
+        seconds for it), then runs the handshake.  Returns (code, plaintext
+        octets that followed the 220)."""
+        self.send(b"STARTTLS\r\n" + extra)
+        code = self.code()
+        if code == 220:
+            d = b""
+            if wait:
+                self.s.settimeout(wait)  # any plaintext reply to `extra` would come now
+                try:
+                    d = self.s.recv(65536, socket.MSG_PEEK)
+                except (socket.timeout, BlockingIOError):
+                    d = b""
+                self.s.settimeout(10)
+            left = self.buf + d
+            if not left:
+                self.s = (ctx or Cert.context()).wrap_socket(self.s, server_hostname="localhost")
+            return code, left
+        return code, b""
+
+    def closed(self, timeout=5):
+        """The server ended the connection (TLS close_notify, EOF or reset)."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                d = self.s.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except socket.timeout:
+            return False
+        except (ssl.SSLError, OSError):
+            return True
+
+
+def smtp_reply_in(b):
+    """b holds an SMTP reply line (a TLS alert record does not count)."""
+    return re.search(rb"(^|\r\n)[2-5]\d\d[ -]", b) is not None
+
+
+def wait_count(sink, pattern, n, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if len(re.findall(pattern, sink.log())) >= n:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def ehlo_keywords(lines):
+    return [l[4:].split(b" ")[0].upper() for l in lines[1:]]
+
+
+def test_tls(binary, tmp):
+    """STARTTLS and AUTH with real clients: smtplib, curl, swaks, msmtp, and
+    a scripted client for what none of them does (injection, BDAT, a client
+    that never reads)."""
+    name = "STARTTLS"
+    if not tls_available(binary, tmp, name):
+        return
+    bad = []
+    for args, msg in ((["--user", "bob"], b"NAME:PASSWORD"), (["--user", "bob:"], b"NAME:PASSWORD"),
+                      (["--user", ":pw"], b"NAME:PASSWORD"), (["--require-tls"], b"needs --tls-cert"),
+                      (["--tls-key", Cert.key], b"needs --tls-cert"),
+                      (["--tls-cert", os.path.join(tmp, "missing.pem")], b"--tls-cert"),
+                      (["--tls-cert", Cert.path, "--tls-key", Cert.path], b"--tls-key")):
+        r = subprocess.run([binary, "--stdio"] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=20)
+        if r.returncode != 2 or msg not in r.stderr or r.stdout:
+            bad.append((args, r.returncode, r.stdout[:100], r.stderr[-300:]))
+    check(name + ": bad --user, --require-tls or --tls-key without --tls-cert, unreadable certificate "
+          "or key: exit 2 with a message, before any session", not bad, bad)
+    sink = Sink(binary, tmp, "--tls-cert", Cert.path, "--tls-key", Cert.key,
+                "--user", "bob:s3cret pass", "--user", "alice:x", "--max-conn", "50", name="tls")
+    try:
+        tls_plaintext_phase(name, sink)
+        tls_smtplib(name, sink)
+        tls_injection(name, sink)
+        tls_handshake_failures(name, sink)
+        tls_curl(name, sink)
+        tls_swaks(name, sink)
+        tls_msmtp(name, sink)
+        tls_backpressure(name, sink)
+        check(name + ": no injected command was ever executed", "evil" not in sink.log(),
+              [l for l in sink.log().splitlines() if "evil" in l])
+    finally:
+        sink.stop(name)
+
+
+def tls_plaintext_phase(name, sink):
+    c = TlsRaw(sink.port)
+    c.code()
+    c.send(b"EHLO client.example\r\n")
+    code, lines = c.reply()
+    kw = ehlo_keywords(lines)
+    check(name + ": EHLO before TLS offers STARTTLS, not AUTH", b"STARTTLS" in kw and b"AUTH" not in kw, lines)
+    c.send(b"AUTH PLAIN AGJvYgBzM2NyZXQgcGFzcw==\r\nAUTH LOGIN\r\n")
+    codes = [c.code(), c.code()]
+    check(name + ": AUTH PLAIN and LOGIN before TLS get 538 (RFC 4954 4)", codes == [538, 538], codes)
+    c.send(b"MAIL FROM:<plain@client.example>\r\n")
+    check(name + ": without --require-tls, MAIL before TLS is allowed", c.code() == 250)
+    c.send(b"STARTTLS\r\n")
+    check(name + ": STARTTLS inside a transaction gets 503", c.code() == 503)
+    c.send(b"RSET\r\n")
+    c.code()
+    code, left = c.starttls(wait=0.1)
+    check(name + ": STARTTLS gets 220, nothing follows in plaintext", code == 220 and not left, (code, left))
+    c.send(b"MAIL FROM:<a@client.example>\r\n")
+    check(name + ": after TLS the session is at its start: MAIL needs a new EHLO (503)", c.code() == 503)
+    c.send(b"EHLO client.example\r\n")
+    code, lines = c.reply()
+    kw = ehlo_keywords(lines)
+    check(name + ": EHLO after TLS offers AUTH PLAIN LOGIN, no STARTTLS",
+          code == 250 and b"STARTTLS" not in kw and b"AUTH" in kw
+          and any(l[4:].split(b" ")[1:] == [b"PLAIN", b"LOGIN"] for l in lines if l[4:8] == b"AUTH"), lines)
+    c.send(b"STARTTLS\r\n")
+    check(name + ": STARTTLS again gets 503", c.code() == 503)
+    # a wrong password, then an unknown user with bob's password
+    c.send(b"AUTH PLAIN " + base64.b64encode(b"\0bob\0s3cret pasS") + b"\r\n"
+           b"AUTH PLAIN " + base64.b64encode(b"\0alice\0s3cret pass") + b"\r\n")
+    codes = [c.code(), c.code()]
+    check(name + ": wrong password, and another user's password: 535", codes == [535, 535], codes)
+    c.send(b"AUTH PLAIN " + base64.b64encode(b"bob\0bob\0s3cret pass") + b"\r\n")
+    check(name + ": AUTH PLAIN with authzid = user: 235", c.code() == 235)
+    c.send(b"QUIT\r\n")
+    check(name + ": QUIT 221, then close_notify and close", c.code() == 221 and c.closed())
+    c.close()
+
+
+def tls_smtplib(name, sink):
+    sink.clear()
+    sent = []
+    ctx = Cert.context()
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as c:
+        c.ehlo("client.example")
+        code, text = c.starttls(context=ctx)  # checks the certificate and the name
+        check(name + ": smtplib starttls() 220, certificate verified", code == 220, (code, text))
+        c.ehlo("client.example")
+        check(name + ": smtplib sees AUTH and no STARTTLS after TLS",
+              c.has_extn("auth") and not c.has_extn("starttls"), c.esmtp_features)
+        try:
+            c.login("bob", "wrong")
+            code = 235
+        except smtplib.SMTPAuthenticationError as e:
+            code = e.smtp_code
+        check(name + ": smtplib login() with a wrong password: 535", code == 535, code)
+        code, text = c.login("bob", "s3cret pass")
+        check(name + ": smtplib login() (PLAIN) gets 235", code == 235, (code, text))
+        for i in range(3):
+            m = message("tls %d" % i, body_lines(40 + i, seed=200 + i))
+            rcpts = ["t%d-%d@sink.example" % (i, k) for k in range(i + 1)]
+            check(name + ": smtplib message %d to %d recipients" % (i, len(rcpts)),
+                  c.sendmail("bob@client.example", rcpts, m) == {})
+            sent.append(m)
+        dots = message("tls dots", b".\r\n..\r\n.x\r\n")
+        c.sendmail("bob@client.example", ["dots@sink.example"], dots)
+        sent.append(dots)
+        eight = message("tls eight", bytes(range(128, 256)) + b"\r\n")
+        c.sendmail("bob@client.example", ["e@sink.example"], eight, mail_options=["BODY=8BITMIME"])
+        sent.append(eight)
+        utf = "Subject: ünï\r\n\r\nмир\r\n".encode()
+        c.sendmail("jörg@exämple.org", ["用户@例子.广告"], utf, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        sent.append(utf)
+    # a 2 MB message: many TLS records, reads and writes
+    r = random.Random(7)
+    big = message("tls big", b"".join(bytes(r.choice(b"abcdefghij.") for _ in range(78)) + b"\r\n"
+                                      for _ in range(26000)))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as c:
+        c.starttls(context=ctx)
+        c.user, c.password = "alice", "x"
+        c.ehlo("client.example")
+        code, text = c.auth("LOGIN", c.auth_login)
+        check(name + ": smtplib AUTH LOGIN gets 235", code == 235, (code, text))
+        check(name + ": 2 MB message over TLS", c.sendmail("alice@client.example", ["big@sink.example"], big) == {})
+        sent.append(big)
+    nauth = len(sent)
+    anon = message("tls no auth")
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as c:
+        c.starttls(context=ctx)
+        check(name + ": smtplib over TLS without AUTH delivers",
+              c.sendmail("anon@client.example", ["a@sink.example"], anon) == {})
+        sent.append(anon)
+    expect_stored(name + ": smtplib: every message stored once, byte for byte", sink, sent)
+    got = stored(sink)
+    tr = [got.get(m, [b""])[0] for m in sent]
+    check(name + ": trace: 'with ESMTPSA' after AUTH, 'UTF8SMTPSA' for SMTPUTF8 (RFC 3848, 6531)",
+          all(b" with ESMTPSA " in tr[i] for i in range(nauth) if i != 5)
+          and b" with UTF8SMTPSA " in tr[5], tr[:nauth])
+    check(name + ": trace: 'with ESMTPS' without AUTH", b" with ESMTPS " in tr[-1], tr[-1])
+    check(name + ": trace names the TLS version and cipher",
+          all(re.search(rb"\r\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+ \(\d+ bits\)\)\r\n", t) for t in tr),
+          tr[-1])
+    check(name + ": the log says tls= and auth=",
+          re.search(r"helo=client\.example tls=TLSv1\.[23] auth=alice from=<alice@client\.example>", sink.log()),
+          sink.log()[-600:])
+
+
+def tls_injection(name, sink):
+    """CVE-2011-0411: commands sent with STARTTLS in one write are never
+    executed, neither in plaintext nor after the handshake."""
+    sink.clear()
+    c = TlsRaw(sink.port)
+    c.code()
+    c.send(b"EHLO client.example\r\n")
+    c.reply()
+    evil = (b"MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@sink.example>\r\nDATA\r\n"
+            b"Subject: injected\r\n\r\nevil\r\n.\r\n")
+    code, left = c.starttls(extra=evil, wait=0.3)
+    check(name + ": injection: STARTTLS + a whole transaction in one write: 220, no plaintext reply after it",
+          code == 220 and not left, (code, left))
+    c.send(b"EHLO client.example\r\n")
+    code, lines = c.reply()
+    c.send(b"RCPT TO:<r@sink.example>\r\n")
+    rc = c.code()
+    check(name + ": injection: after the handshake EHLO 250 is the first reply, RCPT gets 503 (no MAIL)",
+          code == 250 and rc == 503, (lines, rc))
+    m = message("after injection")
+    c.send(b"MAIL FROM:<good@client.example>\r\nRCPT TO:<r@sink.example>\r\nDATA\r\n")
+    codes = [c.code() for _ in range(3)]
+    c.send(m + b".\r\nQUIT\r\n")
+    codes += [c.code(), c.code()]
+    check(name + ": injection: the real transaction goes through", codes == [250, 250, 354, 250, 221], codes)
+    c.close()
+    expect_stored(name + ": injection: only the real message is stored", sink, [m])
+    check(name + ": injection: the sink logs the dropped plaintext",
+          re.search(r"\d+ plaintext octets after STARTTLS dropped", sink.log()), sink.log()[-600:])
+
+
+def tls_handshake_failures(name, sink):
+    # a client that does not trust the certificate aborts the handshake
+    c = TlsRaw(sink.port)
+    c.code()
+    c.send(b"EHLO client.example\r\n")
+    c.reply()
+    try:
+        c.starttls(ctx=ssl.create_default_context())  # system CAs only
+        res = "handshake succeeded"
+    except ssl.SSLCertVerificationError:
+        res = "refused"
+    check(name + ": a client that rejects the certificate fails its handshake", res == "refused", res)
+    c.close()
+    check(name + ": the sink logs the failed handshake",
+          sink.wait_log(r"TLS handshake failed: .*(unknown ca|certificate|alert)"), sink.log()[-400:])
+    # plaintext where the handshake should be
+    c = TlsRaw(sink.port)
+    c.code()
+    c.send(b"STARTTLS\r\n")
+    c.code()
+    c.send(b"EHLO not-a-client-hello.example\r\n")
+    check(name + ": plaintext instead of a handshake: the sink closes the connection, no SMTP reply",
+          c.closed() and not smtp_reply_in(c.buf), c.buf)
+    c.close()
+    check(name + ": ... and logs it (a second 'TLS handshake failed')",
+          wait_count(sink, r"TLS handshake failed: ", 2), sink.log()[-400:])
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as s:
+        s.starttls(context=Cert.context())
+        s.login("alice", "x")
+        check(name + ": the sink still serves TLS sessions afterwards",
+              s.sendmail("a@client.example", ["b@sink.example"], message("after failures")) == {})
+
+
+def tls_curl(name, sink):
+    if not shutil.which("curl"):
+        skip(name + ": curl", "curl not installed")
+        return
+    sink.clear()
+    sent = []
+    for user, opts, label in (("bob:s3cret pass", [], "default mechanism"),
+                              ("alice:x", ["--login-options", "AUTH=LOGIN"], "AUTH=LOGIN"),
+                              (None, [], "no --user")):
+        m = message("curl tls " + label, body_lines(30, seed=300 + len(sent)) + b".\r\n.leading dot\r\n")
+        path = os.path.join(sink.dir, "curl-tls.eml")
+        with open(path, "wb") as f:
+            f.write(m)
+        cmd = ["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", Cert.path,
+               "smtp://127.0.0.1:%d/client.example" % sink.port, "--mail-from", "curl@client.example",
+               "--mail-rcpt", "one@sink.example", "--mail-rcpt", "two@sink.example", "--upload-file", path]
+        if user:
+            cmd += ["--user", user] + opts
+        r = subprocess.run(cmd, capture_output=True, timeout=30)
+        check(name + ": curl --ssl-reqd %s delivers" % label, r.returncode == 0, r.stderr)
+        sent.append(m)
+    expect_stored(name + ": curl: stored byte for byte", sink, sent)
+    got = stored(sink)
+    tr = [got.get(m, [b""])[0] for m in sent]
+    check(name + ": curl: traces say ESMTPSA, ESMTPSA, ESMTPS",
+          b" with ESMTPSA " in tr[0] and b" with ESMTPSA " in tr[1] and b" with ESMTPS " in tr[2], tr)
+    # without --ssl-reqd curl stays in plaintext, where AUTH is not offered:
+    # it delivers without sending the password
+    sink.clear()
+    r = subprocess.run(["curl", "-sS", "--max-time", "20", "--user", "bob:s3cret pass",
+                        "smtp://127.0.0.1:%d/client.example" % sink.port, "--mail-from", "c@client.example",
+                        "--mail-rcpt", "one@sink.example", "--upload-file", path],
+                       capture_output=True, timeout=30)
+    tr = [t for ts in stored(sink).values() for t in ts]
+    check(name + ": curl --user without --ssl-reqd: no AUTH in plaintext, delivered unauthenticated (ESMTP)",
+          r.returncode == 0 and len(tr) == 1 and b" with ESMTP id" in tr[0], (r.stderr, tr))
+
+
+def swaks_tls(name):
+    if not shutil.which("swaks"):
+        skip(name + ": swaks", "swaks not installed (apt-get install swaks)")
+        return False
+    sup = subprocess.run(["swaks", "--support"], capture_output=True)
+    if b"TLS supported" not in sup.stdout + sup.stderr:
+        skip(name + ": swaks", "swaks has no TLS (apt-get install libnet-ssleay-perl)")
+        return False
+    return True
+
+
+def tls_swaks(name, sink):
+    if not swaks_tls(name):
+        return
+    sink.clear()
+    sent = []
+    for mech, user, pw in (("PLAIN", "bob", "s3cret pass"), ("LOGIN", "alice", "x")):
+        text = ("From: swaks@client.example\nSubject: swaks tls %s\n\n" % mech
+                + "".join(l.decode() + "\n" for l in body_lines(20, seed=400).split(b"\r\n")[:-1]) + "end")
+        path = os.path.join(sink.dir, "swaks-tls.eml")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(sink.port),
+                            "--helo", "client.example", "--from", "swaks@client.example",
+                            "--to", "a@sink.example", "--tls", "--tls-verify", "--tls-ca-path", Cert.path,
+                            "--auth", mech, "--auth-user", user, "--auth-password", pw,
+                            "--data", "@" + path], capture_output=True, timeout=30)
+        out = r.stdout.decode(errors="replace")
+        check(name + ": swaks --tls --auth %s delivers" % mech,
+              r.returncode == 0 and "=== TLS started" in out and "235 " in out, out[-1500:])
+        sent.append(text.replace("\n", "\r\n").encode() + b"\r\n")
+    expect_stored(name + ": swaks: stored byte for byte", sink, sent)
+
+
+def tls_msmtp(name, sink):
+    if not shutil.which("msmtp"):
+        skip(name + ": msmtp", "msmtp not installed (apt-get install msmtp)")
+        return
+    sink.clear()
+    sent = []
+    for mech, user, pw in (("plain", "bob", "s3cret pass"), ("login", "alice", "x")):
+        text = message("msmtp tls " + mech, body_lines(20, seed=500)).replace(b"\r\n", b"\n")
+        r = subprocess.run(["msmtp", "-C", "/dev/null", "--host=127.0.0.1", "--port=%d" % sink.port,
+                            "--domain=client.example", "--from=msmtp@client.example",
+                            "--tls=on", "--tls-starttls=on", "--tls-trust-file=" + Cert.path,
+                            "--auth=" + mech, "--user=" + user, "--passwordeval=printf %s '" + pw + "'",
+                            "--set-from-header=off", "--set-date-header=off", "--set-msgid-header=off",
+                            "--", "a@sink.example"], input=text, capture_output=True, timeout=30)
+        check(name + ": msmtp --tls-starttls --auth=%s delivers" % mech, r.returncode == 0, r.stderr)
+        sent.append(text.replace(b"\n", b"\r\n"))
+    expect_stored(name + ": msmtp: stored byte for byte", sink, sent)
+
+
+def tls_backpressure(name, sink):
+    """A TLS client that sends 2 MB of NOOPs without reading: the sink stops
+    reading it; once it reads, every reply arrives in order."""
+    n = 350000
+    data = b"NOOP\r\n" * n + b"QUIT\r\n"
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", sink.port))
+    c = TlsRaw.__new__(TlsRaw)
+    c.s, c.buf = s, b""
+    c.code()
+    c.send(b"EHLO client.example\r\n")
+    c.reply()
+    code, left = c.starttls()
+    ss = c.s
+    ss.setblocking(False)
+    off, last, deadline = 0, time.time(), time.time() + 20
+    while time.time() - last < 1.0 and time.time() < deadline and off < len(data):
+        select.select([], [ss], [], 0.2)
+        try:
+            k = ss.send(data[off:off + 16384])
+            if k:
+                off += k
+                last = time.time()
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            pass
+    check(name + ": back-pressure: the sink stops reading a TLS client that does not read "
+          "(%d of %d octets taken)" % (off, len(data)), 0 < off < len(data) // 4, off)
+    t0 = time.time()
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as o:
+        o.starttls(context=Cert.context())
+        refused = o.sendmail("o@client.example", ["o@sink.example"], message("tls other"))
+    check(name + ": back-pressure: another TLS session is served meanwhile (%.2f s)" % (time.time() - t0),
+          refused == {} and time.time() - t0 < 5, refused)
+    got = bytearray()
+    deadline = time.time() + 120
+    while not got.endswith(b"\r\n") or not got[-200:].split(b"\r\n")[-2].startswith(b"221"):
+        if time.time() > deadline:
+            break
+        r, w, _ = select.select([ss], [ss] if off < len(data) else [], [], 1.0)
+        if w:
+            try:
+                off += ss.send(data[off:off + 16384])
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+        try:
+            while True:
+                d = ss.recv(65536)
+                if not d:
+                    deadline = 0
+                    break
+                got += d
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+    replies = bytes(got).split(b"\r\n")[:-1]
+    codes = [l[:3] for l in replies]
+    check(name + ": back-pressure: once read, all %d replies arrive in order" % n,
+          off == len(data) and codes == [b"250"] * n + [b"221"],
+          "%d of %d sent, %d replies, last %r" % (off, len(data), len(codes), replies[-2:]))
+    ss.close()
+
+
+def test_require_tls(binary, tmp):
+    """--require-tls, and a sink reading 7 octets at a time: SSL_pending(),
+    pipelining and BDAT over TLS, a STARTTLS cut by the read size, the
+    handshake timeout."""
+    name = "require-tls"
+    if not tls_available(binary, tmp, name):
+        return
+    sink = Sink(binary, tmp, "--tls-cert", Cert.path, "--tls-key", Cert.key, "--require-tls",
+                "--user", "carol:pw", "--io-size", "7", "--timeout-cmd", "2", name="reqtls")
+    try:
+        c = TlsRaw(sink.port)
+        c.code()
+        carol = b"AUTH PLAIN " + base64.b64encode(b"\0carol\0pw") + b"\r\n"
+        c.send(b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n" + carol + b"HELP\r\n")
+        code, lines = c.reply()
+        codes = [c.code(), c.code(), c.code()]
+        check(name + ": before STARTTLS: MAIL 530, AUTH 530, HELP 214", codes == [530, 530, 214], codes)
+        check(name + ": EHLO offers STARTTLS, not AUTH",
+              b"STARTTLS" in ehlo_keywords(lines) and b"AUTH" not in ehlo_keywords(lines), lines)
+        code, left = c.starttls()
+        check(name + ": STARTTLS 220", code == 220 and not left, (code, left))
+        # pipelined over TLS, read by the sink 7 octets at a time: the rest
+        # of each TLS record waits inside OpenSSL (SSL_pending)
+        msgs, blast = [], [b"EHLO client.example\r\n" + carol]
+        for i in range(5):
+            m = message("reqtls %d" % i, body_lines(10, seed=600 + i))
+            msgs.append(m)
+            blast.append(b"MAIL FROM:<p@client.example>\r\nRCPT TO:<x%d@sink.example>\r\nDATA\r\n" % i
+                         + m.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+        c.send(b"".join(blast))
+        c.reply()
+        codes = [c.code() for _ in range(21)]
+        check(name + ": after TLS, 7-octet reads: AUTH and 5 pipelined transactions",
+              codes == [235] + [250, 250, 354, 250] * 5, codes)
+        # BDAT over TLS: command words and CRLF.CRLF inside the chunks are data
+        chunks = [message("reqtls bdat", b"") + b"first\r\n.\r\nQUIT\r\n", bytes(range(256)), b"\r\nend\r\n"]
+        req = b"MAIL FROM:<b@client.example> BODY=BINARYMIME\r\nRCPT TO:<b@sink.example>\r\n"
+        for ch in chunks:
+            req += b"BDAT %d\r\n" % len(ch) + ch
+        c.send(req + b"BDAT 0 LAST\r\nQUIT\r\n")
+        codes = [c.code() for _ in range(7)]
+        check(name + ": BDAT over TLS: MAIL RCPT 4 chunks QUIT", codes == [250] * 6 + [221], codes)
+        check(name + ": closed after QUIT", c.closed())
+        c.close()
+        expect_stored(name + ": pipelined and BDAT messages stored byte for byte", sink, msgs + [b"".join(chunks)])
+        # STARTTLS and a pipelined command cut by the 7-octet reads: the
+        # command reaches the handshake, which fails; it is never executed
+        c = TlsRaw(sink.port)
+        c.code()
+        c.send(b"STARTTLS\r\nMAIL FROM:<evil@attacker.example>\r\n")
+        code = c.code()
+        check(name + ": STARTTLS and MAIL in one write, read in pieces: 220, then closed, no other reply",
+              code == 220 and c.closed() and not smtp_reply_in(c.buf), (code, c.buf))
+        c.close()
+        check(name + ": ... the handshake failure is logged, MAIL never executed",
+              sink.wait_log(r"TLS handshake failed") and "evil" not in sink.log(), sink.log()[-500:])
+        # --timeout-cmd 2, at the same time: a client that never starts the
+        # handshake is closed (no SMTP reply fits there); an idle TLS
+        # session gets 421 over TLS
+        a = TlsRaw(sink.port)
+        a.code()
+        a.send(b"STARTTLS\r\n")
+        a.code()
+        t0 = time.time()
+        b = TlsRaw(sink.port)
+        b.code()
+        b.starttls()
+        b.send(b"EHLO client.example\r\n")
+        b.reply()
+        ok_a = a.closed(timeout=6)
+        dt = time.time() - t0
+        check(name + ": no handshake: closed after --timeout-cmd 2 (%.1f s), no reply" % dt,
+              ok_a and 1.5 < dt < 4.5 and not smtp_reply_in(a.buf), (dt, a.buf))
+        check(name + ": ... and logged", sink.wait_log(r"TLS handshake timeout"), sink.log()[-300:])
+        code, lines = b.reply()
+        check(name + ": an idle TLS session gets 421 over TLS, then close", code == 421 and b.closed(), lines)
+        a.close()
+        b.close()
+        # SIGTERM: 421 over TLS to a TLS session; a session waiting for its
+        # handshake is just closed
+        c = TlsRaw(sink.port)
+        c.code()
+        c.starttls()
+        c.send(b"EHLO client.example\r\n")
+        c.reply()
+        d = TlsRaw(sink.port)
+        d.code()
+        d.send(b"STARTTLS\r\n")
+        d.code()
+        time.sleep(0.1)
+        sink.proc.send_signal(signal.SIGTERM)
+        code, lines = c.reply()
+        check(name + ": SIGTERM: 421 over TLS, then close", code == 421 and c.closed(), lines)
+        check(name + ": SIGTERM: a session in its handshake is closed, no reply",
+              d.closed() and not smtp_reply_in(d.buf), d.buf)
+        c.close()
+        d.close()
+    finally:
+        sink.stop(name)
+
+
+def test_stdio_tls(binary, tmp):
+    """--stdio with STARTTLS, inetd style: the socket is stdin and stdout."""
+    name = "stdio STARTTLS"
+    if not tls_available(binary, tmp, name):
+        return
+    a, b = socket.socketpair()
+    md = os.path.join(tempfile.mkdtemp(prefix="stdio-tls-", dir=tmp), "Maildir")
+    p = subprocess.Popen([binary, "--stdio", "--tls-cert", Cert.path, "--tls-key", Cert.key,
+                          "--user", "dave:pw", "--maildir", md], stdin=b.fileno(), stdout=b.fileno(),
+                         stderr=subprocess.PIPE)
+    b.close()
+    try:
+        c = TlsRaw.__new__(TlsRaw)
+        c.s, c.buf = a, b""
+        a.settimeout(10)
+        c.code()
+        c.send(b"EHLO client.example\r\n")
+        c.reply()
+        code, left = c.starttls()
+        m = message("stdio tls")
+        c.send(b"EHLO client.example\r\nAUTH PLAIN " + base64.b64encode(b"\0dave\0pw") +
+               b"\r\nMAIL FROM:<s@client.example>\r\n"
+               b"RCPT TO:<r@sink.example>\r\nDATA\r\n")
+        c.reply()
+        codes = [c.code() for _ in range(4)]
+        c.send(m + b".\r\nQUIT\r\n")
+        codes += [c.code(), c.code()]
+        check(name + ": STARTTLS, AUTH and a message over stdin/stdout", code == 220 and
+              codes == [235, 250, 250, 354, 250, 221], (code, codes))
+        err = p.communicate(timeout=20)[1]
+        check(name + ": exit 0, no sanitizer report", p.returncode == 0 and sanitizer_quiet(err),
+              (p.returncode, err[-1500:]))
+        files = os.listdir(os.path.join(md, "new"))
+        ok = len(files) == 1 and read_msg(os.path.join(md, "new", files[0]))[1] == m
+        check(name + ": stored byte for byte, 'with ESMTPSA'", ok and b" with ESMTPSA " in
+              read_msg(os.path.join(md, "new", files[0]))[0], files)
+    finally:
+        a.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def test_max_conn(binary, tmp):
@@ -1063,6 +1694,9 @@ def main():
             run("max-size", test_max_size, b, tmp)
             run("full disk", test_enospc, b, tmp)
             run("AUTH", test_auth, b, tmp)
+            run("STARTTLS", test_tls, b, tmp)
+            run("require-tls", test_require_tls, b, tmp)
+            run("stdio STARTTLS", test_stdio_tls, b, tmp)
             run("max-conn", test_max_conn, b, tmp)
             run("timeouts", test_timeouts, b, tmp)
             run("SIGTERM", test_sigterm, b, tmp)
