@@ -530,8 +530,11 @@ static int check_domain(const char *p, size_t n, int *has8, int under)
 
 static int hexval(int c)
 {
+    /* the class test first: c | 0x20 alone would turn 0x14 into '4' */
+    if (!IS(c, C_HEX))
+        return -1;
     c |= 0x20;
-    return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
 static int check_ipv4(const char *p, size_t n)
@@ -608,7 +611,7 @@ static int check_literal(const char *p, size_t n)
 SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
 {
     if (allow_literal && n >= 2 && p[0] == '[')
-        return p[n - 1] == ']' && n - 2 <= SMTP_DOMAIN_MAX && check_literal(p + 1, n - 2) ? SMTP_OK : SMTP_ERR_SYNTAX;
+        return p[n - 1] == ']' && n <= SMTP_DOMAIN_MAX && check_literal(p + 1, n - 2) ? SMTP_OK : SMTP_ERR_SYNTAX;
     return check_domain(p, n, NULL, 0);
 }
 
@@ -734,21 +737,20 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
     size_t i;
+    int over = 0;
     *out = 0;
     if (n == 0)
         return SMTP_ERR_SYNTAX;
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) { /* every octet is checked, also past an overflow */
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d > 9)
             return SMTP_ERR_SYNTAX;
-        if (v > (UINT64_MAX - d) / 10) {
-            *out = UINT64_MAX; /* "too large", never a wrapped small number */
-            return SMTP_ERR_SYNTAX;
-        }
+        if (v > (UINT64_MAX - d) / 10)
+            over = 1;
         v = v * 10 + d;
     }
-    *out = v;
-    return SMTP_OK;
+    *out = over ? UINT64_MAX : v; /* "too large", never a wrapped small number */
+    return over ? SMTP_ERR_SYNTAX : SMTP_OK;
 }
 
 SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
@@ -1441,10 +1443,13 @@ static void text_add(struct smtp_session *s, size_t n)
 static const char *bare(struct smtp_session *s, const char *self)
 {
     uint32_t o = s->cfg.options;
-    if (!(o & (SMTP_OPT_BARE_KEEP | SMTP_OPT_BARE_NORMALIZE)))
+    if (!(o & (SMTP_OPT_BARE_KEEP | SMTP_OPT_BARE_NORMALIZE))) {
         refuse(s, SMTP_REJECT_BARE);
-    else
-        s->_text_len = 0; /* a physical line ends here, for the length limit */
+        return self;
+    }
+    if (o & SMTP_OPT_BARE_NORMALIZE)
+        text_add(s, 1); /* it goes out as CRLF: two octets, not one */
+    s->_text_len = 0;   /* a physical line ends here, for the length limit */
     return (o & SMTP_OPT_BARE_NORMALIZE) ? crlf : self;
 }
 

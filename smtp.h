@@ -508,8 +508,9 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags,
 SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal);
 
 /* Parses "digits" in p[0..n) into *out with an overflow check.  Returns
- * SMTP_OK, or SMTP_ERR_SYNTAX for an empty span, a non-digit, or a value
- * above UINT64_MAX (then *out is UINT64_MAX: "too large", never wrapped). */
+ * SMTP_OK, or SMTP_ERR_SYNTAX for an empty span or a non-digit (*out is 0)
+ * or for digits only whose value is above UINT64_MAX (*out is UINT64_MAX:
+ * "too large", never a wrapped small number). */
 SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out);
 
 /* Names and descriptions for the enums above: "EV_RCPT" / "RCPT TO:<path>:
