@@ -181,7 +181,7 @@ fuzz-merge: $(FUZZ_LIBFUZZER)
 	    [ $$t = fuzz_server ] && for q in $(BUILD)/afl-out/*/queue; do \
 	        [ -d $$q ] && extra="$$extra $$q"; done; \
 	    mkdir -p $(FUZZ_WORK)/merged/$$t && rm -f $(FUZZ_WORK)/merged/$$t/*; \
-	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
+	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -use_counters=0 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
 	        corpus/$$t $$extra 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' ; \
 	    rm -f corpus/$$t/* && cp $(FUZZ_WORK)/merged/$$t/* corpus/$$t/ && \
 	    echo "$$t: $$(ls corpus/$$t | wc -l) files in corpus/$$t"; \
@@ -192,7 +192,7 @@ fuzz-seeds: $(FUZZ_LIBFUZZER)
 	@rm -rf $(FUZZ_WORK)/seeds && python3 fuzz/mkseeds.py $(FUZZ_WORK)/seeds
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p corpus/$$t $(FUZZ_WORK)/merged/$$t && rm -f $(FUZZ_WORK)/merged/$$t/*; \
-	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
+	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -use_counters=0 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
 	        corpus/$$t $(FUZZ_WORK)/seeds/$$t 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'; \
 	    rm -f corpus/$$t/* && cp $(FUZZ_WORK)/merged/$$t/* corpus/$$t/; \
 	done

@@ -51,7 +51,8 @@ extern "C" {
 #endif
 
 /* SMTP_API: the storage class of every public function.  Define SMTP_STATIC
- * to make them all `static` (when you #include "smtp.c" into one file). */
+ * to make them all `static` (when you #include "smtp.c" into one file);
+ * with -Werror, add -Wno-unused-function for the ones you do not call. */
 #ifndef SMTP_API
 #ifdef SMTP_STATIC
 #define SMTP_API static
@@ -314,7 +315,8 @@ struct smtp_config {
 };
 
 /* An event, filled by smtp_feed().  Spans point into the session's line
- * buffer or into the input you passed; they stay valid until the next call
+ * buffer, into the input you passed, or to constant data in smtp.c (the
+ * CRLF of a line end split across calls); they stay valid until the next call
  * of any smtp_ function on the same session.  Fields that do not apply to
  * the event are zero / empty. */
 struct smtp_event {
