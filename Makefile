@@ -302,6 +302,13 @@ load: $(BUILD)/smtp-sink
 test-cross:
 	@BUILD=$(BUILD) sh bench/cross.sh
 
+# ---------------------------------------------------------------- docs
+## test-readme     (suite) the README's example is the one the tests compile
+TEST_SUITES += test-readme
+.PHONY: test-readme
+test-readme:
+	@sh tests/readme_check.sh
+
 # ---------------------------------------------------------------- test driver
 test:
 	@sh tests/run_all.sh $(TEST_SUITES)
