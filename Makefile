@@ -298,7 +298,8 @@ size:
 load: $(BUILD)/smtp-sink
 	@BUILD=$(BUILD) bash bench/load.sh
 
-## test-cross  tests on armhf (32-bit LE), mips (32-bit BE), s390x under qemu
+## test-cross  (suite) tests on armhf (32-bit LE), mips (32-bit BE), s390x under qemu
+TEST_SUITES += test-cross
 test-cross:
 	@BUILD=$(BUILD) sh bench/cross.sh
 

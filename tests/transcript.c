@@ -25,18 +25,23 @@
  * starting with '#' are ignored):
  *   @hostname [NAME]        server name (escapes and {x*N} allowed); alone:
  *                           NULL, the core's default
- *   @option OPT             lf_lines, bare_keep, bare_normalize, send, no_esmtp
+ *   @option OPT             lf_lines, bare_keep, bare_normalize, send, no_esmtp,
+ *                           require_tls, auth_plaintext
  *   @ext-off EXT            PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES,
  *                           SMTPUTF8, LIMITS: not advertised nor accepted
+ *   @ext-on EXT             CHUNKING, BINARYMIME, STARTTLS, AUTH, DSN (or one
+ *                           of the @ext-off names): enabled (off by default)
  *   @max_size N, @max_rcpt N, @max_line N, @max_text_line N, @max_errors N
  *   @mailbox ADDR           only listed recipients get the default 250; the
  *                           rest get "550 5.1.1 No such user here"
  *   @refuse [TEXT]          answer EV_CONNECT with 554
  *   @answer EV MATCH CODE [x.y.z] [TEXT]
  *                           answer event EV (CONNECT, HELO, EHLO, MAIL, RCPT,
- *                           DATA, DATA_END, VRFY, EXPN, HELP) whose path
- *                           (MAIL, RCPT) or argument equals MATCH ('*': any)
- *                           with CODE; TEXT may use escapes (\n: multi-line)
+ *                           DATA, DATA_END, VRFY, EXPN, HELP, STARTTLS, AUTH)
+ *                           whose path (MAIL, RCPT), user (AUTH) or argument
+ *                           equals MATCH ('*': any) with CODE; TEXT may use
+ *                           escapes (\n: multi-line).  Unanswered, STARTTLS
+ *                           gets the core's 220 and AUTH its 535.
  *   @reject-mail ADDR       same as @answer MAIL ADDR 550
  *   @data-end CODE [TEXT]   same as @answer DATA_END * CODE [TEXT]
  *   @defer EV|all           answer that event through smtp_defer(): the next
@@ -45,6 +50,19 @@
  *   @shutdown-now-after N   smtp_shutdown(s, 1) once N client lines were taken
  *   C: TEXT                 a client line; CRLF is appended
  *   C< RAW                  raw client bytes, nothing appended
+ *   T: tls                  the TLS handshake happens here, between the
+ *                           client bytes before and after this line: input
+ *                           is never fed past this point until then (in
+ *                           every mode, however the bytes before it are
+ *                           chunked); once all of it is taken and the
+ *                           output is sent, the runner checks that nothing
+ *                           but the STARTTLS 220 came after EV_STARTTLS (the
+ *                           bytes between were discarded: no event, no
+ *                           reply), calls smtp_tls_done() and logs "T: tls"
+ *                           (or "T: tls ERR_STATE").  As the first line of a
+ *                           transcript: implicit TLS, smtp_tls_done() right
+ *                           after smtp_init().  Input after it is the
+ *                           session inside TLS.
  *   S: PATTERN              a reply line; '*' matches any run of octets
  *   S+ PATTERN              one or more reply lines matching PATTERN
  *   M: RAW / M< RAW         message data: consecutive M lines form the whole
@@ -54,13 +72,22 @@
  *                           compared.
  *   E: EV_NAME key=value... an event; only the keys given are compared (arg,
  *                           path, local, domain, params, size, mode, body,
- *                           smtputf8, reject, rcpts).  The E lines must appear
+ *                           smtputf8, reject, rcpts; EV_MAIL also ret
+ *                           NONE|FULL|HDRS, envid, auth; EV_RCPT notify
+ *                           (none, NEVER or SUCCESS,FAILURE,DELAY in that
+ *                           order), orcpt; EV_AUTH mech PLAIN|LOGIN, arg,
+ *                           user, pass, auth (the authzid); EV_BDAT size,
+ *                           last 0|1).  The E lines must appear
  *                           in order, each between the same replies as in the
  *                           actual stream; other events may come between.
  *   @events all             every event but EV_BODY must be listed by E lines
  *   A: PATTERN              smtp_reply() refused the app's answer
  *                           ("smtp_reply(455) = ERR_CODE")
  *   X: closed               the session is over here
+ * Message data: EV_MAIL and EV_DATA start a new message, so the M lines of
+ * a BDAT transaction are the octets of all its chunks.  The chunks of an
+ * EV_BDAT must arrive as EV_BODY octets totalling exactly its size before
+ * any other event.
  * RAW and values use the escapes \r \n \t \\ \{ \} \* \xHH (E: values as
  * the runner prints them: \xHH for spaces, controls and 8-bit); C:, C<, S:,
  * M: and M< also take {TEXT*N}: TEXT repeated N times.
@@ -255,7 +282,7 @@ static int glob(const char *pat, size_t pn, const char *s, size_t sn)
 
 /* ------------------------------------------------------------- transcript */
 
-enum kind { K_S = 'S', K_SPLUS = '+', K_M = 'M', K_E = 'E', K_X = 'X', K_A = 'A' };
+enum kind { K_S = 'S', K_SPLUS = '+', K_M = 'M', K_E = 'E', K_X = 'X', K_A = 'A', K_T = 'T' };
 
 struct item {
     int kind;
@@ -284,6 +311,8 @@ struct transcript {
     unsigned defer_mask; /* bit per event type */
     long shutdown_after;
     int shutdown_now;
+    size_t *tls;          /* input offsets of the T: tls points */
+    size_t ntls;
     struct buf input;     /* all client bytes */
     size_t *ends;         /* offset after each client line */
     size_t nends;
@@ -302,6 +331,7 @@ static const struct {
     {"RCPT", SMTP_EV_RCPT, 250},       {"DATA", SMTP_EV_DATA, 354},
     {"DATA_END", SMTP_EV_DATA_END, 250}, {"VRFY", SMTP_EV_VRFY, 252},
     {"EXPN", SMTP_EV_EXPN, 502},       {"HELP", SMTP_EV_HELP, 214},
+    {"STARTTLS", SMTP_EV_STARTTLS, 220}, {"AUTH", SMTP_EV_AUTH, 535},
 };
 #define NDECISIONS (sizeof decisions / sizeof decisions[0])
 
@@ -344,10 +374,11 @@ static void add_end(struct transcript *t)
     t->ends[t->nends++] = t->input.len;
 }
 
-static unsigned long number(const char *file, int ln, const char *s)
+/* unsigned long long: @max_size 4294967296 must survive 32-bit targets */
+static unsigned long long number(const char *file, int ln, const char *s)
 {
     char *end;
-    unsigned long v = strtoul(s, &end, 10);
+    unsigned long long v = strtoull(s, &end, 10);
     if (*s < '0' || *s > '9' || *end)
         die("%s:%d: bad number '%s'", file, ln, s);
     return v;
@@ -409,7 +440,7 @@ static void add_rule(struct transcript *t, int ln, int ev, const char *match,
         r->text = decoded_dup(t->file, ln, rest, 1);
 }
 
-static unsigned long num_arg(struct transcript *t, int ln, char **p)
+static unsigned long long num_arg(struct transcript *t, int ln, char **p)
 {
     char *w = word(p);
     if (!w)
@@ -426,13 +457,20 @@ static void directive(struct transcript *t, int ln, char *line)
                 {"bare_keep", SMTP_OPT_BARE_KEEP},
                 {"bare_normalize", SMTP_OPT_BARE_NORMALIZE},
                 {"send", SMTP_OPT_SEND},
-                {"no_esmtp", SMTP_OPT_NO_ESMTP}},
+                {"no_esmtp", SMTP_OPT_NO_ESMTP},
+                {"require_tls", SMTP_OPT_REQUIRE_TLS},
+                {"auth_plaintext", SMTP_OPT_AUTH_PLAINTEXT}},
       exts[] = {{"PIPELINING", SMTP_EXT_PIPELINING},
                 {"SIZE", SMTP_EXT_SIZE},
                 {"8BITMIME", SMTP_EXT_8BITMIME},
                 {"ENHANCEDSTATUSCODES", SMTP_EXT_ENHANCEDSTATUSCODES},
                 {"SMTPUTF8", SMTP_EXT_SMTPUTF8},
-                {"LIMITS", SMTP_EXT_LIMITS}};
+                {"LIMITS", SMTP_EXT_LIMITS},
+                {"CHUNKING", SMTP_EXT_CHUNKING},
+                {"BINARYMIME", SMTP_EXT_BINARYMIME},
+                {"STARTTLS", SMTP_EXT_STARTTLS},
+                {"AUTH", SMTP_EXT_AUTH},
+                {"DSN", SMTP_EXT_DSN}};
     char *p = line + 1, *name = word(&p), *arg;
     struct smtp_config *c = &t->cfg;
     size_t i;
@@ -455,14 +493,17 @@ static void directive(struct transcript *t, int ln, char *line)
                 die("%s:%d: unknown option %s", t->file, ln, arg);
             c->options |= opts[i].bit;
         }
-    } else if (strcmp(name, "ext-off") == 0) {
+    } else if (strcmp(name, "ext-off") == 0 || strcmp(name, "ext-on") == 0) {
         while ((arg = word(&p)) != NULL) {
             for (i = 0; i < sizeof exts / sizeof exts[0]; i++)
                 if (strcmp(arg, exts[i].name) == 0)
                     break;
             if (i == sizeof exts / sizeof exts[0])
                 die("%s:%d: unknown extension %s", t->file, ln, arg);
-            c->extensions &= ~exts[i].bit;
+            if (name[4] == 'n')
+                c->extensions |= exts[i].bit;
+            else
+                c->extensions &= ~exts[i].bit;
         }
     } else if (strcmp(name, "max_size") == 0) {
         c->max_size = (uint64_t)num_arg(t, ln, &p);
@@ -585,6 +626,15 @@ static void parse(struct transcript *t, const char *file)
         } else if (line[0] == 'A' && line[1] == ':') {
             add_item(t, K_A, ln);
             buf_add(&t->exp[t->nexp - 1].text, rest, rn);
+        } else if (line[0] == 'T' && line[1] == ':' && strcmp(rest, "tls") == 0) {
+            t->tls = realloc(t->tls, (t->ntls + 1) * sizeof *t->tls);
+            if (!t->tls)
+                die("out of memory");
+            if (t->ntls && t->tls[t->ntls - 1] == t->input.len)
+                die("%s:%d: two T: lines with no client bytes between", file, ln);
+            t->tls[t->ntls++] = t->input.len;
+            add_item(t, K_T, ln);
+            buf_adds(&t->exp[t->nexp - 1].text, "tls");
         } else if (line[0] == 'X' && line[1] == ':' && strcmp(rest, "closed") == 0) {
             add_item(t, K_X, ln);
             buf_adds(&t->exp[t->nexp - 1].text, "closed");
@@ -619,7 +669,9 @@ struct run {
     struct item *log;
     size_t nlog;
     struct buf out;  /* reply bytes not yet split into lines */
-    struct buf msg;  /* message data since EV_DATA */
+    struct buf msg;  /* message data since EV_MAIL or EV_DATA */
+    uint64_t bdat_left; /* octets of the last EV_BDAT not yet delivered */
+    size_t tls_mark; /* log entries before the last T: point */
     struct buf err;  /* first broken invariant */
     const char *in;  /* input of the current smtp_feed() call */
     size_t in_len;
@@ -766,42 +818,64 @@ static int span_ok(const struct run *r, struct smtp_span sp)
 
 static void check_event(struct run *r, const struct smtp_event *ev)
 {
-    static const char *const names[] = {"arg", "path", "local", "domain", "params", "data"};
-    const struct smtp_span *sp[6];
-    int uses[6] = {0, 0, 0, 0, 0, 0}, i;
-    if (ev->type > SMTP_EV_QUIT)
-        return; /* extension events (issue 5) have their own fields */
-    sp[0] = &ev->arg; sp[1] = &ev->path; sp[2] = &ev->local;
-    sp[3] = &ev->domain; sp[4] = &ev->params; sp[5] = &ev->data;
-    switch (ev->type) {
+    enum { ARG, PATH, LOCAL, DOMAIN, PARAMS, DATA, ENVID, AUTH, ORCPT, USER, PASS, NSPANS };
+    static const char *const names[NSPANS] = {"arg", "path", "local", "domain", "params", "data",
+                                              "envid", "auth", "orcpt", "user", "pass"};
+    const struct smtp_span *sp[NSPANS];
+    int uses[NSPANS], i, t = ev->type;
+    memset(uses, 0, sizeof uses);
+    sp[ARG] = &ev->arg; sp[PATH] = &ev->path; sp[LOCAL] = &ev->local;
+    sp[DOMAIN] = &ev->domain; sp[PARAMS] = &ev->params; sp[DATA] = &ev->data;
+    sp[ENVID] = &ev->envid; sp[AUTH] = &ev->auth; sp[ORCPT] = &ev->orcpt;
+    sp[USER] = &ev->user; sp[PASS] = &ev->pass;
+    switch (t) {
     case SMTP_EV_HELO: case SMTP_EV_EHLO: case SMTP_EV_VRFY: case SMTP_EV_EXPN:
     case SMTP_EV_HELP: case SMTP_EV_NOOP:
-        uses[0] = 1;
+    case SMTP_EV_BDAT: /* the raw "size [LAST]" */
+        uses[ARG] = 1;
         break;
-    case SMTP_EV_MAIL: case SMTP_EV_RCPT:
-        uses[0] = uses[1] = uses[2] = uses[3] = uses[4] = 1;
+    case SMTP_EV_MAIL:
+        uses[ARG] = uses[PATH] = uses[LOCAL] = uses[DOMAIN] = uses[PARAMS] = 1;
+        uses[ENVID] = uses[AUTH] = 1;
+        break;
+    case SMTP_EV_RCPT:
+        uses[ARG] = uses[PATH] = uses[LOCAL] = uses[DOMAIN] = uses[PARAMS] = 1;
+        uses[ORCPT] = 1;
+        break;
+    case SMTP_EV_AUTH:
+        uses[ARG] = uses[USER] = uses[PASS] = uses[AUTH] = 1;
         break;
     case SMTP_EV_BODY:
-        uses[5] = 1;
+        uses[DATA] = 1;
         break;
     default:
         break;
     }
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < NSPANS; i++) {
         if (!span_ok(r, *sp[i]))
             fail(r, "%s: span %s (%p, %zu) is NULL, on the stack or in stale input",
-                 smtp_event_name(ev->type), names[i], (const void *)sp[i]->ptr, sp[i]->len);
+                 smtp_event_name(t), names[i], (const void *)sp[i]->ptr, sp[i]->len);
         if (!uses[i] && sp[i]->len)
-            fail(r, "%s: span %s not empty", smtp_event_name(ev->type), names[i]);
+            fail(r, "%s: span %s not empty", smtp_event_name(t), names[i]);
     }
-    if (ev->type != SMTP_EV_MAIL && (ev->mode || ev->body || ev->smtputf8))
-        fail(r, "%s: mode/body/smtputf8 set", smtp_event_name(ev->type));
-    if (ev->type != SMTP_EV_MAIL && ev->type != SMTP_EV_DATA_END && ev->size)
-        fail(r, "%s: size set", smtp_event_name(ev->type));
-    if (ev->type != SMTP_EV_DATA_END && ev->reject)
-        fail(r, "%s: reject set", smtp_event_name(ev->type));
-    if (ev->type != SMTP_EV_DATA && ev->type != SMTP_EV_DATA_END && ev->rcpts)
-        fail(r, "%s: rcpts set", smtp_event_name(ev->type));
+    if (t != SMTP_EV_MAIL && (ev->mode || ev->body || ev->smtputf8 || ev->ret))
+        fail(r, "%s: mode/body/smtputf8/ret set", smtp_event_name(t));
+    if (t != SMTP_EV_MAIL && t != SMTP_EV_DATA_END && t != SMTP_EV_BDAT && ev->size)
+        fail(r, "%s: size set", smtp_event_name(t));
+    if (t != SMTP_EV_DATA_END && ev->reject)
+        fail(r, "%s: reject set", smtp_event_name(t));
+    if (t != SMTP_EV_DATA && t != SMTP_EV_DATA_END && ev->rcpts)
+        fail(r, "%s: rcpts set", smtp_event_name(t));
+    if (t != SMTP_EV_RCPT && ev->notify)
+        fail(r, "%s: notify set", smtp_event_name(t));
+    if (t != SMTP_EV_BDAT && ev->last)
+        fail(r, "%s: last set", smtp_event_name(t));
+    if (t != SMTP_EV_AUTH && ev->mech)
+        fail(r, "%s: mech set", smtp_event_name(t));
+    if (t == SMTP_EV_AUTH && ev->mech != 1 && ev->mech != 2)
+        fail(r, "EV_AUTH: mech %u", ev->mech);
+    if (t == SMTP_EV_BDAT && ev->last > 1)
+        fail(r, "EV_BDAT: last %u", ev->last);
 }
 
 static void kv(struct buf *b, const char *key, struct smtp_span sp)
@@ -813,7 +887,9 @@ static void kv(struct buf *b, const char *key, struct smtp_span sp)
 static void log_event(struct run *r, const struct smtp_event *ev)
 {
     static const char *const modes[] = {"MAIL", "SEND", "SOML", "SAML"};
-    static const char *const bodies[] = {"NONE", "7BIT", "8BITMIME"};
+    static const char *const bodies[] = {"NONE", "7BIT", "8BITMIME", "BINARYMIME"};
+    static const char *const rets[] = {"NONE", "FULL", "HDRS"};
+    static const char *const mechs[] = {"?", "PLAIN", "LOGIN"};
 
     struct item *it = log_add(r, K_E);
     struct buf *b = &it->text;
@@ -830,12 +906,30 @@ static void log_event(struct run *r, const struct smtp_event *ev)
         kv(b, "domain", ev->domain);
         kv(b, "params", ev->params);
         kv(b, "arg", ev->arg);
-        if (ev->type == SMTP_EV_RCPT)
+        if (ev->type == SMTP_EV_RCPT) {
+            if (!ev->notify) {
+                buf_adds(b, " notify=none");
+            } else {
+                static const char *const nn[] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
+                int k, first = 1;
+                buf_adds(b, " notify=");
+                for (k = 0; k < 8; k++) {
+                    if (!(ev->notify & (1u << k)))
+                        continue;
+                    buf_printf(b, "%s%s", first ? "" : ",", k < 4 ? nn[k] : "?");
+                    first = 0;
+                }
+            }
+            kv(b, "orcpt", ev->orcpt);
             break;
+        }
         buf_printf(b, " size=%llu", (unsigned long long)ev->size);
         buf_printf(b, " mode=%s", ev->mode < 4 ? modes[ev->mode] : "?");
-        buf_printf(b, " body=%s", ev->body < 3 ? bodies[ev->body] : "?");
+        buf_printf(b, " body=%s", ev->body < 4 ? bodies[ev->body] : "?");
         buf_printf(b, " smtputf8=%u", ev->smtputf8);
+        buf_printf(b, " ret=%s", ev->ret < 3 ? rets[ev->ret] : "?");
+        kv(b, "envid", ev->envid);
+        kv(b, "auth", ev->auth);
         break;
     case SMTP_EV_DATA:
         buf_printf(b, " rcpts=%u", ev->rcpts);
@@ -848,6 +942,17 @@ static void log_event(struct run *r, const struct smtp_event *ev)
                    : ev->reject == SMTP_REJECT_BARE ? "BARE" : "?");
         buf_printf(b, " size=%llu rcpts=%u", (unsigned long long)ev->size, ev->rcpts);
         break;
+    case SMTP_EV_AUTH:
+        buf_printf(b, " mech=%s", ev->mech < 3 ? mechs[ev->mech] : "?");
+        kv(b, "arg", ev->arg);
+        kv(b, "user", ev->user);
+        kv(b, "pass", ev->pass);
+        kv(b, "auth", ev->auth);
+        break;
+    case SMTP_EV_BDAT:
+        buf_printf(b, " size=%llu last=%u", (unsigned long long)ev->size, ev->last);
+        kv(b, "arg", ev->arg);
+        break;
     default:
         break;
     }
@@ -857,7 +962,8 @@ static void log_event(struct run *r, const struct smtp_event *ev)
 static const struct rule *find_rule(const struct transcript *t, const struct smtp_event *ev)
 {
     size_t i;
-    struct smtp_span key = ev->type == SMTP_EV_MAIL || ev->type == SMTP_EV_RCPT ? ev->path : ev->arg;
+    struct smtp_span key = ev->type == SMTP_EV_MAIL || ev->type == SMTP_EV_RCPT ? ev->path
+                           : ev->type == SMTP_EV_AUTH ? ev->user : ev->arg;
     for (i = 0; i < t->nrules; i++) {
         const struct rule *ru = &t->rules[i];
         if (ru->ev != ev->type)
@@ -937,6 +1043,49 @@ static size_t chunk(struct run *r, size_t pos, size_t left)
     }
 }
 
+static void show(struct buf *b, const struct item *it);
+
+/* T: tls.  Since EV_STARTTLS nothing but its 220 may have been said: the
+ * bytes fed after it were discarded.  Then the handshake "succeeds". */
+static void tls_point(struct run *r)
+{
+    size_t k = r->nlog, after;
+    struct item *it;
+    int rc;
+    while (k > r->tls_mark && !(r->log[k - 1].kind == K_E &&
+                                strncmp(r->log[k - 1].text.p, "EV_STARTTLS", 11) == 0))
+        k--;
+    if (k > r->tls_mark) { /* log[k - 1] is the EV_STARTTLS */
+        after = k;
+        if (after < r->nlog && r->log[after].kind == K_S &&
+            strncmp(r->log[after].text.p, "220", 3) == 0)
+            after++;
+        if (after < r->nlog) {
+            struct buf b = {0, 0, 0};
+            show(&b, &r->log[after]);
+            fail(r, "between STARTTLS's 220 and the TLS point: %s", b.p);
+            free(b.p);
+        }
+    }
+    rc = smtp_tls_done(r->s);
+    it = log_add(r, K_T);
+    buf_adds(&it->text, "tls");
+    if (rc != SMTP_OK) {
+        buf_addc(&it->text, ' ');
+        buf_adds(&it->text, smtp_err_name(rc));
+    }
+    r->tls_mark = r->nlog;
+}
+
+static int is_decision(int st, const struct smtp_event *ev)
+{
+    return st == SMTP_EV_CONNECT || st == SMTP_EV_HELO || st == SMTP_EV_EHLO ||
+           st == SMTP_EV_MAIL || st == SMTP_EV_RCPT || st == SMTP_EV_DATA ||
+           (st == SMTP_EV_DATA_END && ev->reject == SMTP_REJECT_NONE) ||
+           st == SMTP_EV_VRFY || st == SMTP_EV_EXPN || st == SMTP_EV_HELP ||
+           st == SMTP_EV_STARTTLS || st == SMTP_EV_AUTH;
+}
+
 static void run_session(struct run *r)
 {
     const struct transcript *t = r->t;
@@ -944,13 +1093,20 @@ static void run_session(struct run *r)
     size_t n = t->input.len, pos = 0, avail = 0, steps = 0;
     size_t sd_off = t->shutdown_after >= 0 ? (t->shutdown_after ? t->ends[t->shutdown_after - 1] : 0) : (size_t)-1;
     int sd_done = t->shutdown_after < 0, closed = 0, hopped = 0, deferred = 0;
+    size_t tls_i = 0;
     struct answer pending = {0, NULL, NULL};
     struct smtp_event ev;
 
     guard_init(n + 16);
     smtp_init(r->s, &t->cfg);
+    if (t->ntls && t->tls[0] == 0) { /* implicit TLS */
+        tls_point(r);
+        tls_i++;
+    }
     for (;;) {
         size_t used = 0, len, limit = sd_done ? n : sd_off;
+        if (tls_i < t->ntls && t->tls[tls_i] < limit)
+            limit = t->tls[tls_i];
         int st, out_pending;
         if (++steps > 64 * (n + 64)) {
             fail(r, "no progress after %zu calls at input offset %zu", steps, pos);
@@ -998,10 +1154,22 @@ static void run_session(struct run *r)
             check_event(r, &ev);
             if (st != SMTP_EV_BODY)
                 log_event(r, &ev);
-            if (st == SMTP_EV_DATA)
+            if (st == SMTP_EV_DATA || st == SMTP_EV_MAIL)
                 r->msg.len = 0;
             if (st == SMTP_EV_BODY)
                 buf_add(&r->msg, ev.data.ptr, ev.data.len);
+            if (st == SMTP_EV_BODY && r->bdat_left) {
+                if (ev.data.len > r->bdat_left)
+                    fail(r, "EV_BODY of %zu octets, but the BDAT chunk has %llu left",
+                         ev.data.len, (unsigned long long)r->bdat_left);
+                else
+                    r->bdat_left -= ev.data.len;
+            } else if (st != SMTP_EV_BODY && r->bdat_left) {
+                fail(r, "%s while the BDAT chunk still had %llu octets to deliver",
+                     smtp_event_name(st), (unsigned long long)r->bdat_left);
+            }
+            if (st == SMTP_EV_BDAT)
+                r->bdat_left = ev.size;
             if (st == SMTP_EV_DATA_END) {
                 if (ev.size != r->msg.len)
                     fail(r, "EV_DATA_END size=%llu but %zu octets were delivered",
@@ -1011,10 +1179,7 @@ static void run_session(struct run *r)
                     buf_add(&it->text, r->msg.p ? r->msg.p : "", r->msg.len);
                 }
             }
-            if (st == SMTP_EV_CONNECT || st == SMTP_EV_HELO || st == SMTP_EV_EHLO ||
-                st == SMTP_EV_MAIL || st == SMTP_EV_RCPT || st == SMTP_EV_DATA ||
-                (st == SMTP_EV_DATA_END && ev.reject == SMTP_REJECT_NONE) ||
-                st == SMTP_EV_VRFY || st == SMTP_EV_EXPN || st == SMTP_EV_HELP) {
+            if (is_decision(st, &ev)) {
                 struct answer a = {default_code(st), NULL, NULL};
                 int has = decide(t, &ev, &a);
                 if (t->defer_mask & (1u << st)) {
@@ -1082,6 +1247,11 @@ static void run_session(struct run *r)
         if (st == SMTP_NEED_INPUT && pos == avail && !deferred) {
             if (out_pending || smtp_output(r->s, &used))
                 continue; /* slow writer: settle the output first */
+            if (tls_i < t->ntls && pos == t->tls[tls_i]) {
+                tls_point(r);
+                tls_i++;
+                continue;
+            }
             if (!sd_done && pos == sd_off) {
                 smtp_shutdown(r->s, t->shutdown_now);
                 sd_done = 1;
@@ -1089,7 +1259,7 @@ static void run_session(struct run *r)
             }
             if (avail == n)
                 break;
-            avail += chunk(r, avail, (sd_done ? n : sd_off) - avail);
+            avail += chunk(r, avail, limit - avail);
         }
     }
     drain(r, 1);
@@ -1137,6 +1307,7 @@ static void show(struct buf *b, const struct item *it)
     case K_M: buf_adds(b, "M< "); buf_escape(b, it->text.p, it->text.len, 0); break;
     case K_E: buf_adds(b, "E: "); buf_add(b, it->text.p, it->text.len); break;
     case K_A: buf_adds(b, "A: "); buf_add(b, it->text.p, it->text.len); break;
+    case K_T: buf_adds(b, "T: "); buf_add(b, it->text.p, it->text.len); break;
     default: buf_adds(b, "X: closed"); break;
     }
 }
@@ -1310,6 +1481,7 @@ static void transcript_free(struct transcript *t)
         free(t->exp[i].text.p);
     free(t->exp);
     free(t->ends);
+    free(t->tls);
     free(t->input.p);
     free(t->hostname);
     for (i = 0; i < t->nmailboxes; i++)
