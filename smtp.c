@@ -871,7 +871,7 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
         ev->envid.len = vl;
         return SMTP_OK;
     case P_NOTIFY: /* RFC 3461 4.1: NEVER, or a list of the other three */
-        for (i = 0; v && i < vl;) {
+        for (i = 0; v && i <= vl;) { /* element *("," element): ends at vl */
             static const char *const words[] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
             size_t j = i, w;
             while (j < vl && v[j] != ',')
@@ -879,13 +879,11 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
             for (w = 0; w < 4 && !is_word(v + i, j - i, words[w]); w++)
                 ;
             if (w == 4 || (ev->notify & (1u << w)))
-                break;
+                break; /* unknown, empty (",," or a trailing ",") or repeated */
             ev->notify = (uint8_t)(ev->notify | (1u << w));
-            i = j + (j < vl);
-            if (j + 1 == vl)
-                break; /* trailing comma */
+            i = j + 1;
         }
-        if (!v || i != vl || !ev->notify || ((ev->notify & SMTP_NOTIFY_NEVER) && ev->notify != SMTP_NOTIFY_NEVER))
+        if (!v || i != vl + 1 || ((ev->notify & SMTP_NOTIFY_NEVER) && ev->notify != SMTP_NOTIFY_NEVER))
             break;
         return SMTP_OK;
     case P_ORCPT: /* RFC 3461 4.2: addr-type ";" xtext */
@@ -1014,6 +1012,7 @@ static int bdat(struct smtp_session *s, struct smtp_event *ev)
     if (s->cfg.max_size && size > s->cfg.max_size - s->_size) {
         /* the transaction has failed: tell the application as at the end */
         s->_reject = SMTP_REJECT_SIZE;
+        ev->arg.len = 0;
         return data_end(s, ev);
     }
     if (!(s->_flags & F_BDAT))

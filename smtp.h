@@ -322,8 +322,9 @@ struct smtp_config {
 struct smtp_event {
     int type;              /* enum smtp_event_type, same as the return value */
     struct smtp_span arg;  /* the text after the verb and one SP: HELO/EHLO
-                              domain, VRFY/EXPN string, HELP/NOOP topic, and
-                              the raw argument of MAIL/RCPT */
+                              domain, VRFY/EXPN string, HELP/NOOP topic, the
+                              raw argument of MAIL/RCPT, BDAT's "size [LAST]";
+                              EV_AUTH: the mechanism name */
     struct smtp_span path; /* MAIL/RCPT: the mailbox, without angle brackets
                               and source route; empty for MAIL FROM:<> */
     struct smtp_span local;  /* MAIL/RCPT: local-part of path (quotes kept) */
