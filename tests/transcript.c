@@ -500,7 +500,7 @@ static void directive(struct transcript *t, int ln, char *line)
                     break;
             if (i == sizeof exts / sizeof exts[0])
                 die("%s:%d: unknown extension %s", t->file, ln, arg);
-            if (name[4] == 'n')
+            if (strcmp(name, "ext-on") == 0)
                 c->extensions |= exts[i].bit;
             else
                 c->extensions &= ~exts[i].bit;

@@ -1,8 +1,9 @@
 /*
  * unit.c - API-level tests of smtp.h: reply-code checks, deferral,
  * output acknowledgement and back-pressure, consumed counts, the parse
- * helpers, the name tables, the session size, independent sessions and
- * truncated commands.  The protocol itself is pinned by the transcripts.
+ * helpers, the name tables, the session size, independent sessions,
+ * truncated commands, smtp_tls_done() (also with smtp_shutdown()) and
+ * smtp_xtext_decode().  The protocol itself is pinned by the transcripts.
  *
  * Built once per configuration (default, tiny limits, SMTP_STATIC with
  * smtp.c included, SMTP_HAS_CONFIG), so nothing here assumes the default
@@ -1019,6 +1020,173 @@ static void test_parse_u64(void)
 
 /* ------------------------------------------------------------------ main */
 
+/* smtp_tls_done(): only right after smtp_init() (implicit TLS) or after
+ * STARTTLS's 220; never twice, never mid-session (RFC 3207 4.2). */
+static void test_tls_done(void)
+{
+    struct sess *x = malloc(sizeof *x);
+    struct smtp_config c;
+    struct smtp_event ev;
+    if (!x)
+        abort();
+    smtp_config_default(&c);
+    c.extensions |= SMTP_EXT_STARTTLS;
+#ifdef SMTP_NO_STARTTLS
+    /* compiled out: never in a TLS state, STARTTLS is 502 */
+    sess_init(x, &c);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\nSTARTTLS\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "502 "));
+#else
+    /* implicit TLS: right after smtp_init(), then the greeting as usual and
+     * EHLO does not offer STARTTLS */
+    sess_init(x, &c);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_OK);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(x->out, "220 "));
+    CHECK(strstr(x->out, "STARTTLS") == NULL);
+    CHECK(starts(last_line(x), "250 "));
+    CHECK_EQ(feed_str(x, "STARTTLS\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "503 "));
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+
+    /* mid-session, before STARTTLS: refused and nothing changes */
+    sess_init(x, &c);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(strstr(x->out, "250-STARTTLS") != NULL || strstr(x->out, "250 STARTTLS") != NULL);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(feed_str(x, "MAIL FROM:<a@b.example>\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "250 2.1.0"));
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(feed_str(x, "RCPT TO:<c@d.example>\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "250 2.1.5")); /* the transaction went on */
+    CHECK_EQ(feed_str(x, "RSET\r\n", -99, &ev), SMTP_NEED_INPUT);
+
+    /* EV_STARTTLS waiting for its decision: not yet */
+    CHECK_EQ(feed_str(x, "STARTTLS\r\n", SMTP_EV_STARTTLS, &ev), SMTP_EV_STARTTLS);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(smtp_reply(&x->s, 220, NULL, NULL), SMTP_OK);
+    drain(x);
+    CHECK(starts(last_line(x), "220 2.0.0"));
+    /* plaintext after the 220 is taken and dropped */
+    CHECK_EQ(feed_str(x, "MAIL FROM:<evil@x>\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK_EQ(x->len, 0);
+    CHECK(starts(last_line(x), "220 2.0.0"));
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_OK);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE); /* not twice */
+    CHECK_EQ(feed_str(x, "RCPT TO:<c@d.example>\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "503 ")); /* the MAIL never ran */
+
+    /* refused with 454: no TLS state */
+    sess_init(x, &c);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\nSTARTTLS\r\n", SMTP_EV_STARTTLS, &ev), SMTP_EV_STARTTLS);
+    CHECK_EQ(smtp_reply(&x->s, 454, NULL, NULL), SMTP_OK);
+    drain(x);
+    CHECK(starts(last_line(x), "454 4.7.0"));
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(feed_str(x, "NOOP\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "250 "));
+
+    /* after the session ended: no */
+    sess_init(x, &c);
+    CHECK_EQ(feed_str(x, "QUIT\r\n", -99, &ev), SMTP_CLOSED);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(smtp_closed(&x->s), 1);
+#endif
+    free(x);
+}
+
+/* smtp_shutdown() between STARTTLS's 220 and smtp_tls_done(): now != 0
+ * ends the session with no plaintext reply; now == 0 answers the first
+ * command inside TLS with 421. */
+static void test_tls_shutdown(void)
+{
+#ifndef SMTP_NO_STARTTLS
+    struct sess *x = malloc(sizeof *x);
+    struct smtp_config c;
+    struct smtp_event ev;
+    size_t used, n;
+    int st;
+    if (!x)
+        abort();
+    smtp_config_default(&c);
+    c.extensions |= SMTP_EXT_STARTTLS;
+    sess_init(x, &c);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\nSTARTTLS\r\nQUIT\r\n", -99, &ev), SMTP_NEED_INPUT);
+    CHECK(starts(last_line(x), "220 2.0.0"));
+    smtp_shutdown(&x->s, 1);
+    CHECK(smtp_output(&x->s, &n) == NULL);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(smtp_closed(&x->s), 1);
+    st = smtp_feed(&x->s, "NOOP\r\n", 6, &used, &ev);
+    CHECK_EQ(st, SMTP_CLOSED);
+    CHECK_EQ(used, 0);
+    CHECK(smtp_output(&x->s, &n) == NULL);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_ERR_STATE);
+    CHECK_EQ(smtp_closed(&x->s), 1);
+
+    sess_init(x, &c);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\nSTARTTLS\r\n", -99, &ev), SMTP_NEED_INPUT);
+    smtp_shutdown(&x->s, 0);
+    CHECK(smtp_output(&x->s, &n) == NULL);
+    CHECK_EQ(smtp_closed(&x->s), 0);
+    CHECK_EQ(smtp_tls_done(&x->s), SMTP_OK);
+    CHECK_EQ(feed_str(x, "EHLO c.example\r\n", -99, &ev), SMTP_CLOSED);
+    CHECK(starts(last_line(x), "421 "));
+    free(x);
+#endif
+}
+
+/* smtp_xtext_decode() (RFC 3461 4): "+" and two upper-case hex digits;
+ * octets 33-126 but "+" and "=" stand for themselves. */
+static void test_xtext_decode(void)
+{
+    static const struct {
+        const char *in, *out;
+    } good[] = {
+        {"", ""}, {"abc", "abc"}, {"a+2Bb", "a+b"}, {"+3D", "="}, {"+20", " "},
+        {"+41+42", "AB"}, {"~!", "~!"}, {"+00", "\0"}, {"+FF", "\xff"},
+        {"rfc822;a+2Bb@x.example", "rfc822;a+b@x.example"},
+    };
+    static const char *const bad[] = {
+        "+2b", "+4", "+", "a+", "+G0", "+0g", "a=b", "a b", "\x7f", "\x1f",
+        "\xc3\xa9", "+2B+", "++2B",
+    };
+    size_t i;
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        size_t n = strlen(good[i].in), want = strcmp(good[i].in, "+00") == 0 ? 1 : strlen(good[i].out);
+        char *in = exact(good[i].in, n), *out = malloc(want ? want : 1);
+        long r;
+        if (!out)
+            abort();
+        r = smtp_xtext_decode(in, n, out, want); /* exactly big enough */
+        CHECK_EQ(r, (long)want);
+        if (r == (long)want)
+            CHECK(memcmp(out, good[i].out, want) == 0);
+        if (want) {
+            /* one octet short: refused, nothing written past out[cap) */
+            CHECK_EQ(smtp_xtext_decode(in, n, out, want - 1), -1);
+        }
+        free(in);
+        free(out);
+    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = strlen(bad[i]);
+        char *in = exact(bad[i], n), out[64];
+        long r = smtp_xtext_decode(in, n, out, sizeof out);
+        if (r != -1)
+            printf("  xtext '%s' gave %ld\n", bad[i], r);
+        CHECK_EQ(r, -1);
+        free(in);
+    }
+    {
+        char out[8];
+        CHECK_EQ(smtp_xtext_decode("a+2Bb", 5, out, sizeof out), 3);
+        CHECK_EQ(smtp_xtext_decode("a+2Bb", 3, out, sizeof out), -1); /* "+2" cut */
+        CHECK_EQ(smtp_xtext_decode("abc", 3, out, 0), -1);
+    }
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -1042,6 +1210,9 @@ static const struct {
     {"parse_path_limits", test_parse_path_limits},
     {"parse_domain", test_parse_domain},
     {"parse_u64", test_parse_u64},
+    {"tls_done", test_tls_done},
+    {"tls_shutdown", test_tls_shutdown},
+    {"xtext_decode", test_xtext_decode},
 };
 
 int main(void)
