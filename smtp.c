@@ -1777,50 +1777,47 @@ SMTP_API int smtp_tls_done(struct smtp_session *s)
     return SMTP_OK;
 }
 
+/* The X-macro tables of smtp.h as data: one walk serves all four lookups. */
+struct name_row {
+    int num;
+    const char *name, *desc;
+};
+static const struct name_row ev_names[] = {
+#define X(name, num, desc) {num, #name, TXT(desc)},
+    SMTP_EVENT_MAP(X)
+#undef X
+};
+static const struct name_row err_names[] = {
+#define X(name, num, desc) {num, #name, TXT(desc)},
+    SMTP_ERR_MAP(X)
+#undef X
+};
+
+static const char *lookup(const struct name_row *t, size_t n, int v, int desc)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (t[i].num == v)
+            return desc ? (*t[i].desc ? t[i].desc : "?") : t[i].name;
+    return "?";
+}
+
 SMTP_API const char *smtp_event_name(int ev)
 {
-    switch (ev) {
-#define X(name, num, desc) case num: return #name;
-        SMTP_EVENT_MAP(X)
-#undef X
-    }
-    return "?";
+    return lookup(ev_names, sizeof ev_names / sizeof ev_names[0], ev, 0);
 }
 
 SMTP_API const char *smtp_event_desc(int ev)
 {
-#ifndef SMTP_TERSE
-    switch (ev) {
-#define X(name, num, desc) case num: return desc;
-        SMTP_EVENT_MAP(X)
-#undef X
-    }
-#else
-    (void)ev;
-#endif
-    return "?";
+    return lookup(ev_names, sizeof ev_names / sizeof ev_names[0], ev, 1);
 }
 
 SMTP_API const char *smtp_err_name(int err)
 {
-    switch (err) {
-#define X(name, num, desc) case num: return #name;
-        SMTP_ERR_MAP(X)
-#undef X
-    }
-    return "?";
+    return lookup(err_names, sizeof err_names / sizeof err_names[0], err, 0);
 }
 
 SMTP_API const char *smtp_err_desc(int err)
 {
-#ifndef SMTP_TERSE
-    switch (err) {
-#define X(name, num, desc) case num: return desc;
-        SMTP_ERR_MAP(X)
-#undef X
-    }
-#else
-    (void)err;
-#endif
-    return "?";
+    return lookup(err_names, sizeof err_names / sizeof err_names[0], err, 1);
 }
