@@ -1207,6 +1207,8 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         }
         return error(s, 503, "5.5.1", s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? TXT("Send HELO/EHLO first") : NULL);
     }
+    if (v == V_DATA && (s->_flags & (F_BDAT | F_BINARY))) /* RFC 3030 2, 3: sequence before syntax */
+        return error(s, 503, "5.5.1", (s->_flags & F_BDAT) ? TXT("DATA after BDAT") : TXT("BINARYMIME needs BDAT"));
     if (row->arg == ARG_NONE) {
         size_t i;
         for (i = 0; i < ev->arg.len && ev->arg.ptr[i] == ' '; i++)
@@ -1251,8 +1253,6 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         return ask(s, ev, SMTP_EV_RCPT);
     }
     case V_DATA:
-        if (s->_flags & (F_BDAT | F_BINARY)) /* RFC 3030 2, 3 */
-            return error(s, 503, "5.5.1", (s->_flags & F_BDAT) ? TXT("DATA after BDAT") : TXT("BINARYMIME needs BDAT"));
         ev->rcpts = s->_rcpts;
         return ask(s, ev, SMTP_EV_DATA);
     case V_RSET:
