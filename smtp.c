@@ -211,6 +211,7 @@ static const struct {
     {553, "Requested action not taken: mailbox name not allowed"},
     {554, "Transaction failed"},
     {555, "MAIL FROM/RCPT TO parameters not recognized or not implemented"},
+    {0, ""}, /* every code the core or smtp_reply() can send is above */
 };
 #endif
 
@@ -218,13 +219,13 @@ static const char *default_text(unsigned code)
 {
 #ifndef SMTP_TERSE
     size_t i;
-    for (i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        if (texts[i].code == code)
-            return texts[i].text;
+    for (i = 0; texts[i].code && texts[i].code != code; i++)
+        ;
+    return texts[i].text;
 #else
     (void)code;
-#endif
     return "";
+#endif
 }
 
 /* RFC 3463 / RFC 4954 codes for replies the application left without one:
@@ -810,20 +811,16 @@ static const struct {
     [P_NOTIFY] = {"NOTIFY", 0, SMTP_EXT_DSN},  [P_ORCPT] = {"ORCPT", 0, SMTP_EXT_DSN},
 };
 
-#if !defined(SMTP_NO_DSN) || !defined(SMTP_NO_AUTH)
 static int xtext_ok(const char *v, size_t n, size_t max)
 {
     return n > 0 && n <= max && smtp_xtext_decode(v, n, NULL, 0) >= 0;
 }
-#endif
 
 /* One known parameter's value.  Returns SMTP_OK, or the reply already
  * queued (SMTP_WANT_WRITE). */
 static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, const char *v, size_t vl)
 {
-#ifndef SMTP_NO_DSN
     size_t i;
-#endif
     switch (id) {
     case P_SIZE:
         /* an overflowing number is "too large" (552), never wrapped */
@@ -850,28 +847,25 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
     case P_UTF8:
         ev->smtputf8 = 1;
         return v ? error(s, 501, "5.5.4", TXT("SMTPUTF8 takes no value")) : SMTP_OK;
-#ifndef SMTP_NO_AUTH
     case P_AUTH: /* RFC 4954 5: xtext or "<>" */
-        if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || xtext_ok(v, vl, 500)))
+        if (!HAS_AUTH || !v || !((vl == 2 && v[0] == '<' && v[1] == '>') || xtext_ok(v, vl, 500)))
             break;
         ev->auth.ptr = v;
         ev->auth.len = vl;
         return SMTP_OK;
-#endif
-#ifndef SMTP_NO_DSN
     case P_RET: /* RFC 3461 4.3 */
-        ev->ret = (uint8_t)(!v ? 0 : is_word(v, vl, "FULL") ? SMTP_RET_FULL : is_word(v, vl, "HDRS") ? SMTP_RET_HDRS : 0);
+        ev->ret = (uint8_t)(!HAS_DSN || !v ? 0 : is_word(v, vl, "FULL") ? SMTP_RET_FULL : is_word(v, vl, "HDRS") ? SMTP_RET_HDRS : 0);
         if (!ev->ret)
             break;
         return SMTP_OK;
     case P_ENVID: /* RFC 3461 4.4: xtext, at most 100 characters */
-        if (!v || !xtext_ok(v, vl, 100))
+        if (!HAS_DSN || !v || !xtext_ok(v, vl, 100))
             break;
         ev->envid.ptr = v;
         ev->envid.len = vl;
         return SMTP_OK;
     case P_NOTIFY: /* RFC 3461 4.1: NEVER, or a list of the other three */
-        for (i = 0; v && i <= vl;) { /* element *("," element): ends at vl */
+        for (i = 0; HAS_DSN && v && i <= vl;) { /* element *("," element): ends at vl */
             static const char *const words[] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
             size_t j = i, w;
             while (j < vl && v[j] != ',')
@@ -887,7 +881,7 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
             break;
         return SMTP_OK;
     case P_ORCPT: /* RFC 3461 4.2: addr-type ";" xtext */
-        for (i = 0; v && i < vl && v[i] != ';'; i++)
+        for (i = 0; HAS_DSN && v && i < vl && v[i] != ';'; i++)
             if (!IS(v[i], C_ALPHA | C_DIGIT) && v[i] != '-')
                 break;
         if (!v || i == 0 || i >= vl || v[i] != ';' || !xtext_ok(v + i + 1, vl - i - 1, 500))
@@ -895,9 +889,6 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
         ev->orcpt.ptr = v;
         ev->orcpt.len = vl;
         return SMTP_OK;
-#endif
-    default:
-        break;
     }
     return error(s, 501, "5.5.4", TXT("Syntax error in parameter value"));
 }
@@ -1044,8 +1035,6 @@ static long b64_decode(char *p, size_t n)
         else if (c == '/') v = 63;
         else if (c == '=' && i >= n - 2 && (pad || i == n - 1 || p[n - 1] == '=')) v = 0, pad++;
         else return -1;
-        if (pad && c != '=')
-            return -1;
         acc = acc << 6 | (uint32_t)v;
         if (i % 4 == 3) {
             if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff)))
@@ -1223,6 +1212,10 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         reply(s, 530, "5.7.0", TXT("Must issue a STARTTLS command first"));
         return SMTP_WANT_WRITE;
     }
+#ifndef SMTP_NO_AUTH
+    if (v == V_AUTH)
+        return auth(s, ev);
+#endif
     switch (v) {
     case V_HELO:
     case V_EHLO:
@@ -1280,16 +1273,10 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
             return error(s, 501, "5.5.4", TXT("Invalid argument"));
         return v == V_HELP ? ask(s, ev, SMTP_EV_HELP) : tell(s, ev, SMTP_EV_NOOP, 250);
     }
-#ifndef SMTP_NO_AUTH
-    case V_AUTH:
-        return auth(s, ev);
-#endif
-#ifndef SMTP_NO_STARTTLS
-    case V_STARTTLS: /* RFC 3207 4 */
+    case V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
         if (s->_flags & F_TLS)
             return error(s, 503, "5.5.1", TXT("TLS already active"));
         return ask(s, ev, SMTP_EV_STARTTLS);
-#endif
     default: /* V_QUIT: every other verb answered 502 above */
         return tell(s, ev, SMTP_EV_QUIT, 221);
     }
@@ -1387,9 +1374,7 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
 
 static int code_allowed(int ev, unsigned code)
 {
-    const uint16_t *c;
-    if (ev <= 0 || ev > SMTP__EV_LAST || !decisions[ev].codes)
-        return 0;
+    const uint16_t *c; /* ev is s->_await: always a decision event */
     for (c = decisions[ev].codes; *c; c++)
         if (*c == code)
             return 1;
@@ -1608,8 +1593,7 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
         c->max_rcpt = SMTP_RCPT_MAX;
     if (c->max_text_line == 0 || c->max_text_line > SMTP_TEXT_LINE_MAX)
         c->max_text_line = SMTP_TEXT_LINE_MAX;
-    if (c->max_text_line < 3)
-        c->max_text_line = 3;
+    c->max_text_line = c->max_text_line < 3 ? 3 : c->max_text_line;
     if (c->max_errors == 0)
         c->max_errors = 10;
     if (c->options & SMTP_OPT_NO_ESMTP)
@@ -1639,6 +1623,10 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     }
     if (s->_out_len)
         return s->_state == ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
+#ifndef SMTP_NO_CHUNKING
+    if (s->_state == ST_BDAT)
+        return bdat_feed(s, p, len, consumed, ev);
+#endif
     switch (s->_state) {
     case ST_CLOSED:
         return SMTP_CLOSED;
@@ -1646,10 +1634,6 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
         return ask(s, ev, SMTP_EV_CONNECT);
     case ST_DATA:
         return data_feed(s, p, len, consumed, ev);
-#ifndef SMTP_NO_CHUNKING
-    case ST_BDAT:
-        return bdat_feed(s, p, len, consumed, ev);
-#endif
     case ST_TLS: /* plaintext after STARTTLS is never executed */
         *consumed = len;
         return SMTP_NEED_INPUT;

@@ -676,6 +676,15 @@ static void test_shutdown(void)
     CHECK_EQ(smtp_closed(&x->s), 0);
     CHECK_EQ(feed_str(x, "NOOP\r\n", -99, &ev), SMTP_CLOSED);
     CHECK(starts(last_line(x), "421 "));
+    /* after QUIT, with its 221 not yet taken: no 421 is added behind it */
+    sess_init(x, NULL);
+    CHECK_EQ(feed_str(x, "QUIT\r\n", SMTP_EV_QUIT, &ev), SMTP_EV_QUIT);
+    smtp_shutdown(&x->s, 1);
+    smtp_shutdown(&x->s, 0);
+    drain(x);
+    CHECK(starts(last_line(x), "221 "));
+    CHECK_EQ(smtp_feed(&x->s, "NOOP\r\n", 6, &used, &ev), SMTP_CLOSED);
+    CHECK(starts(last_line(x), "221 "));
     free(x);
 }
 
