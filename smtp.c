@@ -1678,10 +1678,9 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     line: {
         int r;
         *consumed = i;
-        r = command(s, ev);
+        r = command(s, ev); /* always an event or a reply: one line per call */
         s->_line_len = 0;
-        if (r != SMTP_OK)
-            return r;
+        return r;
     }
     }
     *consumed = len;
