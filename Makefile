@@ -128,7 +128,7 @@ test-config: tests/unit.c smtp.c smtp.h | $(TEST_DIR)
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three
 # ways: libFuzzer, AFL++, and the plain replay main.  fuzz/README section of
 # the top README explains the workflow; corpus/README.md the seeds.
-FUZZ_TARGETS  := fuzz_server fuzz_split fuzz_data fuzz_args
+FUZZ_TARGETS  := fuzz_server fuzz_split fuzz_data fuzz_args fuzz_ext
 FUZZ_SECONDS  ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 AFL_SECONDS   ?= 600
@@ -189,12 +189,15 @@ fuzz-merge: $(FUZZ_LIBFUZZER)
 
 ## fuzz-seeds      regenerate the hand-made seeds (fuzz/mkseeds.py) and merge them
 fuzz-seeds: $(FUZZ_LIBFUZZER)
-	@rm -rf $(FUZZ_WORK)/seeds && python3 fuzz/mkseeds.py $(FUZZ_WORK)/seeds
+	@rm -rf $(FUZZ_WORK)/seeds && python3 fuzz/mkseeds.py $(FUZZ_WORK)/seeds && \
+	    python3 fuzz/mkseeds_ext.py $(FUZZ_WORK)/seeds/fuzz_ext
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p corpus/$$t $(FUZZ_WORK)/merged/$$t && rm -f $(FUZZ_WORK)/merged/$$t/*; \
 	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -use_counters=0 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
 	        corpus/$$t $(FUZZ_WORK)/seeds/$$t 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'; \
-	    rm -f corpus/$$t/* && cp $(FUZZ_WORK)/merged/$$t/* corpus/$$t/; \
+	    if ls $(FUZZ_WORK)/merged/$$t/* >/dev/null 2>&1; then \
+	        rm -f corpus/$$t/* && cp $(FUZZ_WORK)/merged/$$t/* corpus/$$t/; \
+	    else echo "fuzz-seeds: nothing merged for $$t, corpus/$$t kept"; fi; \
 	done
 
 ## repro FILE=x    replay one input under ASan+UBSan with a trace (TARGET=fuzz_server)

@@ -219,8 +219,9 @@ enum smtp_option {
     SMTP_OPT_SEND = 1u << 3,
     /* Act as a plain RFC 821 server: no EHLO (502), no enhanced codes. */
     SMTP_OPT_NO_ESMTP = 1u << 4,
-    /* With SMTP_EXT_STARTTLS: MAIL, SEND, SOML, SAML and AUTH before TLS
-     * get 530 5.7.0 (RFC 3207 4). */
+    /* MAIL, SEND, SOML, SAML and AUTH before TLS (STARTTLS, or implicit TLS
+     * announced by smtp_tls_done() right after smtp_init()) get 530 5.7.0
+     * (RFC 3207 4). */
     SMTP_OPT_REQUIRE_TLS = 1u << 5,
     /* With SMTP_EXT_AUTH: allow AUTH without TLS.  RISK: passwords travel
      * in clear text.  Off: AUTH before TLS gets 538 5.7.11 (RFC 4954 4). */
