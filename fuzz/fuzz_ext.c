@@ -689,7 +689,8 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
         FZ_CHECK(bdat_size(x, l, &n, &last) == 1, "EV_BDAT for an unreadable size");
         FZ_CHECK(ev->size == n && ev->last == last, "EV_BDAT size/LAST differ from the line");
         FZ_CHECK(x->ehlo && x->mail && x->rcpt_ok > 0, "EV_BDAT without EHLO, MAIL and a RCPT");
-        FZ_CHECK(x->cfg.max_size == 0 || x->sum_chunks + n <= x->cfg.max_size,
+        /* n may be near UINT64_MAX: compare without adding */
+        FZ_CHECK(x->cfg.max_size == 0 || (x->sum_chunks <= x->cfg.max_size && n <= x->cfg.max_size - x->sum_chunks),
                  "EV_BDAT for a chunk over max_size");
         l->bdat = 1;
         x->bdat_used = 1;
@@ -710,7 +711,7 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
                          "BDAT message length differs from the sum of the chunk sizes");
             } else {
                 FZ_CHECK(ev->reject == SMTP_REJECT_SIZE && x->cfg.max_size != 0 &&
-                             x->sum_chunks + n > x->cfg.max_size,
+                             (x->sum_chunks > x->cfg.max_size || n > x->cfg.max_size - x->sum_chunks),
                          "EV_DATA_END for a BDAT with no EV_BDAT and no size refusal");
             }
         }
