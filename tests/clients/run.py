@@ -571,6 +571,20 @@ def test_dsn(sink):
               "<d2@sink.example> NOTIFY=SUCCESS,DELAY" in sink.log(), sink.log()[-600:])
 
 
+def small_buffer_client(cls, sink, timeout):
+    """A raw client (cls: Raw or TlsRaw) on 4 KB socket buffers, so that a
+    client that does not read fills them fast; the greeting is read."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", sink.port))
+    c = cls.__new__(cls)
+    c.s, c.buf = s, b""
+    c.code()
+    return c
+
+
 def test_backpressure(sink):
     """A client that sends 2 MB of NOOPs without reading: the sink stops
     reading it (bounded memory: one input buffer, one reply) and keeps
@@ -578,14 +592,8 @@ def test_backpressure(sink):
     name = "back-pressure"
     n = 350000
     data = b"NOOP\r\n" * n + b"QUIT\r\n"
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    s.settimeout(60)
-    s.connect(("127.0.0.1", sink.port))
-    c = Raw.__new__(Raw)
-    c.s, c.buf = s, b""
-    c.code()
+    c = small_buffer_client(Raw, sink, 60)
+    s = c.s
     sent = [0]
 
     def writer():
@@ -1358,14 +1366,7 @@ def tls_backpressure(name, sink):
     reading it; once it reads, every reply arrives in order."""
     n = 350000
     data = b"NOOP\r\n" * n + b"QUIT\r\n"
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    s.settimeout(10)
-    s.connect(("127.0.0.1", sink.port))
-    c = TlsRaw.__new__(TlsRaw)
-    c.s, c.buf = s, b""
-    c.code()
+    c = small_buffer_client(TlsRaw, sink, 10)
     c.send(b"EHLO client.example\r\n")
     c.reply()
     code, left = c.starttls()
