@@ -448,12 +448,26 @@ static unsigned long long num_arg(struct transcript *t, int ln, char **p)
     return number(t->file, ln, w);
 }
 
+/* A named bit of an @option / @ext-on / @ext-off table. */
+struct named_bit {
+    const char *name;
+    uint32_t bit;
+};
+
+static uint32_t bit_named(const struct transcript *t, int ln, const struct named_bit *tab, size_t n,
+                          const char *arg, const char *what)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp(arg, tab[i].name) == 0)
+            return tab[i].bit;
+    die("%s:%d: unknown %s %s", t->file, ln, what, arg);
+    return 0;
+}
+
 static void directive(struct transcript *t, int ln, char *line)
 {
-    static const struct {
-        const char *name;
-        uint32_t bit;
-    } opts[] = {{"lf_lines", SMTP_OPT_LF_LINES},
+    static const struct named_bit opts[] = {{"lf_lines", SMTP_OPT_LF_LINES},
                 {"bare_keep", SMTP_OPT_BARE_KEEP},
                 {"bare_normalize", SMTP_OPT_BARE_NORMALIZE},
                 {"send", SMTP_OPT_SEND},
@@ -473,7 +487,6 @@ static void directive(struct transcript *t, int ln, char *line)
                 {"DSN", SMTP_EXT_DSN}};
     char *p = line + 1, *name = word(&p), *arg;
     struct smtp_config *c = &t->cfg;
-    size_t i;
     int ev = -1;
 
     if (!name)
@@ -485,25 +498,15 @@ static void directive(struct transcript *t, int ln, char *line)
         t->hostname = *p ? decoded_dup(t->file, ln, p, 1) : NULL;
         c->hostname = t->hostname;
     } else if (strcmp(name, "option") == 0) {
-        while ((arg = word(&p)) != NULL) {
-            for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
-                if (strcmp(arg, opts[i].name) == 0)
-                    break;
-            if (i == sizeof opts / sizeof opts[0])
-                die("%s:%d: unknown option %s", t->file, ln, arg);
-            c->options |= opts[i].bit;
-        }
+        while ((arg = word(&p)) != NULL)
+            c->options |= bit_named(t, ln, opts, sizeof opts / sizeof opts[0], arg, "option");
     } else if (strcmp(name, "ext-off") == 0 || strcmp(name, "ext-on") == 0) {
         while ((arg = word(&p)) != NULL) {
-            for (i = 0; i < sizeof exts / sizeof exts[0]; i++)
-                if (strcmp(arg, exts[i].name) == 0)
-                    break;
-            if (i == sizeof exts / sizeof exts[0])
-                die("%s:%d: unknown extension %s", t->file, ln, arg);
+            uint32_t bit = bit_named(t, ln, exts, sizeof exts / sizeof exts[0], arg, "extension");
             if (strcmp(name, "ext-on") == 0)
-                c->extensions |= exts[i].bit;
+                c->extensions |= bit;
             else
-                c->extensions &= ~exts[i].bit;
+                c->extensions &= ~bit;
         }
     } else if (strcmp(name, "max_size") == 0) {
         c->max_size = (uint64_t)num_arg(t, ln, &p);
