@@ -1659,6 +1659,56 @@ def test_sigterm(binary, tmp):
         sink.stop(name)
 
 
+def test_build(tmp):
+    """The Makefile notices a change in OpenSSL's availability (simulated
+    with SINK_TLS=0 then 1) and rebuilds the sink; `make clean` leaves the
+    data `make run` and the README use (var/) alone."""
+    name = "build"
+    root = os.path.dirname(os.path.dirname(HERE))
+    src = tempfile.mkdtemp(prefix="build-", dir=tmp)
+    for f in ("Makefile", "smtp.c", "smtp.h", "examples/smtp-sink.c"):
+        os.makedirs(os.path.dirname(os.path.join(src, f)) or src, exist_ok=True)
+        shutil.copy(os.path.join(root, f), os.path.join(src, f))
+    sink = os.path.join(src, "build", "smtp-sink")
+
+    def make(*args):
+        return subprocess.run(["make", "-C", src, "--no-print-directory"] + list(args),
+                              capture_output=True, timeout=300)
+
+    def help_text():
+        return subprocess.run([sink, "--help"], capture_output=True).stdout
+    r0 = make("SINK_TLS=0", "build/smtp-sink")
+    without = help_text() if r0.returncode == 0 else b""
+    check(name + ": SINK_TLS=0 builds a sink without OpenSSL",
+          r0.returncode == 0 and b"built without OpenSSL" in without, r0.stderr[-800:])
+    have_ssl = subprocess.run(["cc", "-E", "-x", "c", "-"], input=b"#include <openssl/ssl.h>\n",
+                              capture_output=True).returncode == 0
+    if have_ssl:
+        r1 = make("SINK_TLS=1", "build/smtp-sink")
+        check(name + ": then SINK_TLS=1 (OpenSSL now found): plain make rebuilds it with TLS",
+              r1.returncode == 0 and b"built without OpenSSL" not in help_text() and b"smtp-sink.c" in r1.stdout,
+              (r1.stdout[-800:], r1.stderr[-800:]))
+        r2 = make("build/smtp-sink")
+        check(name + ": then plain make (detection finds OpenSSL): nothing to rebuild",
+              r2.returncode == 0 and b"smtp-sink.c" not in r2.stdout, r2.stdout[-800:])
+    else:
+        skip(name + ": rebuild with TLS", "libssl-dev not installed")
+    # make clean: the build goes, var/ stays
+    data = os.path.join(src, "var", "Maildir", "new")
+    os.makedirs(data)
+    for f in (os.path.join(data, "1.M1P1Q1.host"), os.path.join(src, "var", "key.pem")):
+        with open(f, "w") as fh:
+            fh.write("user data\n")
+    r = make("clean")
+    check(name + ": make clean removes build/ and keeps var/ (the Maildir and the TLS key)",
+          r.returncode == 0 and not os.path.exists(os.path.join(src, "build"))
+          and os.listdir(data) and os.path.exists(os.path.join(src, "var", "key.pem")), r.stderr)
+    r = make("-n", "run")
+    cmd = [l for l in r.stdout.decode().splitlines() if "smtp-sink --listen" in l]
+    check(name + ": make run stores in var/Maildir, outside build/",
+          cmd and "--maildir var/Maildir" in cmd[0] and "build/Maildir" not in cmd[0], r.stdout[-500:])
+
+
 def main():
     global PREFIX
     ap = argparse.ArgumentParser()
@@ -1701,6 +1751,8 @@ def main():
             run("max-conn", test_max_conn, b, tmp)
             run("timeouts", test_timeouts, b, tmp)
             run("SIGTERM", test_sigterm, b, tmp)
+        PREFIX = ""
+        run("build", test_build, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("(%.1f s, %d skipped)" % (time.time() - t0, SKIPPED))
