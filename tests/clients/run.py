@@ -1588,7 +1588,10 @@ def test_max_conn(binary, tmp):
 
 def test_timeouts(binary, tmp):
     name = "timeouts"
-    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1.5", name="timeouts")
+    # --min-data-rate 0: only the pause between reads counts here (test_slow
+    # covers the rate)
+    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1.5", "--min-data-rate", "0",
+                name="timeouts")
     try:
         c = Raw(sink.port)
         c.code()
@@ -1657,6 +1660,242 @@ def test_sigterm(binary, tmp):
         for c in cs:
             c.close()
         sink.stop(name)
+
+
+# ---------------------------------------------------------------- abuse
+
+def trickle(port, head, replies, drip, step, limit, done=None):
+    """Connects, sends `head` (after reading the greeting) and reads
+    `replies` replies, then one octet of `drip` every `step` seconds for at most
+    `limit` seconds.  Returns (replies to head, seconds from the end of head
+    to the first reply or EOF after it, that reply line or None, closed)."""
+    c = Raw(port)
+    c.code()
+    codes = []
+    if head:
+        c.send(head)
+        codes = [c.code() for _ in range(replies)]
+    c.s.setblocking(False)
+    t0, got, i = time.time(), None, 0
+    while time.time() - t0 < limit and got is None:
+        if i < len(drip):
+            try:
+                c.s.send(drip[i:i + 1])
+                i += 1
+            except OSError:  # reset: the sink closed
+                got = b""
+                break
+        r, _, _ = select.select([c.s], [], [], step)
+        if r:
+            try:
+                d = c.s.recv(4096)
+            except OSError:
+                d = b""
+            c.buf += d
+            if not d or b"\r\n" in c.buf:
+                got = c.buf.split(b"\r\n")[0]
+    dt = time.time() - t0
+    c.s.setblocking(True)
+    closed = c.eof(timeout=3) if got else False
+    c.close()
+    if done is not None:
+        done.append((codes, dt, got, closed))
+    return codes, dt, got, closed
+
+
+def test_slow(binary, tmp):
+    """--timeout-cmd is a deadline for a whole command line, and mail data
+    must keep --min-data-rate after the --timeout-data grace: clients that
+    send one octet at a time are cut with 421, in a command, inside an
+    unterminated line, in DATA and in BDAT; commands that each arrive in
+    time, and a steady 10 MB upload lasting longer than every timeout, are
+    not."""
+    name = "slow clients"
+    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1", "--min-data-rate", "1000000",
+                name="slow")
+    try:
+        ehlo = b"EHLO client.example\r\n"
+        tx = ehlo + b"MAIL FROM:<s@client.example>\r\nRCPT TO:<r@sink.example>\r\n"
+        cases = [  # label, head, replies to it, drip (one octet every 0.1 s)
+            ("a command line sent one octet at a time", b"", 0, ehlo * 20),
+            ("an unterminated line", ehlo, 1, b"MAIL FROM:<" + b"x" * 200),
+            ("DATA", tx + b"DATA\r\n", 4, b"Subject: slow\r\n\r\n" + b"x" * 200),
+            ("BDAT", tx + b"BDAT 100000 LAST\r\n", 3, b"x" * 200),
+        ]
+        results = [[] for _ in cases]
+        ts = [threading.Thread(target=trickle, args=(sink.port, head, n, drip, 0.1, 4.0, results[k]))
+              for k, (_, head, n, drip) in enumerate(cases)]
+        for t in ts:
+            t.start()
+        # meanwhile: NOOPs that each take 0.6 s to arrive, 2.4 s in all
+        c = Raw(sink.port)
+        c.code()
+        codes = []
+        for _ in range(4):
+            for b in b"NOOP\r\n":
+                c.send(bytes([b]))
+                time.sleep(0.1)
+            codes.append(c.code())
+        c.send(b"QUIT\r\n")
+        codes.append(c.code())
+        c.close()
+        check(name + ": 4 NOOPs, each arriving whole within --timeout-cmd 1, 2.4 s in all: all answered",
+              codes == [250] * 4 + [221], codes)
+        for t in ts:
+            t.join()
+        for (label, _, _, _), res in zip(cases, results):
+            codes, dt, got, closed = res[0]
+            check(name + ": %s (10 octets/s): 421 after about 1 s (%.2f s), then closed" % (label, dt),
+                  got is not None and got.startswith(b"421 ") and closed and 0.7 < dt < 2.2
+                  and all(200 <= x < 400 for x in codes), (codes, dt, got, closed))
+        log = sink.log()
+        check(name + ": each cut is logged with its rule",
+              len(re.findall(r"timeout: no whole command line within 1 s \(--timeout-cmd\)", log)) == 2
+              and len(re.findall(r"timeout: mail data too slow: \d+ octets in [\d.]+ s", log)) == 2, log[-1500:])
+        check(name + ": nothing stored, tmp/ empty", not sink.new() and not sink.tmp_files(),
+              (sink.new(), sink.tmp_files()))
+        # a steady 10 MB upload in 64 kB steps, about 2.5 s: longer than
+        # every timeout, above --min-data-rate
+        r = random.Random(11)
+        line = bytes(r.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(998)) + b"\r\n"
+        big = message("steady", line * (10 * 1024 * 1024 // len(line)))
+        wire = big.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+        c = Raw(sink.port, timeout=30)
+        c.code()
+        c.send(tx + b"DATA\r\n")
+        codes = [c.code() for _ in range(4)]
+        t0 = time.time()
+        step = 65536
+        for k, off in enumerate(range(0, len(wire), step)):
+            c.send(wire[off:off + step])
+            pause = t0 + (k + 1) * step / 4.2e6 - time.time()  # about 4 MB/s
+            if pause > 0:
+                time.sleep(pause)
+        code, lines = c.reply()
+        dt = time.time() - t0
+        c.send(b"QUIT\r\n")
+        c.close()
+        check(name + ": a steady 10 MB upload over %.1f s (%.1f MB/s) is accepted" % (dt, len(wire) / dt / 1e6),
+              codes == [250, 250, 250, 354] and code == 250 and dt > 1.5, (codes, lines, dt))
+        expect_stored(name + ": the 10 MB message is stored byte for byte", sink, [big])
+    finally:
+        sink.stop(name)
+
+
+TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+
+
+def test_refusal_log(binary, tmp):
+    """Every refusal, the sink's and the core's, is logged with its code
+    and the command it answers; every log line has a time stamp; no
+    password or AUTH data is logged."""
+    name = "refusal log"
+    sink = Sink(binary, tmp, "--user", "bob:Secr3tPass", "--mailbox", "known@sink.example",
+                "--max-size", "1000", name="refusals")
+    try:
+        plain = base64.b64encode(b"\0bob\0Wr0ngGuess")
+        c = Raw(sink.port)
+        c.code()
+        c.send(b"EHLO client.example\r\n")
+        c.reply()
+        steps = [(b"AUTH PLAIN " + plain + b"\r\n", 535),
+                 (b"AUTH LOGIN\r\n", 334), (base64.b64encode(b"bob") + b"\r\n", 334),
+                 (base64.b64encode(b"Wr0ngGuess2") + b"\r\n", 535),
+                 (b"MAIL FROM:<big@client.example> SIZE=5000\r\n", 552),
+                 (b"MAIL FROM:<a@client.example>\r\n", 250),
+                 (b"RCPT TO:<nobody@sink.example>\r\n", 550),
+                 (b"BOGUS\r\n", 500),
+                 (b"DATA\r\n", 554),
+                 (b"RCPT TO:<known@sink.example>\r\n", 250),
+                 (b"DATA\r\n", 354),
+                 (b"Subject: big\r\n\r\n" + b"x" * 2000 + b"\r\n.\r\n", 552),
+                 (b"QUIT\r\n", 221)]
+        got = []
+        for line, _ in steps:
+            c.send(line)
+            got.append(c.code())
+        c.close()
+        check(name + ": the session got the expected refusals", got == [w for _, w in steps], got)
+        sink.wait_log(r"result=\"552 ")
+        log = sink.log()
+        lines = log.splitlines()
+        check(name + ": every log line starts with an ISO 8601 UTC time stamp with milliseconds",
+              lines and all(re.match(TIMESTAMP + "smtp-sink: ", l) for l in lines),
+              [l for l in lines if not re.match(TIMESTAMP, l)][:5])
+        want = [r"AUTH PLAIN refused: 535 5\.7\.8 ", r"AUTH LOGIN refused: 535 5\.7\.8 ",
+                r"refused: 552 5\.3\.4 Message size", r"RCPT TO:<nobody@sink\.example> refused: 550 5\.1\.1 ",
+                r"refused: 500 5\.5\.2 ", r"refused: 554 ", r"result=\"552 "]
+        missing = [w for w in want if not re.search(TIMESTAMP + r"smtp-sink: client=127\.0\.0\.1:\d+ .*" + w, log)]
+        check(name + ": AUTH, MAIL, RCPT, an unknown command, DATA and the end of data: each refusal logged "
+              "with its code", not missing, (missing, log[-2000:]))
+        secrets = [b"Wr0ngGuess", b"Secr3tPass", plain, base64.b64encode(b"Wr0ngGuess2")]
+        check(name + ": no password or AUTH data in the log",
+              not any(x.decode() in log for x in secrets), log[-2000:])
+    finally:
+        sink.stop(name)
+
+
+def test_bad_options(binary, tmp):
+    """Every numeric option is range-checked; each error names the option,
+    what it expects and what it got; nothing starts."""
+    name = "options"
+    cases = [
+        (["--listen", "127.0.0.1:99999"], "--listen: expected ADDR:PORT with a port from 0 to 65535, got '127.0.0.1:99999'"),
+        (["--listen", "[::1]:65536"], "--listen: expected ADDR:PORT with a port from 0 to 65535"),
+        (["--listen", "127.0.0.1:smtp"], "--listen: expected ADDR:PORT with a port from 0 to 65535"),
+        (["--listen", "127.0.0.1"], "--listen: expected ADDR:PORT"),
+        (["--max-conn", "-1"], "--max-conn: expected an integer from 1 to 10000, got '-1'"),
+        (["--max-conn", "0"], "--max-conn: expected an integer from 1 to 10000, got '0'"),
+        (["--max-conn=10001"], "--max-conn: expected an integer from 1 to 10000, got '10001'"),
+        (["--max-conn", "1e3"], "--max-conn: expected an integer from 1 to 10000, got '1e3'"),
+        (["--max-size", "-1"], "--max-size: expected an integer from 0 to 18446744073709551615, got '-1'"),
+        (["--max-size", "18446744073709551616"], "--max-size: expected an integer from 0 to 18446744073709551615"),
+        (["--max-size", " 5"], "--max-size: expected an integer"),
+        (["--io-size", "0"], "--io-size: expected an integer from 1 to 16384, got '0'"),
+        (["--io-size", "1.5"], "--io-size: expected an integer from 1 to 16384, got '1.5'"),
+        (["--io-size", "16385"], "--io-size: expected an integer from 1 to 16384"),
+        (["--timeout-cmd", "0"], "--timeout-cmd: expected a number of seconds from 0.01 to 86400, got '0'"),
+        (["--timeout-data", "-5"], "--timeout-data: expected a number of seconds from 0.01 to 86400, got '-5'"),
+        (["--timeout-write", "inf"], "--timeout-write: expected a number of seconds from 0.01 to 86400, got 'inf'"),
+        (["--timeout-cmd", "nan"], "--timeout-cmd: expected a number of seconds"),
+        (["--timeout-cmd", "86401"], "--timeout-cmd: expected a number of seconds"),
+        (["--timeout-cmd", "1..2"], "--timeout-cmd: expected a number of seconds"),
+        (["--min-data-rate", "-1"], "--min-data-rate: expected an integer from 0 to 1000000000, got '-1'"),
+        (["--max-auth-fails", "0"], "--max-auth-fails: expected an integer from 1 to 255, got '0'"),
+        (["--max-auth-fails", "256"], "--max-auth-fails: expected an integer from 1 to 255, got '256'"),
+        (["--max-conn"], "--max-conn: expected a value"),
+        (["--no-such-option", "1"], "unknown option '--no-such-option'"),
+        (["--stdio=yes"], "--stdio takes no value"),
+        (["stray"], "unknown option 'stray'"),
+    ]
+    bad = []
+    for args, msg in cases:
+        try:
+            r = subprocess.run([binary] + args, stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
+        except subprocess.TimeoutExpired:  # it started anyway
+            bad.append((args, "still running after 5 s"))
+            continue
+        err = r.stderr.decode("utf-8", "replace")
+        first = err.splitlines()[0] if err else ""
+        if r.returncode != 2 or r.stdout or not first.startswith("smtp-sink: " + msg):
+            bad.append((args, r.returncode, err[:300]))
+    check(name + ": %d bad values refused: exit 2, one line naming the option, what it expects and "
+          "the value" % len(cases), not bad, bad)
+    # the edges of each range are accepted
+    out, err, rc = run_stdio(binary, b"QUIT\r\n", [
+        "--listen", "[::1]:65535", "--max-conn", "10000", "--max-size", "18446744073709551615",
+        "--io-size", "1", "--timeout-cmd", "0.01", "--timeout-data", "86400", "--timeout-write", "86400",
+        "--min-data-rate", "0", "--max-auth-fails", "255", "--user", "u:p"])
+    check(name + ": the edges of every range are accepted", rc == 0 and codes_of(out) == [220, 221],
+          (rc, out, err[-500:]))
+    out, err, rc = run_stdio(binary, b"QUIT\r\n", ["--min-data-rate", "1000000000", "--max-auth-fails", "1",
+                                                   "--timeout-cmd=86400", "--max-conn=1"])
+    check(name + ": ... the other edges too", rc == 0 and codes_of(out) == [220, 221], (rc, out, err[-500:]))
+    usage = subprocess.run([binary, "--help"], capture_output=True).stdout.decode()
+    check(name + ": --help says what each time limit bounds",
+          all(w in usage for w in ("--timeout-cmd SEC", "a whole command line", "--timeout-data SEC",
+                                   "longest pause between two reads", "--min-data-rate B",
+                                   "--timeout-write SEC", "--max-auth-fails N")), usage)
 
 
 def test_build(tmp):
@@ -1751,6 +1990,9 @@ def main():
             run("max-conn", test_max_conn, b, tmp)
             run("timeouts", test_timeouts, b, tmp)
             run("SIGTERM", test_sigterm, b, tmp)
+            run("slow clients", test_slow, b, tmp)
+            run("refusal log", test_refusal_log, b, tmp)
+            run("options", test_bad_options, b, tmp)
         PREFIX = ""
         run("build", test_build, tmp)
     finally:
