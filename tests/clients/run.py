@@ -1835,6 +1835,42 @@ def test_refusal_log(binary, tmp):
         sink.stop(name)
 
 
+def test_smtputf8_repeat(sink):
+    """smtplib's send_message(msg, mail_options=['SMTPUTF8']) to a UTF-8
+    address repeats SMTPUTF8 (it adds its own): MAIL FROM:<...> size=N
+    SMTPUTF8 SMTPUTF8 BODY=8BITMIME is accepted, the message stored."""
+    name = "smtplib SMTPUTF8 twice"
+    from email.message import EmailMessage
+    sink.clear()
+
+    class Recording(smtplib.SMTP):
+        sent = []
+
+        def putcmd(self, cmd, args=""):
+            self.sent.append((cmd, args))
+            return super().putcmd(cmd, args)
+
+        def sendmail(self, from_addr, to_addrs, msg, *a, **k):
+            self.flat = msg
+            return super().sendmail(from_addr, to_addrs, msg, *a, **k)
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "jörg@exämple.org", "用户@例子.广告", "ünïcödé"
+    msg.set_content("Grüße, мир!\n")
+    with Recording("127.0.0.1", sink.port, timeout=10) as c:
+        try:
+            refused = c.send_message(msg, mail_options=["SMTPUTF8"])
+        except smtplib.SMTPException as e:
+            refused = e
+        mail = [a for cmd, a in c.sent if cmd == "mail"]
+        flat = getattr(c, "flat", b"")
+    check(name + ": smtplib sends MAIL with SMTPUTF8 SMTPUTF8 BODY=8BITMIME",
+          mail and re.search(r" size=\d+ SMTPUTF8 SMTPUTF8 BODY=8BITMIME$", mail[0]), mail)
+    check(name + ": accepted", refused == {}, refused)
+    expect_stored(name + ": stored byte for byte", sink,
+                  [flat if flat.endswith(b"\r\n") else flat + b"\r\n"])
+
+
 def test_bad_options(binary, tmp):
     """Every numeric option is range-checked; each error names the option,
     what it expects and what it got; nothing starts."""
@@ -1966,15 +2002,15 @@ def main():
         except Exception:  # noqa: BLE001 - a crash is a failure, the suite goes on
             check(label + ": ran to the end", False, traceback.format_exc())
 
-    shared = ("smtplib", "pipelining", "CHUNKING", "DSN", "back-pressure", "curl", "swaks",
-              "msmtp", "concurrent", "killed", "storage")
+    shared = ("smtplib", "smtplib SMTPUTF8 twice", "pipelining", "CHUNKING", "DSN", "back-pressure",
+              "curl", "swaks", "msmtp", "concurrent", "killed", "storage")
     try:
         for b in a.sink:
             PREFIX = "[%s] " % os.path.basename(b) if len(a.sink) > 1 else ""
             run("stdio", test_stdio, b, tmp)
             if not a.k or any(a.k in n for n in shared):
                 main_sink = Sink(b, tmp, "--max-conn", "400", name="main")
-                for label, fn in zip(shared, (test_smtplib, test_pipelining, test_chunking,
+                for label, fn in zip(shared, (test_smtplib, test_smtputf8_repeat, test_pipelining, test_chunking,
                                               test_dsn, test_backpressure,
                                               test_curl, test_swaks, test_msmtp, test_concurrent,
                                               test_killed, test_storage_failure)):
