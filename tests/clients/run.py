@@ -1785,6 +1785,49 @@ def test_slow(binary, tmp):
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
 
 
+def test_auth_guessing(binary, tmp):
+    """--max-auth-fails: wrong passwords end the session with 421."""
+    name = "AUTH guessing"
+    sink = Sink(binary, tmp, "--user", "bob:right horse", "--max-auth-fails", "2", name="guess")
+    try:
+        codes, after = [], None
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            c.user = "bob"
+            for k in range(6):
+                c.password = "guess %d" % k
+                try:
+                    codes.append(c.auth("PLAIN", c.auth_plain)[0])
+                except smtplib.SMTPAuthenticationError as e:
+                    codes.append(e.smtp_code)
+                except smtplib.SMTPServerDisconnected:
+                    break
+                if codes[-1] == 421:
+                    break
+            try:
+                after = c.noop()[0]
+            except smtplib.SMTPServerDisconnected:
+                after = "closed"
+        check(name + ": smtplib guessing with --max-auth-fails 2: 535, 535, then 421",
+              codes == [535, 535, 421], codes)
+        check(name + ": ... and the connection is closed", after == "closed", after)
+        log = sink.log()
+        check(name + ": the 535s and the 421 are logged, no password",
+              len(re.findall(r"AUTH PLAIN refused: 535 ", log)) == 2 and re.search(r"refused: 421 4\.7\.0", log)
+              and "guess" not in log and "right horse" not in log, log[-1200:])
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            c.user, c.password = "bob", "right horse"
+            check(name + ": another session may still log in", c.auth("PLAIN", c.auth_plain)[0] == 235)
+    finally:
+        sink.stop(name)
+    # without the option: the core's default, 3
+    bad = b"AUTH PLAIN " + base64.b64encode(b"\0bob\0wrong") + b"\r\n"
+    out, err, rc = run_stdio(binary, b"EHLO c.example\r\n" + bad * 5, ["--user", "bob:pw"])
+    check(name + ": by default 3 failures are allowed, the 4th gets 421",
+          codes_of(out)[2:] == [535, 535, 535, 421] and rc == 0, codes_of(out))
+
+
 def test_refusal_log(binary, tmp):
     """Every refusal, the sink's and the core's, is logged with its code
     and the command it answers; every log line has a time stamp; no
@@ -2027,6 +2070,7 @@ def main():
             run("timeouts", test_timeouts, b, tmp)
             run("SIGTERM", test_sigterm, b, tmp)
             run("slow clients", test_slow, b, tmp)
+            run("AUTH guessing", test_auth_guessing, b, tmp)
             run("refusal log", test_refusal_log, b, tmp)
             run("options", test_bad_options, b, tmp)
         PREFIX = ""
