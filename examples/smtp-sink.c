@@ -6,8 +6,9 @@
  *   smtp-sink --stdio [options]                one session on stdin/stdout
  *
  * `smtp-sink --help` lists the options.  Messages go to a Maildir
- * (--maildir) or are counted and dropped; one line per transaction is
- * logged on stderr.
+ * (--maildir) or are counted and dropped.  On stderr, each line after an
+ * ISO 8601 UTC time stamp: one line per transaction, and one per 4xx/5xx
+ * reply (the sink's decisions and the core's own), never AUTH data.
  *
  * How it uses the core (smtp.h):
  *  - One thread, one poll() loop, one `struct smtp_session` per connection,
@@ -20,8 +21,11 @@
  *    smtp_defer()red and answered with smtp_reply() after the I/O round, so
  *    that one round's messages are fsync()ed and renamed into new/ together
  *    (one directory fsync for all) before each gets its 250.
- *  - Timeouts (RFC 5321 4.5.3.2), a connection limit (421 beyond it) and
- *    SIGTERM/SIGINT (421 to every open session, flush, exit 0).
+ *  - Timeouts (RFC 5321 4.5.3.2) as deadlines that received octets do not
+ *    restart: a whole command line within --timeout-cmd, mail data at
+ *    --min-data-rate after --timeout-data (see conn_deadline()); a
+ *    connection limit (421 beyond it) and SIGTERM/SIGINT (421 to every open
+ *    session, flush, exit 0).
  *  - Extensions: the core's defaults plus CHUNKING/BINARYMIME (BDAT data
  *    comes as EV_BODY, like DATA's) and DSN (parameters logged; a sink sends
  *    no reports); STARTTLS with --tls-cert (OpenSSL); AUTH PLAIN/LOGIN with
