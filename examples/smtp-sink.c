@@ -1161,7 +1161,8 @@ static void refuse(struct server *sv, int fd, const char *peer)
     if (o)
         r = write(fd, o, len), (void)r;
     close(fd);
-    logf_("smtp-sink: client=%s refused: too many connections (%zu)", peer, sv->nconn);
+    logf_("smtp-sink: client=%s refused: %.*s (%zu sessions open)", peer,
+          (int)(o && len > 2 ? len - 2 : 0), o ? o : "", sv->nconn);
 }
 
 static void do_accept(struct server *sv)

@@ -1580,6 +1580,9 @@ def test_max_conn(binary, tmp):
         time.sleep(0.2)
         again = Raw(sink.port)
         check(name + ": after one leaves, a new session gets 220", again.code() == 220)
+        check(name + ": the refused session is logged with its 421",
+              re.search(TIMESTAMP + r"smtp-sink: client=127\.0\.0\.1:\d+ refused: 421 localhost Too many "
+                        r"connections, try again later \(3 sessions open\)", sink.log()), sink.log()[-500:])
         for c in cs[1:] + [again]:
             c.close()
     finally:
