@@ -771,6 +771,8 @@ static int conn_flush(struct conn *c, int force)
     if (!conn_wants_out(c)) {
         c->out_since = 0;
         c->wait_since = now();
+        if (c->in_data && c->data_in == 0) /* DATA's 354 is out: the data may come */
+            c->data_since = c->wait_since;
     }
     return r;
 }
@@ -1258,7 +1260,7 @@ static double conn_deadline(struct conn *c, enum limit *which)
             c->out_since = now();
         w = L_WRITE, d = c->out_since + opt.t_write;
     } else if (c->in_data) {
-        w = L_DATA_IDLE, d = c->last_in + opt.t_data;
+        w = L_DATA_IDLE, d = (c->last_in > c->data_since ? c->last_in : c->data_since) + opt.t_data;
         if (opt.min_rate > 0) {
             double r = c->data_since + opt.t_data + (double)c->data_in / opt.min_rate;
             if (r < d)

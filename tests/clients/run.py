@@ -1594,7 +1594,7 @@ def test_timeouts(binary, tmp):
     # --min-data-rate 0: only the pause between reads counts here (test_slow
     # covers the rate)
     sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1.5", "--min-data-rate", "0",
-                name="timeouts")
+                "--timeout-write", "1", name="timeouts")
     try:
         c = Raw(sink.port)
         c.code()
@@ -1623,6 +1623,21 @@ def test_timeouts(binary, tmp):
         check(name + ": nothing stored, tmp/ empty", not sink.new() and not sink.tmp_files())
         check(name + ": the aborted transaction is logged",
               re.search(r"from=<t@client.example>.*aborted: timeout", sink.log()), sink.log())
+        # a client that sends NOOPs and never reads: once a reply cannot be
+        # sent for --timeout-write 1, the connection is closed
+        c = small_buffer_client(Raw, sink, 10)
+        t0, err = time.time(), None
+        try:
+            while time.time() - t0 < 8:
+                c.s.sendall(b"NOOP\r\n" * 1000)
+        except OSError as e:
+            err = e
+        dt = time.time() - t0
+        c.close()
+        check(name + ": a client that does not read is closed after --timeout-write 1 (%.2f s)" % dt,
+              err is not None and dt < 5, (err, dt))
+        check(name + ": ... and logged", sink.wait_log(r"does not read our reply \(--timeout-write\)"),
+              sink.log()[-500:])
     finally:
         sink.stop(name)
 
