@@ -2007,9 +2007,14 @@ def test_build(tmp):
         shutil.copy(os.path.join(root, f), os.path.join(src, f))
     sink = os.path.join(src, "build", "smtp-sink")
 
+    # a make of its own: nothing from the make running this suite (MAKEFLAGS
+    # would pass on its command-line variables, BUILD= and SINK_TLS= too)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
+                                                           "BUILD", "SINK_TLS", "SINK_DATA", "SINK_ARGS")}
+
     def make(*args):
-        return subprocess.run(["make", "-C", src, "--no-print-directory"] + list(args),
-                              capture_output=True, timeout=300)
+        return subprocess.run(["make", "-C", src, "--no-print-directory", "BUILD=build"] + list(args),
+                              capture_output=True, timeout=300, env=env)
 
     def help_text():
         return subprocess.run([sink, "--help"], capture_output=True).stdout
