@@ -23,6 +23,7 @@ exits 1 when a check failed.
 """
 import argparse
 import base64
+import concurrent.futures
 import os
 import random
 import re
@@ -1965,17 +1966,19 @@ def test_bad_options(binary, tmp):
         (["--stdio=yes"], "--stdio takes no value"),
         (["stray"], "unknown option 'stray'"),
     ]
-    bad = []
-    for args, msg in cases:
+    def refused(case):
+        args, msg = case
         try:
             r = subprocess.run([binary] + args, stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
         except subprocess.TimeoutExpired:  # it started anyway
-            bad.append((args, "still running after 5 s"))
-            continue
+            return (args, "still running after 5 s")
         err = r.stderr.decode("utf-8", "replace")
         first = err.splitlines()[0] if err else ""
         if r.returncode != 2 or r.stdout or not first.startswith("smtp-sink: " + msg):
-            bad.append((args, r.returncode, err[:300]))
+            return (args, r.returncode, err[:300])
+        return None
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        bad = [b for b in pool.map(refused, cases) if b]
     check(name + ": %d bad values refused: exit 2, one line naming the option, what it expects and "
           "the value" % len(cases), not bad, bad)
     # the edges of each range are accepted
