@@ -111,7 +111,7 @@ test-config: tests/unit.c smtp.c smtp.h | $(TEST_DIR)
 	echo "--- C++: smtp.h with $(TEST_CXX)"; \
 	if command -v $(TEST_CXX) >/dev/null 2>&1; then \
 	    printf '%s\n' '#include "smtp.h"' \
-	        'int main() { struct smtp_session s; struct smtp_event ev; size_t n, k; int st = 0;' \
+	        'int main() { struct smtp_session s; union smtp_event ev; size_t n, k; int st = 0;' \
 	        '  smtp_init(&s, 0);' \
 	        '  for (int i = 0; i < 100 && st != SMTP_CLOSED; i++) {' \
 	        '    st = smtp_feed(&s, "QUIT\r\n", 6, &n, &ev);' \
@@ -123,6 +123,12 @@ test-config: tests/unit.c smtp.c smtp.h | $(TEST_DIR)
 	    then p=$$((p + 1)); else echo "FAIL C++"; f=$$((f + 1)); fi; \
 	else echo "SKIP: $(TEST_CXX) not installed"; fi; \
 	echo "config: $$p passed, $$f failed"; [ $$f -eq 0 ]
+
+## test-vendor     (suite) smtp.c #included next to clashing names, as C++, and nm of smtp.o
+TEST_SUITES += test-vendor
+.PHONY: test-vendor
+test-vendor: smtp.c smtp.h | $(TEST_DIR)
+	@sh tests/vendor_check.sh $(TEST_DIR)
 
 # ---------------------------------------------------------------- fuzz
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three

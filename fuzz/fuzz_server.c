@@ -537,7 +537,7 @@ static int verb_of_event(int t, int *alt)
     }
 }
 
-static void on_event(struct fz_run *run, int st, const struct smtp_event *ev)
+static void on_event(struct fz_run *run, int st, const union smtp_event *ev)
 {
     struct model *m = (struct model *)run->user;
     const struct cmd *c;
@@ -559,7 +559,7 @@ static void on_event(struct fz_run *run, int st, const struct smtp_event *ev)
     v = verb_of_event(st, &alt);
     if (st == SMTP_EV_MAIL) {
         static const uint8_t mv[] = {V_MAIL, V_SEND, V_SOML, V_SAML};
-        FZ_CHECK(ev->mode <= 3 && c->verb == mv[ev->mode], "EV_MAIL mode differs from the verb");
+        FZ_CHECK(ev->mail.mode <= 3 && c->verb == mv[ev->mail.mode], "EV_MAIL mode differs from the verb");
         FZ_CHECK(c->arg_ok && m->helo && !m->mail && !m->refused, "EV_MAIL out of sequence");
         return;
     }
