@@ -664,6 +664,11 @@ static int smtp__check_domain(const char *p, size_t n, int *has8, int under)
         return SMTP_ERR_SYNTAX;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
+        if (SMTP__IS(c, SMTP__C_ALPHA | SMTP__C_DIGIT)) { /* the common case first */
+            if (++lab > 63)
+                return SMTP_ERR_DOMAIN_LEN;
+            continue;
+        }
         if (c == '.') {
             if (lab == 0 || p[i - 1] == '-')
                 return SMTP_ERR_SYNTAX;
@@ -676,7 +681,7 @@ static int smtp__check_domain(const char *p, size_t n, int *has8, int under)
             *has8 = 1;
             i += l - 1;
             lab += l - 1;
-        } else if (!SMTP__IS(c, SMTP__C_ALPHA | SMTP__C_DIGIT) && !(under && c == '_') && !(c == '-' && lab > 0)) {
+        } else if (!(under && c == '_') && !(c == '-' && lab > 0)) {
             return SMTP_ERR_SYNTAX;
         }
         if (++lab > 63)
@@ -802,13 +807,17 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
     { /* Dot-string: atoms joined by single dots */
         int dot = 1;
         for (; i < n && p[i] != '@' && p[i] != '>'; i++) {
+            if (SMTP__IS(p[i], SMTP__C_ATEXT)) {
+                dot = 0;
+                continue;
+            }
             if (p[i] == '.') {
                 if (dot)
                     return (size_t)(*err = SMTP_ERR_SYNTAX, 0);
                 dot = 1;
                 continue;
             }
-            if (!SMTP__IS(p[i], SMTP__C_ATEXT) && (r = smtp__step8(p, n, &i, utf8, has8)) <= 0)
+            if ((r = smtp__step8(p, n, &i, utf8, has8)) <= 0)
                 return (size_t)(*err = r ? SMTP_ERR_UTF8 : SMTP_ERR_SYNTAX, 0);
             dot = 0;
         }
@@ -868,8 +877,8 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
             return SMTP_ERR_SYNTAX;
         i++;
     } else {
-        while (i < n && p[i] != '>')
-            i++;
+        const char *gt = (const char *)memchr(p + i, '>', n - i);
+        i = gt ? (size_t)(gt - p) : n;
         if ((r = smtp__check_domain(p + at, i - at, utf8 ? has8 : 0, 0)) != SMTP_OK)
             return r;
     }
@@ -1421,9 +1430,15 @@ static unsigned smtp__verb(const char *l, size_t vl)
         return SMTP__V_COUNT;
     for (i = 0; i < vl; i++)
         up[i] = (char)smtp__upper((unsigned char)l[i]);
-    for (v = 0; v < SMTP__V_COUNT; v++)
-        if (smtp__verbs[v].len == vl && smtp__verbs[v].name[0] == up[0] && memcmp(smtp__verbs[v].name, up, vl) == 0)
+    for (v = 0; v < SMTP__V_COUNT; v++) {
+        const char *name = smtp__verbs[v].name;
+        if (smtp__verbs[v].len != vl || name[0] != up[0] || name[1] != up[1] || name[2] != up[2] || name[3] != up[3])
+            continue;
+        for (i = 4; i < vl && name[i] == up[i]; i++)
+            ;
+        if (i == vl)
             break;
+    }
     return v;
 }
 
@@ -1610,7 +1625,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
 #endif
     while (row->code != code || (row->ev && row->ev != ev))
         row++; /* every allowed code has a row: smtp_reply() checked it */
-    if (!smtp__enh_ok(enh, code))
+    if (!enh || !smtp__enh_ok(enh, code))
         enh = row->enh;
     if (!text)
         text = row->text;
@@ -1674,6 +1689,12 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         break;
     default:
         break;
+    }
+    if (!given) { /* the catalogue's text: one clean line of known length */
+        size_t sep = smtp__line(s, code, smtp__enh(s, enh), 0, text, row->text_len, 0, 1);
+        if (sep)
+            s->_out[sep] = ' ';
+        return;
     }
     smtp__put(s, code, enh, 0, text);
 }
