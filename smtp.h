@@ -24,7 +24,7 @@
  *         if (st == SMTP_NEED_INPUT) in_len = read(fd, in = buf, sizeof buf);
  *     }
  *
- * Version 0.1.0.  Status and limits:
+ * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
  *  - Server role only.  The reply formatter and the argument parsers are shared
  *    helpers so that a client role can be added in this file.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
@@ -38,6 +38,16 @@
  */
 #ifndef SMTP_H
 #define SMTP_H
+
+/* The version of this file and smtp.c: major.minor.patch (CHANGELOG.md says
+ * what each kind of release may change).  SMTP_VERSION is one comparable
+ * number, e.g. #if SMTP_VERSION >= 0x000200 for 0.2.0 and later. */
+#define SMTP_VERSION_MAJOR 0
+#define SMTP_VERSION_MINOR 2
+#define SMTP_VERSION_PATCH 0
+#define SMTP_VERSION_STRING "0.2.0"
+#define SMTP_VERSION \
+    ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
 
 #include <stddef.h>
 #include <stdint.h>
