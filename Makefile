@@ -1,6 +1,6 @@
 # smtp.c - build, test, fuzz, bench.  `make help` lists the targets.
 #
-# Sections: core | tests | fuzz | example | bench | docs.  Each
+# Sections: core | install | tests | fuzz | example | bench | docs.  Each
 # section owns its targets; shell programs live in scripts beside the files
 # they test (tests/, fuzz/, bench/).  `make test` runs every suite listed in
 # TEST_SUITES through tests/run_all.sh, which prints the final "N passed, N
@@ -35,6 +35,35 @@ $(BUILD)/smtp.o: smtp.c smtp.h | $(BUILD)
 check:
 	@CC="$(CC)" BUILD=$(BUILD) sh tests/check.sh
 
+# ---------------------------------------------------------------- install
+# libsmtp.a, smtp.h and smtp.pc (from smtp.pc.in, as CMake's install does).
+# SMTP_DEFS holds the compile-time switches (-DSMTP_NO_AUTH -DSMTP_TERSE
+# -DSMTP_RCPT_MAX=20 ...): the library is built with them and smtp.pc's
+# Cflags carry them, because they change the layout of struct smtp_session.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SMTP_DEFS  ?=
+INSTALL_DIR := $(BUILD)/install
+SMTP_VERSION = $(shell sed -n 's/^\#define SMTP_VERSION_STRING "\(.*\)"/\1/p' smtp.h)
+.PHONY: install uninstall
+## install         libsmtp.a, smtp.h, smtp.pc into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local, SMTP_DEFS=...)
+install: smtp.c smtp.h smtp.pc.in
+	mkdir -p $(INSTALL_DIR)
+	$(CC) $(filter-out -Werror,$(STRICT)) $(OPT) $(CFLAGS) $(SMTP_DEFS) -c smtp.c -o $(INSTALL_DIR)/smtp.o
+	rm -f $(INSTALL_DIR)/libsmtp.a && $(AR) rcs $(INSTALL_DIR)/libsmtp.a $(INSTALL_DIR)/smtp.o
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(SMTP_VERSION)|' -e 's|@CFLAGS@|$(SMTP_DEFS)|' smtp.pc.in >$(INSTALL_DIR)/smtp.pc
+	mkdir -p $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	cp $(INSTALL_DIR)/libsmtp.a $(DESTDIR)$(LIBDIR)/libsmtp.a
+	cp smtp.h $(DESTDIR)$(INCLUDEDIR)/smtp.h
+	cp $(INSTALL_DIR)/smtp.pc $(DESTDIR)$(PKGCONFIGDIR)/smtp.pc
+
+## uninstall       remove what `make install` put there (same PREFIX and DESTDIR)
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libsmtp.a $(DESTDIR)$(INCLUDEDIR)/smtp.h $(DESTDIR)$(PKGCONFIGDIR)/smtp.pc
+
 # ---------------------------------------------------------------- tests
 # Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
 # byte by byte, in random chunks, at every split, after struct copies and
@@ -58,7 +87,7 @@ $(TEST_DIR)/%-gcc: tests/%.c smtp.c smtp.h | $(TEST_DIR)
 $(TEST_DIR)/%-clang: tests/%.c smtp.c smtp.h | $(TEST_DIR)
 	$(CLANG) $(TEST_FLAGS) tests/$*.c smtp.c -o $@
 
-.PHONY: test-transcripts test-unit test-config
+.PHONY: test-transcripts test-unit test-config test-packaging
 ## test-transcripts (suite) every transcript in every feeding mode, gcc and clang
 TEST_SUITES += test-transcripts
 test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
@@ -74,6 +103,11 @@ TEST_SUITES += test-config
 test-config: tests/unit.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)
 	@TEST_DIR=$(TEST_DIR) CC=$(TEST_GCC) CXX=$(TEST_CXX) CFLAGS="$(TEST_FLAGS)" STRICT="$(STRICT)" \
 	    sh tests/run_config.sh
+
+## test-packaging  (suite) consumers via CMake, FetchContent, find_package, pkg-config, Meson; manifests
+TEST_SUITES += test-packaging
+test-packaging:
+	@BUILD=$(BUILD) CC=$(CC) sh tests/packaging/run.sh
 
 # ---------------------------------------------------------------- fuzz
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three
