@@ -235,7 +235,16 @@ enum smtp_option {
     SMTP_OPT_REQUIRE_TLS = 1u << 5,
     /* With SMTP_EXT_AUTH: allow AUTH without TLS.  RISK: passwords travel
      * in clear text.  Off: AUTH before TLS gets 538 5.7.11 (RFC 4954 4). */
-    SMTP_OPT_AUTH_PLAINTEXT = 1u << 6
+    SMTP_OPT_AUTH_PLAINTEXT = 1u << 6,
+    /* The letter of RFC 5321 4.1.1's grammar for blanks: exactly one SP
+     * between the verb and its argument and between ESMTP parameters, none
+     * after "FROM:" / "TO:", none at the end of a line, and HTAB is never a
+     * separator.  Off (the default): runs of SP and HTAB are accepted in
+     * those places and trailing ones are ignored, as Postfix, Exim and most
+     * servers do and real senders rely on.  Blanks inside a CRLF-terminated
+     * line cannot split or join commands, so the default carries no
+     * smuggling risk. */
+    SMTP_OPT_STRICT_SPACES = 1u << 7
 };
 
 /* Extension bits for smtp_config.extensions: what EHLO advertises and
@@ -323,6 +332,11 @@ struct smtp_config {
     uint16_t max_errors;   /* syntax/sequence errors (500-504, 555) before the
                               session is ended with 421; default 10, 0xffff:
                               never */
+    uint8_t max_auth_fails;/* AUTH attempts your answer refused with a 5xx
+                              (535 and kin) that are allowed; the next
+                              refusal is replaced by "421 4.7.0" and the
+                              session ends (password guessing).  Default 3;
+                              255: never */
 };
 
 /* An event, filled by smtp_feed().  Spans point into the session's line
@@ -388,6 +402,7 @@ struct smtp_session {
     char _out[SMTP_REPLY_MAX];  /* replies to send */
 #ifndef SMTP_NO_AUTH
     uint8_t _auth_len;          /* AUTH LOGIN: octets in _auth */
+    uint8_t _auth_fails;        /* AUTH attempts refused with a 5xx */
     char _auth[SMTP_AUTH_USER_MAX]; /* AUTH LOGIN: user name between steps */
 #endif
 };
