@@ -10,7 +10,7 @@ want=$(cat tests/embed_example.c)
 got=$(awk '/<!-- embed_example.c -->/ {on=1; next} on && /^```c$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' README.md)
 if [ "$want" = "$got" ]; then ok "README embedding example matches tests/embed_example.c"
 else bad "README embedding example differs from tests/embed_example.c"; fi
-for cmd in "make run" "make test"; do
+for cmd in "make check" "make run" "make test"; do
     if head -n 15 README.md | grep -q "^$cmd"; then ok "README opens with '$cmd'"
     else bad "README does not open with '$cmd'"; fi
 done
