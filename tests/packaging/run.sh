@@ -96,6 +96,11 @@ else
         ok "ESP-IDF: registers exactly smtp.c and its directory, with the switches"
     else cat "$W/idf.rec"; bad "ESP-IDF: registers exactly smtp.c and its directory, with the switches"; fi
     consume idf "$W/idf/consumer" "$V" terse no-auth 5
+    if step idf-early.log cmake -DSMTP_SOURCE_DIR="$SRC" -DRECORD="$W/idf-early.rec" \
+            -P tests/packaging/standin/idf_early.cmake &&
+       [ "$(cat "$W/idf-early.rec")" = "SRCS;smtp.c;INCLUDE_DIRS;." ]; then
+        ok "ESP-IDF early expansion (script mode): registers SRCS smtp.c INCLUDE_DIRS ."
+    else bad "ESP-IDF early expansion (script mode): registers SRCS smtp.c INCLUDE_DIRS ."; fi
 
     PY=
     for p in ${PYTHON:-} python3 /usr/bin/python3; do
