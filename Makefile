@@ -203,7 +203,11 @@ fuzz-clean:
 # The client tests run a sanitized build of it against real SMTP clients.
 # STARTTLS uses OpenSSL (Debian: libssl-dev).  SINK_TLS=1 links it, 0 builds
 # without it (no --tls-cert); by default it is used when its header exists.
+# The choice is detected at every make and kept in $(SINK_TLS_STAMP), which
+# is rewritten only when it changes: installing libssl-dev (or setting
+# SINK_TLS) after a build rebuilds the sink on the next plain `make`.
 SINK_SAN := $(BUILD)/smtp-sink-asan
+SINK_TLS_STAMP := $(BUILD)/sink-tls
 ifndef SINK_TLS
 SINK_TLS := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
 endif
@@ -215,19 +219,27 @@ SINK_DEFS := -DSMTP_SINK_NO_TLS
 endif
 all: $(BUILD)/smtp-sink
 
-$(BUILD)/smtp-sink: examples/smtp-sink.c $(BUILD)/smtp.o smtp.h | $(BUILD)
+.PHONY: FORCE
+$(SINK_TLS_STAMP): FORCE | $(BUILD)
+	@echo 'SINK_TLS=$(SINK_TLS)' | cmp -s - $@ || echo 'SINK_TLS=$(SINK_TLS)' >$@
+
+$(BUILD)/smtp-sink: examples/smtp-sink.c $(BUILD)/smtp.o smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CC) $(STRICT) $(OPT) $(SINK_DEFS) -I. examples/smtp-sink.c $(BUILD)/smtp.o -o $@ $(SINK_LIBS)
 
-$(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h | $(BUILD)
+$(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CC) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
-$(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h | $(BUILD)
+$(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CLANG) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
 .PHONY: run test-sink
-## run             build the example sink and start it on 127.0.0.1:2525
-SINK_ARGS ?= --maildir $(BUILD)/Maildir
+## run             build the example sink and start it on 127.0.0.1:2525, Maildir var/Maildir
+# User data (the Maildir, a TLS key) lives in SINK_DATA, outside $(BUILD):
+# `make clean` never deletes it.  var/ is ignored by git.
+SINK_DATA ?= var
+SINK_ARGS ?= --maildir $(SINK_DATA)/Maildir
 run: $(BUILD)/smtp-sink
+	mkdir -p $(SINK_DATA)
 	$(BUILD)/smtp-sink --listen 127.0.0.1:2525 $(SINK_ARGS)
 
 ## test-sink       the sink with real clients (smtplib, curl, swaks, msmtp), STARTTLS, AUTH

@@ -31,8 +31,10 @@
  *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
  *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
  *    STARTTLS, AUTH, DSN and SMTPUTF8 can be compiled out (SMTP_NO_*).
- *  - Strict by default: only CRLF ends a line, DATA ends only on CRLF.CRLF.
- *    Every leniency is an SMTP_OPT_* flag documented with its risk.
+ *  - Strict by default: only CRLF ends a line (a bare CR or LF never splits
+ *    one), DATA ends only on CRLF.CRLF.  Every leniency is an SMTP_OPT_*
+ *    flag documented with its risk.  The one exception, blanks between
+ *    words, carries no risk and has SMTP_OPT_STRICT_SPACES to turn it off.
  *
  * MIT licensed, see LICENSE.
  */
@@ -346,7 +348,9 @@ struct smtp_config {
  * the event are zero / empty. */
 struct smtp_event {
     int type;              /* enum smtp_event_type, same as the return value */
-    struct smtp_span arg;  /* the text after the verb and one SP: HELO/EHLO
+    struct smtp_span arg;  /* the text after the verb and its blanks, without
+                              trailing blanks (empty for verbs that take no
+                              argument): HELO/EHLO
                               domain, VRFY/EXPN string, HELP/NOOP topic, the
                               raw argument of MAIL/RCPT, BDAT's "size [LAST]";
                               EV_AUTH: the mechanism name */
@@ -460,8 +464,11 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
  *   matching the command and code.  Sent only after EHLO.
  * text: the reply text, or NULL for the default.  '\n' separates lines of a
  *   multi-line reply; other control octets become '?'.  Text that does not
- *   fit the line or the reply buffer is cut.  For EHLO a 250 always lists the
- *   extensions; text then follows the hostname on the first line.
+ *   fit the line or the reply buffer is cut; the code and the enhanced code
+ *   never are (a line that cannot hold them whole is left out).  For EHLO a
+ *   250 always lists every extension keyword and value whole; the first
+ *   line of text follows the hostname, cut to what room the keywords
+ *   leave.
  *
  * Returns SMTP_OK, SMTP_ERR_STATE (no decision waiting) or SMTP_ERR_CODE.
  * A positive answer moves the session on (MAIL opens the transaction, 354
