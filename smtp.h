@@ -53,7 +53,7 @@
  *  8. NULL.  s, used and ev are never NULL; buf may be NULL when len is 0;
  *     text and enh arguments may be NULL (the default).
  *
- * Version 1.0.0.  Status and limits:
+ * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
  *  - Server role only.  The reply writer, the reply catalogue and the
  *    argument parsers are shared helpers so that a client role can be added
  *    in this file.
@@ -74,10 +74,15 @@
 #ifndef SMTP_H
 #define SMTP_H
 
+/* The version of this file and smtp.c: major.minor.patch (CHANGELOG.md says
+ * what each kind of release may change).  SMTP_VERSION is one comparable
+ * number, e.g. #if SMTP_VERSION >= 0x010000 for 1.0.0 and later. */
 #define SMTP_VERSION_MAJOR 1
 #define SMTP_VERSION_MINOR 0
 #define SMTP_VERSION_PATCH 0
 #define SMTP_VERSION_STRING "1.0.0"
+#define SMTP_VERSION \
+    ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
 
 #include <stddef.h>
 #include <stdint.h>
