@@ -939,6 +939,31 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
     return error(s, 501, "5.5.4", TXT("Syntax error in parameter value"));
 }
 
+/* The digits of a SIZE= value without leading zeros, for comparing two
+ * values that both saturated at UINT64_MAX. */
+static void size_digits(const char **v, size_t *vl)
+{
+    while (*vl > 1 && **v == '0')
+        ++*v, --*vl;
+}
+
+/* The first SIZE= value in the parameters p[0..n) (it is there: SIZE was
+ * seen before). */
+static void first_size(const struct smtp_session *s, const char *p, size_t n, const char **v, size_t *vl)
+{
+    size_t i = 0, j;
+    for (;;) {
+        for (j = i; j < n && !is_blank(s, p[j]); j++)
+            ;
+        if (has_prefix(p + i, j - i, "SIZE=") || j == n) {
+            *v = p + i + 5;
+            *vl = j - i - 5;
+            return;
+        }
+        i = skip_blanks(s, p, j, n);
+    }
+}
+
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
  * mean the same, as Postfix and Exim do; one that conflicts gets 501. */
 static int param_again(struct smtp_session *s, struct smtp_event *ev, unsigned id, const char *v, size_t vl)
@@ -952,6 +977,15 @@ static int param_again(struct smtp_session *s, struct smtp_event *ev, unsigned i
         ev->notify = 0; /* param() refuses a NOTIFY word it has seen */
     if ((r = param(s, ev, id, v, vl)) != SMTP_OK)
         return r;
+    if (id == P_SIZE && size == UINT64_MAX && ev->size == UINT64_MAX) { /* both too large */
+        const char *f;
+        size_t fl;
+        first_size(s, ev->params.ptr, ev->params.len, &f, &fl);
+        size_digits(&f, &fl);
+        size_digits(&v, &vl);
+        if (fl != vl || memcmp(f, v, vl) != 0)
+            size = 0; /* numbers that differ, both above UINT64_MAX */
+    }
     if (size != ev->size || body != ev->body || ret != ev->ret || notify != ev->notify ||
         ((id == P_ENVID || id == P_AUTH || id == P_ORCPT) &&
          (old.len != sp->len || memcmp(old.ptr, sp->ptr, old.len) != 0)))
@@ -1216,11 +1250,11 @@ static int auth(struct smtp_session *s, struct smtp_event *ev)
 static int sequence(struct smtp_session *s, unsigned v)
 {
     uint16_t f = s->_flags;
+    if ((v == V_BDAT || (v == V_AUTH && s->_state == ST_READY)) && !(f & F_ESMTP) && s->_state != ST_INIT)
+        return error(s, 503, "5.5.1", TXT("Send EHLO first")); /* RFC 3030 2, RFC 4954 4 */
     if (verbs[v].states & (1u << s->_state)) {
         if (v == V_DATA && (f & (F_BDAT | F_BINARY)))
             return error(s, 503, "5.5.1", (f & F_BDAT) ? TXT("DATA after BDAT") : TXT("BINARYMIME needs BDAT"));
-        if ((v == V_BDAT || v == V_AUTH) && !(f & F_ESMTP))
-            return error(s, 503, "5.5.1", TXT("Send EHLO first"));
         if (v == V_AUTH && (f & F_AUTHED))
             return error(s, 503, "5.5.1", TXT("Already authenticated"));
         if (v == V_STARTTLS && (f & F_TLS))
