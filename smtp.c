@@ -1126,6 +1126,26 @@ static uint64_t smtp__param_value(const union smtp_event *ev, unsigned id, struc
     }
 }
 
+/* The digits of the first SIZE= value in the parameters p[0..n), without
+ * leading zeros: how two values that both saturated at UINT64_MAX compare. */
+static struct smtp_span smtp__first_size(const struct smtp_session *s, const char *p, size_t n)
+{
+    struct smtp_span d;
+    size_t i = 0, j;
+    for (;;) { /* SIZE was seen before, so the loop finds it */
+        for (j = i; j < n && !smtp__is_blank(s, p[j]); j++)
+            ;
+        if (smtp__has_prefix(p + i, j - i, "SIZE=") || j == n)
+            break;
+        i = smtp__skip_blanks(s, p, j, n);
+    }
+    d.ptr = p + i + 5;
+    d.len = j - i - 5;
+    while (d.len > 1 && d.ptr[0] == '0')
+        d.ptr++, d.len--;
+    return d;
+}
+
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
  * mean the same, as Postfix and Exim do; one that conflicts gets 501. */
 static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev, unsigned id, const char *v,
@@ -1137,6 +1157,13 @@ static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev,
     if (r != 0)
         return r;
     y = smtp__param_value(ev, id, &b);
+    if (id == SMTP__P_SIZE && x == UINT64_MAX && y == UINT64_MAX) { /* both above 2^64 */
+        a = smtp__first_size(s, ev->mail.params.ptr, ev->mail.params.len);
+        b.ptr = v;
+        b.len = vl;
+        while (b.len > 1 && b.ptr[0] == '0')
+            b.ptr++, b.len--;
+    }
     return x != y || a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0 ? SMTP__NO(PARAM_CONFLICT) : 0;
 }
 
@@ -1403,11 +1430,12 @@ static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, siz
 static int smtp__sequence(const struct smtp_session *s, unsigned v)
 {
     uint16_t f = s->_flags;
+    if ((v == SMTP__V_BDAT || (v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) && !(f & SMTP__F_ESMTP) &&
+        s->_state != SMTP__ST_INIT)
+        return SMTP__NO(SEQ_EHLO); /* RFC 3030 2, RFC 4954 4 */
     if (smtp__verbs[v].states & (1u << s->_state)) {
         if (v == SMTP__V_DATA && (f & (SMTP__F_BDAT | SMTP__F_BINARY)))
             return (f & SMTP__F_BDAT) ? SMTP__NO(SEQ_DATA_BDAT) : SMTP__NO(SEQ_BINARYMIME);
-        if ((v == SMTP__V_BDAT || v == SMTP__V_AUTH) && !(f & SMTP__F_ESMTP))
-            return SMTP__NO(SEQ_EHLO);
         if (v == SMTP__V_AUTH && (f & SMTP__F_AUTHED))
             return SMTP__NO(SEQ_AUTHED);
         if (v == SMTP__V_STARTTLS && (f & SMTP__F_TLS))
