@@ -27,6 +27,7 @@
 #endif
 #define SMTP__REPLY_LINE 512 /* RFC 5321 4.5.3.1.5, CRLF included */
 
+
 /* Extensions compiled in: a zero here removes the bit at smtp_init(), and
  * the compiler drops the code behind `if (SMTP__HAS_x && ...)`. */
 #ifdef SMTP_NO_CHUNKING
@@ -105,77 +106,80 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
 
 /* ------------------------------------------------------ the reply catalogue */
 
-/* Every reply the core writes itself: id, code, enhanced code ("": none; it
- * is sent only after EHLO), text.  smtp_reply()'s defaults are in the
+/* An enhanced status code (RFC 3463) class.subject.detail in 16 bits; 0 is
+ * none.  Sent only after EHLO has advertised them. */
+#define SMTP__E(c, s, d) ((c) << 12 | (s) << 8 | (d))
+
+/* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are in the
  * second table below.  No reply code, enhanced code or text appears
  * anywhere else in this file; the README's table of them is checked
  * against these rows by `make test`. */
 #define SMTP__REPLY_MAP(X)                                                                        \
-    X(GREET, 220, "", SMTP__T("ESMTP ready"))                                                     \
-    X(GREET_821, 220, "", SMTP__T("Service ready"))                                               \
-    X(GREET_REFUSED, 554, "", SMTP__T("No SMTP service here"))                                    \
-    X(LINE_LONG, 500, "5.5.2", SMTP__T("Line too long"))                                          \
-    X(LINE_BARE, 500, "5.5.2", SMTP__T("Bare CR or LF not allowed"))                              \
-    X(LINE_NUL, 500, "5.5.2", SMTP__T("NUL octet not allowed"))                                   \
-    X(LINE_EMPTY, 500, "5.5.2", SMTP__T("Empty command"))                                         \
-    X(VERB_UNKNOWN, 500, "5.5.2", SMTP__T("Command unrecognized"))                                \
-    X(VERB_OFF, 502, "5.5.1", SMTP__T("Command not implemented"))                                 \
-    X(ONLY_QUIT, 503, "5.5.1", SMTP__T("No SMTP service here, only QUIT"))                        \
-    X(SEQUENCE, 503, "5.5.1", SMTP__T("Bad sequence of commands"))                                \
-    X(SEQ_HELO, 503, "5.5.1", SMTP__T("Send HELO/EHLO first"))                                    \
-    X(SEQ_EHLO, 503, "5.5.1", SMTP__T("Send EHLO first"))                                         \
-    X(SEQ_DATA_BDAT, 503, "5.5.1", SMTP__T("DATA after BDAT"))                                    \
-    X(SEQ_BINARYMIME, 503, "5.5.1", SMTP__T("BINARYMIME needs BDAT"))                             \
-    X(SEQ_AUTHED, 503, "5.5.1", SMTP__T("Already authenticated"))                                 \
-    X(SEQ_TLS, 503, "5.5.1", SMTP__T("TLS already active"))                                       \
-    X(NO_RCPT, 554, "5.5.1", SMTP__T("No valid recipients"))                                      \
-    X(NEED_TLS, 530, "5.7.0", SMTP__T("Must issue a STARTTLS command first"))                     \
-    X(ARG_NONE, 501, "5.5.4", SMTP__T("No parameters allowed"))                                   \
-    X(ARG_NEEDED, 501, "5.5.4", SMTP__T("Argument required"))                                     \
-    X(ARG_BAD, 501, "5.5.4", SMTP__T("Invalid argument"))                                         \
-    X(DOMAIN_BAD, 501, "5.5.4", SMTP__T("Invalid domain name"))                                   \
-    X(MAIL_SYNTAX, 501, "5.5.4", SMTP__T("Syntax: MAIL FROM:<address>"))                          \
-    X(RCPT_SYNTAX, 501, "5.5.4", SMTP__T("Syntax: RCPT TO:<address>"))                            \
-    X(FROM_SYNTAX, 501, "5.1.7", SMTP__T("Bad sender address syntax"))                            \
-    X(FROM_LOCAL, 501, "5.1.7", SMTP__T("Local part too long"))                                   \
-    X(FROM_DOMAIN, 501, "5.1.7", SMTP__T("Domain too long"))                                      \
-    X(FROM_PATH, 501, "5.1.7", SMTP__T("Path too long"))                                          \
-    X(TO_SYNTAX, 501, "5.1.3", SMTP__T("Bad recipient address syntax"))                           \
-    X(TO_LOCAL, 501, "5.1.3", SMTP__T("Local part too long"))                                     \
-    X(TO_DOMAIN, 501, "5.1.3", SMTP__T("Domain too long"))                                        \
-    X(TO_PATH, 501, "5.1.3", SMTP__T("Path too long"))                                            \
-    X(UTF8_BAD, 501, "5.6.7", SMTP__T("Malformed or unannounced UTF-8 in address"))               \
-    X(UTF8_NEEDED, 553, "5.6.7", SMTP__T("Non-ASCII address needs SMTPUTF8"))                     \
-    X(PARAMS, 501, "5.5.4", SMTP__T("Syntax error in parameters"))                                \
-    X(PARAM_VALUE, 501, "5.5.4", SMTP__T("Syntax error in parameter value"))                      \
-    X(PARAM_CONFLICT, 501, "5.5.4", SMTP__T("Conflicting duplicate parameter"))                   \
-    X(PARAM_UNKNOWN, 555, "5.5.4", SMTP__T("Unsupported parameter"))                              \
-    X(SMTPUTF8_VALUE, 501, "5.5.4", SMTP__T("SMTPUTF8 takes no value"))                           \
-    X(BINARYMIME_OFF, 504, "5.5.4", SMTP__T("BODY=BINARYMIME not implemented"))                   \
-    X(SIZE_OVER, 552, "5.3.4", SMTP__T("Message size exceeds fixed maximum message size"))        \
-    X(RCPTS_OVER, 452, "4.5.3", SMTP__T("Too many recipients"))                                   \
-    X(MSG_BARE, 554, "5.6.0", SMTP__T("Message contains bare CR or LF"))                          \
-    X(MSG_LONG_LINE, 554, "5.6.0", SMTP__T("Message line too long"))                              \
-    X(BDAT_SYNTAX, 501, "5.5.4", SMTP__T("Syntax: BDAT size [LAST]"))                             \
-    X(BDAT_SIZE, 421, "4.5.4", SMTP__T("Cannot read BDAT size, closing transmission channel"))    \
-    X(BDAT_CHUNK, 250, "2.0.0", SMTP__T("Chunk received"))                                        \
-    X(AUTH_TLS, 538, "5.7.11", SMTP__T("Encryption required for requested authentication mechanism")) \
-    X(AUTH_MECH, 504, "5.5.4", SMTP__T("Unrecognized authentication type"))                       \
-    X(AUTH_CANCEL, 501, "5.7.0", SMTP__T("Authentication cancelled"))                             \
-    X(AUTH_BASE64, 501, "5.5.2", SMTP__T("Cannot decode base64"))                                 \
-    X(AUTH_USER, 501, "5.5.4", SMTP__T("Invalid user name"))                                      \
-    X(AUTH_PLAIN, 501, "5.5.2", SMTP__T("Invalid PLAIN response"))                                \
-    X(AUTH_LINE, 500, "5.5.6", SMTP__T("Authentication Exchange line is too long or malformed"))  \
-    X(AUTH_GUESSING, 421, "4.7.0", SMTP__T("Too many authentication failures"))                   \
-    X(AUTH_ASK, 334, "", "")             /* RFC 4954 4: an empty challenge */                     \
-    X(AUTH_ASK_USER, 334, "", "VXNlcm5hbWU6") /* base64 "Username:": protocol, kept terse */      \
-    X(AUTH_ASK_PASS, 334, "", "UGFzc3dvcmQ6") /* base64 "Password:" */                            \
-    X(ERRORS, 421, "4.7.0", SMTP__T("Error: too many errors"))                                    \
-    X(BYE_SHUTDOWN, 421, "4.3.2", SMTP__T("Service not available, closing transmission channel")) \
-    X(BYE_TIMEOUT, 421, "4.4.2", SMTP__T("Timeout, closing transmission channel"))                \
-    X(BYE_BUSY, 421, "4.3.2", SMTP__T("Too busy, try again later"))                               \
-    X(OK, 250, "2.0.0", SMTP__T("OK"))                                                            \
-    X(BYE, 221, "2.0.0", SMTP__T("Service closing transmission channel"))
+    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                     \
+    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                               \
+    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                    \
+    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                                          \
+    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                              \
+    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                                   \
+    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                                         \
+    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                                \
+    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                                 \
+    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))                        \
+    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                                \
+    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                                    \
+    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                                         \
+    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                                    \
+    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))                             \
+    X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                                 \
+    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                                       \
+    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                                      \
+    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))                     \
+    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                                   \
+    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                                     \
+    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                                         \
+    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                                   \
+    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))                          \
+    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))                            \
+    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))                            \
+    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                                   \
+    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                                      \
+    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                                          \
+    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))                           \
+    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                                     \
+    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                                        \
+    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                                            \
+    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address"))               \
+    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))                     \
+    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                                \
+    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))                      \
+    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))                   \
+    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                              \
+    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))                           \
+    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))                   \
+    X(SIZE_OVER, 552, SMTP__E(5, 3, 4), SMTP__T("Message size exceeds fixed maximum message size"))        \
+    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                                   \
+    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))                          \
+    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                              \
+    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: BDAT size [LAST]"))                             \
+    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4), SMTP__T("Cannot read BDAT size, closing transmission channel"))    \
+    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T("Chunk received"))                                        \
+    X(AUTH_TLS, 538, SMTP__E(5, 7, 11), SMTP__T("Encryption required for requested authentication mechanism")) \
+    X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T("Unrecognized authentication type"))                       \
+    X(AUTH_CANCEL, 501, SMTP__E(5, 7, 0), SMTP__T("Authentication cancelled"))                             \
+    X(AUTH_BASE64, 501, SMTP__E(5, 5, 2), SMTP__T("Cannot decode base64"))                                 \
+    X(AUTH_USER, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid user name"))                                      \
+    X(AUTH_PLAIN, 501, SMTP__E(5, 5, 2), SMTP__T("Invalid PLAIN response"))                                \
+    X(AUTH_LINE, 500, SMTP__E(5, 5, 6), SMTP__T("Authentication Exchange line is too long or malformed"))  \
+    X(AUTH_GUESSING, 421, SMTP__E(4, 7, 0), SMTP__T("Too many authentication failures"))                   \
+    X(AUTH_ASK, 334, 0, "")             /* RFC 4954 4: an empty challenge */                     \
+    X(AUTH_ASK_USER, 334, 0, "VXNlcm5hbWU6") /* base64 "Username:": protocol, kept terse */      \
+    X(AUTH_ASK_PASS, 334, 0, "UGFzc3dvcmQ6") /* base64 "Password:" */                            \
+    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                                    \
+    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel")) \
+    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))                \
+    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                               \
+    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                                            \
+    X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
 
 enum smtp__reply {
     SMTP__R_NONE,
@@ -185,14 +189,22 @@ enum smtp__reply {
     SMTP__R_COUNT
 };
 
+/* With SMTP_TERSE a row is only its two codes: the texts are not there. */
+#ifdef SMTP_TERSE
+#define SMTP__TEXT(t)
+#define SMTP__TEXT_OF(row) ""
+#else
+#define SMTP__TEXT(t) t,
+#define SMTP__TEXT_OF(row) ((row)->text)
+#endif
 static const struct smtp__reply_row {
-    uint16_t code;
-    uint8_t text_len;
-    char enh[7];
+#ifndef SMTP_TERSE
     const char *text;
+#endif
+    uint16_t code, enh;
 } smtp__replies[SMTP__R_COUNT] = {
-    {0, 0, "", ""},
-#define SMTP__X(id, code, enh, text) {code, (uint8_t)(sizeof(text) - 1), enh, text},
+    {SMTP__TEXT("") 0, 0},
+#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) code, enh},
     SMTP__REPLY_MAP(SMTP__X)
 #undef SMTP__X
 };
@@ -201,51 +213,52 @@ static const struct smtp__reply_row {
  * and, when the row names one, the event (RFC 5321 4.2.2, RFC 3463, and the
  * extension RFCs).  Every code a decision may be answered with is here. */
 #define SMTP__DEFAULT_MAP(X)                                                                      \
-    X(250, MAIL, "2.1.0", SMTP__T("OK"))                                                          \
-    X(250, RCPT, "2.1.5", SMTP__T("OK"))                                                          \
-    X(250, 0, "2.0.0", SMTP__T("OK"))                                                             \
-    X(354, 0, "", SMTP__T("End data with <CR><LF>.<CR><LF>"))                                     \
-    X(252, 0, "2.0.0", SMTP__T("Cannot VRFY user, but will accept message and attempt delivery")) \
-    X(214, 0, "2.0.0", SMTP__T("Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"))     \
-    X(211, 0, "2.0.0", SMTP__T("System status"))                                                  \
-    X(220, 0, "2.0.0", SMTP__T("Ready to start TLS")) /* the greeting has its own */              \
-    X(235, 0, "2.7.0", SMTP__T("Authentication successful"))                                      \
-    X(251, 0, "2.1.5", SMTP__T("User not local; will forward"))                                   \
-    X(421, 0, "4.3.2", SMTP__T("Service not available, closing transmission channel"))            \
-    X(432, 0, "4.7.12", SMTP__T("A password transition is needed"))                               \
-    X(450, 0, "4.2.1", SMTP__T("Requested mail action not taken: mailbox unavailable"))           \
-    X(451, 0, "4.3.0", SMTP__T("Requested action aborted: local error in processing"))            \
-    X(452, 0, "4.3.1", SMTP__T("Requested action not taken: insufficient system storage"))        \
-    X(454, 0, "4.7.0", SMTP__T("Temporary failure"))                                              \
-    X(455, 0, "4.5.4", SMTP__T("Server unable to accommodate parameters"))                        \
-    X(500, 0, "5.5.2", SMTP__T("Syntax error, command unrecognized"))                             \
-    X(501, 0, "5.5.4", SMTP__T("Syntax error in parameters or arguments"))                        \
-    X(502, 0, "5.5.1", SMTP__T("Command not implemented"))                                        \
-    X(503, 0, "5.5.1", SMTP__T("Bad sequence of commands"))                                       \
-    X(504, 0, "5.5.4", SMTP__T("Command parameter not implemented"))                              \
-    X(534, 0, "5.7.9", SMTP__T("Authentication mechanism is too weak"))                           \
-    X(535, 0, "5.7.8", SMTP__T("Authentication credentials invalid"))                             \
-    X(538, 0, "5.7.11", SMTP__T("Encryption required for requested authentication mechanism"))    \
-    X(550, RCPT, "5.1.1", SMTP__T("Requested action not taken: mailbox unavailable"))             \
-    X(550, 0, "5.7.1", SMTP__T("Requested action not taken: mailbox unavailable"))                \
-    X(551, 0, "5.1.6", SMTP__T("User not local"))                                                 \
-    X(552, RCPT, "5.2.2", SMTP__T("Requested mail action aborted: exceeded storage allocation"))   \
-    X(552, 0, "5.3.4", SMTP__T("Requested mail action aborted: exceeded storage allocation"))      \
-    X(553, MAIL, "5.1.7", SMTP__T("Requested action not taken: mailbox name not allowed"))        \
-    X(553, 0, "5.1.3", SMTP__T("Requested action not taken: mailbox name not allowed"))           \
-    X(554, 0, "5.0.0", SMTP__T("Transaction failed"))                                             \
-    X(555, 0, "5.5.4", SMTP__T("MAIL FROM/RCPT TO parameters not recognized or not implemented"))
+    X(250, MAIL, SMTP__E(2, 1, 0), SMTP__T("OK"))                                                          \
+    X(250, RCPT, SMTP__E(2, 1, 5), SMTP__T("OK"))                                                          \
+    X(250, 0, SMTP__E(2, 0, 0), SMTP__T("OK"))                                                             \
+    X(354, 0, 0, SMTP__T("End data with <CR><LF>.<CR><LF>"))                                     \
+    X(252, 0, SMTP__E(2, 0, 0), SMTP__T("Cannot VRFY user, but will accept message and attempt delivery")) \
+    X(214, 0, SMTP__E(2, 0, 0), SMTP__T("Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"))     \
+    X(211, 0, SMTP__E(2, 0, 0), SMTP__T("System status"))                                                  \
+    X(220, 0, SMTP__E(2, 0, 0), SMTP__T("Ready to start TLS")) /* the greeting has its own */              \
+    X(235, 0, SMTP__E(2, 7, 0), SMTP__T("Authentication successful"))                                      \
+    X(251, 0, SMTP__E(2, 1, 5), SMTP__T("User not local; will forward"))                                   \
+    X(421, 0, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel"))            \
+    X(432, 0, SMTP__E(4, 7, 12), SMTP__T("A password transition is needed"))                               \
+    X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable"))           \
+    X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))            \
+    X(452, 0, SMTP__E(4, 3, 1), SMTP__T("Requested action not taken: insufficient system storage"))        \
+    X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                              \
+    X(455, 0, SMTP__E(4, 5, 4), SMTP__T("Server unable to accommodate parameters"))                        \
+    X(500, 0, SMTP__E(5, 5, 2), SMTP__T("Syntax error, command unrecognized"))                             \
+    X(501, 0, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters or arguments"))                        \
+    X(502, 0, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                                        \
+    X(503, 0, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                                       \
+    X(504, 0, SMTP__E(5, 5, 4), SMTP__T("Command parameter not implemented"))                              \
+    X(534, 0, SMTP__E(5, 7, 9), SMTP__T("Authentication mechanism is too weak"))                           \
+    X(535, 0, SMTP__E(5, 7, 8), SMTP__T("Authentication credentials invalid"))                             \
+    X(538, 0, SMTP__E(5, 7, 11), SMTP__T("Encryption required for requested authentication mechanism"))    \
+    X(550, RCPT, SMTP__E(5, 1, 1), SMTP__T("Requested action not taken: mailbox unavailable"))             \
+    X(550, 0, SMTP__E(5, 7, 1), SMTP__T("Requested action not taken: mailbox unavailable"))                \
+    X(551, 0, SMTP__E(5, 1, 6), SMTP__T("User not local"))                                                 \
+    X(552, RCPT, SMTP__E(5, 2, 2), SMTP__T("Requested mail action aborted: exceeded storage allocation"))   \
+    X(552, 0, SMTP__E(5, 3, 4), SMTP__T("Requested mail action aborted: exceeded storage allocation"))      \
+    X(553, MAIL, SMTP__E(5, 1, 7), SMTP__T("Requested action not taken: mailbox name not allowed"))        \
+    X(553, 0, SMTP__E(5, 1, 3), SMTP__T("Requested action not taken: mailbox name not allowed"))           \
+    X(554, 0, SMTP__E(5, 0, 0), SMTP__T("Transaction failed"))                                             \
+    X(555, 0, SMTP__E(5, 5, 4), SMTP__T("MAIL FROM/RCPT TO parameters not recognized or not implemented"))
 
 #define SMTP__EV_0 0
 #define SMTP__EV_MAIL SMTP_EV_MAIL
 #define SMTP__EV_RCPT SMTP_EV_RCPT
 static const struct smtp__default_row {
-    uint16_t code;
-    uint8_t ev, text_len;
-    char enh[7];
+#ifndef SMTP_TERSE
     const char *text;
+#endif
+    uint16_t code, enh;
+    uint8_t ev;
 } smtp__defaults[] = {
-#define SMTP__X(code, ev, enh, text) {code, SMTP__EV_##ev, (uint8_t)(sizeof(text) - 1), enh, text},
+#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text) code, enh, SMTP__EV_##ev},
     SMTP__DEFAULT_MAP(SMTP__X)
 #undef SMTP__X
 };
@@ -465,99 +478,105 @@ static int smtp__hexval(int c)
 
 /* -------------------------------------------------------------- the writer */
 
-/* n octets of t into o, control and 8-bit octets as '?'.  Returns n. */
-static size_t smtp__copy_text(char *o, const char *t, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        o[i] = SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?';
-    return n;
-}
+/* Enhanced codes inside the writer: class << 20 | subject << 10 | detail,
+ * each part up to 999 (RFC 3463: 1*3digit), 0 for none.  The tables'
+ * 16-bit SMTP__E() form widens to it. */
+#define SMTP__E32(e) ((uint32_t)(e) >> 12 << 20 | ((uint32_t)(e) >> 8 & 15u) << 10 | ((uint32_t)(e) & 255u))
 
 /* The enhanced code to send: none before EHLO has advertised them (RFC
- * 2034), else e (NULL or "" for none). */
-static const char *smtp__enh(const struct smtp_session *s, const char *e)
+ * 2034), else e. */
+static uint32_t smtp__enh(const struct smtp_session *s, uint32_t e)
 {
-    if (!(s->_flags & SMTP__F_ESMTP) || !(s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES) || !e || !*e)
-        return 0;
-    return e;
+    return (s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES) ? e : 0;
 }
 
-/* Appends the line "code-[enh ][host ]text" CRLF, at most 512 octets, and
- * leaves `keep` octets of the buffer free.  Only the text is ever cut: when
- * the code, the enhanced code (RFC 2034 3: it prefaces every line), the
- * hostname and at least one octet of a non-empty text do not fit, nothing
- * is written.  clean: t is the core's own (no control octets to replace).
- * Returns the offset of the '-' (0: nothing written), which the caller
- * turns into ' ' on the last line of a reply. */
-static size_t smtp__line(struct smtp_session *s, unsigned code, const char *enh, int host, const char *t,
-                         size_t tl, size_t keep, int clean)
+static size_t smtp__enh_len(uint32_t e)
+{
+    unsigned sub = e >> 10 & 1023u, det = e & 1023u;
+    return e ? 3 + (size_t)(1 + (sub >= 10) + (sub >= 100)) + (size_t)(1 + (det >= 10) + (det >= 100)) : 0;
+}
+
+enum smtp__how {
+    SMTP__W_HOST = 1,  /* the hostname leads the first line */
+    SMTP__W_CLEAN = 2, /* the text is the core's own: no control octets */
+    SMTP__W_MORE = 4   /* more lines of this reply follow: no final "code SP" */
+};
+
+/* Appends a reply: one line "code-[enh ][host ]text" CRLF per line of
+ * t[0..tl) ('\n' separates them), each at most 512 octets, leaving `keep`
+ * octets of the buffer free.  Only the text is ever cut: a line whose code,
+ * enhanced code (RFC 2034 3: it prefaces every line), hostname and one
+ * octet of non-empty text do not fit is left out, with every line after
+ * it.  The last line written gets "code SP" (unless SMTP__W_MORE), so what
+ * goes out is well formed whatever the text and however much fits.  Control
+ * octets in the application's text go out as '?'. */
+static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, const char *t, size_t tl, size_t keep,
+                       unsigned how)
 {
     char *o = s->_out;
-    const char *h = s->cfg.hostname;
-    size_t len = s->_out_len, el = enh ? strlen(enh) : 0, hl = host ? SMTP__MIN(strlen(h), (size_t)255) : 0;
-    size_t need = 4 + (el ? el + 1 : 0) + hl + (hl && tl) + (tl != 0) + 2, sep;
-    if (SMTP_REPLY_MAX - len < keep || SMTP_REPLY_MAX - len - keep < need)
-        return 0;
-    tl = SMTP__MIN(tl, SMTP__MIN((size_t)SMTP_REPLY_MAX - keep, len + SMTP__REPLY_LINE) - len - need +
-                           (tl != 0));
-    o[len++] = (char)('0' + code / 100);
-    o[len++] = (char)('0' + code / 10 % 10);
-    o[len++] = (char)('0' + code % 10);
-    sep = len;
-    o[len++] = '-';
-    if (el) {
-        memcpy(o + len, enh, el);
-        len += el;
-        o[len++] = ' ';
-    }
-    if (hl) {
-        len += smtp__copy_text(o + len, h, hl);
-        if (tl)
-            o[len++] = ' ';
-    }
-    if (clean)
-        memcpy(o + len, t, tl);
-    else
-        smtp__copy_text(o + len, t, tl);
-    len += tl;
-    o[len++] = '\r';
-    o[len++] = '\n';
-    s->_out_len = (uint16_t)len;
-    return sep;
-}
-
-/* Appends one reply of the application's; '\n' in text separates lines.
- * The last line written always gets "code SP", so what goes out is well
- * formed whatever the text and however much of it fits. */
-static void smtp__put(struct smtp_session *s, unsigned code, const char *enh, int host, const char *t)
-{
-    size_t sep = 0, s2;
-    enh = smtp__enh(s, enh);
+    size_t el = smtp__enh_len(enh), sep = 0;
     for (;;) {
-        size_t tl = strlen(t);
         const char *nl = (const char *)memchr(t, '\n', tl);
-        if ((s2 = smtp__line(s, code, enh, host, t, nl ? (size_t)(nl - t) : tl, 0, 0)) == 0)
+        size_t len = s->_out_len, ll = nl ? (size_t)(nl - t) : tl, i;
+        size_t hl = (how & SMTP__W_HOST) ? SMTP__MIN(strlen(s->cfg.hostname), (size_t)255) : 0;
+        size_t need = 4 + (el ? el + 1 : 0) + hl + (hl && ll) + (ll != 0) + 2;
+        if (SMTP_REPLY_MAX - len < keep || SMTP_REPLY_MAX - len - keep < need)
             break;
-        sep = s2;
-        host = 0;
+        ll = SMTP__MIN(ll, SMTP__MIN((size_t)SMTP_REPLY_MAX - keep, len + SMTP__REPLY_LINE) - len - need +
+                               (ll != 0));
+        o[len++] = (char)('0' + code / 100);
+        o[len++] = (char)('0' + code / 10 % 10);
+        o[len++] = (char)('0' + code % 10);
+        sep = len;
+        o[len++] = '-';
+        if (el) {
+            unsigned part, v;
+            o[len++] = (char)('0' + (enh >> 20));
+            for (part = 0; part < 2; part++) { /* ".subject" and ".detail", 1-3 digits */
+                v = (unsigned)(part ? enh : enh >> 10) & 1023u;
+                o[len++] = '.';
+                if (v >= 100)
+                    o[len++] = (char)('0' + v / 100);
+                if (v >= 10)
+                    o[len++] = (char)('0' + v / 10 % 10);
+                o[len++] = (char)('0' + v % 10);
+            }
+            o[len++] = ' ';
+        }
+        if (hl) {
+            for (i = 0; i < hl; i++)
+                o[len + i] = SMTP__IS(s->cfg.hostname[i], SMTP__C_PRINT) ? s->cfg.hostname[i] : '?';
+            len += hl;
+            if (ll)
+                o[len++] = ' ';
+        }
+        for (i = 0; i < ll; i++) /* the catalogue's texts pass unchanged */
+            o[len + i] = (how & SMTP__W_CLEAN) || SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?';
+        len += ll;
+        o[len++] = '\r';
+        o[len++] = '\n';
+        s->_out_len = (uint16_t)len;
+        how &= ~(unsigned)SMTP__W_HOST;
         if (!nl)
             break;
+        tl -= (size_t)(nl + 1 - t);
         t = nl + 1;
     }
-    if (sep)
-        s->_out[sep] = ' ';
+    if (sep && !(how & SMTP__W_MORE))
+        o[sep] = ' ';
 }
+
+/* Appends one reply of text t (NUL-terminated); a macro, not a function,
+ * to keep one frame off the deepest stack. */
+#define smtp__put(s, code, enh, t, how) smtp__line(s, code, smtp__enh(s, enh), t, strlen(t), 0, how)
 
 /* Appends the catalogue's reply `id`: one line, the hostname first in 221
  * and 421 (RFC 5321 4.2.2, 3.8).  A 421 ends the session. */
 static void smtp__say(struct smtp_session *s, unsigned id)
 {
     const struct smtp__reply_row *r = &smtp__replies[id];
-    int host = r->code == 221 || r->code == 421;
-    size_t sep = smtp__line(s, r->code, smtp__enh(s, r->enh), host, r->text, r->text_len, 0, 1);
-    if (sep)
-        s->_out[sep] = ' ';
+    smtp__put(s, r->code, SMTP__E32(r->enh), SMTP__TEXT_OF(r),
+              SMTP__W_CLEAN | (r->code == 221 || r->code == 421 ? SMTP__W_HOST : 0));
     if (r->code == 421)
         s->_state = SMTP__ST_CLOSED;
 }
@@ -603,50 +622,46 @@ static const struct smtp__keyword {
     {SMTP_EXT_DSN, "DSN"},
 };
 
-/* Keyword i as the session offers it, into kw[48]; its length, or 0 when
- * it is not offered. */
-static size_t smtp__keyword(const struct smtp_session *s, size_t i, char *kw)
+/* The EHLO reply: hostname (and the first line of text) first, then one
+ * keyword a line.  The keywords' room is kept first (their longest: SIZE
+ * with 20 digits, RCPTMAX with 5), so the application's text is what gets
+ * cut, never a keyword or its value.  A 255-octet hostname and every
+ * keyword take at most 462 octets, within the 512 that SMTP_REPLY_MAX
+ * guarantees, so every line below fits. */
+static void smtp__put_ehlo(struct smtp_session *s, const char *text)
 {
     uint32_t e = s->cfg.extensions;
-    size_t n;
+    size_t i, sep, keep = 0, tl = strlen(text);
+    const char *nl = (const char *)memchr(text, '\n', tl);
     if (s->_flags & SMTP__F_TLS)
         e &= ~(uint32_t)SMTP_EXT_STARTTLS; /* RFC 3207 4.2 */
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
-    if (!(e & smtp__keywords[i].ext))
-        return 0;
-    n = strlen(smtp__keywords[i].kw);
-    memcpy(kw, smtp__keywords[i].kw, n);
-    if (smtp__keywords[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
-        kw[n++] = ' ';
-        n += smtp__put_num(kw + n, s->cfg.max_size);
-    } else if (smtp__keywords[i].ext == SMTP_EXT_LIMITS) {
-        n += smtp__put_num(kw + n, s->cfg.max_rcpt);
-    }
-    return n;
-}
-
-/* The EHLO reply: hostname (and the first line of text) first, then one
- * keyword a line.  The keywords are measured first and their room kept, so
- * the application's text is what gets cut, never a keyword or its value:
- * a 255-octet hostname and every keyword with the largest values take 462
- * octets, within the 512 that SMTP_REPLY_MAX guarantees. */
-static void smtp__put_ehlo(struct smtp_session *s, const char *text)
-{
-    char kw[48];
-    size_t i, n, sep, keep = 0, tl = strlen(text);
-    const char *nl = (const char *)memchr(text, '\n', tl);
     for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++)
-        if ((n = smtp__keyword(s, i, kw)) != 0)
-            keep += 4 + n + 2;
-    sep = smtp__line(s, 250, 0, 1, text, nl ? (size_t)(nl - text) : tl, keep, 0);
+        if (e & smtp__keywords[i].ext)
+            keep += 6 + strlen(smtp__keywords[i].kw) + (smtp__keywords[i].ext == SMTP_EXT_SIZE ? 21 : 5);
+    sep = s->_out_len + 3u; /* the first line's '-': it always fits */
+    smtp__line(s, 250, 0, text, nl ? (size_t)(nl - text) : tl, keep, SMTP__W_HOST | SMTP__W_MORE);
     for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++) {
-        size_t s2;
-        if ((n = smtp__keyword(s, i, kw)) != 0 && (s2 = smtp__line(s, 250, 0, 0, kw, n, 0, 1)) != 0)
-            sep = s2;
+        char *o = s->_out + s->_out_len;
+        size_t n = strlen(smtp__keywords[i].kw);
+        if (!(e & smtp__keywords[i].ext))
+            continue;
+        o[0] = '2', o[1] = '5', o[2] = '0', o[3] = '-'; /* the code of the reply's first line */
+        memcpy(o + 4, smtp__keywords[i].kw, n);
+        n += 4;
+        if (smtp__keywords[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
+            o[n++] = ' ';
+            n += smtp__put_num(o + n, s->cfg.max_size);
+        } else if (smtp__keywords[i].ext == SMTP_EXT_LIMITS) {
+            n += smtp__put_num(o + n, s->cfg.max_rcpt);
+        }
+        o[n++] = '\r';
+        o[n++] = '\n';
+        sep = s->_out_len + 3u;
+        s->_out_len = (uint16_t)(s->_out_len + n);
     }
-    if (sep)
-        s->_out[sep] = ' ';
+    s->_out[sep] = ' ';
 }
 
 /* --------------------------------------------------------- argument parsers */
@@ -995,14 +1010,21 @@ static const struct smtp__param_row {
 static int smtp__xtext_ok(const char *v, size_t n, size_t max)
 {
     size_t i;
-    if (n == 0 || n > max || smtp_xtext_decode(v, n, 0, 0) < 0)
+    if (n == 0 || n > max)
         return 0;
-    for (i = 0; i < n; i++) { /* the decoder checked that "+XX" is whole */
-        int c = v[i] == '+' ? smtp__hexval(v[i + 1]) * 16 + smtp__hexval(v[i + 2]) : ' ';
-        if (c < ' ' || c > '~')
-            return 0;
-        if (v[i] == '+')
+    for (i = 0; i < n; i++) { /* xchar (33-126 but "+" and "="), or "+" 2HEXDIG */
+        int c = (unsigned char)v[i];
+        if (c == '+') {
+            if (i + 2 >= n || smtp__hexval(v[i + 1]) < 0 || smtp__hexval(v[i + 2]) < 0 || v[i + 1] >= 'a' ||
+                v[i + 2] >= 'a')
+                return 0;
+            c = smtp__hexval(v[i + 1]) * 16 + smtp__hexval(v[i + 2]);
             i += 2;
+            if (c < ' ' || c > '~')
+                return 0;
+        } else if (c < 33 || c > 126 || c == '=') {
+            return 0;
+        }
     }
     return 1;
 }
@@ -1167,52 +1189,15 @@ static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev,
     return x != y || a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0 ? SMTP__NO(PARAM_CONFLICT) : 0;
 }
 
-/* Parses "FROM:<path> params" / "TO:<path> params" (a[0..n)) into ev:
- * esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks
- * where one SP stands unless SMTP_OPT_STRICT_SPACES.  ev.mail and ev.rcpt
- * share their first members (type, path, params). */
-static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const char *a, size_t n, int mail)
+/* The ESMTP parameters ev.mail.params (ev.rcpt.params) of MAIL (mail) or
+ * RCPT into ev: esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs
+ * of blanks where one SP stands unless SMTP_OPT_STRICT_SPACES. */
+static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev, int mail)
 {
     const char *q;
     size_t i, m;
-    int r, has8 = 0, esmtp = (s->_flags & SMTP__F_ESMTP) != 0;
-    unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER, seen = 0;
-
-    if (!smtp__has_prefix(a, n, mail ? "FROM:" : "TO:"))
-        return mail ? SMTP__NO(MAIL_SYNTAX) : SMTP__NO(RCPT_SYNTAX);
-    i = mail ? 5 : 3;
-    if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
-        i = smtp__skip_blanks(s, a, i, n);
-    if (esmtp && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
-        flags |= SMTP_PATH_UTF8;
-    if ((r = smtp__parse_path(a + i, n - i, flags, &ev->mail.path, &has8)) != SMTP_OK)
-        return smtp__path_error(r, mail);
-    i += ev->mail.path.len;
-    ev->mail.params.ptr = "";
-    ev->mail.params.len = 0;
-    if (mail) {
-        ev->mail.size = 0;
-        ev->mail.body = ev->mail.smtputf8 = 0;
-#ifndef SMTP_NO_DSN
-        ev->mail.ret = 0;
-        ev->mail.envid = ev->mail.params;
-#endif
-#ifndef SMTP_NO_AUTH
-        ev->mail.auth = ev->mail.params;
-#endif
-    } else {
-#ifndef SMTP_NO_DSN
-        ev->rcpt.notify = 0;
-        ev->rcpt.orcpt = ev->rcpt.params;
-#endif
-    }
-    if (i < n) {
-        size_t j = smtp__skip_blanks(s, a, i, n);
-        if (j == i || j == n)
-            return SMTP__NO(PARAMS);
-        ev->mail.params.ptr = a + j;
-        ev->mail.params.len = n - j;
-    }
+    unsigned seen = 0;
+    int r, esmtp = (s->_flags & SMTP__F_ESMTP) != 0;
     for (q = ev->mail.params.ptr, m = ev->mail.params.len, i = 0; i < m;) {
         const char *kp = q + i, *v = 0;
         size_t kl = 0, vl = 0, j;
@@ -1244,6 +1229,56 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
             return r;
         seen |= 1u << id;
     }
+    return 0;
+}
+
+/* Parses "FROM:<path> params" / "TO:<path> params" (a[0..n)) into ev:
+ * esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks
+ * where one SP stands unless SMTP_OPT_STRICT_SPACES.  ev.mail and ev.rcpt
+ * share their first members (type, path, params). */
+static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const char *a, size_t n, int mail)
+{
+    size_t i;
+    int r, has8 = 0;
+    unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER;
+
+    if (!smtp__has_prefix(a, n, mail ? "FROM:" : "TO:"))
+        return mail ? SMTP__NO(MAIL_SYNTAX) : SMTP__NO(RCPT_SYNTAX);
+    i = mail ? 5 : 3;
+    if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
+        i = smtp__skip_blanks(s, a, i, n);
+    if ((s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
+        flags |= SMTP_PATH_UTF8;
+    if ((r = smtp__parse_path(a + i, n - i, flags, &ev->mail.path, &has8)) != SMTP_OK)
+        return smtp__path_error(r, mail);
+    i += ev->mail.path.len;
+    ev->mail.params.ptr = "";
+    ev->mail.params.len = 0;
+    if (mail) {
+        ev->mail.size = 0;
+        ev->mail.body = ev->mail.smtputf8 = 0;
+#ifndef SMTP_NO_DSN
+        ev->mail.ret = 0;
+        ev->mail.envid = ev->mail.params;
+#endif
+#ifndef SMTP_NO_AUTH
+        ev->mail.auth = ev->mail.params;
+#endif
+    } else {
+#ifndef SMTP_NO_DSN
+        ev->rcpt.notify = 0;
+        ev->rcpt.orcpt = ev->rcpt.params;
+#endif
+    }
+    if (i < n) {
+        size_t j = smtp__skip_blanks(s, a, i, n);
+        if (j == i || j == n)
+            return SMTP__NO(PARAMS);
+        ev->mail.params.ptr = a + j;
+        ev->mail.params.len = n - j;
+    }
+    if ((r = smtp__mail_params(s, ev, mail)) != 0)
+        return r;
     if (has8 && !(mail ? ev->mail.smtputf8 : (s->_flags & SMTP__F_UTF8)))
         return SMTP__NO(UTF8_NEEDED); /* RFC 6531 3.5 */
     return 0;
@@ -1614,18 +1649,23 @@ static void smtp__wipe_auth(struct smtp_session *s)
 #endif
 
 /* class "." 1*3digit "." 1*3digit, the class matching the code */
-static int smtp__enh_ok(const char *e, unsigned code)
+/* An application's enhanced code: class "." 1*3digit "." 1*3digit, the
+ * class matching the code (RFC 3463 2).  Returns it packed, or 0. */
+static uint32_t smtp__enh_parse(const char *e, unsigned code)
 {
     size_t i = 2, part, d;
+    uint32_t v = 0, out;
     if (!e || code / 100 == 3 || e[0] != (char)('0' + code / 100) || e[1] != '.')
         return 0;
+    out = (uint32_t)(code / 100) << 20;
     for (part = 0; part < 2; part++) {
-        for (d = 0; e[i] >= '0' && e[i] <= '9'; d++)
-            i++;
+        for (d = 0, v = 0; e[i] >= '0' && e[i] <= '9' && d < 4; d++)
+            v = v * 10 + (uint32_t)(e[i++] - '0');
         if (d < 1 || d > 3 || e[i++] != (part ? '\0' : '.'))
             return 0;
+        out |= v << (part ? 0 : 10);
     }
-    return 1;
+    return out;
 }
 
 /* The answer `code` to decision event ev: the reply (the defaults of
@@ -1636,6 +1676,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     const struct smtp__decision *d = &smtp__decisions[ev];
     const struct smtp__default_row *row = smtp__defaults;
     const char *given = text;
+    uint32_t e = 0;
     int yes = code < 400;
     unsigned next = yes ? d->yes : d->no;
 
@@ -1646,31 +1687,35 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         smtp__wipe_auth(s);
         /* password guessing: past max_auth_fails refusals the session ends */
         if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails && s->cfg.max_auth_fails != 255) {
-            smtp__say(s, SMTP__R_AUTH_GUESSING);
-            return;
+            const struct smtp__reply_row *r = &smtp__replies[SMTP__R_AUTH_GUESSING];
+            code = r->code;
+            enh = 0;
+            given = 0;
+            text = SMTP__TEXT_OF(r);
+            e = SMTP__E32(r->enh);
         }
     }
 #endif
     while (row->code != code || (row->ev && row->ev != ev))
         row++; /* every allowed code has a row: smtp_reply() checked it */
-    if (!enh || !smtp__enh_ok(enh, code))
-        enh = row->enh;
+    if (!e && (e = smtp__enh_parse(enh, code)) == 0)
+        e = SMTP__E32(row->enh);
     if (!text)
-        text = row->text;
+        text = SMTP__TEXT_OF(row);
     if (next != SMTP__ST_KEEP)
         s->_state = (uint8_t)next;
     if (code == 421) {
-        smtp__put(s, 421, enh, 1, text);
+        smtp__put(s, 421, e, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
         s->_state = SMTP__ST_CLOSED;
         return;
     }
     switch (ev) {
     case SMTP_EV_CONNECT:
         if (!given) /* the greeting has its own default */
-            text = smtp__replies[!yes ? SMTP__R_GREET_REFUSED : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
-                                                                                                   : SMTP__R_GREET]
-                       .text;
-        smtp__put(s, code, 0, 1, text);
+            text = SMTP__TEXT_OF(&smtp__replies[!yes ? SMTP__R_GREET_REFUSED
+                                                : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
+                                                                                       : SMTP__R_GREET]);
+        smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
         return;
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
@@ -1685,7 +1730,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         if (ev == SMTP_EV_EHLO)
             smtp__put_ehlo(s, text);
         else
-            smtp__put(s, code, 0, 1, text);
+            smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
         return;
     case SMTP_EV_MAIL:
         if (yes) {
@@ -1718,13 +1763,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     default:
         break;
     }
-    if (!given) { /* the catalogue's text: one clean line of known length */
-        size_t sep = smtp__line(s, code, smtp__enh(s, enh), 0, text, row->text_len, 0, 1);
-        if (sep)
-            s->_out[sep] = ' ';
-        return;
-    }
-    smtp__put(s, code, enh, 0, text);
+    smtp__put(s, code, e, text, given ? 0 : SMTP__W_CLEAN);
 }
 
 static int smtp__code_allowed(int ev, unsigned code)
@@ -2018,19 +2057,14 @@ static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, si
     return 0;
 }
 
-SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used, union smtp_event *ev)
+/* smtp_feed() once no decision is open: the input, in the state's way. */
+static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t *used,
+                                      union smtp_event *ev)
 {
-    const char *p = buf ? (const char *)buf : ""; /* p + 0 must be defined */
     size_t i = 0;
     unsigned lf;
     int r;
 
-    *used = 0;
-    if (s->_await) {
-        if (s->_flags & SMTP__F_DEFERRED)
-            return SMTP_PENDING;
-        smtp__decide(s, s->_await, smtp_event_default(s->_await), 0, 0);
-    }
     if (s->_out_len)
         return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
     switch (s->_state) {
@@ -2065,6 +2099,17 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     if (r < 0)
         smtp__refuse(s, (unsigned)-r);
     return r > 0 ? r : SMTP_WANT_WRITE;
+}
+
+SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used, union smtp_event *ev)
+{
+    *used = 0;
+    if (s->_await) {
+        if (s->_flags & SMTP__F_DEFERRED)
+            return SMTP_PENDING;
+        smtp__decide(s, s->_await, smtp_event_default(s->_await), 0, 0);
+    }
+    return smtp__input(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
 }
 
 SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh, const char *text)
@@ -2225,3 +2270,8 @@ SMTP_API const char *smtp_err_desc(int err)
 #undef SMTP__VERB_MAP
 #undef SMTP__IS
 #undef SMTP__NO
+#undef smtp__put
+#undef SMTP__E
+#undef SMTP__E32
+#undef SMTP__TEXT
+#undef SMTP__TEXT_OF

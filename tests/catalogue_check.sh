@@ -7,7 +7,8 @@
 # Prints "catalogue: N passed, N failed".
 table() {
     awk '/^#define SMTP__REPLY_MAP/ {on=1; next} on && !/\\$/ {on=0} on' smtp.c |
-    sed -nE 's/^ *X\(([A-Z0-9_]+), ([0-9]+), "([^"]*)", (SMTP__T\()?"([^"]*)"\)?\).*/| \2 | \3 | \5 | `\1` |/p'
+    sed -nE -e 's/SMTP__E\(([0-9]+), ([0-9]+), ([0-9]+)\)/"\1.\2.\3"/' -e 's/^( *X\([A-Z0-9_]+, [0-9]+, )0,/\1"",/' \
+        -e 's/^ *X\(([A-Z0-9_]+), ([0-9]+), "([^"]*)", (SMTP__T\()?"([^"]*)"\)?\).*/| \2 | \3 | \5 | `\1` |/p'
 }
 if [ "${1:-}" = "--print" ]; then
     echo "| code | enhanced | text | catalogue id |"
@@ -32,7 +33,7 @@ for code in $(echo "$want" | cut -d'|' -f2 | sort -u); do
 done
 # outside the two maps: no string that looks like an enhanced code or a reply
 stray=$(awk '/^#define SMTP__(REPLY|DEFAULT)_MAP/ {on=1} on && !/\\$/ {on=0; next} !on' smtp.c |
-    grep -nE '"[245]\.[0-9]{1,3}\.[0-9]{1,3}"|"[2-5][0-9][0-9][ -]' | grep -v '^ *[0-9]*: *\*')
+    grep -nE '"[245]\.[0-9]{1,3}\.[0-9]{1,3}"|"[2-5][0-9][0-9][ -]|SMTP__E\([0-9]' | grep -v '^ *[0-9]*: *\*')
 if [ -z "$stray" ]; then p=$((p + 1)); else f=$((f + 1)); echo "FAIL reply text outside the catalogue:"; echo "$stray"; fi
 echo "catalogue: $p passed, $f failed"
 [ "$f" -eq 0 ]
