@@ -27,7 +27,6 @@
 #endif
 #define SMTP__REPLY_LINE 512 /* RFC 5321 4.5.3.1.5, CRLF included */
 
-
 /* Extensions compiled in: a zero here removes the bit at smtp_init(), and
  * the compiler drops the code behind `if (SMTP__HAS_x && ...)`. */
 #ifdef SMTP_NO_CHUNKING
@@ -70,36 +69,36 @@ enum smtp__state {
     SMTP__ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
     SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_CLOSED,
-    SMTP__ST_KEEP     /* in the decisions table: the state does not change */
+    SMTP__ST_KEEP /* in the decisions table: the state does not change */
 };
 #define SMTP__B(st) (1u << SMTP__ST_##st)
 #define SMTP__IN_SESSION (SMTP__B(INIT) | SMTP__B(READY) | SMTP__B(MAIL) | SMTP__B(RCPT))
 
 enum smtp__flag {
-    SMTP__F_ESMTP = 1u << 0,       /* last accepted greeting was EHLO */
-    SMTP__F_UTF8 = 1u << 1,        /* transaction gave SMTPUTF8 */
-    SMTP__F_PEND_UTF8 = 1u << 2,   /* MAIL waiting for a decision gave SMTPUTF8 */
-    SMTP__F_RCPT_TRIED = 1u << 3,  /* a RCPT was refused in this transaction */
-    SMTP__F_DEFERRED = 1u << 4,    /* smtp_defer() was called */
-    SMTP__F_SHUTDOWN = 1u << 5,    /* smtp_shutdown(s, 0): next command gets 421 */
-    SMTP__F_PEND_421 = 1u << 6,    /* smtp_shutdown(s, 1) found the buffer full */
-    SMTP__F_TLS = 1u << 7,         /* smtp_tls_done() was called */
-    SMTP__F_AUTHED = 1u << 8,      /* AUTH succeeded */
-    SMTP__F_BDAT = 1u << 9,        /* transaction has taken a BDAT chunk */
-    SMTP__F_BINARY = 1u << 10,     /* transaction is BODY=BINARYMIME */
-    SMTP__F_PEND_BINARY = 1u << 11,/* MAIL waiting for a decision is BINARYMIME */
-    SMTP__F_LAST = 1u << 12,       /* the BDAT chunk being taken is the LAST */
-    SMTP__F_LOGIN = 1u << 13,      /* AUTH LOGIN (else PLAIN) */
-    SMTP__F_LOGIN_PASS = 1u << 14  /* AUTH LOGIN has the user, wants the password */
+    SMTP__F_ESMTP = 1u << 0,        /* last accepted greeting was EHLO */
+    SMTP__F_UTF8 = 1u << 1,         /* transaction gave SMTPUTF8 */
+    SMTP__F_PEND_UTF8 = 1u << 2,    /* MAIL waiting for a decision gave SMTPUTF8 */
+    SMTP__F_RCPT_TRIED = 1u << 3,   /* a RCPT was refused in this transaction */
+    SMTP__F_DEFERRED = 1u << 4,     /* smtp_defer() was called */
+    SMTP__F_SHUTDOWN = 1u << 5,     /* smtp_shutdown(s, 0): next command gets 421 */
+    SMTP__F_PEND_421 = 1u << 6,     /* smtp_shutdown(s, 1) found the buffer full */
+    SMTP__F_TLS = 1u << 7,          /* smtp_tls_done() was called */
+    SMTP__F_AUTHED = 1u << 8,       /* AUTH succeeded */
+    SMTP__F_BDAT = 1u << 9,         /* transaction has taken a BDAT chunk */
+    SMTP__F_BINARY = 1u << 10,      /* transaction is BODY=BINARYMIME */
+    SMTP__F_PEND_BINARY = 1u << 11, /* MAIL waiting for a decision is BINARYMIME */
+    SMTP__F_LAST = 1u << 12,        /* the BDAT chunk being taken is the LAST */
+    SMTP__F_LOGIN = 1u << 13,       /* AUTH LOGIN (else PLAIN) */
+    SMTP__F_LOGIN_PASS = 1u << 14   /* AUTH LOGIN has the user, wants the password */
 };
 #define SMTP__F_TRANSACTION (SMTP__F_UTF8 | SMTP__F_RCPT_TRIED | SMTP__F_BDAT | SMTP__F_BINARY)
 
-enum smtp__lflag { /* what was wrong with the command line being assembled */
-    SMTP__L_CR = 1u << 0, /* last octet taken was CR */
-    SMTP__L_LONG = 1u << 1,
-    SMTP__L_BARE_CR = 1u << 2,
-    SMTP__L_BARE_LF = 1u << 3,
-    SMTP__L_NUL = 1u << 4
+enum smtp__lflag {                       /* what was wrong with the command line being assembled */
+                   SMTP__L_CR = 1u << 0, /* last octet taken was CR */
+                   SMTP__L_LONG = 1u << 1,
+                   SMTP__L_BARE_CR = 1u << 2,
+                   SMTP__L_BARE_LF = 1u << 3,
+                   SMTP__L_NUL = 1u << 4
 };
 
 enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_DOTCR };
@@ -110,83 +109,89 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
  * none.  Sent only after EHLO has advertised them. */
 #define SMTP__E(c, s, d) ((c) << 12 | (s) << 8 | (d))
 
-/* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are in the
- * second table below.  No reply code, enhanced code or text appears
- * anywhere else in this file; the README's table of them is checked
- * against these rows by `make test`. */
-#define SMTP__REPLY_MAP(X)                                                                        \
-    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                     \
-    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                               \
-    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                    \
-    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                                          \
-    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                              \
-    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                                   \
-    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                                         \
-    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                                \
-    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                                 \
-    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))                        \
-    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                                \
-    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                                    \
-    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                                         \
-    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                                    \
-    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))                             \
-    X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                                 \
-    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                                       \
-    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                                      \
-    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))                     \
-    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                                   \
-    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                                     \
-    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                                         \
-    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                                   \
-    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))                          \
-    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))                            \
-    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))                            \
-    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                                   \
-    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                                      \
-    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                                          \
-    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))                           \
-    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                                     \
-    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                                        \
-    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                                            \
-    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address"))               \
-    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))                     \
-    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                                \
-    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))                      \
-    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))                   \
-    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                              \
-    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))                           \
-    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))                   \
-    X(SIZE_OVER, 552, SMTP__E(5, 3, 4), SMTP__T("Message size exceeds fixed maximum message size"))        \
-    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                                   \
-    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))                          \
-    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                              \
-    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: BDAT size [LAST]"))                             \
-    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4), SMTP__T("Cannot read BDAT size, closing transmission channel"))    \
-    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T("Chunk received"))                                        \
-    X(AUTH_TLS, 538, SMTP__E(5, 7, 11), SMTP__T("Encryption required for requested authentication mechanism")) \
-    X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T("Unrecognized authentication type"))                       \
-    X(AUTH_CANCEL, 501, SMTP__E(5, 7, 0), SMTP__T("Authentication cancelled"))                             \
-    X(AUTH_BASE64, 501, SMTP__E(5, 5, 2), SMTP__T("Cannot decode base64"))                                 \
-    X(AUTH_USER, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid user name"))                                      \
-    X(AUTH_PLAIN, 501, SMTP__E(5, 5, 2), SMTP__T("Invalid PLAIN response"))                                \
-    X(AUTH_LINE, 500, SMTP__E(5, 5, 6), SMTP__T("Authentication Exchange line is too long or malformed"))  \
-    X(AUTH_GUESSING, 421, SMTP__E(4, 7, 0), SMTP__T("Too many authentication failures"))                   \
-    X(AUTH_ASK, 334, 0, "")             /* RFC 4954 4: an empty challenge */                     \
-    X(AUTH_ASK_USER, 334, 0, "VXNlcm5hbWU6") /* base64 "Username:": protocol, kept terse */      \
-    X(AUTH_ASK_PASS, 334, 0, "UGFzc3dvcmQ6") /* base64 "Password:" */                            \
-    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                                    \
-    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel")) \
-    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))                \
-    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                               \
-    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                                            \
+/* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are
+ * in the second table below.  No reply code, enhanced code or text appears anywhere else in this
+ * file; the README's table of them is checked against these rows by `make test`. */
+#define SMTP__REPLY_MAP(X)                                                                   \
+    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                 \
+    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                           \
+    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                \
+    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                            \
+    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                \
+    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                     \
+    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                           \
+    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                  \
+    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                   \
+    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))          \
+    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                  \
+    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                      \
+    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                           \
+    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                      \
+    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))               \
+    X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                   \
+    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                         \
+    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                        \
+    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))       \
+    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                     \
+    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                       \
+    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                           \
+    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                     \
+    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))            \
+    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))              \
+    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))              \
+    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                     \
+    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                        \
+    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                            \
+    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))             \
+    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                       \
+    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                          \
+    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                              \
+    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address")) \
+    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))       \
+    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                  \
+    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))        \
+    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))     \
+    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                \
+    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))             \
+    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))     \
+    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                      \
+      SMTP__T("Message size exceeds fixed maximum message size"))                            \
+    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                     \
+    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))            \
+    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                \
+    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: BDAT size [LAST]"))               \
+    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                      \
+      SMTP__T("Cannot read BDAT size, closing transmission channel"))                        \
+    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T("Chunk received"))                          \
+    X(AUTH_TLS, 538, SMTP__E(5, 7, 11),                                                      \
+      SMTP__T("Encryption required for requested authentication mechanism"))                 \
+    X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T("Unrecognized authentication type"))         \
+    X(AUTH_CANCEL, 501, SMTP__E(5, 7, 0), SMTP__T("Authentication cancelled"))               \
+    X(AUTH_BASE64, 501, SMTP__E(5, 5, 2), SMTP__T("Cannot decode base64"))                   \
+    X(AUTH_USER, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid user name"))                        \
+    X(AUTH_PLAIN, 501, SMTP__E(5, 5, 2), SMTP__T("Invalid PLAIN response"))                  \
+    X(AUTH_LINE, 500, SMTP__E(5, 5, 6),                                                      \
+      SMTP__T("Authentication Exchange line is too long or malformed"))                      \
+    X(AUTH_GUESSING, 421, SMTP__E(4, 7, 0), SMTP__T("Too many authentication failures"))     \
+    X(AUTH_ASK, 334, 0, "")                  /* RFC 4954 4: an empty challenge */            \
+    X(AUTH_ASK_USER, 334, 0, "VXNlcm5hbWU6") /* base64 "Username:": protocol, kept terse */  \
+    X(AUTH_ASK_PASS, 334, 0, "UGFzc3dvcmQ6") /* base64 "Password:" */                        \
+    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                      \
+    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                   \
+      SMTP__T("Service not available, closing transmission channel"))                        \
+    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))  \
+    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                 \
+    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                              \
     X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
 
 enum smtp__reply {
+    /* clang-format off */
     SMTP__R_NONE,
 #define SMTP__X(id, code, enh, text) SMTP__R_##id,
     SMTP__REPLY_MAP(SMTP__X)
 #undef SMTP__X
     SMTP__R_COUNT
+    /* clang-format on */
 };
 
 /* With SMTP_TERSE a row is only its two codes: the texts are not there. */
@@ -203,50 +208,60 @@ static const struct smtp__reply_row {
 #endif
     uint16_t code, enh;
 } smtp__replies[SMTP__R_COUNT] = {
+    /* clang-format off */
     {SMTP__TEXT("") 0, 0},
 #define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) code, enh},
     SMTP__REPLY_MAP(SMTP__X)
 #undef SMTP__X
+    /* clang-format on */
 };
 
 /* The defaults of smtp_reply(code, NULL, NULL): the first row with the code
  * and, when the row names one, the event (RFC 5321 4.2.2, RFC 3463, and the
  * extension RFCs).  Every code a decision may be answered with is here. */
-#define SMTP__DEFAULT_MAP(X)                                                                      \
-    X(250, MAIL, SMTP__E(2, 1, 0), SMTP__T("OK"))                                                          \
-    X(250, RCPT, SMTP__E(2, 1, 5), SMTP__T("OK"))                                                          \
-    X(250, 0, SMTP__E(2, 0, 0), SMTP__T("OK"))                                                             \
+#define SMTP__DEFAULT_MAP(X)                                                                     \
+    X(250, MAIL, SMTP__E(2, 1, 0), SMTP__T("OK"))                                                \
+    X(250, RCPT, SMTP__E(2, 1, 5), SMTP__T("OK"))                                                \
+    X(250, 0, SMTP__E(2, 0, 0), SMTP__T("OK"))                                                   \
     X(354, 0, 0, SMTP__T("End data with <CR><LF>.<CR><LF>"))                                     \
-    X(252, 0, SMTP__E(2, 0, 0), SMTP__T("Cannot VRFY user, but will accept message and attempt delivery")) \
-    X(214, 0, SMTP__E(2, 0, 0), SMTP__T("Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"))     \
-    X(211, 0, SMTP__E(2, 0, 0), SMTP__T("System status"))                                                  \
-    X(220, 0, SMTP__E(2, 0, 0), SMTP__T("Ready to start TLS")) /* the greeting has its own */              \
-    X(235, 0, SMTP__E(2, 7, 0), SMTP__T("Authentication successful"))                                      \
-    X(251, 0, SMTP__E(2, 1, 5), SMTP__T("User not local; will forward"))                                   \
-    X(421, 0, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel"))            \
-    X(432, 0, SMTP__E(4, 7, 12), SMTP__T("A password transition is needed"))                               \
-    X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable"))           \
-    X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))            \
-    X(452, 0, SMTP__E(4, 3, 1), SMTP__T("Requested action not taken: insufficient system storage"))        \
-    X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                              \
-    X(455, 0, SMTP__E(4, 5, 4), SMTP__T("Server unable to accommodate parameters"))                        \
-    X(500, 0, SMTP__E(5, 5, 2), SMTP__T("Syntax error, command unrecognized"))                             \
-    X(501, 0, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters or arguments"))                        \
-    X(502, 0, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                                        \
-    X(503, 0, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                                       \
-    X(504, 0, SMTP__E(5, 5, 4), SMTP__T("Command parameter not implemented"))                              \
-    X(534, 0, SMTP__E(5, 7, 9), SMTP__T("Authentication mechanism is too weak"))                           \
-    X(535, 0, SMTP__E(5, 7, 8), SMTP__T("Authentication credentials invalid"))                             \
-    X(538, 0, SMTP__E(5, 7, 11), SMTP__T("Encryption required for requested authentication mechanism"))    \
-    X(550, RCPT, SMTP__E(5, 1, 1), SMTP__T("Requested action not taken: mailbox unavailable"))             \
-    X(550, 0, SMTP__E(5, 7, 1), SMTP__T("Requested action not taken: mailbox unavailable"))                \
-    X(551, 0, SMTP__E(5, 1, 6), SMTP__T("User not local"))                                                 \
-    X(552, RCPT, SMTP__E(5, 2, 2), SMTP__T("Requested mail action aborted: exceeded storage allocation"))   \
-    X(552, 0, SMTP__E(5, 3, 4), SMTP__T("Requested mail action aborted: exceeded storage allocation"))      \
-    X(553, MAIL, SMTP__E(5, 1, 7), SMTP__T("Requested action not taken: mailbox name not allowed"))        \
-    X(553, 0, SMTP__E(5, 1, 3), SMTP__T("Requested action not taken: mailbox name not allowed"))           \
-    X(554, 0, SMTP__E(5, 0, 0), SMTP__T("Transaction failed"))                                             \
-    X(555, 0, SMTP__E(5, 5, 4), SMTP__T("MAIL FROM/RCPT TO parameters not recognized or not implemented"))
+    X(252, 0, SMTP__E(2, 0, 0),                                                                  \
+      SMTP__T("Cannot VRFY user, but will accept message and attempt delivery"))                 \
+    X(214, 0, SMTP__E(2, 0, 0),                                                                  \
+      SMTP__T("Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"))                    \
+    X(211, 0, SMTP__E(2, 0, 0), SMTP__T("System status"))                                        \
+    X(220, 0, SMTP__E(2, 0, 0), SMTP__T("Ready to start TLS")) /* the greeting has its own */    \
+    X(235, 0, SMTP__E(2, 7, 0), SMTP__T("Authentication successful"))                            \
+    X(251, 0, SMTP__E(2, 1, 5), SMTP__T("User not local; will forward"))                         \
+    X(421, 0, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel"))  \
+    X(432, 0, SMTP__E(4, 7, 12), SMTP__T("A password transition is needed"))                     \
+    X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable")) \
+    X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))  \
+    X(452, 0, SMTP__E(4, 3, 1),                                                                  \
+      SMTP__T("Requested action not taken: insufficient system storage"))                        \
+    X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                    \
+    X(455, 0, SMTP__E(4, 5, 4), SMTP__T("Server unable to accommodate parameters"))              \
+    X(500, 0, SMTP__E(5, 5, 2), SMTP__T("Syntax error, command unrecognized"))                   \
+    X(501, 0, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters or arguments"))              \
+    X(502, 0, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                              \
+    X(503, 0, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                             \
+    X(504, 0, SMTP__E(5, 5, 4), SMTP__T("Command parameter not implemented"))                    \
+    X(534, 0, SMTP__E(5, 7, 9), SMTP__T("Authentication mechanism is too weak"))                 \
+    X(535, 0, SMTP__E(5, 7, 8), SMTP__T("Authentication credentials invalid"))                   \
+    X(538, 0, SMTP__E(5, 7, 11),                                                                 \
+      SMTP__T("Encryption required for requested authentication mechanism"))                     \
+    X(550, RCPT, SMTP__E(5, 1, 1), SMTP__T("Requested action not taken: mailbox unavailable"))   \
+    X(550, 0, SMTP__E(5, 7, 1), SMTP__T("Requested action not taken: mailbox unavailable"))      \
+    X(551, 0, SMTP__E(5, 1, 6), SMTP__T("User not local"))                                       \
+    X(552, RCPT, SMTP__E(5, 2, 2),                                                               \
+      SMTP__T("Requested mail action aborted: exceeded storage allocation"))                     \
+    X(552, 0, SMTP__E(5, 3, 4),                                                                  \
+      SMTP__T("Requested mail action aborted: exceeded storage allocation"))                     \
+    X(553, MAIL, SMTP__E(5, 1, 7),                                                               \
+      SMTP__T("Requested action not taken: mailbox name not allowed"))                           \
+    X(553, 0, SMTP__E(5, 1, 3), SMTP__T("Requested action not taken: mailbox name not allowed")) \
+    X(554, 0, SMTP__E(5, 0, 0), SMTP__T("Transaction failed"))                                   \
+    X(555, 0, SMTP__E(5, 5, 4),                                                                  \
+      SMTP__T("MAIL FROM/RCPT TO parameters not recognized or not implemented"))
 
 #define SMTP__EV_0 0
 #define SMTP__EV_MAIL SMTP_EV_MAIL
@@ -273,32 +288,34 @@ static const struct smtp__default_row {
 enum smtp__arg { SMTP__ARG_NONE, SMTP__ARG_OPT, SMTP__ARG_REQ };
 enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_NEVER, SMTP__N_EXT };
 
-#define SMTP__VERB_MAP(X)                                                                          \
-    /*  verb      states in sequence          argument  needs      extension */                   \
-    X(HELO, SMTP__IN_SESSION, ARG_REQ, N_NONE, 0)                                                  \
-    X(EHLO, SMTP__IN_SESSION, ARG_REQ, N_ESMTP, 0)                                                 \
-    X(MAIL, SMTP__B(READY), ARG_REQ, N_NONE, 0)                                                    \
-    X(RCPT, SMTP__B(MAIL) | SMTP__B(RCPT), ARG_REQ, N_NONE, 0)                                     \
-    X(DATA, SMTP__B(RCPT), ARG_NONE, N_NONE, 0)                                                    \
-    X(RSET, SMTP__IN_SESSION, ARG_NONE, N_NONE, 0)                                                 \
-    X(SEND, SMTP__B(READY), ARG_REQ, N_SEND, 0)                                                    \
-    X(SOML, SMTP__B(READY), ARG_REQ, N_SEND, 0)                                                    \
-    X(SAML, SMTP__B(READY), ARG_REQ, N_SEND, 0)                                                    \
-    X(VRFY, SMTP__IN_SESSION, ARG_REQ, N_NONE, 0)                                                  \
-    X(EXPN, SMTP__IN_SESSION, ARG_REQ, N_NONE, 0)                                                  \
-    X(HELP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                                                  \
-    X(NOOP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                                                  \
-    X(QUIT, SMTP__IN_SESSION | SMTP__B(REFUSED), ARG_NONE, N_NONE, 0)                              \
-    X(TURN, SMTP__IN_SESSION, ARG_NONE, N_NEVER, 0)                                                \
-    X(BDAT, SMTP__B(RCPT), ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)                                      \
-    X(AUTH, SMTP__B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                                         \
+#define SMTP__VERB_MAP(X)                                                       \
+    /*  verb      states in sequence          argument  needs      extension */ \
+    X(HELO, SMTP__IN_SESSION, ARG_REQ, N_NONE, 0)                               \
+    X(EHLO, SMTP__IN_SESSION, ARG_REQ, N_ESMTP, 0)                              \
+    X(MAIL, SMTP__B(READY), ARG_REQ, N_NONE, 0)                                 \
+    X(RCPT, SMTP__B(MAIL) | SMTP__B(RCPT), ARG_REQ, N_NONE, 0)                  \
+    X(DATA, SMTP__B(RCPT), ARG_NONE, N_NONE, 0)                                 \
+    X(RSET, SMTP__IN_SESSION, ARG_NONE, N_NONE, 0)                              \
+    X(SEND, SMTP__B(READY), ARG_REQ, N_SEND, 0)                                 \
+    X(SOML, SMTP__B(READY), ARG_REQ, N_SEND, 0)                                 \
+    X(SAML, SMTP__B(READY), ARG_REQ, N_SEND, 0)                                 \
+    X(VRFY, SMTP__IN_SESSION, ARG_REQ, N_NONE, 0)                               \
+    X(EXPN, SMTP__IN_SESSION, ARG_REQ, N_NONE, 0)                               \
+    X(HELP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
+    X(NOOP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
+    X(QUIT, SMTP__IN_SESSION | SMTP__B(REFUSED), ARG_NONE, N_NONE, 0)           \
+    X(TURN, SMTP__IN_SESSION, ARG_NONE, N_NEVER, 0)                             \
+    X(BDAT, SMTP__B(RCPT), ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)                   \
+    X(AUTH, SMTP__B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                      \
     X(STARTTLS, SMTP__B(INIT) | SMTP__B(READY), ARG_NONE, N_EXT, SMTP_EXT_STARTTLS)
 
 enum smtp__verb {
+/* clang-format off */
 #define SMTP__X(v, states, arg, need, ext) SMTP__V_##v,
     SMTP__VERB_MAP(SMTP__X)
 #undef SMTP__X
     SMTP__V_COUNT
+    /* clang-format on */
 };
 
 static const struct smtp__verb_row {
@@ -306,7 +323,7 @@ static const struct smtp__verb_row {
     uint8_t len, arg, need;
     uint16_t states, ext;
 } smtp__verbs[SMTP__V_COUNT] = {
-#define SMTP__X(v, states, arg, need, ext)                                                         \
+#define SMTP__X(v, states, arg, need, ext) \
     {#v, (uint8_t)(sizeof #v - 1), SMTP__##arg, SMTP__##need, (uint16_t)(states), (uint16_t)(ext)},
     SMTP__VERB_MAP(SMTP__X)
 #undef SMTP__X
@@ -318,16 +335,18 @@ static const struct smtp__verb_row {
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
 static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
 static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
-static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501, 503, 550, 552, 553, 555, 0};
-static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501, 503,
-                                            550, 551, 552, 553, 555, 0};
+static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
+                                            503, 550, 552, 553, 555, 0};
+static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
+                                            503, 550, 551, 552, 553, 555, 0};
 static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
 static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
 static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
-static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0};                /* RFC 3207 4 */
-static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501, 534, 535, 538, 0}; /* RFC 4954 6 */
+static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0}; /* RFC 3207 4 */
+static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501,
+                                            534, 535, 538, 0}; /* RFC 4954 6 */
 
 /* Per decision event: the codes allowed, and the state a positive (2xx or
  * 3xx) and a negative answer lead to.  The default reply is smtp.h's
@@ -337,26 +356,25 @@ static const struct smtp__decision {
     const uint16_t *codes;
     uint8_t yes, no;
 } smtp__decisions[SMTP__EV_LAST + 1] = {
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                                /* statuses, unused */
-    {smtp__codes_connect, SMTP__ST_INIT, SMTP__ST_REFUSED},           /* EV_CONNECT */
-    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},                /* EV_HELO */
-    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},                /* EV_EHLO */
-    {smtp__codes_mail, SMTP__ST_MAIL, SMTP__ST_KEEP},                 /* EV_MAIL */
-    {smtp__codes_rcpt, SMTP__ST_RCPT, SMTP__ST_KEEP},                 /* EV_RCPT */
-    {smtp__codes_data, SMTP__ST_DATA, SMTP__ST_KEEP},                 /* EV_DATA */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                                /* EV_BODY */
-    {smtp__codes_data_end, SMTP__ST_READY, SMTP__ST_READY},           /* EV_DATA_END */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                                /* EV_RSET */
-    {smtp__codes_vrfy, SMTP__ST_KEEP, SMTP__ST_KEEP},                 /* EV_VRFY */
-    {smtp__codes_expn, SMTP__ST_KEEP, SMTP__ST_KEEP},                 /* EV_EXPN */
-    {smtp__codes_help, SMTP__ST_KEEP, SMTP__ST_KEEP},                 /* EV_HELP */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                                /* EV_NOOP */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                                /* EV_QUIT */
-    {smtp__codes_starttls, SMTP__ST_TLS, SMTP__ST_KEEP},              /* EV_STARTTLS */
-    {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},                 /* EV_AUTH */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                                /* EV_BDAT */
+    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* statuses, unused */
+    {smtp__codes_connect, SMTP__ST_INIT, SMTP__ST_REFUSED}, /* EV_CONNECT */
+    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},      /* EV_HELO */
+    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},      /* EV_EHLO */
+    {smtp__codes_mail, SMTP__ST_MAIL, SMTP__ST_KEEP},       /* EV_MAIL */
+    {smtp__codes_rcpt, SMTP__ST_RCPT, SMTP__ST_KEEP},       /* EV_RCPT */
+    {smtp__codes_data, SMTP__ST_DATA, SMTP__ST_KEEP},       /* EV_DATA */
+    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BODY */
+    {smtp__codes_data_end, SMTP__ST_READY, SMTP__ST_READY}, /* EV_DATA_END */
+    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_RSET */
+    {smtp__codes_vrfy, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_VRFY */
+    {smtp__codes_expn, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_EXPN */
+    {smtp__codes_help, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_HELP */
+    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_NOOP */
+    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_QUIT */
+    {smtp__codes_starttls, SMTP__ST_TLS, SMTP__ST_KEEP},    /* EV_STARTTLS */
+    {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_AUTH */
+    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BDAT */
 };
-
 
 /* -------------------------------------------------------- octet classes */
 
@@ -481,19 +499,23 @@ static int smtp__hexval(int c)
 /* Enhanced codes inside the writer: class << 20 | subject << 10 | detail,
  * each part up to 999 (RFC 3463: 1*3digit), 0 for none.  The tables'
  * 16-bit SMTP__E() form widens to it. */
-#define SMTP__E32(e) ((uint32_t)(e) >> 12 << 20 | ((uint32_t)(e) >> 8 & 15u) << 10 | ((uint32_t)(e) & 255u))
+#define SMTP__E32(e) \
+    ((uint32_t)(e) >> 12 << 20 | ((uint32_t)(e) >> 8 & 15u) << 10 | ((uint32_t)(e)&255u))
 
 /* The enhanced code to send: none before EHLO has advertised them (RFC
  * 2034), else e. */
 static uint32_t smtp__enh(const struct smtp_session *s, uint32_t e)
 {
-    return (s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES) ? e : 0;
+    return (s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_ENHANCEDSTATUSCODES) ? e
+                                                                                             : 0;
 }
 
 static size_t smtp__enh_len(uint32_t e)
 {
     unsigned sub = e >> 10 & 1023u, det = e & 1023u;
-    return e ? 3 + (size_t)(1 + (sub >= 10) + (sub >= 100)) + (size_t)(1 + (det >= 10) + (det >= 100)) : 0;
+    return e ? 3 + (size_t)(1 + (sub >= 10) + (sub >= 100)) +
+                   (size_t)(1 + (det >= 10) + (det >= 100))
+             : 0;
 }
 
 enum smtp__how {
@@ -510,8 +532,8 @@ enum smtp__how {
  * it.  The last line written gets "code SP" (unless SMTP__W_MORE), so what
  * goes out is well formed whatever the text and however much fits.  Control
  * octets in the application's text go out as '?'. */
-static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, const char *t, size_t tl, size_t keep,
-                       unsigned how)
+static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, const char *t,
+                       size_t tl, size_t keep, unsigned how)
 {
     char *o = s->_out;
     size_t el = smtp__enh_len(enh), sep = 0;
@@ -522,8 +544,8 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
         size_t need = 4 + (el ? el + 1 : 0) + hl + (hl && ll) + (ll != 0) + 2;
         if (SMTP_REPLY_MAX - len < keep || SMTP_REPLY_MAX - len - keep < need)
             break;
-        ll = SMTP__MIN(ll, SMTP__MIN((size_t)SMTP_REPLY_MAX - keep, len + SMTP__REPLY_LINE) - len - need +
-                               (ll != 0));
+        ll = SMTP__MIN(ll, SMTP__MIN((size_t)SMTP_REPLY_MAX - keep, len + SMTP__REPLY_LINE) - len -
+                               need + (ll != 0));
         o[len++] = (char)('0' + code / 100);
         o[len++] = (char)('0' + code / 10 % 10);
         o[len++] = (char)('0' + code % 10);
@@ -587,7 +609,8 @@ static void smtp__say(struct smtp_session *s, unsigned id)
 static void smtp__refuse(struct smtp_session *s, unsigned id)
 {
     unsigned code = smtp__replies[id].code;
-    if ((code / 10 == 50 || code == 555) && ++s->_errors > s->cfg.max_errors && s->cfg.max_errors != 0xffff)
+    if ((code / 10 == 50 || code == 555) && ++s->_errors > s->cfg.max_errors &&
+        s->cfg.max_errors != 0xffff)
         id = SMTP__R_ERRORS;
     smtp__say(s, id);
 }
@@ -639,7 +662,8 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
         e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
     for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++)
         if (e & smtp__keywords[i].ext)
-            keep += 6 + strlen(smtp__keywords[i].kw) + (smtp__keywords[i].ext == SMTP_EXT_SIZE ? 21 : 5);
+            keep += 6 + strlen(smtp__keywords[i].kw) +
+                    (smtp__keywords[i].ext == SMTP_EXT_SIZE ? 21 : 5);
     sep = s->_out_len + 3u; /* the first line's '-': it always fits */
     smtp__line(s, 250, 0, text, nl ? (size_t)(nl - text) : tl, keep, SMTP__W_HOST | SMTP__W_MORE);
     for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++) {
@@ -779,8 +803,9 @@ static int smtp__check_literal(const char *p, size_t n)
 SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
 {
     if (allow_literal && n >= 2 && p[0] == '[')
-        return p[n - 1] == ']' && n <= SMTP_DOMAIN_MAX && smtp__check_literal(p + 1, n - 2) ? SMTP_OK
-                                                                                             : SMTP_ERR_SYNTAX;
+        return p[n - 1] == ']' && n <= SMTP_DOMAIN_MAX && smtp__check_literal(p + 1, n - 2)
+                   ? SMTP_OK
+                   : SMTP_ERR_SYNTAX;
     return smtp__check_domain(p, n, 0, 0);
 }
 
@@ -814,7 +839,8 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
             if (p[i] == '\\') {
                 if (++i >= n || !SMTP__IS(p[i], SMTP__C_PRINT))
                     return (size_t)(*err = SMTP_ERR_SYNTAX, 0);
-            } else if (!SMTP__IS(p[i], SMTP__C_QTEXT) && (r = smtp__step8(p, n, &i, utf8, has8)) <= 0) {
+            } else if (!SMTP__IS(p[i], SMTP__C_QTEXT) &&
+                       (r = smtp__step8(p, n, &i, utf8, has8)) <= 0) {
                 return (size_t)(*err = r ? SMTP_ERR_UTF8 : SMTP_ERR_SYNTAX, 0);
             }
         }
@@ -843,7 +869,8 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
 }
 
 /* smtp_parse_path(), also saying whether the path had 8-bit octets. */
-static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out, int *has8)
+static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out,
+                            int *has8)
 {
     size_t i = 1, st, at;
     int utf8 = SMTP__HAS_UTF8 && (flags & SMTP_PATH_UTF8), r = SMTP_OK;
@@ -876,7 +903,8 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
         return r;
     out->local.ptr = out->mailbox.ptr = p + st;
     out->local.len = i - st;
-    if (i < n && p[i] == '>' && (flags & SMTP_PATH_POSTMASTER) && smtp__is_word(p + st, i - st, "POSTMASTER")) {
+    if (i < n && p[i] == '>' && (flags & SMTP_PATH_POSTMASTER) &&
+        smtp__is_word(p + st, i - st, "POSTMASTER")) {
         out->mailbox.len = 10;
         out->domain.ptr = p + i;
         out->len = i + 1;
@@ -944,8 +972,8 @@ SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
         if (c < 33 || c > 126 || c == '=')
             return -1;
         if (c == '+') { /* hexchar: "+" and two upper-case hex digits */
-            if (i + 2 >= n || smtp__hexval(p[i + 1]) < 0 || smtp__hexval(p[i + 2]) < 0 || p[i + 1] >= 'a' ||
-                p[i + 2] >= 'a')
+            if (i + 2 >= n || smtp__hexval(p[i + 1]) < 0 || smtp__hexval(p[i + 2]) < 0 ||
+                p[i + 1] >= 'a' || p[i + 2] >= 'a')
                 return -1;
             c = smtp__hexval(p[i + 1]) * 16 + smtp__hexval(p[i + 2]);
             i += 2;
@@ -973,11 +1001,16 @@ static int smtp__path_error(int r, int mail)
 {
     int base = mail ? SMTP__R_FROM_SYNTAX : SMTP__R_TO_SYNTAX;
     switch (r) {
-    case SMTP_ERR_LOCAL_LEN: return -(base + 1);
-    case SMTP_ERR_DOMAIN_LEN: return -(base + 2);
-    case SMTP_ERR_PATH_LEN: return -(base + 3);
-    case SMTP_ERR_UTF8: return SMTP__NO(UTF8_BAD);
-    default: return -base;
+    case SMTP_ERR_LOCAL_LEN:
+        return -(base + 1);
+    case SMTP_ERR_DOMAIN_LEN:
+        return -(base + 2);
+    case SMTP_ERR_PATH_LEN:
+        return -(base + 3);
+    case SMTP_ERR_UTF8:
+        return SMTP__NO(UTF8_BAD);
+    default:
+        return -base;
     }
 }
 
@@ -1015,8 +1048,8 @@ static int smtp__xtext_ok(const char *v, size_t n, size_t max)
     for (i = 0; i < n; i++) { /* xchar (33-126 but "+" and "="), or "+" 2HEXDIG */
         int c = (unsigned char)v[i];
         if (c == '+') {
-            if (i + 2 >= n || smtp__hexval(v[i + 1]) < 0 || smtp__hexval(v[i + 2]) < 0 || v[i + 1] >= 'a' ||
-                v[i + 2] >= 'a')
+            if (i + 2 >= n || smtp__hexval(v[i + 1]) < 0 || smtp__hexval(v[i + 2]) < 0 ||
+                v[i + 1] >= 'a' || v[i + 2] >= 'a')
                 return 0;
             c = smtp__hexval(v[i + 1]) * 16 + smtp__hexval(v[i + 2]);
             i += 2;
@@ -1059,7 +1092,8 @@ static unsigned smtp__notify(const char *v, size_t vl)
 
 /* One known parameter's value v[0..vl) (v NULL: none) into ev.  Returns 0
  * or a refusal. */
-static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsigned id, const char *v, size_t vl)
+static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsigned id,
+                       const char *v, size_t vl)
 {
     struct smtp_span sp;
     size_t i;
@@ -1077,8 +1111,9 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
         else if (v && smtp__is_word(v, vl, "8BITMIME"))
             ev->mail.body = SMTP_BODY_8BITMIME;
         else if (v && smtp__is_word(v, vl, "BINARYMIME")) {
-            if (!SMTP__HAS_CHUNKING || (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
-                                           (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
+            if (!SMTP__HAS_CHUNKING ||
+                (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
+                    (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
                 return SMTP__NO(BINARYMIME_OFF);
             ev->mail.body = SMTP_BODY_BINARYMIME;
         } else
@@ -1096,8 +1131,10 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
 #endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET: /* RFC 3461 4.3 */
-        ev->mail.ret = (uint8_t)(!v ? 0 : smtp__is_word(v, vl, "FULL") ? SMTP_RET_FULL
-                                          : smtp__is_word(v, vl, "HDRS") ? SMTP_RET_HDRS : 0);
+        ev->mail.ret = (uint8_t)(!v                             ? 0
+                                 : smtp__is_word(v, vl, "FULL") ? SMTP_RET_FULL
+                                 : smtp__is_word(v, vl, "HDRS") ? SMTP_RET_HDRS
+                                                                : 0);
         if (!ev->mail.ret)
             break;
         return 0;
@@ -1133,18 +1170,29 @@ static uint64_t smtp__param_value(const union smtp_event *ev, unsigned id, struc
     sp->ptr = "";
     sp->len = 0;
     switch (id) {
-    case SMTP__P_SIZE: return ev->mail.size;
-    case SMTP__P_BODY: return ev->mail.body;
+    case SMTP__P_SIZE:
+        return ev->mail.size;
+    case SMTP__P_BODY:
+        return ev->mail.body;
 #ifndef SMTP_NO_AUTH
-    case SMTP__P_AUTH: *sp = ev->mail.auth; return 0;
+    case SMTP__P_AUTH:
+        *sp = ev->mail.auth;
+        return 0;
 #endif
 #ifndef SMTP_NO_DSN
-    case SMTP__P_RET: return ev->mail.ret;
-    case SMTP__P_ENVID: *sp = ev->mail.envid; return 0;
-    case SMTP__P_NOTIFY: return ev->rcpt.notify;
-    case SMTP__P_ORCPT: *sp = ev->rcpt.orcpt; return 0;
+    case SMTP__P_RET:
+        return ev->mail.ret;
+    case SMTP__P_ENVID:
+        *sp = ev->mail.envid;
+        return 0;
+    case SMTP__P_NOTIFY:
+        return ev->rcpt.notify;
+    case SMTP__P_ORCPT:
+        *sp = ev->rcpt.orcpt;
+        return 0;
 #endif
-    default: return 0; /* SMTPUTF8: no value */
+    default:
+        return 0; /* SMTPUTF8: no value */
     }
 }
 
@@ -1170,8 +1218,8 @@ static struct smtp_span smtp__first_size(const struct smtp_session *s, const cha
 
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
  * mean the same, as Postfix and Exim do; one that conflicts gets 501. */
-static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev, unsigned id, const char *v,
-                             size_t vl)
+static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev, unsigned id,
+                             const char *v, size_t vl)
 {
     struct smtp_span a, b;
     uint64_t x = smtp__param_value(ev, id, &a), y;
@@ -1186,7 +1234,8 @@ static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev,
         while (b.len > 1 && b.ptr[0] == '0')
             b.ptr++, b.len--;
     }
-    return x != y || a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0 ? SMTP__NO(PARAM_CONFLICT) : 0;
+    return x != y || a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0 ? SMTP__NO(PARAM_CONFLICT)
+                                                                        : 0;
 }
 
 /* The ESMTP parameters ev.mail.params (ev.rcpt.params) of MAIL (mail) or
@@ -1224,7 +1273,8 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
                 break;
         if (!esmtp || id == SMTP__P_COUNT) /* none without EHLO */
             return SMTP__NO(PARAM_UNKNOWN);
-        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, v, vl) : smtp__param(s, ev, id, v, vl);
+        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, v, vl)
+                                : smtp__param(s, ev, id, v, vl);
         if (r != 0)
             return r;
         seen |= 1u << id;
@@ -1236,7 +1286,8 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
  * esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks
  * where one SP stands unless SMTP_OPT_STRICT_SPACES.  ev.mail and ev.rcpt
  * share their first members (type, path, params). */
-static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const char *a, size_t n, int mail)
+static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const char *a, size_t n,
+                           int mail)
 {
     size_t i;
     int r, has8 = 0;
@@ -1446,7 +1497,7 @@ static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, siz
     k = smtp__skip_blanks(s, a, m, n);
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         return SMTP__NO(AUTH_TLS);
-    s->_flags &= (uint16_t)~(SMTP__F_LOGIN | SMTP__F_LOGIN_PASS);
+    s->_flags &= (uint16_t) ~(SMTP__F_LOGIN | SMTP__F_LOGIN_PASS);
     if (smtp__is_word(a, m, "LOGIN"))
         s->_flags |= SMTP__F_LOGIN;
     else if (!smtp__is_word(a, m, "PLAIN"))
@@ -1465,8 +1516,8 @@ static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, siz
 static int smtp__sequence(const struct smtp_session *s, unsigned v)
 {
     uint16_t f = s->_flags;
-    if ((v == SMTP__V_BDAT || (v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) && !(f & SMTP__F_ESMTP) &&
-        s->_state != SMTP__ST_INIT)
+    if ((v == SMTP__V_BDAT || (v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) &&
+        !(f & SMTP__F_ESMTP) && s->_state != SMTP__ST_INIT)
         return SMTP__NO(SEQ_EHLO); /* RFC 3030 2, RFC 4954 4 */
     if (smtp__verbs[v].states & (1u << s->_state)) {
         if (v == SMTP__V_DATA && (f & (SMTP__F_BDAT | SMTP__F_BINARY)))
@@ -1477,10 +1528,12 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
             return SMTP__NO(SEQ_TLS);
         return 0;
     }
-    if ((v == SMTP__V_DATA || v == SMTP__V_BDAT) && s->_state == SMTP__ST_MAIL && (f & SMTP__F_RCPT_TRIED))
+    if ((v == SMTP__V_DATA || v == SMTP__V_BDAT) && s->_state == SMTP__ST_MAIL &&
+        (f & SMTP__F_RCPT_TRIED))
         return SMTP__NO(NO_RCPT);
-    return s->_state == SMTP__ST_INIT && v != SMTP__V_RCPT && v != SMTP__V_DATA ? SMTP__NO(SEQ_HELO)
-                                                                             : SMTP__NO(SEQUENCE);
+    return s->_state == SMTP__ST_INIT && v != SMTP__V_RCPT && v != SMTP__V_DATA
+               ? SMTP__NO(SEQ_HELO)
+               : SMTP__NO(SEQUENCE);
 }
 
 /* The verb of l[0..vl), or SMTP__V_COUNT. */
@@ -1495,7 +1548,8 @@ static unsigned smtp__verb(const char *l, size_t vl)
         up[i] = (char)smtp__upper((unsigned char)l[i]);
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
-        if (smtp__verbs[v].len != vl || name[0] != up[0] || name[1] != up[1] || name[2] != up[2] || name[3] != up[3])
+        if (smtp__verbs[v].len != vl || name[0] != up[0] || name[1] != up[1] || name[2] != up[2] ||
+            name[3] != up[3])
             continue;
         for (i = 4; i < vl && name[i] == up[i]; i++)
             ;
@@ -1511,7 +1565,8 @@ static int smtp__string_ok(const struct smtp_session *s, const char *a, size_t n
 {
     int has8 = 0;
     size_t i;
-    for (i = 0; i < n && (utf8 ? (unsigned char)a[i] >= 32 : SMTP__IS(a[i], SMTP__C_PRINT) != 0); i++)
+    for (i = 0; i < n && (utf8 ? (unsigned char)a[i] >= 32 : SMTP__IS(a[i], SMTP__C_PRINT) != 0);
+         i++)
         ;
     return i == n && (!utf8 || (smtp__check_utf8(a, n, &has8) &&
                                 (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
@@ -1551,7 +1606,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     }
 #endif
 #ifndef SMTP_NO_CHUNKING
-    if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) && (r = smtp__bdat_size(s, a, an, lf)) != 0)
+    if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
+        (r = smtp__bdat_size(s, a, an, lf)) != 0)
         return r;
 #endif
     if (lf & SMTP__L_LONG)
@@ -1572,7 +1628,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if ((r = smtp__sequence(s, v)) != 0)
         return r;
     if ((o & SMTP_OPT_REQUIRE_TLS) && SMTP__HAS_STARTTLS && !(s->_flags & SMTP__F_TLS) &&
-        (v == SMTP__V_MAIL || v == SMTP__V_SEND || v == SMTP__V_SOML || v == SMTP__V_SAML || v == SMTP__V_AUTH))
+        (v == SMTP__V_MAIL || v == SMTP__V_SEND || v == SMTP__V_SOML || v == SMTP__V_SAML ||
+         v == SMTP__V_AUTH))
         return SMTP__NO(NEED_TLS);
     if (row->arg == SMTP__ARG_NONE && vl < n)
         return SMTP__NO(ARG_NONE);
@@ -1589,7 +1646,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
 #endif
     case SMTP__V_HELO:
     case SMTP__V_EHLO:
-        if (a[0] == '[' ? smtp_parse_domain(a, an, 1) != SMTP_OK : smtp__check_domain(a, an, 0, 1) != SMTP_OK)
+        if (a[0] == '[' ? smtp_parse_domain(a, an, 1) != SMTP_OK
+                        : smtp__check_domain(a, an, 0, 1) != SMTP_OK)
             return SMTP__NO(DOMAIN_BAD);
         ev->hello.domain.ptr = a;
         ev->hello.domain.len = an;
@@ -1629,7 +1687,10 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         ev->string.arg.len = an;
         if (v == SMTP__V_NOOP)
             return smtp__tell(s, ev, SMTP_EV_NOOP, SMTP__R_OK);
-        return smtp__ask(s, ev, v == SMTP__V_VRFY ? SMTP_EV_VRFY : v == SMTP__V_EXPN ? SMTP_EV_EXPN : SMTP_EV_HELP);
+        return smtp__ask(s, ev,
+                         v == SMTP__V_VRFY   ? SMTP_EV_VRFY
+                         : v == SMTP__V_EXPN ? SMTP_EV_EXPN
+                                             : SMTP_EV_HELP);
     case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
     default: /* SMTP__V_QUIT: every other verb answered 502 above */
@@ -1671,7 +1732,8 @@ static uint32_t smtp__enh_parse(const char *e, unsigned code)
 /* The answer `code` to decision event ev: the reply (the defaults of
  * smtp__defaults for what the application left out) and the state change
  * that smtp__decisions names, plus the counters and flags it moves. */
-static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const char *enh, const char *text)
+static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const char *enh,
+                         const char *text)
 {
     const struct smtp__decision *d = &smtp__decisions[ev];
     const struct smtp__default_row *row = smtp__defaults;
@@ -1686,7 +1748,8 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     if (ev == SMTP_EV_AUTH) {
         smtp__wipe_auth(s);
         /* password guessing: past max_auth_fails refusals the session ends */
-        if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails && s->cfg.max_auth_fails != 255) {
+        if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails &&
+            s->cfg.max_auth_fails != 255) {
             const struct smtp__reply_row *r = &smtp__replies[SMTP__R_AUTH_GUESSING];
             code = r->code;
             enh = 0;
@@ -1712,9 +1775,10 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     switch (ev) {
     case SMTP_EV_CONNECT:
         if (!given) /* the greeting has its own default */
-            text = SMTP__TEXT_OF(&smtp__replies[!yes ? SMTP__R_GREET_REFUSED
-                                                : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
-                                                                                       : SMTP__R_GREET]);
+            text = SMTP__TEXT_OF(
+                &smtp__replies[!yes                                   ? SMTP__R_GREET_REFUSED
+                               : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
+                                                                      : SMTP__R_GREET]);
         smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
         return;
     case SMTP_EV_HELO:
@@ -1841,7 +1905,7 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
     if (!s->_reject)
         return smtp__ask(s, ev, SMTP_EV_DATA_END);
     s->_state = SMTP__ST_READY;
-    smtp__say(s, s->_reject == SMTP_REJECT_SIZE ? SMTP__R_SIZE_OVER
+    smtp__say(s, s->_reject == SMTP_REJECT_SIZE        ? SMTP__R_SIZE_OVER
                  : s->_reject == SMTP_REJECT_LONG_LINE ? SMTP__R_MSG_LONG_LINE
                                                        : SMTP__R_MSG_BARE);
     return SMTP_EV_DATA_END;
@@ -1852,17 +1916,18 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
  * plain data go out as spans of the caller's buffer; a stuffed dot splits
  * a run, and a CR held over from the previous call goes out from
  * smtp__crlf.  Invariant: run <= i <= len. */
-static int smtp__data_feed(struct smtp_session *s, const char *p, size_t len, size_t *used, union smtp_event *ev)
+static int smtp__data_feed(struct smtp_session *s, const char *p, size_t len, size_t *used,
+                           union smtp_event *ev)
 {
     size_t i = 0, run = 0;
     const char *b;
 
-#define SMTP__EMIT(ptr, n, consumed)                                                                \
-    do {                                                                                            \
-        if (smtp__body(s, ev, (ptr), (n))) {                                                        \
-            *used = (consumed);                                                                     \
-            return SMTP_EV_BODY;                                                                    \
-        }                                                                                           \
+#define SMTP__EMIT(ptr, n, consumed)         \
+    do {                                     \
+        if (smtp__body(s, ev, (ptr), (n))) { \
+            *used = (consumed);              \
+            return SMTP_EV_BODY;             \
+        }                                    \
     } while (0)
 
     while (i < len) {
@@ -1943,7 +2008,8 @@ static int smtp__data_feed(struct smtp_session *s, const char *p, size_t len, si
 
 #ifndef SMTP_NO_CHUNKING
 /* The octets of a BDAT chunk, taken as they are (RFC 3030 2). */
-static int smtp__bdat_feed(struct smtp_session *s, const char *p, size_t len, size_t *used, union smtp_event *ev)
+static int smtp__bdat_feed(struct smtp_session *s, const char *p, size_t len, size_t *used,
+                           union smtp_event *ev)
 {
     size_t n = (size_t)SMTP__MIN((uint64_t)len, s->_chunk);
     if (s->_chunk == 0) {
@@ -1995,9 +2061,11 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
         c->max_auth_fails = 3;
     if (c->options & SMTP_OPT_NO_ESMTP)
         c->extensions = 0;
-    c->extensions &= ~(uint32_t)((SMTP__HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
-                                 (SMTP__HAS_STARTTLS ? 0 : SMTP_EXT_STARTTLS) | (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH) |
-                                 (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) | (SMTP__HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
+    c->extensions &=
+        ~(uint32_t)((SMTP__HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
+                    (SMTP__HAS_STARTTLS ? 0 : SMTP_EXT_STARTTLS) |
+                    (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH) | (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) |
+                    (SMTP__HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
     if (!(c->extensions & SMTP_EXT_CHUNKING))
         c->extensions &= ~(uint32_t)SMTP_EXT_BINARYMIME;
     s->_state = SMTP__ST_GREET;
@@ -2024,7 +2092,8 @@ static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, si
         }
         lf = (const char *)memchr(p + i, '\n', len - i);
         end = lf ? (size_t)(lf - p) : len;
-        inner = end - i - (end > i && p[end - 1] == '\r'); /* without a CR just before LF or the end */
+        inner =
+            end - i - (end > i && p[end - 1] == '\r'); /* without a CR just before LF or the end */
         if (memchr(p + i, '\r', inner))
             s->_lflags |= SMTP__L_BARE_CR;
         if (memchr(p + i, '\0', inner))
@@ -2059,7 +2128,7 @@ static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, si
 
 /* smtp_feed() once no decision is open: the input, in the state's way. */
 static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t *used,
-                                      union smtp_event *ev)
+                       union smtp_event *ev)
 {
     size_t i = 0;
     unsigned lf;
@@ -2101,7 +2170,8 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     return r > 0 ? r : SMTP_WANT_WRITE;
 }
 
-SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used, union smtp_event *ev)
+SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used,
+                       union smtp_event *ev)
 {
     *used = 0;
     if (s->_await) {
@@ -2138,8 +2208,8 @@ SMTP_API int smtp_awaiting(const struct smtp_session *s)
 SMTP_API unsigned smtp_event_default(int ev)
 {
     switch (ev) {
-#define SMTP__X(name, num, dflt, desc)                                                              \
-    case num:                                                                                       \
+#define SMTP__X(name, num, dflt, desc) \
+    case num:                          \
         return dflt;
         SMTP_EVENT_MAP(SMTP__X)
 #undef SMTP__X
@@ -2242,12 +2312,14 @@ SMTP_API const char *smtp_event_desc(int ev)
 
 SMTP_API const char *smtp_err_name(int err)
 {
-    return smtp__lookup(smtp__err_names, sizeof smtp__err_names / sizeof smtp__err_names[0], err, 0);
+    return smtp__lookup(smtp__err_names, sizeof smtp__err_names / sizeof smtp__err_names[0], err,
+                        0);
 }
 
 SMTP_API const char *smtp_err_desc(int err)
 {
-    return smtp__lookup(smtp__err_names, sizeof smtp__err_names / sizeof smtp__err_names[0], err, 1);
+    return smtp__lookup(smtp__err_names, sizeof smtp__err_names / sizeof smtp__err_names[0], err,
+                        1);
 }
 
 /* File-local macros end here, so that this file can be #included. */

@@ -81,8 +81,7 @@
 #define SMTP_VERSION_MINOR 0
 #define SMTP_VERSION_PATCH 0
 #define SMTP_VERSION_STRING "1.0.0"
-#define SMTP_VERSION \
-    ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
+#define SMTP_VERSION ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
 
 #include <stddef.h>
 #include <stdint.h>
@@ -198,52 +197,56 @@ extern "C" {
  * (0: not a decision; smtp_event_default() returns it), description.  The
  * names come back from smtp_event_name(). */
 #define SMTP_EVENT_MAP(X)                                                      \
-    X(CLOSED, -3, 0, "session over: send the pending output, then close")    \
-    X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")     \
+    X(CLOSED, -3, 0, "session over: send the pending output, then close")      \
+    X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")       \
     X(WANT_WRITE, -1, 0, "reply bytes wait in smtp_output(); take them first") \
-    X(NEED_INPUT, 0, 0, "all input consumed; feed more")                     \
-    X(EV_CONNECT, 1, 220, "new session: 220 (default) or 554 to refuse")     \
-    X(EV_HELO, 2, 250, "HELO <domain>: decide")                               \
-    X(EV_EHLO, 3, 250, "EHLO <domain>: decide")                               \
-    X(EV_MAIL, 4, 250, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")        \
-    X(EV_RCPT, 5, 250, "RCPT TO:<path>: decide")                              \
-    X(EV_DATA, 6, 354, "DATA: decide whether to take a message (354)")       \
-    X(EV_BODY, 7, 0, "a chunk of dot-unstuffed message data")                 \
-    X(EV_DATA_END, 8, 250, "end of message: decide, unless end.reject says the core refused it") \
-    X(EV_RSET, 9, 0, "RSET: transaction aborted (already answered 250)")      \
-    X(EV_VRFY, 10, 252, "VRFY <string>: decide")                              \
-    X(EV_EXPN, 11, 502, "EXPN <string>: decide")                              \
-    X(EV_HELP, 12, 214, "HELP [topic]: decide")                               \
-    X(EV_NOOP, 13, 0, "NOOP: already answered 250")                           \
-    X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")     \
-    X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")         \
-    X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")  \
+    X(NEED_INPUT, 0, 0, "all input consumed; feed more")                       \
+    X(EV_CONNECT, 1, 220, "new session: 220 (default) or 554 to refuse")       \
+    X(EV_HELO, 2, 250, "HELO <domain>: decide")                                \
+    X(EV_EHLO, 3, 250, "EHLO <domain>: decide")                                \
+    X(EV_MAIL, 4, 250, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")         \
+    X(EV_RCPT, 5, 250, "RCPT TO:<path>: decide")                               \
+    X(EV_DATA, 6, 354, "DATA: decide whether to take a message (354)")         \
+    X(EV_BODY, 7, 0, "a chunk of dot-unstuffed message data")                  \
+    X(EV_DATA_END, 8, 250, "end of message: decide, unless end.reject is set") \
+    X(EV_RSET, 9, 0, "RSET: transaction aborted (already answered 250)")       \
+    X(EV_VRFY, 10, 252, "VRFY <string>: decide")                               \
+    X(EV_EXPN, 11, 502, "EXPN <string>: decide")                               \
+    X(EV_HELP, 12, 214, "HELP [topic]: decide")                                \
+    X(EV_NOOP, 13, 0, "NOOP: already answered 250")                            \
+    X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")       \
+    X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")          \
+    X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")    \
     X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")
 
 enum smtp_event_type {
+/* clang-format off */
 #define SMTP__EV_ENUM(name, num, dflt, desc) SMTP_##name = num,
     SMTP_EVENT_MAP(SMTP__EV_ENUM)
 #undef SMTP__EV_ENUM
     SMTP__EV_LAST = 17
+    /* clang-format on */
 };
 
 /* Return codes of smtp_reply(), smtp_defer() and the parse helpers.
  * 0 is success; every failure is a distinct negative number. */
-#define SMTP_ERR_MAP(X)                                                        \
-    X(OK, 0, "success")                                                        \
-    X(ERR_STATE, -1, "no decision is waiting for an answer")                   \
+#define SMTP_ERR_MAP(X)                                                         \
+    X(OK, 0, "success")                                                         \
+    X(ERR_STATE, -1, "no decision is waiting for an answer")                    \
     X(ERR_CODE, -2, "reply code not allowed for this command (RFC 5321 4.3.2)") \
-    X(ERR_SYNTAX, -3, "syntax error")                                          \
-    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")              \
-    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63") \
-    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                      \
+    X(ERR_SYNTAX, -3, "syntax error")                                           \
+    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")               \
+    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63")   \
+    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                       \
     X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")
 
 enum smtp_err {
+/* clang-format off */
 #define SMTP__ERR_ENUM(name, num, desc) SMTP_##name = num,
     SMTP_ERR_MAP(SMTP__ERR_ENUM)
 #undef SMTP__ERR_ENUM
     SMTP__ERR_LAST = -7
+    /* clang-format on */
 };
 
 /* Option bits for smtp_config.options.  All off by default (strict). */
@@ -311,25 +314,29 @@ enum smtp_mode {
 
 /* BODY= of MAIL (ev.mail.body). */
 enum smtp_body {
-    SMTP_BODY_NONE = 0,     /* no BODY parameter */
-    SMTP_BODY_7BIT = 1,     /* BODY=7BIT */
-    SMTP_BODY_8BITMIME = 2, /* BODY=8BITMIME */
-    SMTP_BODY_BINARYMIME = 3/* BODY=BINARYMIME: the data comes by BDAT only */
+    SMTP_BODY_NONE = 0,      /* no BODY parameter */
+    SMTP_BODY_7BIT = 1,      /* BODY=7BIT */
+    SMTP_BODY_8BITMIME = 2,  /* BODY=8BITMIME */
+    SMTP_BODY_BINARYMIME = 3 /* BODY=BINARYMIME: the data comes by BDAT only */
 };
 
 /* DSN values (RFC 3461): ev.mail.ret and the ev.rcpt.notify bits. */
 enum smtp_dsn {
-    SMTP_RET_NONE = 0, SMTP_RET_FULL = 1, SMTP_RET_HDRS = 2,
-    SMTP_NOTIFY_NEVER = 1u << 0, SMTP_NOTIFY_SUCCESS = 1u << 1,
-    SMTP_NOTIFY_FAILURE = 1u << 2, SMTP_NOTIFY_DELAY = 1u << 3
+    SMTP_RET_NONE = 0,
+    SMTP_RET_FULL = 1,
+    SMTP_RET_HDRS = 2,
+    SMTP_NOTIFY_NEVER = 1u << 0,
+    SMTP_NOTIFY_SUCCESS = 1u << 1,
+    SMTP_NOTIFY_FAILURE = 1u << 2,
+    SMTP_NOTIFY_DELAY = 1u << 3
 };
 
-/* Why the core refused a message at its end (ev.end.reject for EV_DATA_END).  The core has already queued the reply named here.  A BDAT
- * chunk that would pass max_size ends the transaction the same way: an
- * EV_DATA_END with SMTP_REJECT_SIZE, then the chunk is read and dropped.  When
- * several apply, the highest number wins.  EV_BODY still hands out the whole
- * message (up to max_size octets, never more) whatever the verdict, so that
- * what you receive never depends on how the input was split. */
+/* Why the core refused a message at its end (ev.end.reject for EV_DATA_END).  The core has already
+ * queued the reply named here.  A BDAT chunk that would pass max_size ends the transaction the same
+ * way: an EV_DATA_END with SMTP_REJECT_SIZE, then the chunk is read and dropped.  When several
+ * apply, the highest number wins.  EV_BODY still hands out the whole message (up to max_size
+ * octets, never more) whatever the verdict, so that what you receive never depends on how the input
+ * was split. */
 enum smtp_reject {
     SMTP_REJECT_NONE = 0,      /* not refused: decide */
     SMTP_REJECT_BARE = 1,      /* bare CR or LF, strict mode: 554 5.6.0 */
@@ -375,25 +382,25 @@ struct smtp_path {
  * copied and must outlive the session).  Values larger than the compile-time
  * caps are clamped to them; zero means the default. */
 struct smtp_config {
-    const char *hostname;  /* our name in 220/221/421 and EHLO; NUL-terminated,
-                              default "localhost"; CR, LF and other control
-                              octets are replaced by '?', longer than 255
-                              octets is cut */
-    uint64_t max_size;     /* largest message in octets (SIZE, 552); 0: no
-                              limit, advertised as "SIZE" with no number */
-    uint32_t options;      /* SMTP_OPT_* bits */
-    uint32_t extensions;   /* SMTP_EXT_* bits; default SMTP_EXT_DEFAULT */
-    uint16_t max_line;     /* command line, CRLF included; <= SMTP_LINE_MAX */
-    uint16_t max_rcpt;     /* recipients per transaction; <= SMTP_RCPT_MAX */
-    uint32_t max_text_line;/* data line, CRLF included; <= SMTP_TEXT_LINE_MAX */
-    uint16_t max_errors;   /* syntax/sequence errors (500-504, 555) before the
-                              session is ended with 421; default 10, 0xffff:
-                              never */
-    uint8_t max_auth_fails;/* AUTH attempts your answer refused with a 5xx
-                              (535 and kin) that are allowed; the next
-                              refusal is replaced by "421 4.7.0" and the
-                              session ends (password guessing).  Default 3;
-                              255: never */
+    const char *hostname;   /* our name in 220/221/421 and EHLO; NUL-terminated,
+                               default "localhost"; CR, LF and other control
+                               octets are replaced by '?', longer than 255
+                               octets is cut */
+    uint64_t max_size;      /* largest message in octets (SIZE, 552); 0: no
+                               limit, advertised as "SIZE" with no number */
+    uint32_t options;       /* SMTP_OPT_* bits */
+    uint32_t extensions;    /* SMTP_EXT_* bits; default SMTP_EXT_DEFAULT */
+    uint16_t max_line;      /* command line, CRLF included; <= SMTP_LINE_MAX */
+    uint16_t max_rcpt;      /* recipients per transaction; <= SMTP_RCPT_MAX */
+    uint32_t max_text_line; /* data line, CRLF included; <= SMTP_TEXT_LINE_MAX */
+    uint16_t max_errors;    /* syntax/sequence errors (500-504, 555) before the
+                               session is ended with 421; default 10, 0xffff:
+                               never */
+    uint8_t max_auth_fails; /* AUTH attempts your answer refused with a 5xx
+                               (535 and kin) that are allowed; the next
+                               refusal is replaced by "421 4.7.0" and the
+                               session ends (password guessing).  Default 3;
+                               255: never */
 };
 
 /* An event, filled by smtp_feed(): `type` (the same as smtp_feed()'s return
@@ -414,12 +421,12 @@ union smtp_event {
         uint8_t body;            /* enum smtp_body */
         uint8_t smtputf8;        /* 1: SMTPUTF8 given */
 #ifndef SMTP_NO_DSN
-        uint8_t ret;             /* SMTP_RET_* */
-        struct smtp_span envid;  /* ENVID= as sent: xtext, validated;
-                                    smtp_xtext_decode() decodes it */
+        uint8_t ret;            /* SMTP_RET_* */
+        struct smtp_span envid; /* ENVID= as sent: xtext, validated;
+                                   smtp_xtext_decode() decodes it */
 #endif
 #ifndef SMTP_NO_AUTH
-        struct smtp_span auth;   /* AUTH= as sent: xtext or "<>" */
+        struct smtp_span auth; /* AUTH= as sent: xtext or "<>" */
 #endif
     } mail;
     struct smtp_ev_rcpt { /* SMTP_EV_RCPT */
@@ -427,46 +434,46 @@ union smtp_event {
         struct smtp_path path;   /* domain empty for <Postmaster> */
         struct smtp_span params; /* the ESMTP parameters, as sent */
 #ifndef SMTP_NO_DSN
-        uint8_t notify;          /* SMTP_NOTIFY_* bits, 0: none given */
-        struct smtp_span orcpt;  /* ORCPT= as sent: "type;" xtext */
+        uint8_t notify;         /* SMTP_NOTIFY_* bits, 0: none given */
+        struct smtp_span orcpt; /* ORCPT= as sent: "type;" xtext */
 #endif
     } rcpt;
     struct smtp_ev_data { /* SMTP_EV_DATA */
         int type;
-        uint16_t rcpts;          /* accepted recipients */
+        uint16_t rcpts; /* accepted recipients */
     } data;
     struct smtp_ev_body { /* SMTP_EV_BODY */
         int type;
-        struct smtp_span data;   /* dot-unstuffed message octets */
+        struct smtp_span data; /* dot-unstuffed message octets */
     } body;
     struct smtp_ev_end { /* SMTP_EV_DATA_END */
         int type;
-        uint8_t reject;          /* enum smtp_reject: 0, or the core has
-                                    refused the message already */
-        uint16_t rcpts;          /* accepted recipients */
-        uint64_t size;           /* message octets handed out as EV_BODY */
+        uint8_t reject; /* enum smtp_reject: 0, or the core has
+                           refused the message already */
+        uint16_t rcpts; /* accepted recipients */
+        uint64_t size;  /* message octets handed out as EV_BODY */
     } end;
     struct smtp_ev_string { /* SMTP_EV_VRFY, _EXPN, _HELP, _NOOP */
         int type;
-        struct smtp_span arg;    /* the argument, without the blanks around
-                                    it; empty when none was given */
+        struct smtp_span arg; /* the argument, without the blanks around
+                                 it; empty when none was given */
     } string;
 #ifndef SMTP_NO_CHUNKING
     struct smtp_ev_bdat { /* SMTP_EV_BDAT */
         int type;
-        uint8_t last;            /* 1 for BDAT ... LAST */
-        uint64_t size;           /* the chunk's octets, as EV_BODY next */
+        uint8_t last;  /* 1 for BDAT ... LAST */
+        uint64_t size; /* the chunk's octets, as EV_BODY next */
     } bdat;
 #endif
 #ifndef SMTP_NO_AUTH
     struct smtp_ev_auth { /* SMTP_EV_AUTH */
         int type;
-        uint8_t mech;            /* enum smtp_mech */
-        struct smtp_span authzid;/* PLAIN's authorization identity, often
-                                    empty; decoded */
-        struct smtp_span user;   /* decoded */
-        struct smtp_span pass;   /* decoded.  Wipe your copies; the core
-                                    wipes its own when you answer. */
+        uint8_t mech;             /* enum smtp_mech */
+        struct smtp_span authzid; /* PLAIN's authorization identity, often
+                                     empty; decoded */
+        struct smtp_span user;    /* decoded */
+        struct smtp_span pass;    /* decoded.  Wipe your copies; the core
+                                     wipes its own when you answer. */
     } auth;
 #endif
 };
@@ -475,26 +482,26 @@ union smtp_event {
  * with `=` between calls (no pointers into itself).  Fields starting with
  * '_' are private: read them in a debugger, never write them. */
 struct smtp_session {
-    struct smtp_config cfg;     /* copy of the settings (read-only) */
-    uint64_t _size;             /* data octets of the current message */
-    uint64_t _chunk;            /* BDAT octets still to take (or skip) */
-    uint32_t _text_len;         /* octets of the current data line */
-    uint16_t _line_len;         /* octets in _line */
-    uint16_t _out_len, _out_off;/* pending reply bytes are _out[_out_off.._out_len) */
-    uint16_t _rcpts;            /* accepted recipients */
-    uint16_t _errors;           /* syntax/sequence errors so far */
-    uint16_t _flags;            /* smtp.c: SMTP__F_* bits */
-    uint8_t _state;             /* protocol state (smtp.c: SMTP__ST_*) */
-    uint8_t _dstate;            /* DATA scanner state */
-    uint8_t _await;             /* event waiting for a decision, or 0 */
-    uint8_t _lflags;            /* current command line: SMTP__L_* bits */
-    uint8_t _reject;            /* enum smtp_reject for the current message */
-    uint8_t _bye;               /* enum smtp_bye of smtp_shutdown() */
-    char _line[SMTP_LINE_MAX];  /* the command line being assembled */
-    char _out[SMTP_REPLY_MAX];  /* replies to send */
+    struct smtp_config cfg;      /* copy of the settings (read-only) */
+    uint64_t _size;              /* data octets of the current message */
+    uint64_t _chunk;             /* BDAT octets still to take (or skip) */
+    uint32_t _text_len;          /* octets of the current data line */
+    uint16_t _line_len;          /* octets in _line */
+    uint16_t _out_len, _out_off; /* pending reply bytes are _out[_out_off.._out_len) */
+    uint16_t _rcpts;             /* accepted recipients */
+    uint16_t _errors;            /* syntax/sequence errors so far */
+    uint16_t _flags;             /* smtp.c: SMTP__F_* bits */
+    uint8_t _state;              /* protocol state (smtp.c: SMTP__ST_*) */
+    uint8_t _dstate;             /* DATA scanner state */
+    uint8_t _await;              /* event waiting for a decision, or 0 */
+    uint8_t _lflags;             /* current command line: SMTP__L_* bits */
+    uint8_t _reject;             /* enum smtp_reject for the current message */
+    uint8_t _bye;                /* enum smtp_bye of smtp_shutdown() */
+    char _line[SMTP_LINE_MAX];   /* the command line being assembled */
+    char _out[SMTP_REPLY_MAX];   /* replies to send */
 #ifndef SMTP_NO_AUTH
-    uint8_t _auth_len;          /* AUTH LOGIN: octets in _auth */
-    uint8_t _auth_fails;        /* AUTH attempts refused with a 5xx */
+    uint8_t _auth_len;              /* AUTH LOGIN: octets in _auth */
+    uint8_t _auth_fails;            /* AUTH attempts refused with a 5xx */
     char _auth[SMTP_AUTH_USER_MAX]; /* AUTH LOGIN: user name between steps */
 #endif
 };
@@ -530,8 +537,8 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
  * The result does not depend on how the input is split: feeding a session
  * whole or one octet at a time gives the same events and replies (only
  * EV_BODY chunks are cut differently). */
-SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
-                       size_t *used, union smtp_event *ev);
+SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used,
+                       union smtp_event *ev);
 
 /* Answers the decision event smtp_feed() last returned.
  *
@@ -551,8 +558,7 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
  * Returns SMTP_OK, SMTP_ERR_STATE (no decision waiting) or SMTP_ERR_CODE.
  * A positive answer moves the session on (MAIL opens the transaction, 354
  * starts the data phase, ...); a negative one leaves the state as it was. */
-SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh,
-                        const char *text);
+SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh, const char *text);
 
 /* Keeps the decision open past the next smtp_feed(): until smtp_reply() is
  * called, smtp_feed() takes nothing and returns SMTP_PENDING.  Returns
@@ -613,8 +619,7 @@ enum smtp_path_flag {
  * returns SMTP_OK; out->len says where the path ended (the caller checks
  * what follows).  Otherwise a negative enum smtp_err.  Reads nothing past
  * p[n-1]; p may be NULL when n is 0. */
-SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags,
-                             struct smtp_path *out);
+SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out);
 
 /* Checks that p[0..n) is exactly a Domain, or with allow_literal an
  * address-literal too ([192.0.2.1], [IPv6:...], [tag:...]).  Returns

@@ -6,9 +6,11 @@
 # `sh tests/catalogue_check.sh --print` prints the table to paste.
 # Prints "catalogue: N passed, N failed".
 table() {
-    awk '/^#define SMTP__REPLY_MAP/ {on=1; next} on && !/\\$/ {on=0} on' smtp.c |
-    sed -nE -e 's/SMTP__E\(([0-9]+), ([0-9]+), ([0-9]+)\)/"\1.\2.\3"/' -e 's/^( *X\([A-Z0-9_]+, [0-9]+, )0,/\1"",/' \
-        -e 's/^ *X\(([A-Z0-9_]+), ([0-9]+), "([^"]*)", (SMTP__T\()?"([^"]*)"\)?\).*/| \2 | \3 | \5 | `\1` |/p'
+    # the macro's lines joined (a row may wrap), then one row a line
+    awk '/^#define SMTP__REPLY_MAP/ {on=1; next} on { l = $0; sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) on=0 } END { print "" }' smtp.c |
+    sed -E 's/ +/ /g; s/ X\(/\nX(/g' |
+    sed -nE -e 's/SMTP__E\(([0-9]+), ([0-9]+), ([0-9]+)\)/"\1.\2.\3"/' -e 's/^(X\([A-Z0-9_]+, [0-9]+, )0,/\1"",/' \
+        -e 's/^X\(([A-Z0-9_]+), ([0-9]+), "([^"]*)", (SMTP__T\()?"([^"]*)"\)?\).*/| \2 | \3 | \5 | `\1` |/p'
 }
 if [ "${1:-}" = "--print" ]; then
     echo "| code | enhanced | text | catalogue id |"

@@ -10,9 +10,12 @@
  * always placed flush against a PROT_NONE page, so reading one byte too far
  * crashes even without AddressSanitizer.  Every call is also checked against
  * the contract of smtp.h: consumed <= len, NEED_INPUT only with everything
- * taken, nothing taken while output waits or a decision is deferred, spans
- * inside the input or the session (never the stack or stale input), fields
- * that do not apply left empty, smtp_defer() refused after non-decisions,
+ * taken, nothing taken while output waits or a decision is deferred, every
+ * span of the event's own member inside the input or the session (never the
+ * stack or stale input; the event is poisoned before each call, so a field
+ * smtp_feed() forgot to fill shows), smtp_awaiting() and
+ * smtp_event_default() agreeing with what the core does, smtp_defer()
+ * refused after non-decisions,
  * EV_DATA_END's size equal to the octets delivered, reply lines of the form
  * "ddd[ -]text" with at most 512 octets, and nothing taken after the end.
  *
@@ -71,12 +74,15 @@
  *                           a lone "M<" is the empty message).  Given any M
  *                           line, every message not refused by the core is
  *                           compared.
- *   E: EV_NAME key=value... an event; only the keys given are compared (arg,
- *                           path, local, domain, params, size, mode, body,
- *                           smtputf8, reject, rcpts; EV_MAIL also ret
- *                           NONE|FULL|HDRS, envid, auth; EV_RCPT notify
- *                           (none, NEVER or SUCCESS,FAILURE,DELAY in that
- *                           order), orcpt; EV_AUTH mech PLAIN|LOGIN, arg,
+ *   E: EV_NAME key=value... an event; only the keys given are compared:
+ *                           arg (HELO/EHLO domain, VRFY/EXPN/HELP/NOOP
+ *                           argument); EV_MAIL and EV_RCPT path, local,
+ *                           domain, params, EV_MAIL also size, mode, body,
+ *                           smtputf8, ret NONE|FULL|HDRS, envid, auth,
+ *                           EV_RCPT notify (none, NEVER or
+ *                           SUCCESS,FAILURE,DELAY in that order), orcpt;
+ *                           EV_DATA rcpts; EV_DATA_END reject, size, rcpts;
+ *                           EV_AUTH mech PLAIN|LOGIN,
  *                           user, pass, auth (the authzid); EV_BDAT size,
  *                           last 0|1).  The E lines must appear
  *                           in order, each between the same replies as in the

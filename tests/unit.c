@@ -1438,10 +1438,17 @@ static void test_shutdown_reasons(void)
         int why;
         const char *line;
     } t[] = {
+#ifndef SMTP_TERSE
         {SMTP_BYE_SHUTDOWN, "421 4.3.2 localhost Service not available"},
         {SMTP_BYE_TIMEOUT, "421 4.4.2 localhost Timeout"},
         {SMTP_BYE_BUSY, "421 4.3.2 localhost Too busy"},
         {99, "421 4.3.2 localhost Service not available"},
+#else /* no texts: the codes and the hostname */
+        {SMTP_BYE_SHUTDOWN, "421 4.3.2 localhost"},
+        {SMTP_BYE_TIMEOUT, "421 4.4.2 localhost"},
+        {SMTP_BYE_BUSY, "421 4.3.2 localhost"},
+        {99, "421 4.3.2 localhost"},
+#endif
     };
     struct sess *x = malloc(sizeof *x);
     union smtp_event ev;

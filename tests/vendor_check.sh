@@ -6,6 +6,7 @@
 #  2. smtp.c compiles as C++ (g++ and clang++ -x c++).
 #  3. nm of smtp.o: every function or object it defines starts with smtp_
 #     (compiler-made local labels, which contain a '.', aside).
+#  4. smtp.c and smtp.h are laid out as .clang-format says.
 # Prints "vendor: N passed, N failed".
 dir=${1:-build/tests}
 mkdir -p "$dir"
@@ -55,5 +56,12 @@ for defs in "" "-DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_D
     loose=$(nm "$dir/vendor-nm.o" | awk '$2 ~ /^[tTrRdDbBcC]$/ && $3 !~ /^smtp_/ && $3 !~ /\./ {print $3}')
     if [ -z "$loose" ]; then ok; else bad "nm ($defs): names outside smtp_: $loose"; fi
 done
+# 4. the layout: smtp.c and smtp.h as .clang-format lays them out (100 columns)
+if command -v clang-format >/dev/null 2>&1; then
+    if clang-format --dry-run --Werror smtp.c smtp.h 2>"$dir/format.err"; then ok
+    else bad "clang-format: smtp.c/smtp.h differ from .clang-format's layout"; head -n 5 "$dir/format.err"; fi
+else
+    echo "SKIP: clang-format not installed (apt-get install clang-format)"
+fi
 echo "vendor: $p passed, $f failed"
 [ "$f" -eq 0 ]
