@@ -446,9 +446,12 @@ static size_t smtp__skip_blanks(const struct smtp_session *s, const char *p, siz
  * no overlongs, no surrogates, nothing above U+10FFFF.  n >= 1. */
 static size_t smtp__utf8_len(const unsigned char *p, size_t n)
 {
-    unsigned c = p[0], lo = 0x80, hi = 0xbf;
+    unsigned c, lo = 0x80, hi = 0xbf;
     size_t len, i;
-    if (!SMTP__HAS_UTF8 || c < 0xc2 || c > 0xf4)
+    if (!SMTP__HAS_UTF8) /* SMTP_NO_SMTPUTF8: no 8-bit octet is ever accepted */
+        return 0;
+    c = p[0];
+    if (c < 0xc2 || c > 0xf4)
         return 0;
     len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
     if (c == 0xe0)
@@ -1409,7 +1412,7 @@ static long smtp__b64_decode(char *p, size_t n)
     if (n % 4)
         return -1;
     for (i = 0; i < n; i++) {
-        int c = p[i], v;
+        int c = (unsigned char)p[i], v;
         if (c >= 'A' && c <= 'Z')
             v = c - 'A';
         else if (c >= 'a' && c <= 'z')
@@ -2088,7 +2091,14 @@ static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, si
                 *pi = i + 1;
                 return 1;
             }
+            /* a bare CR: kept in the line as if it had come in one piece
+             * with what follows, so that the line's length (and so which
+             * 500 it gets) does not depend on where the input was split */
             s->_lflags |= SMTP__L_BARE_CR;
+            if (s->_line_len < room)
+                s->_line[s->_line_len++] = '\r';
+            else
+                s->_lflags |= SMTP__L_LONG;
         }
         lf = (const char *)memchr(p + i, '\n', len - i);
         end = lf ? (size_t)(lf - p) : len;
