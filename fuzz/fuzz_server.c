@@ -429,27 +429,11 @@ static void model_update(struct model *m, const struct cmd *c, int code)
 
 static int has_enh(const char *t, size_t n, int code)
 {
-    /* class "." subject "." detail, RFC 3463 */
-    size_t i = 0, parts = 0;
-    if (n < 5 || t[0] < '2' || t[0] > '5' || t[1] != '.')
-        return 0;
-    FZ_CHECK(t[0] - '0' == code / 100, "enhanced code class differs from the reply code class");
-    i = 2;
-    for (parts = 0; parts < 2; parts++) {
-        size_t d = 0;
-        while (i < n && t[i] >= '0' && t[i] <= '9') {
-            i++;
-            d++;
-        }
-        if (d == 0 || d > 3)
-            return 0;
-        if (parts == 0) {
-            if (i >= n || t[i] != '.')
-                return 0;
-            i++;
-        }
-    }
-    return i == n || t[i] == ' ';
+    /* class "." subject "." detail, RFC 3463 (fuzz_common.h) */
+    size_t e = fz_enh_len(t, n);
+    if (e)
+        FZ_CHECK(t[0] - '0' == code / 100, "enhanced code class differs from the reply code class");
+    return e != 0;
 }
 
 static void on_reply(void *user, int code, const char *text, size_t tlen, int lines)
