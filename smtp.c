@@ -1027,7 +1027,7 @@ static long b64_decode(char *p, size_t n)
     if (n % 4)
         return -1;
     for (i = 0; i < n; i++) {
-        int c = p[i], v;
+        int c = (unsigned char)p[i], v;
         if (c >= 'A' && c <= 'Z') v = c - 'A';
         else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
         else if (c >= '0' && c <= '9') v = c - '0' + 52;
@@ -1149,7 +1149,7 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         for (v = 0; v < vl && v < 8; v++)
             up[v] = (char)upper((unsigned char)l[v]);
         up[v] = '\0';
-        for (v = 0; vl <= 8 && v < V_COUNT && memcmp(up, verbs[v].name, vl + 1); v++)
+        for (v = 0; vl <= 8 && v < V_COUNT && memcmp(up, verbs[v].name, vl + 1) != 0; v++)
             ;
         if (vl > 8)
             v = V_COUNT;
