@@ -295,9 +295,12 @@ static int is_word(const char *p, size_t n, const char *w)
  * no overlongs, no surrogates, nothing above U+10FFFF. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
-    unsigned c = p[0], lo = 0x80, hi = 0xbf;
+    unsigned c, lo = 0x80, hi = 0xbf;
     size_t len, i;
-    if (!HAS_UTF8 || c < 0xc2 || c > 0xf4)
+    if (!HAS_UTF8) /* SMTP_NO_SMTPUTF8: no 8-bit octet is ever accepted */
+        return 0;
+    c = p[0];
+    if (c < 0xc2 || c > 0xf4)
         return 0;
     len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
     if (c == 0xe0) lo = 0xa0;
