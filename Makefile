@@ -306,6 +306,15 @@ TEST_SUITES += test-cross
 test-cross:
 	@BUILD=$(BUILD) sh bench/cross.sh
 
+# ---------------------------------------------------------------- analysis
+# make analyze: gcc -fanalyzer, clang --analyze, clang-tidy and cppcheck over
+# smtp.c and examples/*.c, zero findings (proof/analyze.sh says which checks).
+.PHONY: analyze
+## analyze     (suite) static analysers over smtp.c and examples/*.c: zero findings
+TEST_SUITES += analyze
+analyze:
+	@BUILD=$(BUILD) GCC=$(TEST_GCC) CLANG=$(CLANG) sh proof/analyze.sh
+
 # ---------------------------------------------------------------- docs
 ## test-readme     (suite) the README's example is the one the tests compile
 TEST_SUITES += test-readme

@@ -41,7 +41,7 @@
  *
  * MIT licensed, see LICENSE.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _POSIX_C_SOURCE 200809L /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): POSIX feature-test macro */
 
 #include "smtp.h"
 
@@ -215,7 +215,7 @@ static void logf_(const char *fmt, ...)
 
 static void *xrealloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
+    void *q = p ? realloc(p, n) : malloc(n); /* n > 0 at every call */
     if (!q) {
         logf_("smtp-sink: out of memory");
         exit(1);
@@ -258,16 +258,16 @@ static void addr_names(const struct sockaddr *sa, char *peer, size_t pn, char *l
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
         port = ntohs(in->sin_port);
-        snprintf(peer, pn, "%s:%u", host, port);
-        snprintf(lit, ln, "[%s]", host);
+        (void)snprintf(peer, pn, "%s:%u", host, port);
+        (void)snprintf(lit, ln, "[%s]", host);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         port = ntohs(in6->sin6_port);
-        snprintf(peer, pn, "[%s]:%u", host, port);
-        snprintf(lit, ln, "[IPv6:%s]", host);
+        (void)snprintf(peer, pn, "[%s]:%u", host, port);
+        (void)snprintf(lit, ln, "[IPv6:%s]", host);
     } else {
-        snprintf(peer, pn, "local");
+        (void)snprintf(peer, pn, "local");
         lit[0] = '\0';
     }
 }
@@ -300,7 +300,7 @@ static void tx_log(struct conn *c, const char *result)
 static void tx_discard_file(struct tx *t)
 {
     if (t->f) {
-        fclose(t->f);
+        (void)fclose(t->f); /* a discarded file: its errors do not matter */
         t->f = NULL;
         unlink(t->tmp);
     }
@@ -329,7 +329,7 @@ static void tx_abort(struct conn *c, const char *why)
 {
     if (c->tx.open) {
         char buf[128];
-        snprintf(buf, sizeof buf, "aborted: %s", why);
+        (void)snprintf(buf, sizeof buf, "aborted: %s", why);
         tx_log(c, buf);
     }
     tx_reset(&c->tx);
@@ -354,7 +354,7 @@ static void tx_add_rcpt(struct tx *t, const char *path, const char *params)
     }
     t->to_len += (size_t)sprintf(t->to + t->to_len, "%s<%s>", t->nto ? "," : "", path);
     if (t->nto++ == 0)
-        snprintf(t->first_to, sizeof t->first_to, "%s", path);
+        (void)snprintf(t->first_to, sizeof t->first_to, "%s", path);
 }
 
 /* A mailbox exists when --mailbox lists it (ASCII case ignored) or when
@@ -394,14 +394,14 @@ static int store_open(struct server *sv, struct conn *c)
      * authenticated (RFC 3848 names nothing for HELO over TLS) */
     char proto[16];
 
-    snprintf(proto, sizeof proto, "%s%s%s", !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP",
+    (void)snprintf(proto, sizeof proto, "%s%s%s", !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP",
              c->esmtp && c->tls == TLS_ON ? "S" : "", c->esmtp && c->user[0] ? "A" : "");
 
     gettimeofday(&tv, NULL);
     secs = tv.tv_sec;
-    snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
+    (void)snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
              (long)getpid(), ++sv->seq);
-    snprintf(t->tmp, sizeof t->tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
+    (void)snprintf(t->tmp, sizeof t->tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
     fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return errno;
@@ -413,16 +413,16 @@ static int store_open(struct server *sv, struct conn *c)
         return e;
     }
     gmtime_r(&secs, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
-    fprintf(t->f, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
+    (void)strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    (void)fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
+    (void)fprintf(t->f, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
             c->helo[0] ? c->helo : "unknown", c->lit[0] ? " (" : "", c->lit, c->lit[0] ? ")" : "",
             c->tls_info[0] ? "\r\n\t(using " : "", c->tls_info, c->tls_info[0] ? ")" : "",
             opt.hostname, proto, t->id);
     /* "for" only with a single recipient: it would disclose the others */
     if (t->nto == 1 && strchr(t->first_to, '@'))
-        fprintf(t->f, "\r\n\tfor <%s>", t->first_to);
-    fprintf(t->f, ";\r\n\t%s\r\n", date);
+        (void)fprintf(t->f, "\r\n\tfor <%s>", t->first_to);
+    (void)fprintf(t->f, ";\r\n\t%s\r\n", date);
     if (ferror(t->f)) {
         int e = errno ? errno : EIO;
         tx_discard_file(t);
@@ -464,7 +464,7 @@ static void tls_why(char *buf, size_t cap, int ssl_err)
         }
     }
     if (n == 0)
-        snprintf(buf, cap, "%s", ssl_err == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+        (void)snprintf(buf, cap, "%s", ssl_err == SSL_ERROR_SYSCALL && errno ? strerror(errno)
                                                                       : "connection closed by the client");
 }
 
@@ -536,9 +536,9 @@ static int tls_handshake(struct server *sv, struct conn *c)
     if (r == 1) {
         c->tls = TLS_ON;
         c->last = now();
-        snprintf(c->tls_ver, sizeof c->tls_ver, "%s", SSL_get_version(c->ssl));
+        (void)snprintf(c->tls_ver, sizeof c->tls_ver, "%s", SSL_get_version(c->ssl));
         SSL_get_cipher_bits(c->ssl, &bits);
-        snprintf(c->tls_info, sizeof c->tls_info, "%s with cipher %s (%d bits)", c->tls_ver,
+        (void)snprintf(c->tls_info, sizeof c->tls_info, "%s with cipher %s (%d bits)", c->tls_ver,
                  SSL_get_cipher_name(c->ssl), bits);
         logf_("smtp-sink: client=%s STARTTLS: %s", c->peer, c->tls_info);
         /* RFC 3207 4.2: forget what the client said before TLS */
@@ -718,7 +718,7 @@ static int auth_ok(const struct smtp_event *ev)
     for (i = 0; i < opt.nusers; i++)
         ok |= cred_match(opt.users[i].user, opt.users[i].ulen, ev->user) &
               cred_match(opt.users[i].pass, opt.users[i].plen, ev->pass);
-    if (ev->auth.len && (ev->auth.len != ev->user.len || memcmp(ev->auth.ptr, ev->user.ptr, ev->user.len)))
+    if (ev->auth.len && (ev->auth.len != ev->user.len || memcmp(ev->auth.ptr, ev->user.ptr, ev->user.len) != 0))
         return 0; /* acting for someone else: not here */
     return ok != 0;
 }
@@ -833,7 +833,7 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
             smtp_defer(&c->s); /* answered once the file is durable */
             queue_work(sv, c, W_COMMIT);
         } else {
-            snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
+            (void)snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
             answer(c, 250, NULL, res);
             reply_line(&c->s, res, sizeof res);
             tx_log(c, res);
@@ -926,11 +926,11 @@ static void run_work(struct server *sv)
 {
     while (sv->nwork) {
         size_t n = sv->nwork, i, committed = 0;
-        struct conn **list = xrealloc(NULL, n * sizeof *list);
+        struct conn **list = xrealloc(NULL, n * sizeof(struct conn *));
         char path[4096];
         int dir_err = 0;
 
-        memcpy(list, sv->work, n * sizeof *list);
+        memcpy(list, sv->work, n * sizeof(struct conn *));
         sv->nwork = 0;
         for (i = 0; i < n; i++) {
             struct conn *c = list[i];
@@ -950,7 +950,7 @@ static void run_work(struct server *sv)
                 if (t->f && fclose(t->f) != 0 && !t->err)
                     t->err = errno ? errno : EIO;
                 t->f = NULL;
-                snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
+                (void)snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
                 if (!t->err && rename(t->tmp, path) != 0)
                     t->err = errno ? errno : EIO;
                 if (t->err)
@@ -961,7 +961,7 @@ static void run_work(struct server *sv)
         }
         if (committed) {
             int dfd;
-            snprintf(path, sizeof path, "%s/new", opt.maildir);
+            (void)snprintf(path, sizeof path, "%s/new", opt.maildir);
             dfd = open(path, O_RDONLY);
             if (dfd < 0 || fsync(dfd) != 0)
                 dir_err = errno ? errno : EIO;
@@ -975,12 +975,12 @@ static void run_work(struct server *sv)
             if (c->work == W_COMMIT) {
                 int e = t->err;
                 if (!e && dir_err) { /* renamed, but not durably: take it back */
-                    snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
+                    (void)snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
                     unlink(path);
                     e = dir_err;
                 }
                 if (!e) {
-                    snprintf(res, sizeof res, "Ok: queued as %s", t->id);
+                    (void)snprintf(res, sizeof res, "Ok: queued as %s", t->id);
                     answer(c, 250, NULL, res);
                 } else {
                     logf_("smtp-sink: client=%s cannot store message: %s", c->peer, strerror(e));
@@ -1018,8 +1018,8 @@ static struct conn *conn_new(struct server *sv, int in_fd, int out_fd, int stdio
     smtp_init(&c->s, &sv->cfg);
     if (sv->nconn == sv->cap) {
         sv->cap = sv->cap ? sv->cap * 2 : 16;
-        sv->conn = xrealloc(sv->conn, sv->cap * sizeof *sv->conn);
-        sv->work = xrealloc(sv->work, sv->cap * sizeof *sv->work);
+        sv->conn = xrealloc(sv->conn, sv->cap * sizeof(struct conn *));
+        sv->work = xrealloc(sv->work, sv->cap * sizeof(struct conn *));
     }
     sv->conn[sv->nconn++] = c;
     return c;
@@ -1052,8 +1052,10 @@ static void refuse(struct server *sv, int fd, const char *peer)
     if (smtp_feed(&s, NULL, 0, &used, &ev) == SMTP_EV_CONNECT)
         smtp_reply(&s, 421, NULL, "Too many connections, try again later");
     o = smtp_output(&s, &len);
-    if (o)
-        r = write(fd, o, len), (void)r;
+    if (o) {
+        r = write(fd, o, len); /* best effort: the connection is closed anyway */
+        (void)r;
+    }
     close(fd);
     logf_("smtp-sink: client=%s refused: too many connections (%zu)", peer, sv->nconn);
 }
@@ -1300,8 +1302,8 @@ static void serve(struct server *sv, int sig_r)
             do_accept(sv);
         for (i = 0; r > 0 && i < n; i++) {
             struct conn *c = sv->conn[i];
-            short rin = pin[i] >= 0 ? pfd[pin[i]].revents : 0;
-            short rout = pout[i] >= 0 ? pfd[pout[i]].revents : 0;
+            int rin = pin[i] >= 0 ? pfd[pin[i]].revents : 0;
+            int rout = pout[i] >= 0 ? pfd[pout[i]].revents : 0;
             if (c->dead || (!rin && !rout))
                 continue;
             /* under TLS a read may wait for POLLOUT (rd_out): any event
@@ -1400,7 +1402,7 @@ static int make_maildir(const char *dir)
     char path[4096];
     size_t i;
     for (i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s%s", dir, sub[i]);
+        (void)snprintf(path, sizeof path, "%s%s", dir, sub[i]);
         if (mkdir(path, 0700) != 0 && errno != EEXIST) {
             logf_("smtp-sink: mkdir %s: %s", path, strerror(errno));
             return -1;
@@ -1411,7 +1413,7 @@ static int make_maildir(const char *dir)
 
 static void usage(FILE *f)
 {
-    fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
+    (void)fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
           "  --stdio              one session on stdin/stdout (inetd style)\n"
           "  --listen ADDR:PORT   TCP server address (default 127.0.0.1:2525;\n"
           "                       [::1]:2525 for IPv6, port 0 picks a free one)\n"
@@ -1438,7 +1440,7 @@ static void usage(FILE *f)
           "                       small values test partial reads)\n",
           f);
 #ifdef SMTP_SINK_NO_TLS
-    fputs("(built without OpenSSL: no --tls-cert)\n", f);
+    (void)fputs("(built without OpenSSL: no --tls-cert)\n", f);
 #endif
 }
 
@@ -1498,18 +1500,17 @@ static int parse_args(int argc, char **argv)
             char *m;
             if (l >= 2 && v[0] == '<' && v[l - 1] == '>')
                 v++, l -= 2;
-            m = xrealloc(NULL, l + 1);
+            opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
+            opt.mailbox[opt.nmailbox++] = m = xrealloc(NULL, l + 1);
             memcpy(m, v, l);
             m[l] = '\0';
-            opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
-            opt.mailbox[opt.nmailbox++] = m;
         } else if (strcmp(name, "--user") == 0 || strcmp(name, "--auth-user") == 0) {
             const char *colon = strchr(v, ':');
             struct cred *u;
             size_t pl;
             if (!colon || colon == v || (size_t)(colon - v) >= CRED_MAX || !colon[1] ||
                 (pl = strlen(colon + 1)) >= CRED_MAX) {
-                fprintf(stderr, "smtp-sink: %s: expected NAME:PASSWORD, each 1 to %d octets\n", name,
+                (void)fprintf(stderr, "smtp-sink: %s: expected NAME:PASSWORD, each 1 to %d octets\n", name,
                         CRED_MAX - 1);
                 goto bad_quiet;
             }
@@ -1536,6 +1537,8 @@ static int parse_args(int argc, char **argv)
             if (errno || end == v || *end || v[0] == '-')
                 goto bad;
         } else if (strcmp(name, "--maildir") == 0) {
+            if (strlen(v) > 3000) /* Maildir paths (4096-octet buffers) are never cut */
+                goto bad;
             opt.maildir = v;
         } else if (strcmp(name, "--max-conn") == 0) {
             if (parse_num(v, &d) != 0 || d > 1e6)
@@ -1555,16 +1558,16 @@ static int parse_args(int argc, char **argv)
         }
     }
     if (opt.tls_key && !opt.tls_cert) {
-        fprintf(stderr, "smtp-sink: --tls-key needs --tls-cert\n");
+        (void)fprintf(stderr, "smtp-sink: --tls-key needs --tls-cert\n");
         return -1;
     }
     if (opt.require_tls && !opt.tls_cert) {
-        fprintf(stderr, "smtp-sink: --require-tls needs --tls-cert\n");
+        (void)fprintf(stderr, "smtp-sink: --require-tls needs --tls-cert\n");
         return -1;
     }
 #ifdef SMTP_SINK_NO_TLS
     if (opt.tls_cert) {
-        fprintf(stderr, "smtp-sink: built without OpenSSL: --tls-cert is not available\n");
+        (void)fprintf(stderr, "smtp-sink: built without OpenSSL: --tls-cert is not available\n");
         return -1;
     }
 #endif
