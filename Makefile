@@ -1,8 +1,10 @@
 # smtp.c - build, test, fuzz, bench.  `make help` lists the targets.
 #
-# Sections: core | tests | fuzz | example | bench.  Each section owns its
-# targets; `make test` runs every suite listed in TEST_SUITES through
-# tests/run_all.sh, which prints the final "N passed, N failed" line.
+# Sections: core | install | tests | fuzz | example | bench | docs.  Each
+# section owns its targets; shell programs live in scripts beside the files
+# they test (tests/, fuzz/, bench/).  `make test` runs every suite listed in
+# TEST_SUITES through tests/run_all.sh, which prints the final "N passed, N
+# failed" line; `make check` is the core's tests alone (tests/check.sh).
 
 CC      ?= cc
 CLANG   ?= clang
@@ -14,12 +16,12 @@ OPT     ?= -O2
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all help test clean
+.PHONY: all help check test clean
+## all             (or just `make`) the core's object and the example receiver
 all: $(BUILD)/smtp.o
 
+## help            this list
 help:
-	@echo "make            build the core (and examples once they exist)"
-	@echo "make test       every test suite; last line 'N passed, N failed'"
 	@grep -E '^## ' Makefile | sed 's/^## /make /'
 
 $(BUILD):
@@ -28,6 +30,39 @@ $(BUILD):
 # ---------------------------------------------------------------- core
 $(BUILD)/smtp.o: smtp.c smtp.h | $(BUILD)
 	$(CC) $(STRICT) $(OPT) -c smtp.c -o $@
+
+## check           the core's tests with one compiler, CC (default cc), and nothing else
+check:
+	@CC="$(CC)" BUILD=$(BUILD) sh tests/check.sh
+
+# ---------------------------------------------------------------- install
+# libsmtp.a, smtp.h and smtp.pc (from smtp.pc.in, as CMake's install does).
+# SMTP_DEFS holds the compile-time switches (-DSMTP_NO_AUTH -DSMTP_TERSE
+# -DSMTP_RCPT_MAX=20 ...): the library is built with them and smtp.pc's
+# Cflags carry them, because they change the layout of struct smtp_session.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SMTP_DEFS  ?=
+INSTALL_DIR := $(BUILD)/install
+SMTP_VERSION = $(shell sed -n 's/^\#define SMTP_VERSION_STRING "\(.*\)"/\1/p' smtp.h)
+.PHONY: install uninstall
+## install         libsmtp.a, smtp.h, smtp.pc into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local, SMTP_DEFS=...)
+install: smtp.c smtp.h smtp.pc.in
+	mkdir -p $(INSTALL_DIR)
+	$(CC) $(filter-out -Werror,$(STRICT)) $(OPT) $(CFLAGS) $(SMTP_DEFS) -c smtp.c -o $(INSTALL_DIR)/smtp.o
+	rm -f $(INSTALL_DIR)/libsmtp.a && $(AR) rcs $(INSTALL_DIR)/libsmtp.a $(INSTALL_DIR)/smtp.o
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(SMTP_VERSION)|' -e 's|@CFLAGS@|$(SMTP_DEFS)|' smtp.pc.in >$(INSTALL_DIR)/smtp.pc
+	mkdir -p $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	cp $(INSTALL_DIR)/libsmtp.a $(DESTDIR)$(LIBDIR)/libsmtp.a
+	cp smtp.h $(DESTDIR)$(INCLUDEDIR)/smtp.h
+	cp $(INSTALL_DIR)/smtp.pc $(DESTDIR)$(PKGCONFIGDIR)/smtp.pc
+
+## uninstall       remove what `make install` put there (same PREFIX and DESTDIR)
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libsmtp.a $(DESTDIR)$(INCLUDEDIR)/smtp.h $(DESTDIR)$(PKGCONFIGDIR)/smtp.pc
 
 # ---------------------------------------------------------------- tests
 # Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
@@ -41,19 +76,9 @@ TEST_GCC    ?= gcc
 TEST_CXX    ?= g++
 TEST_DIR    := $(BUILD)/tests
 TEST_FLAGS  := $(STRICT) -g -O1 $(SAN) -I.
-TRANSCRIPTS := $(sort $(wildcard tests/transcripts/*.txt))
 TEST_CCS    := gcc $(if $(shell command -v $(CLANG) 2>/dev/null),clang)
-TEST_SKIP   := $(if $(filter clang,$(TEST_CCS)),,echo "SKIP: $(CLANG) not installed, gcc only";)
-# Shell prelude for the suites: `run CMD...` shows CMD's output and adds its
-# last "N passed, N failed" line to $p/$f; a command that prints no such
-# line, or exits non-zero without reporting a failure, counts one failure.
-TEST_RUN = p=0; f=0; run() { "$$@" >$(TEST_DIR)/$@.log 2>&1; rc=$$?; \
-    cat $(TEST_DIR)/$@.log; \
-    l=$$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' $(TEST_DIR)/$@.log | tail -n 1); \
-    if [ -z "$$l" ]; then echo "!!! $$1: no result line (exit $$rc)"; f=$$((f + 1)); return; fi; \
-    set -- $$(echo "$$l" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/'); \
-    p=$$((p + $$1)); f=$$((f + $$2)); \
-    if [ $$rc -ne 0 ] && [ $$2 -eq 0 ]; then echo "!!! exit status $$rc"; f=$$((f + 1)); fi; }
+TEST_SKIP   := $(if $(filter clang,$(TEST_CCS)),,$(CLANG) not installed: gcc only)
+TEST_ENV    = TEST_DIR=$(TEST_DIR) SKIP="$(TEST_SKIP)"
 
 $(TEST_DIR):
 	@mkdir -p $@
@@ -62,67 +87,27 @@ $(TEST_DIR)/%-gcc: tests/%.c smtp.c smtp.h | $(TEST_DIR)
 $(TEST_DIR)/%-clang: tests/%.c smtp.c smtp.h | $(TEST_DIR)
 	$(CLANG) $(TEST_FLAGS) tests/$*.c smtp.c -o $@
 
-.PHONY: test-transcripts test-unit test-config
+.PHONY: test-transcripts test-unit test-config test-packaging
 ## test-transcripts (suite) every transcript in every feeding mode, gcc and clang
 TEST_SUITES += test-transcripts
 test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
-	@$(TEST_SKIP) $(TEST_RUN); \
-	for b in $^; do echo "--- $$b"; run $$b $(TRANSCRIPTS); done; \
-	echo "transcripts: $$p passed, $$f failed"; [ $$f -eq 0 ]
+	@$(TEST_ENV) sh tests/run_transcripts.sh $^
 
-# The embedding example must run a whole session and give these replies.
-EMBED_REPLIES := 220 250 250 250 550 354 250 221
 ## test-unit       (suite) API unit tests and the embedding example, gcc and clang
 TEST_SUITES += test-unit
 test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%)
-	@$(TEST_SKIP) $(TEST_RUN); \
-	for b in $(filter %unit-gcc %unit-clang,$^); do echo "--- $$b"; run $$b; done; \
-	for b in $(filter %embed_example-gcc %embed_example-clang,$^); do \
-	    echo "--- $$b"; $$b >$(TEST_DIR)/embed.out 2>/dev/null; rc=$$?; \
-	    got=$$(tr -d '\r' <$(TEST_DIR)/embed.out | grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\n' ' '); \
-	    if [ $$rc -eq 0 ] && [ "$$got" = "$(EMBED_REPLIES) " ]; then p=$$((p + 1)); \
-	    else echo "FAIL $$b: exit $$rc, replies '$$got', expected '$(EMBED_REPLIES) '"; f=$$((f + 1)); fi; \
-	done; \
-	echo "unit: $$p passed, $$f failed"; [ $$f -eq 0 ]
+	@$(TEST_ENV) sh tests/run_unit.sh $^
 
-# Configuration variants: name and flags (commas for spaces).  Each builds
-# tests/unit.c with smtp.c under those flags (gcc, ASan+UBSan) and runs it.
-TEST_CONFIGS := \
-    tiny:-DSMTP_LINE_MAX=64,-DSMTP_RCPT_MAX=2,-DSMTP_TEXT_LINE_MAX=3,-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
-    large:-DSMTP_LINE_MAX=4096,-DSMTP_REPLY_MAX=4096,-DSMTP_RCPT_MAX=1000,-DSMTP_TEXT_LINE_MAX=100000 \
-    static:-DSMTP_STATIC,-Wno-unused-function \
-    terse:-DSMTP_TERSE \
-    no-ext:-DSMTP_NO_CHUNKING,-DSMTP_NO_STARTTLS,-DSMTP_NO_AUTH,-DSMTP_NO_DSN,-DSMTP_NO_SMTPUTF8 \
-    has-config:-DSMTP_HAS_CONFIG,-I$(TEST_DIR)/config
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
 TEST_SUITES += test-config
-test-config: tests/unit.c smtp.c smtp.h | $(TEST_DIR)
-	@mkdir -p $(TEST_DIR)/config; \
-	printf '/* test-config: SMTP_HAS_CONFIG */\n#define TEST_CONFIG_SEEN 1\n#define SMTP_RCPT_MAX 7\n#define SMTP_LINE_MAX 1000\n' \
-	    >$(TEST_DIR)/config/smtp_config.h; \
-	$(TEST_RUN); \
-	for v in $(TEST_CONFIGS); do \
-	    name=$${v%%:*}; flags=$$(echo "$${v#*:}" | tr ',' ' '); b=$(TEST_DIR)/unit-config-$$name; \
-	    echo "--- $$name: $$flags"; \
-	    case $$flags in *SMTP_STATIC*) srcs=tests/unit.c ;; *) srcs="tests/unit.c smtp.c" ;; esac; \
-	    if $(TEST_GCC) $(TEST_FLAGS) $$flags $$srcs -o $$b; then run $$b; \
-	    else echo "FAIL $$name: does not build"; f=$$((f + 1)); fi; \
-	done; \
-	echo "--- C++: smtp.h with $(TEST_CXX)"; \
-	if command -v $(TEST_CXX) >/dev/null 2>&1; then \
-	    printf '%s\n' '#include "smtp.h"' \
-	        'int main() { struct smtp_session s; struct smtp_event ev; size_t n, k; int st = 0;' \
-	        '  smtp_init(&s, 0);' \
-	        '  for (int i = 0; i < 100 && st != SMTP_CLOSED; i++) {' \
-	        '    st = smtp_feed(&s, "QUIT\r\n", 6, &n, &ev);' \
-	        '    if (smtp_output(&s, &k)) smtp_output_done(&s, k); }' \
-	        '  return smtp_closed(&s) ? 0 : 1; }' >$(TEST_DIR)/cxx.cc; \
-	    if $(TEST_GCC) $(STRICT) -c smtp.c -o $(TEST_DIR)/cxx-smtp.o && \
-	       $(TEST_CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. $(TEST_DIR)/cxx.cc \
-	           $(TEST_DIR)/cxx-smtp.o -o $(TEST_DIR)/cxx && $(TEST_DIR)/cxx; \
-	    then p=$$((p + 1)); else echo "FAIL C++"; f=$$((f + 1)); fi; \
-	else echo "SKIP: $(TEST_CXX) not installed"; fi; \
-	echo "config: $$p passed, $$f failed"; [ $$f -eq 0 ]
+test-config: tests/unit.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)
+	@TEST_DIR=$(TEST_DIR) CC=$(TEST_GCC) CXX=$(TEST_CXX) CFLAGS="$(TEST_FLAGS)" STRICT="$(STRICT)" \
+	    sh tests/run_config.sh
+
+## test-packaging  (suite) consumers via CMake, FetchContent, find_package, pkg-config, Meson; manifests
+TEST_SUITES += test-packaging
+test-packaging:
+	@BUILD=$(BUILD) CC=$(CC) sh tests/packaging/run.sh
 
 # ---------------------------------------------------------------- fuzz
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three
@@ -176,29 +161,13 @@ fuzz: $(FUZZ_LIBFUZZER)
 
 ## fuzz-merge      fold build/fuzz-work (and AFL++ queues) into corpus/ (-merge=1)
 fuzz-merge: $(FUZZ_LIBFUZZER)
-	@for t in $(FUZZ_TARGETS); do \
-	    extra=""; [ -d $(FUZZ_WORK)/$$t ] && extra="$$extra $(FUZZ_WORK)/$$t"; \
-	    [ $$t = fuzz_server ] && for q in $(BUILD)/afl-out/*/queue; do \
-	        [ -d $$q ] && extra="$$extra $$q"; done; \
-	    mkdir -p $(FUZZ_WORK)/merged/$$t && rm -f $(FUZZ_WORK)/merged/$$t/*; \
-	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -use_counters=0 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
-	        corpus/$$t $$extra 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' ; \
-	    rm -f corpus/$$t/* && cp $(FUZZ_WORK)/merged/$$t/* corpus/$$t/ && \
-	    echo "$$t: $$(ls corpus/$$t | wc -l) files in corpus/$$t"; \
-	done
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_WORK=$(FUZZ_WORK) BUILD=$(BUILD) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	    sh fuzz/merge.sh work
 
 ## fuzz-seeds      regenerate the hand-made seeds (fuzz/mkseeds.py) and merge them
 fuzz-seeds: $(FUZZ_LIBFUZZER)
-	@rm -rf $(FUZZ_WORK)/seeds && python3 fuzz/mkseeds.py $(FUZZ_WORK)/seeds && \
-	    python3 fuzz/mkseeds_ext.py $(FUZZ_WORK)/seeds/fuzz_ext
-	@for t in $(FUZZ_TARGETS); do \
-	    mkdir -p corpus/$$t $(FUZZ_WORK)/merged/$$t && rm -f $(FUZZ_WORK)/merged/$$t/*; \
-	    $(FUZZ_DIR)/libfuzzer/$$t -merge=1 -use_counters=0 -max_len=4096 $(FUZZ_WORK)/merged/$$t \
-	        corpus/$$t $(FUZZ_WORK)/seeds/$$t 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'; \
-	    if ls $(FUZZ_WORK)/merged/$$t/* >/dev/null 2>&1; then \
-	        rm -f corpus/$$t/* && cp $(FUZZ_WORK)/merged/$$t/* corpus/$$t/; \
-	    else echo "fuzz-seeds: nothing merged for $$t, corpus/$$t kept"; fi; \
-	done
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_WORK=$(FUZZ_WORK) BUILD=$(BUILD) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	    sh fuzz/merge.sh seeds
 
 ## repro FILE=x    replay one input under ASan+UBSan with a trace (TARGET=fuzz_server)
 TARGET ?= $(firstword $(foreach t,$(FUZZ_TARGETS),$(if $(findstring $(t),$(FILE)),$(t))) fuzz_server)
@@ -225,6 +194,7 @@ afl:
 coverage:
 	@BUILD=$(BUILD) CLANG=$(CLANG) sh fuzz/coverage.sh
 
+## fuzz-clean      remove the fuzz builds, work folders, AFL++ output and coverage
 fuzz-clean:
 	rm -rf $(FUZZ_DIR) $(FUZZ_WORK) $(BUILD)/afl-out $(BUILD)/coverage
 
@@ -233,7 +203,11 @@ fuzz-clean:
 # The client tests run a sanitized build of it against real SMTP clients.
 # STARTTLS uses OpenSSL (Debian: libssl-dev).  SINK_TLS=1 links it, 0 builds
 # without it (no --tls-cert); by default it is used when its header exists.
+# The choice is detected at every make and kept in $(SINK_TLS_STAMP), which
+# is rewritten only when it changes: installing libssl-dev (or setting
+# SINK_TLS) after a build rebuilds the sink on the next plain `make`.
 SINK_SAN := $(BUILD)/smtp-sink-asan
+SINK_TLS_STAMP := $(BUILD)/sink-tls
 ifndef SINK_TLS
 SINK_TLS := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
 endif
@@ -245,19 +219,27 @@ SINK_DEFS := -DSMTP_SINK_NO_TLS
 endif
 all: $(BUILD)/smtp-sink
 
-$(BUILD)/smtp-sink: examples/smtp-sink.c $(BUILD)/smtp.o smtp.h | $(BUILD)
+.PHONY: FORCE
+$(SINK_TLS_STAMP): FORCE | $(BUILD)
+	@echo 'SINK_TLS=$(SINK_TLS)' | cmp -s - $@ || echo 'SINK_TLS=$(SINK_TLS)' >$@
+
+$(BUILD)/smtp-sink: examples/smtp-sink.c $(BUILD)/smtp.o smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CC) $(STRICT) $(OPT) $(SINK_DEFS) -I. examples/smtp-sink.c $(BUILD)/smtp.o -o $@ $(SINK_LIBS)
 
-$(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h | $(BUILD)
+$(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CC) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
-$(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h | $(BUILD)
+$(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CLANG) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
 .PHONY: run test-sink
-## run             build the example sink and start it on 127.0.0.1:2525
-SINK_ARGS ?= --maildir $(BUILD)/Maildir
+## run             build the example sink and start it on 127.0.0.1:2525, Maildir var/Maildir
+# User data (the Maildir, a TLS key) lives in SINK_DATA, outside $(BUILD):
+# `make clean` never deletes it.  var/ is ignored by git.
+SINK_DATA ?= var
+SINK_ARGS ?= --maildir $(SINK_DATA)/Maildir
 run: $(BUILD)/smtp-sink
+	mkdir -p $(SINK_DATA)
 	$(BUILD)/smtp-sink --listen 127.0.0.1:2525 $(SINK_ARGS)
 
 ## test-sink       the sink with real clients (smtplib, curl, swaks, msmtp), STARTTLS, AUTH
@@ -338,15 +320,17 @@ prove-pending:
 	@BUILD=$(BUILD) PROVE_MACHDEPS="$(PROVE_MACHDEPS)" sh proof/prove.sh $(PROVE_PENDING)
 
 # ---------------------------------------------------------------- docs
-## test-readme     (suite) the README's example is the one the tests compile
+## test-readme     (suite) the README's example is the one the tests compile; `make help` is complete
 TEST_SUITES += test-readme
 .PHONY: test-readme
 test-readme:
 	@sh tests/readme_check.sh
 
 # ---------------------------------------------------------------- test driver
+## test            every suite (TEST_SUITES); the last line is "N passed, N failed"
 test:
 	@sh tests/run_all.sh $(TEST_SUITES)
 
+## clean           remove build/
 clean:
 	rm -rf $(BUILD)

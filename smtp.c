@@ -99,9 +99,8 @@ enum dstate { D_SOL, D_MID, D_CR, D_DOT, D_DOTCR };
 
 /* The RFC 821 4.3 command list with RFC 5321's sequencing: the states in
  * which each verb is in sequence (503 otherwise), its argument, and what it
- * needs to be implemented (502 otherwise).  BDAT is in sequence everywhere
- * here because a refused chunk must still be read (RFC 3030 2); its own
- * checks follow in bdat(). */
+ * needs to be implemented (502 otherwise).  sequence() adds the rules that
+ * depend on more than the state (EHLO for BDAT and AUTH, DATA after BDAT). */
 enum arg { ARG_NONE, ARG_OPT, ARG_REQ };
 enum need { N_NONE, N_SEND, N_ESMTP, N_NEVER, N_EXT };
 
@@ -122,7 +121,7 @@ enum need { N_NONE, N_SEND, N_ESMTP, N_NEVER, N_EXT };
     X(NOOP, "NOOP", IN_SESSION, ARG_OPT, N_NONE, 0)                          \
     X(QUIT, "QUIT", IN_SESSION | B(REFUSED), ARG_NONE, N_NONE, 0)            \
     X(TURN, "TURN", IN_SESSION, ARG_NONE, N_NEVER, 0)                        \
-    X(BDAT, "BDAT", IN_SESSION, ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)           \
+    X(BDAT, "BDAT", B(RCPT), ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)              \
     X(AUTH, "AUTH", B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                 \
     X(STARTTLS, "STARTTLS", B(INIT) | B(READY), ARG_NONE, N_EXT, SMTP_EXT_STARTTLS)
 
@@ -291,6 +290,25 @@ static int is_word(const char *p, size_t n, const char *w)
     return n == strlen(w) && has_prefix(p, n, w);
 }
 
+/* SP, and HTAB unless SMTP_OPT_STRICT_SPACES: what separates the words of
+ * a command line. */
+static int is_blank(const struct smtp_session *s, char c)
+{
+    return c == ' ' || (c == '\t' && !(s->cfg.options & SMTP_OPT_STRICT_SPACES));
+}
+
+/* The index after the blanks at p[i..n): one SP at most under
+ * SMTP_OPT_STRICT_SPACES (a missing or a second one is left for the caller
+ * to refuse), any run of SP and HTAB otherwise. */
+static size_t skip_blanks(const struct smtp_session *s, const char *p, size_t i, size_t n)
+{
+    if (s->cfg.options & SMTP_OPT_STRICT_SPACES)
+        return i < n && p[i] == ' ' ? i + 1 : i;
+    while (i < n && is_blank(s, p[i]))
+        i++;
+    return i;
+}
+
 /* Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629), or 0:
  * no overlongs, no surrogates, nothing above U+10FFFF. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -359,29 +377,34 @@ static int enh_ok(const char *e, unsigned code)
     return 1;
 }
 
-/* Appends the line "code-[enh ][host ]text" cut to 512 octets and to the
- * buffer.  Returns the offset of the '-' (0 if nothing fitted), which the
- * caller turns into ' ' on the last line of a reply. */
-static size_t add_line(struct smtp_session *s, unsigned code, const char *enh, int host, const char *t, size_t tl)
+/* Appends the line "code-[enh ][host ]text" CRLF, at most 512 octets, and
+ * leaves `keep` octets of the buffer free.  Only the text is ever cut: when
+ * the code, the enhanced code (RFC 2034 3: it prefaces every line), the
+ * hostname and at least one octet of a non-empty text do not fit, nothing
+ * is written.  Returns the offset of the '-' (0: nothing written), which
+ * the caller turns into ' ' on the last line of a reply. */
+static size_t add_line(struct smtp_session *s, unsigned code, const char *enh, int host, const char *t,
+                       size_t tl, size_t keep)
 {
     char *o = s->_out;
-    size_t len = s->_out_len, end = MIN((size_t)SMTP_REPLY_MAX, len + REPLY_LINE) - 2, sep;
-    if (len + 4 > end)
+    const char *h = s->cfg.hostname;
+    size_t len = s->_out_len, el = enh ? strlen(enh) + 1 : 0, hl = host ? MIN(strlen(h), (size_t)255) : 0;
+    size_t need = 4 + el + hl + (hl && tl) + (tl != 0) + 2, end, sep;
+    if (SMTP_REPLY_MAX - len < keep || SMTP_REPLY_MAX - len - keep < need)
         return 0;
+    end = MIN((size_t)SMTP_REPLY_MAX - keep, len + REPLY_LINE) - 2;
     o[len++] = (char)('0' + code / 100);
     o[len++] = (char)('0' + code / 10 % 10);
     o[len++] = (char)('0' + code % 10);
     sep = len;
     o[len++] = '-';
     if (enh) {
-        len += copy_text(o + len, end - len, enh, strlen(enh));
-        if (len < end)
-            o[len++] = ' ';
+        len += copy_text(o + len, el - 1, enh, el - 1);
+        o[len++] = ' ';
     }
     if (host) {
-        const char *h = s->cfg.hostname;
-        len += copy_text(o + len, end - len, h, MIN(strlen(h), (size_t)255));
-        if (tl && len < end)
+        len += copy_text(o + len, hl, h, hl);
+        if (tl)
             o[len++] = ' ';
     }
     len += copy_text(o + len, end - len, t, tl);
@@ -406,7 +429,7 @@ static void put_reply(struct smtp_session *s, unsigned code, const char *enh, in
     for (;;) {
         size_t tl = strlen(t);
         const char *nl = memchr(t, '\n', tl);
-        if ((s2 = add_line(s, code, enh, host, t, nl ? (size_t)(nl - t) : tl)) == 0)
+        if ((s2 = add_line(s, code, enh, host, t, nl ? (size_t)(nl - t) : tl, 0)) == 0)
             break;
         sep = s2;
         host = 0;
@@ -449,7 +472,11 @@ static size_t put_num(char *o, uint64_t v)
     return n;
 }
 
-/* The EHLO reply: hostname (and text) first, then one keyword a line. */
+/* The EHLO reply: hostname (and the first line of text) first, then one
+ * keyword a line.  The keywords are measured first and their room kept, so
+ * the application's text is what gets cut, never a keyword or its value:
+ * a 255-octet hostname and every keyword with the largest values take 462
+ * octets, within the 512 that SMTP_REPLY_MAX guarantees. */
 static void put_ehlo(struct smtp_session *s, const char *text)
 {
     static const struct {
@@ -469,28 +496,34 @@ static void put_ehlo(struct smtp_session *s, const char *text)
         {SMTP_EXT_DSN, "DSN"},
     };
     uint32_t e = s->cfg.extensions;
-    size_t i, sep, tl = text ? strlen(text) : 0;
+    size_t i, sep, pass, keep = 0, tl = text ? strlen(text) : 0;
     const char *nl = text ? memchr(text, '\n', tl) : NULL;
 
     if (s->_flags & F_TLS)
         e &= ~(uint32_t)SMTP_EXT_STARTTLS; /* RFC 3207 4.2 */
     if (!(s->_flags & F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
-    sep = add_line(s, 250, NULL, 1, text ? text : "", nl ? (size_t)(nl - text) : tl);
-    for (i = 0; i < sizeof kws / sizeof kws[0]; i++) {
-        char kw[48];
-        size_t n = strlen(kws[i].kw), s2;
-        if (!(e & kws[i].ext))
-            continue;
-        memcpy(kw, kws[i].kw, n);
-        if (kws[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
-            kw[n++] = ' ';
-            n += put_num(kw + n, s->cfg.max_size);
-        } else if (kws[i].ext == SMTP_EXT_LIMITS) {
-            n += put_num(kw + n, s->cfg.max_rcpt);
+    sep = 0;
+    for (pass = 0; pass < 2; pass++) { /* pass 0 measures, pass 1 writes */
+        if (pass == 1)
+            sep = add_line(s, 250, NULL, 1, text ? text : "", nl ? (size_t)(nl - text) : tl, keep);
+        for (i = 0; i < sizeof kws / sizeof kws[0]; i++) {
+            char kw[48];
+            size_t n = strlen(kws[i].kw), s2;
+            if (!(e & kws[i].ext))
+                continue;
+            memcpy(kw, kws[i].kw, n);
+            if (kws[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
+                kw[n++] = ' ';
+                n += put_num(kw + n, s->cfg.max_size);
+            } else if (kws[i].ext == SMTP_EXT_LIMITS) {
+                n += put_num(kw + n, s->cfg.max_rcpt);
+            }
+            if (pass == 0)
+                keep += 4 + n + 2;
+            else if ((s2 = add_line(s, 250, NULL, 0, kw, n, 0)) != 0)
+                sep = s2;
         }
-        if ((s2 = add_line(s, 250, NULL, 0, kw, n)) != 0)
-            sep = s2;
     }
     if (sep)
         s->_out[sep] = ' ';
@@ -814,9 +847,22 @@ static const struct {
     [P_NOTIFY] = {"NOTIFY", 0, SMTP_EXT_DSN},  [P_ORCPT] = {"ORCPT", 0, SMTP_EXT_DSN},
 };
 
+/* xtext of 1..max octets that decodes to SP and printable US-ASCII only
+ * (RFC 3461 4.2, 4.4; RFC 4954 5): a decoded CR, LF or other control octet
+ * would let a DSN or a header built from the value be split. */
 static int xtext_ok(const char *v, size_t n, size_t max)
 {
-    return n > 0 && n <= max && smtp_xtext_decode(v, n, NULL, 0) >= 0;
+    size_t i;
+    if (n == 0 || n > max || smtp_xtext_decode(v, n, NULL, 0) < 0)
+        return 0;
+    for (i = 0; i < n; i++) { /* the decoder checked that "+XX" is whole */
+        int c = v[i] == '+' ? hexval(v[i + 1]) * 16 + hexval(v[i + 2]) : ' ';
+        if (c < ' ' || c > '~')
+            return 0;
+        if (v[i] == '+')
+            i += 2;
+    }
+    return 1;
 }
 
 /* One known parameter's value.  Returns SMTP_OK, or the reply already
@@ -896,44 +942,104 @@ static int param(struct smtp_session *s, struct smtp_event *ev, unsigned id, con
     return error(s, 501, "5.5.4", TXT("Syntax error in parameter value"));
 }
 
-/* Parses "FROM:<path> params" / "TO:<path> params" into ev. */
+/* The digits of a SIZE= value without leading zeros, for comparing two
+ * values that both saturated at UINT64_MAX. */
+static void size_digits(const char **v, size_t *vl)
+{
+    while (*vl > 1 && **v == '0')
+        ++*v, --*vl;
+}
+
+/* The first SIZE= value in the parameters p[0..n) (it is there: SIZE was
+ * seen before). */
+static void first_size(const struct smtp_session *s, const char *p, size_t n, const char **v, size_t *vl)
+{
+    size_t i = 0, j;
+    for (;;) {
+        for (j = i; j < n && !is_blank(s, p[j]); j++)
+            ;
+        if (has_prefix(p + i, j - i, "SIZE=") || j == n) {
+            *v = p + i + 5;
+            *vl = j - i - 5;
+            return;
+        }
+        i = skip_blanks(s, p, j, n);
+    }
+}
+
+/* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
+ * mean the same, as Postfix and Exim do; one that conflicts gets 501. */
+static int param_again(struct smtp_session *s, struct smtp_event *ev, unsigned id, const char *v, size_t vl)
+{
+    const struct smtp_span *sp = id == P_ENVID ? &ev->envid : id == P_AUTH ? &ev->auth : &ev->orcpt;
+    struct smtp_span old = *sp;
+    uint64_t size = ev->size;
+    uint8_t body = ev->body, ret = ev->ret, notify = ev->notify;
+    int r;
+    if (id == P_NOTIFY)
+        ev->notify = 0; /* param() refuses a NOTIFY word it has seen */
+    if ((r = param(s, ev, id, v, vl)) != SMTP_OK)
+        return r;
+    if (id == P_SIZE && size == UINT64_MAX && ev->size == UINT64_MAX) { /* both too large */
+        const char *f;
+        size_t fl;
+        first_size(s, ev->params.ptr, ev->params.len, &f, &fl);
+        size_digits(&f, &fl);
+        size_digits(&v, &vl);
+        if (fl != vl || memcmp(f, v, vl) != 0)
+            size = 0; /* numbers that differ, both above UINT64_MAX */
+    }
+    if (size != ev->size || body != ev->body || ret != ev->ret || notify != ev->notify ||
+        ((id == P_ENVID || id == P_AUTH || id == P_ORCPT) &&
+         (old.len != sp->len || memcmp(old.ptr, sp->ptr, old.len) != 0)))
+        return error(s, 501, "5.5.4", TXT("Conflicting duplicate parameter"));
+    return SMTP_OK;
+}
+
+/* Parses "FROM:<path> params" / "TO:<path> params" into ev: esmtp-param
+ * *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks where one SP
+ * stands unless SMTP_OPT_STRICT_SPACES. */
 static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
 {
     const char *a = ev->arg.ptr, *q;
-    size_t n = ev->arg.len, k = mail ? 5 : 3, i, m;
+    size_t n = ev->arg.len, i, m;
     struct smtp_path path;
     int r, has8 = 0, esmtp = (s->_flags & F_ESMTP) != 0;
     unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER, seen = 0;
 
     if (!has_prefix(a, n, mail ? "FROM:" : "TO:"))
         return error(s, 501, "5.5.4", mail ? TXT("Syntax: MAIL FROM:<address>") : TXT("Syntax: RCPT TO:<address>"));
+    i = mail ? 5 : 3;
+    if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
+        i = skip_blanks(s, a, i, n);
     if (esmtp && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
-    if ((r = parse_path(a + k, n - k, flags, &path, &has8)) != SMTP_OK)
+    if ((r = parse_path(a + i, n - i, flags, &path, &has8)) != SMTP_OK)
         return path_error(s, r, mail);
     ev->path = path.mailbox;
     ev->local = path.local;
     ev->domain = path.domain;
-    i = k + path.len;
+    i += path.len;
     if (i < n) {
-        if (a[i] != ' ' || i + 1 == n)
+        size_t j = skip_blanks(s, a, i, n);
+        if (j == i || j == n)
             return error(s, 501, "5.5.4", TXT("Syntax error in parameters"));
-        ev->params.ptr = a + i + 1;
-        ev->params.len = n - i - 1;
+        ev->params.ptr = a + j;
+        ev->params.len = n - j;
     }
-    /* esmtp-param *(SP esmtp-param), RFC 5321 4.1.2 */
     for (q = ev->params.ptr, m = ev->params.len, i = 0; i < m;) {
         const char *kp = q + i, *v = NULL;
         size_t kl = 0, vl = 0, j;
         unsigned id;
-        while (i < m && q[i] != ' ' && q[i] != '=')
+        while (i < m && !is_blank(s, q[i]) && q[i] != '=')
             i++, kl++;
         if (i < m && q[i] == '=') {
             v = q + ++i;
-            while (i < m && q[i] != ' ')
+            while (i < m && !is_blank(s, q[i]))
                 i++, vl++;
         }
-        if ((i < m && ++i == m) || kl == 0 || (v && vl == 0) || !IS(kp[0], C_ALPHA | C_DIGIT))
+        if ((i < m && (i = skip_blanks(s, q, i, m)) == m) || kl == 0 || (v && vl == 0) ||
+            !IS(kp[0], C_ALPHA | C_DIGIT))
             return error(s, 501, "5.5.4", TXT("Syntax error in parameters"));
         for (j = 0; j < kl; j++)
             if (!IS(kp[j], C_ALPHA | C_DIGIT) && kp[j] != '-')
@@ -946,11 +1052,10 @@ static int mail_rcpt(struct smtp_session *s, struct smtp_event *ev, int mail)
                 break;
         if (!esmtp || id == sizeof params / sizeof params[0]) /* none without EHLO */
             return error(s, 555, "5.5.4", TXT("Unsupported parameter"));
-        if (seen & (1u << id))
-            return error(s, 501, "5.5.4", TXT("Duplicate parameter"));
-        seen |= 1u << id;
-        if ((r = param(s, ev, id, v, vl)) != SMTP_OK)
+        r = (seen & (1u << id)) ? param_again(s, ev, id, v, vl) : param(s, ev, id, v, vl);
+        if (r != SMTP_OK)
             return r;
+        seen |= 1u << id;
     }
     if (has8 && !(mail ? ev->smtputf8 : (s->_flags & F_UTF8)))
         return path_error(s, 1, mail);
@@ -979,31 +1084,37 @@ static int tell(struct smtp_session *s, struct smtp_event *ev, int type, unsigne
 static int data_end(struct smtp_session *s, struct smtp_event *ev);
 
 #ifndef SMTP_NO_CHUNKING
-/* BDAT <size> [LAST] (RFC 3030 2).  The chunk's octets are taken even when
- * the command is refused, so they can never be read as commands (go-smtp
- * #315); only a size that cannot be read ends the session instead. */
+/* The size of a BDAT chunk (RFC 3030 2), read before anything else about
+ * the command: whatever the answer, that many octets after the line are the
+ * chunk, never commands (go-smtp #315).  A chunk that cannot be located (a
+ * size that cannot be read, or a line that was not kept whole) leaves no way
+ * to tell data from commands: the session ends, with 421 (RFC 5321 3.8). */
+static int bdat_size(struct smtp_session *s, struct smtp_event *ev, unsigned lf)
+{
+    const char *a = ev->arg.ptr;
+    size_t d = 0;
+    uint64_t size;
+    while (d < ev->arg.len && !is_blank(s, a[d]))
+        d++;
+    if (lf || (ev->arg.len && smtp_parse_u64(a, d, &size) != SMTP_OK)) {
+        reply(s, 421, "4.5.4", TXT("Cannot read BDAT size, closing transmission channel"));
+        return SMTP_WANT_WRITE;
+    }
+    s->_chunk = ev->arg.len ? size : 0;
+    return SMTP_OK;
+}
+
+/* BDAT <size> [LAST], in sequence and allowed: the chunk is taken as data. */
 static int bdat(struct smtp_session *s, struct smtp_event *ev)
 {
     const char *a = ev->arg.ptr;
-    size_t n = ev->arg.len, d = 0;
-    uint64_t size;
-    while (d < n && a[d] != ' ')
+    size_t n = ev->arg.len, d = 0, k;
+    while (d < n && !is_blank(s, a[d]))
         d++;
-    if (smtp_parse_u64(a, d, &size) != SMTP_OK) {
-        reply(s, 501, "5.5.4", TXT("Invalid BDAT size, closing"));
-        s->_state = ST_CLOSED;
-        return SMTP_WANT_WRITE;
-    }
-    s->_chunk = size;
-    if (d < n && !is_word(a + d, n - d, " LAST"))
+    k = skip_blanks(s, a, d, n);
+    if (d < n && !is_word(a + k, n - k, "LAST"))
         return error(s, 501, "5.5.4", TXT("Syntax: BDAT size [LAST]"));
-    if (s->_state == ST_MAIL && (s->_flags & F_RCPT_TRIED)) {
-        reply(s, 554, "5.5.1", TXT("No valid recipients"));
-        return SMTP_WANT_WRITE;
-    }
-    if (s->_state != ST_RCPT || !(s->_flags & F_ESMTP))
-        return error(s, 503, "5.5.1", NULL);
-    if (s->cfg.max_size && size > s->cfg.max_size - s->_size) {
+    if (s->cfg.max_size && s->_chunk > s->cfg.max_size - s->_size) {
         /* the transaction has failed: tell the application as at the end */
         s->_reject = SMTP_REJECT_SIZE;
         ev->arg.len = 0;
@@ -1013,7 +1124,7 @@ static int bdat(struct smtp_session *s, struct smtp_event *ev)
         s->_size = 0;
     s->_state = ST_BDAT;
     s->_flags = (uint16_t)((s->_flags & ~F_LAST) | F_BDAT | (d < n ? F_LAST : 0));
-    ev->size = size;
+    ev->size = s->_chunk;
     ev->last = d < n;
     return ev->type = SMTP_EV_BDAT;
 }
@@ -1114,11 +1225,10 @@ static int auth_response(struct smtp_session *s, struct smtp_event *ev, char *r,
 static int auth(struct smtp_session *s, struct smtp_event *ev)
 {
     const char *a = ev->arg.ptr;
-    size_t n = ev->arg.len, m = 0;
-    while (m < n && a[m] != ' ')
+    size_t n = ev->arg.len, m = 0, k;
+    while (m < n && !is_blank(s, a[m]))
         m++;
-    if (!(s->_flags & F_ESMTP) || (s->_flags & F_AUTHED))
-        return error(s, 503, "5.5.1", (s->_flags & F_AUTHED) ? TXT("Already authenticated") : TXT("Send EHLO first"));
+    k = skip_blanks(s, a, m, n);
     if (!(s->_flags & F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT)) {
         reply(s, 538, "5.7.11", NULL);
         return SMTP_WANT_WRITE;
@@ -1129,12 +1239,37 @@ static int auth(struct smtp_session *s, struct smtp_event *ev)
     else if (!is_word(a, m, "PLAIN"))
         return error(s, 504, "5.5.4", TXT("Unrecognized authentication type"));
     if (m < n) /* initial response */
-        return auth_response(s, ev, s->_line + (a - s->_line) + m + 1, n - m - 1);
+        return auth_response(s, ev, s->_line + (a - s->_line) + k, n - k);
     s->_state = ST_AUTH;
     put_reply(s, 334, NULL, 0, (s->_flags & F_LOGIN) ? b64_user : "");
     return SMTP_WANT_WRITE;
 }
 #endif
+
+/* Whether verb v may come now (RFC 5321 4.1.4 and 3.3, RFC 3030 2 and 3,
+ * RFC 4954 4, RFC 3207 4.2); otherwise the refusal, already queued.  It is
+ * checked before the argument, so a command out of sequence gets 503
+ * whatever its argument. */
+static int sequence(struct smtp_session *s, unsigned v)
+{
+    uint16_t f = s->_flags;
+    if ((v == V_BDAT || (v == V_AUTH && s->_state == ST_READY)) && !(f & F_ESMTP) && s->_state != ST_INIT)
+        return error(s, 503, "5.5.1", TXT("Send EHLO first")); /* RFC 3030 2, RFC 4954 4 */
+    if (verbs[v].states & (1u << s->_state)) {
+        if (v == V_DATA && (f & (F_BDAT | F_BINARY)))
+            return error(s, 503, "5.5.1", (f & F_BDAT) ? TXT("DATA after BDAT") : TXT("BINARYMIME needs BDAT"));
+        if (v == V_AUTH && (f & F_AUTHED))
+            return error(s, 503, "5.5.1", TXT("Already authenticated"));
+        if (v == V_STARTTLS && (f & F_TLS))
+            return error(s, 503, "5.5.1", TXT("TLS already active"));
+        return SMTP_OK;
+    }
+    if ((v == V_DATA || v == V_BDAT) && s->_state == ST_MAIL && (f & F_RCPT_TRIED)) {
+        reply(s, 554, "5.5.1", TXT("No valid recipients"));
+        return SMTP_WANT_WRITE;
+    }
+    return error(s, 503, "5.5.1", s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? TXT("Send HELO/EHLO first") : NULL);
+}
 
 static int command(struct smtp_session *s, struct smtp_event *ev)
 {
@@ -1143,9 +1278,13 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     const struct verb_row *row;
     uint8_t lf = s->_lflags;
     uint32_t o = s->cfg.options;
+    int r;
 
     s->_lflags = 0;
-    for (vl = 0; vl < n && l[vl] != ' '; vl++)
+    if (!(o & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
+        while (n && is_blank(s, l[n - 1]))
+            n--;
+    for (vl = 0; vl < n && !is_blank(s, l[vl]); vl++)
         ;
     {
         char up[9]; /* the verb upper-cased, compared with each row's name */
@@ -1157,6 +1296,8 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         if (vl > 8)
             v = V_COUNT;
     }
+    ev->arg.ptr = l + skip_blanks(s, l, vl, n);
+    ev->arg.len = n - (size_t)(ev->arg.ptr - l);
     if (s->_flags & F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
         if (v == V_QUIT && vl == n && !lf)
             return tell(s, ev, SMTP_EV_QUIT, 221);
@@ -1165,12 +1306,17 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     }
 #ifndef SMTP_NO_AUTH
     if (s->_state == ST_AUTH) { /* the line is a SASL response, not a command */
+        ev->arg.len = 0;
         if (lf) {
             s->_state = ST_READY;
             return error(s, 500, "5.5.6", TXT("Authentication Exchange line is too long or malformed"));
         }
-        return auth_response(s, ev, s->_line, n);
+        return auth_response(s, ev, s->_line, s->_line_len);
     }
+#endif
+#ifndef SMTP_NO_CHUNKING
+    if (v == V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) && (r = bdat_size(s, ev, lf)) != SMTP_OK)
+        return r;
 #endif
     if (lf & L_LONG)
         return error(s, 500, "5.5.2", TXT("Line too long"));
@@ -1186,35 +1332,21 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     if (row->need == N_NEVER || (row->need == N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) || (row->need == N_EXT && !(s->cfg.extensions & row->ext)))
         return error(s, 502, "5.5.1", NULL);
-    ev->arg.ptr = l + MIN(vl + 1, n);
-    ev->arg.len = vl < n ? n - vl - 1 : 0;
-#ifndef SMTP_NO_CHUNKING
-    if (v == V_BDAT && ev->arg.len)
-        return bdat(s, ev);
-#endif
-    if (!(row->states & (1u << s->_state))) {
-        if (v == V_DATA && s->_state == ST_MAIL && (s->_flags & F_RCPT_TRIED)) {
-            reply(s, 554, "5.5.1", TXT("No valid recipients"));
-            return SMTP_WANT_WRITE;
-        }
-        return error(s, 503, "5.5.1", s->_state == ST_INIT && v != V_RCPT && v != V_DATA ? TXT("Send HELO/EHLO first") : NULL);
-    }
-    if (v == V_DATA && (s->_flags & (F_BDAT | F_BINARY))) /* RFC 3030 2, 3: sequence before syntax */
-        return error(s, 503, "5.5.1", (s->_flags & F_BDAT) ? TXT("DATA after BDAT") : TXT("BINARYMIME needs BDAT"));
-    if (row->arg == ARG_NONE) {
-        size_t i;
-        for (i = 0; i < ev->arg.len && ev->arg.ptr[i] == ' '; i++)
-            ;
-        if (i < ev->arg.len)
-            return error(s, 501, "5.5.4", TXT("No parameters allowed"));
-    } else if (row->arg == ARG_REQ && ev->arg.len == 0) {
-        return error(s, 501, "5.5.4", TXT("Argument required"));
-    }
+    if ((r = sequence(s, (unsigned)v)) != SMTP_OK)
+        return r;
     if ((o & SMTP_OPT_REQUIRE_TLS) && HAS_STARTTLS && !(s->_flags & F_TLS) &&
         (v == V_MAIL || v == V_SEND || v == V_SOML || v == V_SAML || v == V_AUTH)) {
         reply(s, 530, "5.7.0", TXT("Must issue a STARTTLS command first"));
         return SMTP_WANT_WRITE;
     }
+    if (row->arg == ARG_NONE && vl < n)
+        return error(s, 501, "5.5.4", TXT("No parameters allowed"));
+    if (row->arg == ARG_REQ && ev->arg.len == 0)
+        return error(s, 501, "5.5.4", TXT("Argument required"));
+#ifndef SMTP_NO_CHUNKING
+    if (v == V_BDAT)
+        return bdat(s, ev);
+#endif
 #ifndef SMTP_NO_AUTH
     if (v == V_AUTH)
         return auth(s, ev);
@@ -1229,25 +1361,21 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
     case V_MAIL:
     case V_SEND:
     case V_SOML:
-    case V_SAML: {
-        int r = mail_rcpt(s, ev, 1);
-        if (r != SMTP_OK)
+    case V_SAML:
+        if ((r = mail_rcpt(s, ev, 1)) != SMTP_OK)
             return r;
         ev->mode = (uint8_t)(v == V_MAIL ? SMTP_MODE_MAIL : SMTP_MODE_SEND + (v - V_SEND));
         s->_flags = (uint16_t)((s->_flags & ~(F_PEND_UTF8 | F_PEND_BINARY)) | (ev->smtputf8 ? F_PEND_UTF8 : 0) |
                                (ev->body == SMTP_BODY_BINARYMIME ? F_PEND_BINARY : 0));
         return ask(s, ev, SMTP_EV_MAIL);
-    }
-    case V_RCPT: {
-        int r = mail_rcpt(s, ev, 0);
-        if (r != SMTP_OK)
+    case V_RCPT:
+        if ((r = mail_rcpt(s, ev, 0)) != SMTP_OK)
             return r;
         if (s->_rcpts >= s->cfg.max_rcpt) {
             reply(s, 452, "4.5.3", TXT("Too many recipients"));
             return SMTP_WANT_WRITE;
         }
         return ask(s, ev, SMTP_EV_RCPT);
-    }
     case V_DATA:
         ev->rcpts = s->_rcpts;
         return ask(s, ev, SMTP_EV_DATA);
@@ -1277,8 +1405,6 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
         return v == V_HELP ? ask(s, ev, SMTP_EV_HELP) : tell(s, ev, SMTP_EV_NOOP, 250);
     }
     case V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
-        if (s->_flags & F_TLS)
-            return error(s, 503, "5.5.1", TXT("TLS already active"));
         return ask(s, ev, SMTP_EV_STARTTLS);
     default: /* V_QUIT: every other verb answered 502 above */
         return tell(s, ev, SMTP_EV_QUIT, 221);
@@ -1287,16 +1413,14 @@ static int command(struct smtp_session *s, struct smtp_event *ev)
 
 /* -------------------------------------------------------------- decisions */
 
+#ifndef SMTP_NO_AUTH
 static void wipe_auth(struct smtp_session *s)
 {
-#ifndef SMTP_NO_AUTH
     memset(s->_auth, 0, sizeof s->_auth);
     memset(s->_line, 0, sizeof s->_line);
     s->_auth_len = 0;
-#else
-    (void)s;
-#endif
 }
+#endif
 
 static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh, const char *text)
 {
@@ -1305,8 +1429,17 @@ static int decide(struct smtp_session *s, int ev, unsigned code, const char *enh
         enh = default_enh(ev, code);
     s->_await = 0;
     s->_flags &= (uint16_t)~F_DEFERRED;
-    if (ev == SMTP_EV_AUTH)
+#ifndef SMTP_NO_AUTH
+    if (ev == SMTP_EV_AUTH) {
         wipe_auth(s);
+        /* password guessing: past max_auth_fails refusals the session ends */
+        if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails && s->cfg.max_auth_fails != 255) {
+            code = 421;
+            enh = "4.7.0";
+            text = TXT("Too many authentication failures");
+        }
+    }
+#endif
     if (ev == SMTP_EV_DATA_END)
         s->_state = ST_READY; /* the transaction is over either way */
     if (code == 421) {
@@ -1579,6 +1712,7 @@ SMTP_API void smtp_config_default(struct smtp_config *cfg)
     cfg->max_rcpt = SMTP_RCPT_MAX;
     cfg->max_text_line = SMTP_TEXT_LINE_MAX;
     cfg->max_errors = 10;
+    cfg->max_auth_fails = 3;
 }
 
 SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
@@ -1599,6 +1733,8 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
     c->max_text_line = c->max_text_line < 3 ? 3 : c->max_text_line;
     if (c->max_errors == 0)
         c->max_errors = 10;
+    if (c->max_auth_fails == 0)
+        c->max_auth_fails = 3;
     if (c->options & SMTP_OPT_NO_ESMTP)
         c->extensions = 0;
     c->extensions &= ~(uint32_t)((HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
@@ -1676,8 +1812,14 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
             s->_lflags |= L_CR;
             continue;
         }
-        if (!(s->cfg.options & SMTP_OPT_LF_LINES))
+        if (!(s->cfg.options & SMTP_OPT_LF_LINES)) {
+            /* RFC 5321 2.3.8: only CRLF ends a line, so the line goes on
+             * and is refused once, at its CRLF.  Ending it here would let
+             * what follows run as a second command that a CRLF-framing
+             * proxy or filter never saw (command smuggling). */
             s->_lflags |= L_BARE_LF;
+            continue;
+        }
     line: {
         int r;
         *consumed = i;

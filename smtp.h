@@ -24,20 +24,32 @@
  *         if (st == SMTP_NEED_INPUT) in_len = read(fd, in = buf, sizeof buf);
  *     }
  *
- * Version 0.1.0.  Status and limits:
+ * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
  *  - Server role only.  The reply formatter and the argument parsers are shared
  *    helpers so that a client role can be added in this file.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
  *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
  *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
  *    STARTTLS, AUTH, DSN and SMTPUTF8 can be compiled out (SMTP_NO_*).
- *  - Strict by default: only CRLF ends a line, DATA ends only on CRLF.CRLF.
- *    Every leniency is an SMTP_OPT_* flag documented with its risk.
+ *  - Strict by default: only CRLF ends a line (a bare CR or LF never splits
+ *    one), DATA ends only on CRLF.CRLF.  Every leniency is an SMTP_OPT_*
+ *    flag documented with its risk.  The one exception, blanks between
+ *    words, carries no risk and has SMTP_OPT_STRICT_SPACES to turn it off.
  *
  * MIT licensed, see LICENSE.
  */
 #ifndef SMTP_H
 #define SMTP_H
+
+/* The version of this file and smtp.c: major.minor.patch (CHANGELOG.md says
+ * what each kind of release may change).  SMTP_VERSION is one comparable
+ * number, e.g. #if SMTP_VERSION >= 0x000200 for 0.2.0 and later. */
+#define SMTP_VERSION_MAJOR 0
+#define SMTP_VERSION_MINOR 2
+#define SMTP_VERSION_PATCH 0
+#define SMTP_VERSION_STRING "0.2.0"
+#define SMTP_VERSION \
+    ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
 
 #include <stddef.h>
 #include <stdint.h>
@@ -225,7 +237,16 @@ enum smtp_option {
     SMTP_OPT_REQUIRE_TLS = 1u << 5,
     /* With SMTP_EXT_AUTH: allow AUTH without TLS.  RISK: passwords travel
      * in clear text.  Off: AUTH before TLS gets 538 5.7.11 (RFC 4954 4). */
-    SMTP_OPT_AUTH_PLAINTEXT = 1u << 6
+    SMTP_OPT_AUTH_PLAINTEXT = 1u << 6,
+    /* The letter of RFC 5321 4.1.1's grammar for blanks: exactly one SP
+     * between the verb and its argument and between ESMTP parameters, none
+     * after "FROM:" / "TO:", none at the end of a line, and HTAB is never a
+     * separator.  Off (the default): runs of SP and HTAB are accepted in
+     * those places and trailing ones are ignored, as Postfix, Exim and most
+     * servers do and real senders rely on.  Blanks inside a CRLF-terminated
+     * line cannot split or join commands, so the default carries no
+     * smuggling risk. */
+    SMTP_OPT_STRICT_SPACES = 1u << 7
 };
 
 /* Extension bits for smtp_config.extensions: what EHLO advertises and
@@ -313,6 +334,11 @@ struct smtp_config {
     uint16_t max_errors;   /* syntax/sequence errors (500-504, 555) before the
                               session is ended with 421; default 10, 0xffff:
                               never */
+    uint8_t max_auth_fails;/* AUTH attempts your answer refused with a 5xx
+                              (535 and kin) that are allowed; the next
+                              refusal is replaced by "421 4.7.0" and the
+                              session ends (password guessing).  Default 3;
+                              255: never */
 };
 
 /* An event, filled by smtp_feed().  Spans point into the session's line
@@ -322,7 +348,9 @@ struct smtp_config {
  * the event are zero / empty. */
 struct smtp_event {
     int type;              /* enum smtp_event_type, same as the return value */
-    struct smtp_span arg;  /* the text after the verb and one SP: HELO/EHLO
+    struct smtp_span arg;  /* the text after the verb and its blanks, without
+                              trailing blanks (empty for verbs that take no
+                              argument): HELO/EHLO
                               domain, VRFY/EXPN string, HELP/NOOP topic, the
                               raw argument of MAIL/RCPT, BDAT's "size [LAST]";
                               EV_AUTH: the mechanism name */
@@ -378,6 +406,7 @@ struct smtp_session {
     char _out[SMTP_REPLY_MAX];  /* replies to send */
 #ifndef SMTP_NO_AUTH
     uint8_t _auth_len;          /* AUTH LOGIN: octets in _auth */
+    uint8_t _auth_fails;        /* AUTH attempts refused with a 5xx */
     char _auth[SMTP_AUTH_USER_MAX]; /* AUTH LOGIN: user name between steps */
 #endif
 };
@@ -435,8 +464,11 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
  *   matching the command and code.  Sent only after EHLO.
  * text: the reply text, or NULL for the default.  '\n' separates lines of a
  *   multi-line reply; other control octets become '?'.  Text that does not
- *   fit the line or the reply buffer is cut.  For EHLO a 250 always lists the
- *   extensions; text then follows the hostname on the first line.
+ *   fit the line or the reply buffer is cut; the code and the enhanced code
+ *   never are (a line that cannot hold them whole is left out).  For EHLO a
+ *   250 always lists every extension keyword and value whole; the first
+ *   line of text follows the hostname, cut to what room the keywords
+ *   leave.
  *
  * Returns SMTP_OK, SMTP_ERR_STATE (no decision waiting) or SMTP_ERR_CODE.
  * A positive answer moves the session on (MAIL opens the transaction, 354

@@ -6,8 +6,9 @@
  *   smtp-sink --stdio [options]                one session on stdin/stdout
  *
  * `smtp-sink --help` lists the options.  Messages go to a Maildir
- * (--maildir) or are counted and dropped; one line per transaction is
- * logged on stderr.
+ * (--maildir) or are counted and dropped.  On stderr, each line after an
+ * ISO 8601 UTC time stamp: one line per transaction, and one per 4xx/5xx
+ * reply (the sink's decisions and the core's own), never AUTH data.
  *
  * How it uses the core (smtp.h):
  *  - One thread, one poll() loop, one `struct smtp_session` per connection,
@@ -20,8 +21,11 @@
  *    smtp_defer()red and answered with smtp_reply() after the I/O round, so
  *    that one round's messages are fsync()ed and renamed into new/ together
  *    (one directory fsync for all) before each gets its 250.
- *  - Timeouts (RFC 5321 4.5.3.2), a connection limit (421 beyond it) and
- *    SIGTERM/SIGINT (421 to every open session, flush, exit 0).
+ *  - Timeouts (RFC 5321 4.5.3.2) as deadlines that received octets do not
+ *    restart: a whole command line within --timeout-cmd, mail data at
+ *    --min-data-rate after --timeout-data (see conn_deadline()); a
+ *    connection limit (421 beyond it) and SIGTERM/SIGINT (421 to every open
+ *    session, flush, exit 0).
  *  - Extensions: the core's defaults plus CHUNKING/BINARYMIME (BDAT data
  *    comes as EV_BODY, like DATA's) and DSN (parameters logged; a sink sends
  *    no reports); STARTTLS with --tls-cert (OpenSSL); AUTH PLAIN/LOGIN with
@@ -88,7 +92,9 @@ struct opts {
     uint64_t max_size;
     const char *maildir;
     unsigned max_conn;
-    double t_cmd, t_data, t_write;
+    double t_cmd, t_data, t_write; /* seconds: see usage() for what each bounds */
+    double min_rate;      /* --min-data-rate, octets a second; 0: none */
+    unsigned max_auth_fails; /* --max-auth-fails; 0: the core's default */
     struct cred *users;   /* --user NAME:PASSWORD */
     size_t nusers;
     const char *tls_cert, *tls_key;
@@ -103,8 +109,8 @@ struct cred {
     unsigned char user[CRED_MAX], pass[CRED_MAX];
 };
 
-static struct opts opt = {0, "127.0.0.1:2525", "localhost", NULL, 0, 0, NULL,
-                          100, 300.0, 180.0, 300.0, NULL, 0, NULL, NULL, 0, 0};
+static struct opts opt = {0, "127.0.0.1:2525", "localhost", NULL, 0, 0, NULL, 100,
+                          300.0, 180.0, 300.0, 500.0, 0, NULL, 0, NULL, NULL, 0, 0};
 
 /* ------------------------------------------------------------ state */
 
@@ -143,7 +149,18 @@ struct conn {
     int in_data;                     /* from 354 or BDAT to the end of data */
     int timed_out;                   /* 421 sent for a timeout */
     enum work work;                  /* deferred decision waiting in the queue */
-    double last;                     /* last progress (read or write) */
+    /* Clocks (now() values) for the deadlines, see conn_deadline(): */
+    double wait_since;               /* our last reply went out: a command may come */
+    double out_since;                /* a reply has waited to be sent since; 0: none */
+    double hs_since;                 /* the TLS handshake started */
+    double last_in;                  /* last octets read */
+    double data_since;               /* DATA's 354 or the first BDAT */
+    double closing;                  /* the timeout's 421 was queued */
+    uint64_t data_in;                /* octets read since data_since */
+    /* Refusals are logged from the core's output, each reply once: */
+    size_t scanned;                  /* octets of smtp_output() already looked at */
+    char what[SMTP_PATH_MAX + 32];   /* the command the next reply answers, or "" */
+    int quiet;                       /* that reply is logged elsewhere (tx_log) */
     char peer[80];                   /* "127.0.0.1:40000" or "stdin" */
     char lit[80];                    /* "[127.0.0.1]", "" when unknown */
     char helo[SMTP_DOMAIN_MAX + 1];
@@ -194,20 +211,30 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One log line on stderr, after an ISO 8601 UTC time stamp with
+ * milliseconds: "2026-12-05T16:28:26.123Z smtp-sink: ...". */
 static void logf_(const char *fmt, ...)
 {
     char line[4096];
     va_list ap;
     int n;
-    size_t len;
+    size_t len, head;
     ssize_t r;
+    struct timespec ts;
+    struct tm tm;
+    time_t secs;
 
+    clock_gettime(CLOCK_REALTIME, &ts);
+    secs = ts.tv_sec;
+    gmtime_r(&secs, &tm);
+    head = strftime(line, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    head += (size_t)snprintf(line + head, 16, ".%03ldZ ", (long)(ts.tv_nsec / 1000000));
     va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    n = vsnprintf(line + head, sizeof line - 1 - head, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    len = (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
+    len = head + ((size_t)n < sizeof line - 1 - head ? (size_t)n : sizeof line - 2 - head);
     line[len++] = '\n';
     r = write(2, line, len); /* one write per line: lines never interleave */
     (void)r;
@@ -441,6 +468,38 @@ static void wipe(void *p, size_t n)
         *v++ = 0;
 }
 
+/* smtp_output_done() for c, keeping the refusal scanner's place. */
+static void output_done(struct conn *c, size_t n)
+{
+    smtp_output_done(&c->s, n);
+    c->scanned = c->scanned > n ? c->scanned - n : 0;
+}
+
+/* Logs each 4xx/5xx reply the core is about to send, whoever decided it
+ * (the sink with smtp_reply() or the core itself), with the command it
+ * answers when an event named it.  Replies carry no AUTH data: nothing
+ * the client sent is logged here but paths. */
+static void log_refusals(struct conn *c)
+{
+    size_t len, i, start;
+    const char *o = smtp_output(&c->s, &len);
+
+    for (start = i = c->scanned; o && i + 1 < len; i++) {
+        size_t n = i - start;
+        if (o[i] != '\r' || o[i + 1] != '\n')
+            continue;
+        if (n >= 4 && o[start + 3] == ' ') { /* the last line of a reply */
+            if ((o[start] == '4' || o[start] == '5') && !c->quiet)
+                logf_("smtp-sink: client=%s %s%srefused: %.*s", c->peer, c->what, c->what[0] ? " " : "",
+                      (int)n, o + start);
+            c->what[0] = '\0';
+            c->quiet = 0;
+        }
+        start = ++i + 1;
+    }
+    c->scanned = start;
+}
+
 /* ------------------------------------------------------------ TLS */
 
 static void conn_close(struct server *sv, struct conn *c, const char *why);
@@ -535,7 +594,7 @@ static int tls_handshake(struct server *sv, struct conn *c)
     r = SSL_accept(c->ssl);
     if (r == 1) {
         c->tls = TLS_ON;
-        c->last = now();
+        c->wait_since = now(); /* the client's EHLO may come */
         (void)snprintf(c->tls_ver, sizeof c->tls_ver, "%s", SSL_get_version(c->ssl));
         SSL_get_cipher_bits(c->ssl, &bits);
         (void)snprintf(c->tls_info, sizeof c->tls_info, "%s with cipher %s (%d bits)", c->tls_ver,
@@ -574,7 +633,9 @@ static void tls_read(struct server *sv, struct conn *c, size_t want)
     if (n > 0) {
         c->ioff = 0;
         c->ilen = (size_t)n;
-        c->last = now();
+        c->last_in = now();
+        if (c->in_data)
+            c->data_in += (size_t)n;
         return;
     }
     e = SSL_get_error(c->ssl, n);
@@ -613,7 +674,7 @@ static int tls_flush(struct conn *c, int force)
                 if (len > TLS_OBUF - c->olen)
                     len = TLS_OBUF - c->olen;
                 memcpy(c->obuf + c->olen, o, len);
-                smtp_output_done(&c->s, len);
+                output_done(c, len);
                 c->olen += len;
             }
             if (c->olen == 0 || (!force && c->olen < TLS_OBUF))
@@ -626,7 +687,6 @@ static int tls_flush(struct conn *c, int force)
         if (n > 0) { /* without SSL_MODE_ENABLE_PARTIAL_WRITE: all of it */
             c->olen = 0;
             c->oflight = 0;
-            c->last = now();
             continue;
         }
         e = SSL_get_error(c->ssl, n);
@@ -668,9 +728,11 @@ static void queue_work(struct server *sv, struct conn *c, enum work w)
     sv->work[sv->nwork++] = c;
 }
 
+static int conn_wants_out(struct conn *c);
+
 /* Sends what the core has queued.  Returns 1 when all is sent, 0 when the
  * socket is full, -1 on error. */
-static int conn_flush(struct conn *c, int force)
+static int conn_send(struct conn *c, int force)
 {
 #ifndef SMTP_SINK_NO_TLS
     if (c->tls == TLS_ON)
@@ -690,9 +752,29 @@ static int conn_flush(struct conn *c, int force)
                 continue;
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
-        smtp_output_done(&c->s, (size_t)n);
-        c->last = now();
+        output_done(c, (size_t)n);
     }
+}
+
+/* conn_send(), logging refusals first and keeping the clocks: a reply
+ * waiting to be sent starts out_since; once all is sent, the client's turn
+ * starts (wait_since). */
+static int conn_flush(struct conn *c, int force)
+{
+    int r, pending = conn_wants_out(c);
+    if (!pending)
+        return 1;
+    log_refusals(c);
+    if (c->out_since == 0)
+        c->out_since = now();
+    r = conn_send(c, force);
+    if (!conn_wants_out(c)) {
+        c->out_since = 0;
+        c->wait_since = now();
+        if (c->in_data && c->data_in == 0) /* DATA's 354 is out: the data may come */
+            c->data_since = c->wait_since;
+    }
+    return r;
 }
 
 /* 1 when sp holds exactly the n octets of secret (zero-padded to
@@ -731,11 +813,34 @@ static void answer(struct conn *c, unsigned code, const char *enh, const char *t
         logf_("smtp-sink: client=%s BUG: smtp_reply(%u): %s", c->peer, code, smtp_err_name(r));
 }
 
+/* Notes what the reply to this event answers, for log_refusals(): the
+ * verb, with the path for MAIL and RCPT and the mechanism for AUTH (never
+ * AUTH data).  EV_BODY leaves it: the reply answers DATA or BDAT. */
+static void note_command(struct conn *c, int ev_type, const struct smtp_event *ev)
+{
+    const char *name = smtp_event_name(ev_type);
+    struct smtp_span a = ev_type == SMTP_EV_AUTH ? ev->arg : ev->path;
+
+    if (ev_type == SMTP_EV_BODY)
+        return;
+    if (a.len > SMTP_PATH_MAX)
+        a.len = SMTP_PATH_MAX;
+    if (ev_type == SMTP_EV_MAIL || ev_type == SMTP_EV_RCPT)
+        (void)snprintf(c->what, sizeof c->what, "%s:<%.*s>", ev_type == SMTP_EV_MAIL ? "MAIL FROM" : "RCPT TO",
+                 (int)a.len, a.len ? a.ptr : "");
+    else if (ev_type == SMTP_EV_AUTH)
+        (void)snprintf(c->what, sizeof c->what, "AUTH %.*s", (int)a.len, a.len ? a.ptr : "");
+    else
+        (void)snprintf(c->what, sizeof c->what, "%s", strncmp(name, "EV_", 3) == 0 ? name + 3 : name);
+    c->quiet = ev_type == SMTP_EV_DATA_END; /* tx_log() gives the result */
+}
+
 static void on_event(struct server *sv, struct conn *c, int ev_type, const struct smtp_event *ev)
 {
     struct tx *t = &c->tx;
     char res[600];
 
+    note_command(c, ev_type, ev);
     switch (ev_type) {
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
@@ -761,8 +866,7 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
         if (auth_ok(ev)) {
             span_copy(c->user, sizeof c->user, ev->user);
             answer(c, 235, NULL, NULL);
-        } else {
-            logf_("smtp-sink: client=%s AUTH %.*s failed", c->peer, (int)ev->arg.len, ev->arg.ptr);
+        } else { /* logged by log_refusals(), without the user name */
             answer(c, 535, "5.7.8", "Authentication credentials invalid");
         }
         /* The AUTH line (base64, as good as the password) was read into
@@ -794,6 +898,8 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
          * end, with the LAST chunk. */
         if (!t->started) {
             t->started = 1;
+            c->data_since = now();
+            c->data_in = 0;
             if (opt.maildir) {
                 int e = store_open(sv, c);
                 if (e) {
@@ -817,6 +923,8 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
             }
         }
         c->in_data = 1; /* default: 354 */
+        c->data_since = now();
+        c->data_in = 0;
         break;
     case SMTP_EV_BODY:
         t->size += ev->data.len;
@@ -899,7 +1007,7 @@ static void conn_run(struct server *sv, struct conn *c)
         }
         if (c->tls == TLS_START) { /* the 220 is out: the handshake starts */
             c->tls = TLS_HANDSHAKE;
-            c->last = now();
+            c->hs_since = now();
             continue;
         }
         if (st == SMTP_NEED_INPUT && c->eof) {
@@ -1014,7 +1122,7 @@ static struct conn *conn_new(struct server *sv, int in_fd, int out_fd, int stdio
     c->out_fd = out_fd;
     c->stdio = stdio;
     c->ibuf = xrealloc(NULL, IBUF_SIZE);
-    c->last = now();
+    c->wait_since = c->last_in = now();
     smtp_init(&c->s, &sv->cfg);
     if (sv->nconn == sv->cap) {
         sv->cap = sv->cap ? sv->cap * 2 : 16;
@@ -1057,7 +1165,8 @@ static void refuse(struct server *sv, int fd, const char *peer)
         (void)r;
     }
     close(fd);
-    logf_("smtp-sink: client=%s refused: too many connections (%zu)", peer, sv->nconn);
+    logf_("smtp-sink: client=%s refused: %.*s (%zu sessions open)", peer,
+          (int)(o && len > 2 ? len - 2 : 0), o ? o : "", sv->nconn);
 }
 
 static void do_accept(struct server *sv)
@@ -1125,31 +1234,81 @@ static void conn_events(const struct server *sv, struct conn *c, int *in, int *o
     *out = wo;
 }
 
-/* When the connection's current wait times out. */
-static double conn_deadline(struct conn *c)
+/* Which deadline the connection is under. */
+enum limit { L_HANDSHAKE, L_CLOSE, L_WRITE, L_DATA_IDLE, L_DATA_RATE, L_CMD };
+
+/* When the connection's current wait times out (and under which rule).
+ * These are deadlines, not idle timers that each octet restarts: a client
+ * sending one octet a second gains nothing by it.
+ *  - A command line must arrive whole within --timeout-cmd of our last
+ *    reply (RFC 5321 4.5.3.2.7); the TLS handshake within --timeout-cmd
+ *    of the 220.
+ *  - Mail data (DATA, or BDAT from the first chunk to the last one's end)
+ *    may pause at most --timeout-data between reads (4.5.3.2.5), and must
+ *    arrive at --min-data-rate on average: the data phase is due by its
+ *    start + --timeout-data (the grace) + octets read / --min-data-rate.
+ *  - A reply must be taken by the client within --timeout-write of being
+ *    queued; past it, no 421 could reach the client: the sink closes. */
+static double conn_deadline(struct conn *c, enum limit *which)
 {
-    if (c->tls == TLS_HANDSHAKE)
-        return c->last + opt.t_cmd;
-    if (c->timed_out || conn_wants_out(c))
-        return c->last + (c->timed_out ? CLOSE_GRACE : opt.t_write);
-    return c->last + (c->in_data ? opt.t_data : opt.t_cmd);
+    enum limit w;
+    double d;
+    if (c->tls == TLS_HANDSHAKE) {
+        w = L_HANDSHAKE, d = c->hs_since + opt.t_cmd;
+    } else if (c->timed_out) {
+        w = L_CLOSE, d = c->closing + CLOSE_GRACE;
+    } else if (conn_wants_out(c)) {
+        if (c->out_since == 0)
+            c->out_since = now();
+        w = L_WRITE, d = c->out_since + opt.t_write;
+    } else if (c->in_data) {
+        w = L_DATA_IDLE, d = (c->last_in > c->data_since ? c->last_in : c->data_since) + opt.t_data;
+        if (opt.min_rate > 0) {
+            double r = c->data_since + opt.t_data + (double)c->data_in / opt.min_rate;
+            if (r < d)
+                w = L_DATA_RATE, d = r;
+        }
+    } else {
+        w = L_CMD, d = c->wait_since + opt.t_cmd;
+    }
+    if (which)
+        *which = w;
+    return d;
 }
 
 static void conn_timeout(struct server *sv, struct conn *c)
 {
-    if (c->tls == TLS_HANDSHAKE) { /* no SMTP reply fits in a handshake */
-        logf_("smtp-sink: client=%s TLS handshake timeout", c->peer);
+    enum limit w;
+    double t = now();
+    conn_deadline(c, &w);
+    switch (w) {
+    case L_HANDSHAKE: /* no SMTP reply fits in a handshake */
+        logf_("smtp-sink: client=%s TLS handshake timeout (--timeout-cmd %g s)", c->peer, opt.t_cmd);
         conn_close(sv, c, "TLS handshake timeout");
         return;
-    }
-    if (c->timed_out || conn_wants_out(c)) {
+    case L_CLOSE:
+    case L_WRITE:
+        logf_("smtp-sink: client=%s timeout: the client does not read our reply%s", c->peer,
+              w == L_WRITE ? " (--timeout-write)" : "");
         conn_close(sv, c, "timeout (client not reading)");
         return;
+    case L_DATA_IDLE:
+        logf_("smtp-sink: client=%s timeout: no mail data for %g s (--timeout-data)", c->peer, opt.t_data);
+        break;
+    case L_DATA_RATE:
+        logf_("smtp-sink: client=%s timeout: mail data too slow: %llu octets in %.1f s "
+              "(--min-data-rate %g after --timeout-data %g s)",
+              c->peer, (unsigned long long)c->data_in, t - c->data_since, opt.min_rate, opt.t_data);
+        break;
+    case L_CMD:
+        logf_("smtp-sink: client=%s timeout: no whole command line within %g s (--timeout-cmd)", c->peer,
+              opt.t_cmd);
+        break;
     }
-    logf_("smtp-sink: client=%s timeout %s", c->peer, c->in_data ? "in DATA" : "waiting for a command");
     tx_abort(c, "timeout");
     c->timed_out = 1;
-    c->last = now();
+    c->closing = t;
+    c->what[0] = '\0';
     smtp_shutdown(&c->s, 1); /* 421, RFC 5321 4.5.3.2.7 */
     conn_run(sv, c);
 }
@@ -1204,7 +1363,9 @@ static void conn_read(struct server *sv, struct conn *c)
     if (n > 0) {
         c->ioff = 0;
         c->ilen = (size_t)n;
-        c->last = now();
+        c->last_in = now();
+        if (c->in_data)
+            c->data_in += (size_t)n;
     } else if (n == 0) {
         c->eof = 1;
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -1257,7 +1418,7 @@ static void serve(struct server *sv, int sig_r)
             struct conn *c = sv->conn[i];
             int wi, wo;
             short want_in, want_out;
-            double d = conn_deadline(c);
+            double d = conn_deadline(c, NULL);
             conn_events(sv, c, &wi, &wo);
             want_in = wi ? POLLIN : 0;
             want_out = wo ? POLLOUT : 0;
@@ -1319,7 +1480,7 @@ static void serve(struct server *sv, int sig_r)
         t = now();
         for (i = 0; i < sv->nconn; i++) {
             struct conn *c = sv->conn[i];
-            if (!c->dead && t >= conn_deadline(c))
+            if (!c->dead && t >= conn_deadline(c, NULL))
                 conn_timeout(sv, c);
         }
         run_work(sv);
@@ -1360,10 +1521,10 @@ static int open_listener(const char *spec)
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     e = getaddrinfo(hl ? host : NULL, port, &hints, &res);
     if (e != 0) {
-        logf_("smtp-sink: %s: %s", spec, gai_strerror(e));
+        logf_("smtp-sink: --listen %s: %s", spec, gai_strerror(e));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
@@ -1392,7 +1553,7 @@ static int open_listener(const char *spec)
     }
     return fd;
 bad:
-    logf_("smtp-sink: --listen %s: expected ADDR:PORT", spec);
+    logf_("smtp-sink: --listen: expected ADDR:PORT, got '%s'", spec);
     return -1;
 }
 
@@ -1416,7 +1577,8 @@ static void usage(FILE *f)
     (void)fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
           "  --stdio              one session on stdin/stdout (inetd style)\n"
           "  --listen ADDR:PORT   TCP server address (default 127.0.0.1:2525;\n"
-          "                       [::1]:2525 for IPv6, port 0 picks a free one)\n"
+          "                       [::1]:2525 for IPv6; port 0 to 65535, 0 picks\n"
+          "                       a free one)\n"
           "  --hostname NAME      our name in the greeting and replies (localhost)\n"
           "  --mailbox ADDR       a mailbox that exists (repeatable); with none\n"
           "                       every recipient is accepted, else others get 550\n"
@@ -1429,30 +1591,110 @@ static void usage(FILE *f)
           "                       PASSWORD CROSSES THE NETWORK IN CLEAR TEXT.\n"
           "                       The command line is wiped at start, but other\n"
           "                       local users may have seen it in ps\n"
+          "  --max-auth-fails N   AUTH attempts refused with 535 (wrong name or\n"
+          "                       password) allowed in a session; the next one\n"
+          "                       gets 421 and ends it (1 to 255, default 3,\n"
+          "                       255: no limit)\n"
           "  --max-size BYTES     SIZE limit, 552 beyond it (default 0: no limit)\n"
-          "  --maildir DIR        store messages in the Maildir DIR (created);\n"
-          "                       without it messages are counted and discarded\n"
-          "  --max-conn N         sessions at once, 421 beyond (default 100)\n"
-          "  --timeout-cmd SEC    waiting for a command (default 300, RFC 5321 4.5.3.2.7)\n"
-          "  --timeout-data SEC   waiting for more mail data (default 180, 4.5.3.2.5)\n"
-          "  --timeout-write SEC  client not reading our replies (default 300)\n"
-          "  --io-size BYTES      read at most this much at once (default 16384;\n"
-          "                       small values test partial reads)\n",
+          "  --maildir DIR        store messages in the Maildir DIR (created; its\n"
+          "                       parent must exist); without it messages are\n"
+          "                       counted and discarded\n"
+          "  --max-conn N         sessions at once, 421 beyond (1 to 10000,\n"
+          "                       default 100)\n"
+          "Time limits, in seconds (0.01 to 86400); past each, the session gets\n"
+          "421 and is closed.  None is restarted by each octet received:\n"
+          "  --timeout-cmd SEC    a whole command line (or AUTH step) must arrive\n"
+          "                       within SEC of our previous reply or greeting;\n"
+          "                       also the time for the TLS handshake after\n"
+          "                       STARTTLS's 220 (default 300, RFC 5321 4.5.3.2.7)\n"
+          "  --timeout-data SEC   mail data (DATA, or BDAT from the first chunk to\n"
+          "                       the last): the longest pause between two reads,\n"
+          "                       and the grace before --min-data-rate counts\n"
+          "                       (default 180, RFC 5321 4.5.3.2.5)\n"
+          "  --min-data-rate B    mail data must come at B octets a second on\n"
+          "                       average: the data is due by its start +\n"
+          "                       --timeout-data + octets so far / B (0 to\n"
+          "                       1000000000, default 500; 0: no rate limit)\n"
+          "  --timeout-write SEC  each reply must be taken by the client within\n"
+          "                       SEC of being ready; past it the connection is\n"
+          "                       closed without 421 (default 300)\n"
+          "  --io-size BYTES      read at most this much at once (1 to 16384,\n"
+          "                       default 16384; small values test partial reads)\n",
           f);
 #ifdef SMTP_SINK_NO_TLS
     (void)fputs("(built without OpenSSL: no --tls-cert)\n", f);
 #endif
 }
 
-static int parse_num(const char *s, double *out)
+/* Command-line errors name the option and what it expects. */
+static int bad_value(const char *name, const char *expect, const char *got)
 {
-    char *end;
-    double v;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0))
+    (void)fprintf(stderr, "smtp-sink: %s: expected %s, got '%s'\n", name, expect, got);
+    return -1;
+}
+
+/* v is a decimal integer (digits only) from lo to hi: 0, else -1. */
+static int parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    uint64_t x = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    if (p == v || *p || x < lo || x > hi)
         return -1;
-    *out = v;
+    *out = x;
+    return 0;
+}
+
+static int get_uint(const char *name, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char expect[96];
+    if (parse_uint(v, lo, hi, out) != 0) {
+        (void)snprintf(expect, sizeof expect, "an integer from %llu to %llu", (unsigned long long)lo,
+                 (unsigned long long)hi);
+        return bad_value(name, expect, v);
+    }
+    return 0;
+}
+
+/* v is a number of seconds: digits with at most one '.', from 0.01 to
+ * 86400 (no sign, exponent, "inf" or "nan"). */
+static int get_seconds(const char *name, const char *v, double *out)
+{
+    size_t digits = strspn(v, "0123456789."), dots = 0;
+    const char *p;
+    double x = 0;
+    for (p = v; *p; p++)
+        dots += *p == '.';
+    if (v[0] && !v[digits] && dots <= 1 && digits > dots)
+        x = strtod(v, NULL);
+    if (!(x >= 0.01 && x <= 86400))
+        return bad_value(name, "a number of seconds from 0.01 to 86400", v);
+    *out = x;
+    return 0;
+}
+
+/* --listen: ADDR:PORT or [IPv6]:PORT with a numeric port from 0 to 65535.
+ * Only checked here; open_listener() splits it again. */
+static int check_listen(const char *v)
+{
+    const char *port = NULL;
+    uint64_t n;
+    if (v[0] == '[') {
+        const char *end = strchr(v, ']');
+        if (end && end[1] == ':')
+            port = end + 2;
+    } else {
+        port = strrchr(v, ':');
+        if (port)
+            port++;
+    }
+    if (!port || port - v > 255 || parse_uint(port, 0, 65535, &n) != 0)
+        return bad_value("--listen", "ADDR:PORT with a port from 0 to 65535", v);
     return 0;
 }
 
@@ -1463,7 +1705,7 @@ static int parse_args(int argc, char **argv)
         const char *a = argv[i], *v = NULL, *eq = NULL;
         char name[32];
         size_t nl;
-        double d;
+        uint64_t n;
 
         if (strcmp(a, "--stdio") == 0) {
             opt.stdio = 1;
@@ -1477,29 +1719,43 @@ static int parse_args(int argc, char **argv)
             usage(stdout);
             exit(0);
         }
-        if (strncmp(a, "--", 2) != 0)
-            goto bad;
-        eq = strchr(a, '=');
+        eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
         nl = eq ? (size_t)(eq - a) : strlen(a);
-        if (nl >= sizeof name)
-            goto bad;
+        if (strncmp(a, "--", 2) != 0 || nl >= sizeof name) {
+            (void)fprintf(stderr, "smtp-sink: unknown option '%s' (smtp-sink --help lists them)\n", a);
+            return -1;
+        }
         memcpy(name, a, nl);
         name[nl] = '\0';
-        if (eq)
+        if (strcmp(name, "--stdio") == 0 || strcmp(name, "--require-tls") == 0 ||
+            strcmp(name, "--help") == 0) {
+            (void)fprintf(stderr, "smtp-sink: %s takes no value, got '%s'\n", name, a);
+            return -1;
+        }
+        if (eq) {
             v = eq + 1;
-        else if (i + 1 < argc)
+        } else if (i + 1 < argc) {
             v = argv[++i];
-        else
-            goto bad;
+        } else {
+            (void)fprintf(stderr, "smtp-sink: %s: expected a value after it (smtp-sink --help lists the options)\n",
+                    name);
+            return -1;
+        }
         if (strcmp(name, "--listen") == 0) {
+            if (check_listen(v) != 0)
+                return -1;
             opt.listen = v;
         } else if (strcmp(name, "--hostname") == 0) {
+            if (!v[0])
+                return bad_value(name, "a host name", v);
             opt.hostname = v;
         } else if (strcmp(name, "--mailbox") == 0) {
             size_t l = strlen(v);
             char *m;
             if (l >= 2 && v[0] == '<' && v[l - 1] == '>')
                 v++, l -= 2;
+            if (l == 0 || l > SMTP_PATH_MAX)
+                return bad_value(name, "a mailbox (local@domain)", argv[i]);
             opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
             opt.mailbox[opt.nmailbox++] = m = xrealloc(NULL, l + 1);
             memcpy(m, v, l);
@@ -1510,9 +1766,10 @@ static int parse_args(int argc, char **argv)
             size_t pl;
             if (!colon || colon == v || (size_t)(colon - v) >= CRED_MAX || !colon[1] ||
                 (pl = strlen(colon + 1)) >= CRED_MAX) {
+                /* the value is not repeated: it may hold a password */
                 (void)fprintf(stderr, "smtp-sink: %s: expected NAME:PASSWORD, each 1 to %d octets\n", name,
                         CRED_MAX - 1);
-                goto bad_quiet;
+                return -1;
             }
             opt.users = xrealloc(opt.users, (opt.nusers + 1) * sizeof *opt.users);
             u = &opt.users[opt.nusers++];
@@ -1527,34 +1784,40 @@ static int parse_args(int argc, char **argv)
         } else if (strcmp(name, "--tls-key") == 0) {
             opt.tls_key = v;
         } else if (strcmp(name, "--io-size") == 0) {
-            if (parse_num(v, &d) != 0 || d > IBUF_SIZE || d < 1)
-                goto bad;
-            opt.io_size = (size_t)d;
+            if (get_uint(name, v, 1, IBUF_SIZE, &n) != 0)
+                return -1;
+            opt.io_size = (size_t)n;
         } else if (strcmp(name, "--max-size") == 0) {
-            char *end;
-            errno = 0;
-            opt.max_size = strtoull(v, &end, 10);
-            if (errno || end == v || *end || v[0] == '-')
-                goto bad;
+            if (get_uint(name, v, 0, UINT64_MAX, &opt.max_size) != 0)
+                return -1;
         } else if (strcmp(name, "--maildir") == 0) {
-            if (strlen(v) > 3000) /* Maildir paths (4096-octet buffers) are never cut */
-                goto bad;
+            if (!v[0] || strlen(v) > 3000) /* Maildir paths (4096-octet buffers) are never cut */
+                return bad_value(name, "a directory of at most 3000 octets", v);
             opt.maildir = v;
         } else if (strcmp(name, "--max-conn") == 0) {
-            if (parse_num(v, &d) != 0 || d > 1e6)
-                goto bad;
-            opt.max_conn = (unsigned)d;
+            if (get_uint(name, v, 1, 10000, &n) != 0)
+                return -1;
+            opt.max_conn = (unsigned)n;
+        } else if (strcmp(name, "--max-auth-fails") == 0) {
+            if (get_uint(name, v, 1, 255, &n) != 0)
+                return -1;
+            opt.max_auth_fails = (unsigned)n;
+        } else if (strcmp(name, "--min-data-rate") == 0) {
+            if (get_uint(name, v, 0, 1000000000, &n) != 0)
+                return -1;
+            opt.min_rate = (double)n;
         } else if (strcmp(name, "--timeout-cmd") == 0) {
-            if (parse_num(v, &opt.t_cmd) != 0)
-                goto bad;
+            if (get_seconds(name, v, &opt.t_cmd) != 0)
+                return -1;
         } else if (strcmp(name, "--timeout-data") == 0) {
-            if (parse_num(v, &opt.t_data) != 0)
-                goto bad;
+            if (get_seconds(name, v, &opt.t_data) != 0)
+                return -1;
         } else if (strcmp(name, "--timeout-write") == 0) {
-            if (parse_num(v, &opt.t_write) != 0)
-                goto bad;
+            if (get_seconds(name, v, &opt.t_write) != 0)
+                return -1;
         } else {
-            goto bad;
+            (void)fprintf(stderr, "smtp-sink: unknown option '%s' (smtp-sink --help lists them)\n", name);
+            return -1;
         }
     }
     if (opt.tls_key && !opt.tls_cert) {
@@ -1572,11 +1835,6 @@ static int parse_args(int argc, char **argv)
     }
 #endif
     return 0;
-bad:
-    fprintf(stderr, "smtp-sink: bad argument '%s'\n", argv[i < argc ? i : argc - 1]);
-bad_quiet:
-    usage(stderr);
-    return -1;
 }
 
 int main(int argc, char **argv)
@@ -1614,6 +1872,7 @@ int main(int argc, char **argv)
     }
     sv.cfg.hostname = opt.hostname;
     sv.cfg.max_size = opt.max_size;
+    sv.cfg.max_auth_fails = (uint8_t)opt.max_auth_fails; /* 0: the core's default */
     if (gethostname(sv.host, sizeof sv.host - 1) != 0 || !sv.host[0])
         strcpy(sv.host, "localhost");
     for (i = 0; sv.host[i]; i++) /* '/' and ':' may not be in Maildir names */

@@ -189,6 +189,8 @@ static inline size_t fz_config_ext(const uint8_t *d, size_t n, struct fz_cfg *c,
         break;
     default: break;
     }
+    if (c->seed & 0x80u) /* the seed's top bit: no extension mode uses it */
+        c->cfg.options |= SMTP_OPT_STRICT_SPACES;
     return k;
 }
 
@@ -270,7 +272,18 @@ static const char *const fz_texts[] = {
     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
     "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
-    "\nsecond line"};
+    "\nsecond line",
+    /* many short lines: more than the reply buffer holds, so the reply is
+     * cut between lines, each kept with its code and enhanced code whole */
+    "line 01 abcdefghijklmnopqrstuvwxyz\nline 02 abcdefghijklmnopqrstuvwxyz\n"
+    "line 03 abcdefghijklmnopqrstuvwxyz\nline 04 abcdefghijklmnopqrstuvwxyz\n"
+    "line 05 abcdefghijklmnopqrstuvwxyz\nline 06 abcdefghijklmnopqrstuvwxyz\n"
+    "line 07 abcdefghijklmnopqrstuvwxyz\nline 08 abcdefghijklmnopqrstuvwxyz\n"
+    "line 09 abcdefghijklmnopqrstuvwxyz\nline 10 abcdefghijklmnopqrstuvwxyz\n"
+    "line 11 abcdefghijklmnopqrstuvwxyz\nline 12 abcdefghijklmnopqrstuvwxyz\n"
+    "line 13 abcdefghijklmnopqrstuvwxyz\nline 14 abcdefghijklmnopqrstuvwxyz\n"
+    "line 15 abcdefghijklmnopqrstuvwxyz\nline 16 abcdefghijklmnopqrstuvwxyz\n"
+    "line 17 abcdefghijklmnopqrstuvwxy"};
 
 static inline int fz_is_decision(int t)
 {
@@ -416,8 +429,9 @@ static inline void fz_app_event(struct fz_app *a, struct smtp_session *s, const 
 /* ---------------------------------------------------- reply stream check */
 
 /* Called with each complete reply: its code, the text of its first line,
- * and its number of lines. */
+ * and its number of lines; line_cb (optional) with every line's text. */
 typedef void (*fz_reply_fn)(void *user, int code, const char *text, size_t tlen, int lines);
+typedef void (*fz_line_fn)(void *user, int code, const char *text, size_t tlen, int final);
 
 struct fz_rp {
     char line[520];
@@ -426,9 +440,33 @@ struct fz_rp {
     int lines;
     char first[520];
     size_t flen;
+    size_t enh;  /* length of the first line's enhanced code, or 0 */
     fz_reply_fn cb;
+    fz_line_fn line_cb;
     void *user;
 };
+
+/* Length of the RFC 3463 code ("2.1.5") that text t[0..n) starts with,
+ * followed by SP or the end, or 0. */
+static inline size_t fz_enh_len(const char *t, size_t n)
+{
+    size_t i = 2, part;
+    if (n < 5 || t[0] < '2' || t[0] > '5' || t[1] != '.')
+        return 0;
+    for (part = 0; part < 2; part++) {
+        size_t d = 0;
+        while (i < n && t[i] >= '0' && t[i] <= '9' && d < 4)
+            i++, d++;
+        if (d == 0 || d > 3)
+            return 0;
+        if (part == 0) {
+            if (i >= n || t[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    return (i == n || t[i] == ' ') ? i : 0;
+}
 
 static inline void fz_rp_byte(struct fz_rp *rp, char ch)
 {
@@ -452,15 +490,22 @@ static inline void fz_rp_byte(struct fz_rp *rp, char ch)
                  "reply text has a control or 8-bit octet (RFC 5321 textstring)");
     }
     code = (rp->line[0] - '0') * 100 + (rp->line[1] - '0') * 10 + (rp->line[2] - '0');
-    if (rp->code != 0)
+    if (rp->code != 0) {
         FZ_CHECK(code == rp->code, "multi-line reply changes its code");
-    else {
+        /* RFC 2034 3: the enhanced code prefaces every line, never cut */
+        FZ_CHECK(rp->enh == 0 || (n - 6 >= rp->enh && memcmp(rp->line + 4, rp->first, rp->enh) == 0 &&
+                     (n - 6 == rp->enh || rp->line[4 + rp->enh] == ' ')),
+                 "a line of a multi-line reply lost or cut its enhanced status code");
+    } else {
         rp->code = code;
         rp->lines = 0;
         rp->flen = n - 6;
         memcpy(rp->first, rp->line + 4, rp->flen);
+        rp->enh = fz_enh_len(rp->first, rp->flen);
     }
     rp->lines++;
+    if (rp->line_cb)
+        rp->line_cb(rp->user, code, rp->line + 4, n - 6, rp->line[3] == ' ');
     if (rp->line[3] == ' ') {
         int c = rp->code, l = rp->lines;
         rp->code = 0;
@@ -653,6 +698,38 @@ static inline void fz_check_event(const struct fz_run *run, int st, const struct
                      ev->smtputf8 <= 1, "EV_MAIL fields out of range");
     if (st == SMTP_EV_BODY)
         FZ_CHECK(ev->data.len > 0, "empty EV_BODY chunk");
+    /* Fields that do not apply to the event are empty (smtp.h). */
+    {
+        int arg = st == SMTP_EV_HELO || st == SMTP_EV_EHLO || st == SMTP_EV_VRFY ||
+                  st == SMTP_EV_EXPN || st == SMTP_EV_HELP || st == SMTP_EV_NOOP ||
+                  st == SMTP_EV_BDAT || st == SMTP_EV_MAIL || st == SMTP_EV_RCPT ||
+                  st == SMTP_EV_AUTH;
+        int path = st == SMTP_EV_MAIL || st == SMTP_EV_RCPT;
+        FZ_CHECK(arg || ev->arg.len == 0, "arg set for an event without an argument");
+        FZ_CHECK(!arg || ev->arg.len == 0 ||
+                     (ev->arg.ptr[0] != ' ' && ev->arg.ptr[ev->arg.len - 1] != ' ' &&
+                      ev->arg.ptr[0] != '\t' && ev->arg.ptr[ev->arg.len - 1] != '\t') ||
+                     st == SMTP_EV_AUTH || (run->s.cfg.options & SMTP_OPT_STRICT_SPACES),
+                 "arg with leading or trailing blanks");
+        FZ_CHECK(path || (ev->path.len | ev->local.len | ev->domain.len | ev->params.len) == 0,
+                 "path fields set outside MAIL/RCPT");
+        FZ_CHECK(st == SMTP_EV_BODY || ev->data.len == 0, "data set outside EV_BODY");
+        FZ_CHECK(st == SMTP_EV_MAIL || ev->envid.len == 0, "envid set outside EV_MAIL");
+        FZ_CHECK(st == SMTP_EV_MAIL || st == SMTP_EV_AUTH || ev->auth.len == 0,
+                 "auth set outside EV_MAIL/EV_AUTH");
+        FZ_CHECK(st == SMTP_EV_RCPT || ev->orcpt.len == 0, "orcpt set outside EV_RCPT");
+        FZ_CHECK(st == SMTP_EV_AUTH || (ev->user.len | ev->pass.len | ev->mech) == 0,
+                 "user/pass/mech set outside EV_AUTH");
+        FZ_CHECK(st == SMTP_EV_MAIL || (ev->mode | ev->body | ev->smtputf8 | ev->ret) == 0,
+                 "mode/body/smtputf8/ret set outside EV_MAIL");
+        FZ_CHECK(st == SMTP_EV_MAIL || st == SMTP_EV_DATA_END || st == SMTP_EV_BDAT || ev->size == 0,
+                 "size set outside EV_MAIL/EV_DATA_END/EV_BDAT");
+        FZ_CHECK(st == SMTP_EV_DATA_END || ev->reject == 0, "reject set outside EV_DATA_END");
+        FZ_CHECK(st == SMTP_EV_DATA || st == SMTP_EV_DATA_END || ev->rcpts == 0,
+                 "rcpts set outside EV_DATA/EV_DATA_END");
+        FZ_CHECK(st == SMTP_EV_RCPT || ev->notify == 0, "notify set outside EV_RCPT");
+        FZ_CHECK(st == SMTP_EV_BDAT || ev->last == 0, "last set outside EV_BDAT");
+    }
     if (st == SMTP_EV_DATA_END) {
         FZ_TRACE("EV_DATA_END reject %u size %llu rcpts %u\n", (unsigned)ev->reject,
                  (unsigned long long)ev->size, (unsigned)ev->rcpts);

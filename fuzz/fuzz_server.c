@@ -8,7 +8,13 @@
  *   - the reply code is one the sequencing tables (RFC 821 4.3, RFC 5321
  *     4.3.2) allow for that command in the state the session was in;
  *   - events match the command the client sent and the state;
- *   - enhanced status codes appear exactly after an accepted EHLO.
+ *   - enhanced status codes appear exactly after an accepted EHLO, whole on
+ *     every line of a reply (fuzz_common.h);
+ *   - a 250 to EHLO lists every offered keyword whole, SIZE and LIMITS
+ *     with the configured values, whatever text the application gave;
+ *   - only CRLF ends a line (bare LF: the line is malformed, one 500);
+ *     blanks as smtp.h says, strict with SMTP_OPT_STRICT_SPACES;
+ *   - fields that do not apply to an event are empty (fuzz_common.h).
  *
  * The oracle is a small model written from the RFC and the BRIEF, NOT from
  * smtp.c: it splits the client bytes into lines itself, tracks
@@ -55,7 +61,45 @@ struct model {
     size_t data_start, ds;
     int closed;
     struct fz_run *run;
+    int in_reply;       /* lines of a reply have come, not yet its last */
+    unsigned kw_seen;   /* EHLO keywords seen whole in the reply */
+    int kw_other;       /* lines that are no keyword this session offers */
 };
+
+/* The EHLO keywords of SMTP_EXT_DEFAULT as they must appear, values whole:
+ * an application's long text must never push one out or cut it. */
+static void on_line(void *user, int code, const char *t, size_t n, int final)
+{
+    struct model *m = (struct model *)user;
+    const struct smtp_config *cfg = &m->run->s.cfg;
+    char want[6][48];
+    unsigned i;
+    (void)code;
+    if (!m->in_reply) { /* the first line: hostname and text */
+        m->in_reply = 1;
+        m->kw_seen = 0;
+        m->kw_other = 0;
+    } else {
+        strcpy(want[0], "PIPELINING");
+        if (cfg->max_size)
+            snprintf(want[1], sizeof want[1], "SIZE %llu", (unsigned long long)cfg->max_size);
+        else
+            strcpy(want[1], "SIZE");
+        strcpy(want[2], "8BITMIME");
+        strcpy(want[3], "ENHANCEDSTATUSCODES");
+        strcpy(want[4], "SMTPUTF8");
+        snprintf(want[5], sizeof want[5], "LIMITS RCPTMAX=%u", (unsigned)fz_max_rcpt(cfg));
+        for (i = 0; i < 6; i++)
+            if (n == strlen(want[i]) && memcmp(t, want[i], n) == 0)
+                break;
+        if (i < 6)
+            m->kw_seen |= 1u << i;
+        else
+            m->kw_other++;
+    }
+    if (final)
+        m->in_reply = 0;
+}
 
 static int ci_prefix(const uint8_t *p, size_t n, const char *w)
 {
@@ -79,40 +123,58 @@ static void push(struct model *m, struct cmd c)
     m->qn++;
 }
 
-/* Classifies one command line d[0..n) (line end removed). */
+/* A blank between words: SP, and HTAB unless SMTP_OPT_STRICT_SPACES. */
+static int blank(const struct model *m, uint8_t ch)
+{
+    return ch == ' ' || (ch == '\t' && !(m->c->cfg.options & SMTP_OPT_STRICT_SPACES));
+}
+
+/* Classifies one command line d[0..n) (line end removed).  By default
+ * trailing blanks are dropped and runs of blanks separate words; strict:
+ * RFC 5321's single SP. */
 static struct cmd classify(struct model *m, const uint8_t *d, size_t n, int bad)
 {
     struct cmd c;
-    size_t vl = 0, i;
+    size_t vl = 0, i, ai;
+    int strict = (m->c->cfg.options & SMTP_OPT_STRICT_SPACES) != 0;
     memset(&c, 0, sizeof c);
     c.verb = V_BAD;
     if (bad)
         return c;
-    while (vl < n && d[vl] != ' ')
+    while (!strict && n > 0 && blank(m, d[n - 1]))
+        n--;
+    while (vl < n && !blank(m, d[vl]))
         vl++;
     c.verb = V_UNKNOWN;
     for (i = 0; i < sizeof verb_names / sizeof verb_names[0]; i++)
         if (vl == strlen(verb_names[i]) && ci_prefix(d, n, verb_names[i]))
             c.verb = (uint8_t)i;
     c.has_arg = vl < n;
+    ai = vl;
+    if (strict)
+        ai += ai < n;
+    else
+        while (ai < n && blank(m, d[ai]))
+            ai++;
     {
-        const uint8_t *a = d + vl + 1;
-        size_t al = vl < n ? n - vl - 1 : 0;
+        const uint8_t *a = d + ai;
+        size_t al = n - ai, k;
         switch (c.verb) {
         case V_HELO: case V_EHLO:
             c.arg_ok = c.has_arg && al > 0 && a[0] != ' ';
             break;
         case V_MAIL: case V_SEND: case V_SOML: case V_SAML:
-            c.arg_ok = c.has_arg && ci_prefix(a, al, "FROM:<");
-            break;
         case V_RCPT:
-            c.arg_ok = c.has_arg && ci_prefix(a, al, "TO:<");
+            k = c.verb == V_RCPT ? 3 : 5;
+            c.arg_ok = c.has_arg && ci_prefix(a, al, c.verb == V_RCPT ? "TO:" : "FROM:");
+            while (c.arg_ok && !strict && k < al && blank(m, a[k]))
+                k++;
+            c.arg_ok = c.arg_ok && k < al && a[k] == '<';
             break;
         default:
             c.arg_ok = 1;
         }
     }
-    (void)m;
     return c;
 }
 
@@ -148,18 +210,21 @@ static void parse_more(struct model *m)
             size_t j = m->mp, k;
             int bad = 0, crlf;
             struct cmd c;
-            while (j < pos && m->in[j] != '\n')
+            /* RFC 5321 2.3.8: only CRLF ends a line; a bare LF inside one
+             * makes it malformed (one 500), it never splits it in two.
+             * SMTP_OPT_LF_LINES: any LF ends a line. */
+            while (j < pos && !(m->in[j] == '\n' &&
+                                ((j > m->mp && m->in[j - 1] == '\r') ||
+                                 (m->c->cfg.options & SMTP_OPT_LF_LINES))))
                 j++;
             if (j >= pos)
                 return; /* no complete line yet */
             crlf = j > m->mp && m->in[j - 1] == '\r';
-            if (!crlf && !(m->c->cfg.options & SMTP_OPT_LF_LINES))
-                bad = 1; /* bare LF ends the line but the line is refused */
             k = crlf ? j - 1 : j;
             {
                 size_t i;
                 for (i = m->mp; i < k; i++)
-                    if (m->in[i] == '\r' || m->in[i] == '\0')
+                    if (m->in[i] == '\r' || m->in[i] == '\0' || m->in[i] == '\n')
                         bad = 1;
             }
             if (k - m->mp > fz_max_line(&m->c->cfg) - 2)
@@ -442,6 +507,13 @@ static void on_reply(void *user, int code, const char *text, size_t tlen, int li
     }
     if (!enh_wanted && !((c.verb == V_EHLO || c.verb == V_HELO) && code == 250))
         FZ_CHECK(!enh, "enhanced status code without an accepted EHLO");
+    if (c.verb == V_EHLO && code == 250) {
+        /* SMTP_EXT_PIPELINING .. SMTP_EXT_LIMITS are bits 0..5, in the
+         * order of want[] in on_line() */
+        unsigned offered = (unsigned)(m->run->s.cfg.extensions & 0x3fu);
+        FZ_CHECK(m->kw_seen == offered && m->kw_other == 0,
+                 "EHLO reply lost, cut or garbled a keyword or its value");
+    }
     model_update(m, &c, code);
 }
 
@@ -525,6 +597,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run->n = size - k;
     fz_app_init(&run->app, &c);
     run->rp.cb = on_reply;
+    run->rp.line_cb = on_line;
     run->rp.user = &m;
     run->on_event = on_event;
     run->user = &m;

@@ -26,12 +26,13 @@
  *   @hostname [NAME]        server name (escapes and {x*N} allowed); alone:
  *                           NULL, the core's default
  *   @option OPT             lf_lines, bare_keep, bare_normalize, send, no_esmtp,
- *                           require_tls, auth_plaintext
+ *                           require_tls, auth_plaintext, strict_spaces
  *   @ext-off EXT            PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES,
  *                           SMTPUTF8, LIMITS: not advertised nor accepted
  *   @ext-on EXT             CHUNKING, BINARYMIME, STARTTLS, AUTH, DSN (or one
  *                           of the @ext-off names): enabled (off by default)
- *   @max_size N, @max_rcpt N, @max_line N, @max_text_line N, @max_errors N
+ *   @max_size N, @max_rcpt N, @max_line N, @max_text_line N, @max_errors N,
+ *   @max_auth_fails N
  *   @mailbox ADDR           only listed recipients get the default 250; the
  *                           rest get "550 5.1.1 No such user here"
  *   @refuse [TEXT]          answer EV_CONNECT with 554
@@ -473,7 +474,8 @@ static void directive(struct transcript *t, int ln, char *line)
                 {"send", SMTP_OPT_SEND},
                 {"no_esmtp", SMTP_OPT_NO_ESMTP},
                 {"require_tls", SMTP_OPT_REQUIRE_TLS},
-                {"auth_plaintext", SMTP_OPT_AUTH_PLAINTEXT}},
+                {"auth_plaintext", SMTP_OPT_AUTH_PLAINTEXT},
+                {"strict_spaces", SMTP_OPT_STRICT_SPACES}},
       exts[] = {{"PIPELINING", SMTP_EXT_PIPELINING},
                 {"SIZE", SMTP_EXT_SIZE},
                 {"8BITMIME", SMTP_EXT_8BITMIME},
@@ -518,6 +520,8 @@ static void directive(struct transcript *t, int ln, char *line)
         c->max_text_line = (uint32_t)num_arg(t, ln, &p);
     } else if (strcmp(name, "max_errors") == 0) {
         c->max_errors = (uint16_t)num_arg(t, ln, &p);
+    } else if (strcmp(name, "max_auth_fails") == 0) {
+        c->max_auth_fails = (uint8_t)num_arg(t, ln, &p);
     } else if (strcmp(name, "mailbox") == 0) {
         if (t->nmailboxes == MAX_MAILBOXES)
             die("%s:%d: too many mailboxes", t->file, ln);

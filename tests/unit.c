@@ -1196,6 +1196,175 @@ static void test_xtext_decode(void)
     }
 }
 
+
+/* Splits x->out[from..) into reply lines; returns how many, and checks each
+ * is "ddd[ -]" ... CRLF, at most 512 octets, and the last one alone final. */
+static size_t reply_lines(const struct sess *x, size_t from, char lines[][520], size_t max)
+{
+    size_t n = 0, ls = from, i, finals = 0;
+    for (i = from; i + 1 < x->out_len; i++) {
+        if (x->out[i] != '\r' || x->out[i + 1] != '\n')
+            continue;
+        CHECK(i + 2 - ls <= 512);
+        CHECK(i - ls >= 4 && (x->out[ls + 3] == ' ' || x->out[ls + 3] == '-'));
+        finals += x->out[ls + 3] == ' ';
+        if (n < max && i - ls < 519) {
+            memcpy(lines[n], x->out + ls, i - ls);
+            lines[n][i - ls] = 0;
+        }
+        n++;
+        ls = i + 2;
+    }
+    CHECK_EQ(ls, x->out_len);
+    CHECK_EQ(finals, 1);
+    if (n)
+        CHECK(x->out[x->out_len - 2] == '\r');
+    return n;
+}
+
+/* The application's EHLO text is cut, never a keyword or its value: every
+ * keyword the session offers is listed whole, whatever the text's length
+ * and the hostname's (issue: a 420-octet text left "250 SMTPU"). */
+static void test_ehlo_keywords_whole(void)
+{
+    static char host[256], text[700];
+    struct sess *x = malloc(sizeof *x);
+    struct smtp_config c;
+    struct smtp_event ev;
+    char (*lines)[520] = malloc(40 * sizeof *lines);
+    size_t len, h;
+    if (!x || !lines)
+        abort();
+    memset(host, 'h', 255);
+    host[255] = 0;
+    for (h = 0; h < 2; h++) {
+        for (len = 0; len < sizeof text; len += (len < 480 ? 7 : 1)) {
+            char want[16][48];
+            size_t nw = 0, n, i, j;
+            uint32_t e;
+            smtp_config_default(&c);
+            c.hostname = h ? host : "mx.example";
+            c.max_size = 10485760;
+            c.extensions |= SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME | SMTP_EXT_STARTTLS | SMTP_EXT_AUTH |
+                            SMTP_EXT_DSN;
+            c.options |= SMTP_OPT_AUTH_PLAINTEXT;
+            sess_init(x, &c);
+            e = x->s.cfg.extensions; /* what this build and config offer */
+            if (e & SMTP_EXT_PIPELINING) strcpy(want[nw++], "PIPELINING");
+            if (e & SMTP_EXT_SIZE) strcpy(want[nw++], "SIZE 10485760");
+            if (e & SMTP_EXT_8BITMIME) strcpy(want[nw++], "8BITMIME");
+            if (e & SMTP_EXT_ENHANCEDSTATUSCODES) strcpy(want[nw++], "ENHANCEDSTATUSCODES");
+            if (e & SMTP_EXT_SMTPUTF8) strcpy(want[nw++], "SMTPUTF8");
+            if (e & SMTP_EXT_LIMITS) sprintf(want[nw++], "LIMITS RCPTMAX=%u", (unsigned)x->s.cfg.max_rcpt);
+            if (e & SMTP_EXT_CHUNKING) strcpy(want[nw++], "CHUNKING");
+            if (e & SMTP_EXT_BINARYMIME) strcpy(want[nw++], "BINARYMIME");
+            if (e & SMTP_EXT_STARTTLS) strcpy(want[nw++], "STARTTLS");
+            if (e & SMTP_EXT_AUTH) strcpy(want[nw++], "AUTH PLAIN LOGIN");
+            if (e & SMTP_EXT_DSN) strcpy(want[nw++], "DSN");
+            memset(text, 't', len);
+            text[len] = 0;
+            CHECK_EQ(feed_str(x, "EHLO c.example\r\n", SMTP_EV_EHLO, &ev), SMTP_EV_EHLO);
+            drain(x); /* the greeting */
+            x->out_len = 0;
+            CHECK_EQ(smtp_reply(&x->s, 250, NULL, text), SMTP_OK);
+            drain(x);
+            n = reply_lines(x, 0, lines, 40);
+            CHECK_EQ(n, nw + 1);
+            CHECK(x->out_len <= SMTP_REPLY_MAX);
+            CHECK(strncmp(lines[0] + 4, c.hostname, strlen(c.hostname)) == 0);
+            for (i = 0; i < nw && i + 1 < n; i++) {
+                j = strcmp(lines[i + 1] + 4, want[i]) != 0;
+                if (j)
+                    printf("  text %zu: line %zu is '%s', want '%s'\n", len, i + 1, lines[i + 1], want[i]);
+                CHECK_EQ(j, 0);
+            }
+        }
+    }
+    free(lines);
+    free(x);
+}
+
+/* A reply that fills the buffer is cut between lines, or inside the text of
+ * a line, never inside its code or enhanced code: every line carries both
+ * whole (RFC 2034 3), also 421 with the hostname. */
+static void test_reply_cut_keeps_codes(void)
+{
+    static char text[4000];
+    struct sess *x = malloc(sizeof *x);
+    char (*lines)[520] = malloc(600 * sizeof *lines);
+    struct smtp_event ev;
+    size_t ll, k;
+    if (!x || !lines)
+        abort();
+    for (k = 0; k < 2; k++) {
+        unsigned code = k ? 421 : 214;
+        const char *prefix = k ? "421-4.7.1 " : "214-2.0.0 ";
+        for (ll = 1; ll < 600; ll += (ll < 40 ? 1 : 13)) {
+            size_t i, n, pos = 0;
+            while (pos + ll + 1 < sizeof text) { /* lines of ll octets */
+                memset(text + pos, 'a' + (int)(pos % 26), ll);
+                pos += ll;
+                text[pos++] = '\n';
+            }
+            text[pos - 1] = 0;
+            CHECK_EQ(reach_event(x, SMTP_EV_HELP, &ev), SMTP_EV_HELP);
+            drain(x);
+            x->out_len = 0;
+            CHECK_EQ(smtp_reply(&x->s, code, k ? "4.7.1" : "2.0.0", text), SMTP_OK);
+            drain(x);
+            n = reply_lines(x, 0, lines, 600);
+            CHECK(n >= 1);
+            for (i = 0; i < n && i < 600; i++) {
+                int ok = strncmp(lines[i], prefix, 4) == 0 || (lines[i][3] == ' ' && i + 1 == n);
+                ok = ok && strncmp(lines[i], prefix, 3) == 0 && strncmp(lines[i] + 4, prefix + 4, 6) == 0;
+                if (!ok)
+                    printf("  %u, lines of %zu: line %zu is '%.20s'\n", code, ll, i, lines[i]);
+                CHECK(ok);
+                CHECK(strlen(lines[i]) > 10); /* never a line without its text */
+            }
+            if (k)
+                CHECK(strncmp(lines[0] + 10, "localhost ", 10) == 0);
+        }
+    }
+    free(lines);
+    free(x);
+}
+
+/* Fields that do not apply to an event are empty: a verb without an
+ * argument gives an empty arg even with trailing blanks. */
+static void test_empty_fields(void)
+{
+    static const struct {
+        const char *in;
+        int ev;
+    } t[] = {
+        {"EHLO c.example\r\nRSET   \r\n", SMTP_EV_RSET},
+        {"EHLO c.example\r\nRSET\t \r\n", SMTP_EV_RSET},
+        {"EHLO c.example\r\nMAIL FROM:<a@c.example>\r\nRCPT TO:<b@m.example>\r\nDATA  \r\n", SMTP_EV_DATA},
+        {"EHLO c.example\r\nQUIT  \r\n", SMTP_EV_QUIT},
+        {"EHLO c.example\r\nNOOP \r\n", SMTP_EV_NOOP},
+        {"EHLO c.example\r\nHELP   \r\n", SMTP_EV_HELP},
+        {"EHLO   c.example   \r\n", SMTP_EV_EHLO},
+    };
+    struct sess *x = malloc(sizeof *x);
+    struct smtp_event ev;
+    size_t i;
+    if (!x)
+        abort();
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        sess_init(x, NULL);
+        CHECK_EQ(feed_str(x, t[i].in, t[i].ev, &ev), t[i].ev);
+        if (t[i].ev == SMTP_EV_EHLO)
+            CHECK(ev.arg.len == 9 && memcmp(ev.arg.ptr, "c.example", 9) == 0);
+        else
+            CHECK_EQ(ev.arg.len, 0);
+        CHECK(ev.path.len == 0 && ev.params.len == 0 && ev.data.len == 0 && ev.user.len == 0 &&
+              ev.pass.len == 0 && ev.auth.len == 0 && ev.envid.len == 0 && ev.orcpt.len == 0);
+        CHECK(ev.size == 0 && ev.reject == 0 && ev.notify == 0 && ev.mech == 0 && ev.last == 0);
+    }
+    free(x);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -1222,6 +1391,9 @@ static const struct {
     {"tls_done", test_tls_done},
     {"tls_shutdown", test_tls_shutdown},
     {"xtext_decode", test_xtext_decode},
+    {"ehlo_keywords_whole", test_ehlo_keywords_whole},
+    {"reply_cut_keeps_codes", test_reply_cut_keeps_codes},
+    {"empty_fields", test_empty_fields},
 };
 
 int main(void)

@@ -23,6 +23,7 @@ exits 1 when a check failed.
 """
 import argparse
 import base64
+import concurrent.futures
 import os
 import random
 import re
@@ -1580,6 +1581,9 @@ def test_max_conn(binary, tmp):
         time.sleep(0.2)
         again = Raw(sink.port)
         check(name + ": after one leaves, a new session gets 220", again.code() == 220)
+        check(name + ": the refused session is logged with its 421",
+              re.search(TIMESTAMP + r"smtp-sink: client=127\.0\.0\.1:\d+ refused: 421 localhost Too many "
+                        r"connections, try again later \(3 sessions open\)", sink.log()), sink.log()[-500:])
         for c in cs[1:] + [again]:
             c.close()
     finally:
@@ -1588,7 +1592,10 @@ def test_max_conn(binary, tmp):
 
 def test_timeouts(binary, tmp):
     name = "timeouts"
-    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1.5", name="timeouts")
+    # --min-data-rate 0: only the pause between reads counts here (test_slow
+    # covers the rate)
+    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1.5", "--min-data-rate", "0",
+                "--timeout-write", "1", name="timeouts")
     try:
         c = Raw(sink.port)
         c.code()
@@ -1617,6 +1624,21 @@ def test_timeouts(binary, tmp):
         check(name + ": nothing stored, tmp/ empty", not sink.new() and not sink.tmp_files())
         check(name + ": the aborted transaction is logged",
               re.search(r"from=<t@client.example>.*aborted: timeout", sink.log()), sink.log())
+        # a client that sends NOOPs and never reads: once a reply cannot be
+        # sent for --timeout-write 1, the connection is closed
+        c = small_buffer_client(Raw, sink, 10)
+        t0, err = time.time(), None
+        try:
+            while time.time() - t0 < 8:
+                c.s.sendall(b"NOOP\r\n" * 1000)
+        except OSError as e:
+            err = e
+        dt = time.time() - t0
+        c.close()
+        check(name + ": a client that does not read is closed after --timeout-write 1 (%.2f s)" % dt,
+              err is not None and dt < 5, (err, dt))
+        check(name + ": ... and logged", sink.wait_log(r"does not read our reply \(--timeout-write\)"),
+              sink.log()[-500:])
     finally:
         sink.stop(name)
 
@@ -1659,6 +1681,378 @@ def test_sigterm(binary, tmp):
         sink.stop(name)
 
 
+# ---------------------------------------------------------------- abuse
+
+def trickle(port, head, replies, drip, step, limit, done=None):
+    """Connects, sends `head` (after reading the greeting) and reads
+    `replies` replies, then one octet of `drip` every `step` seconds for at most
+    `limit` seconds.  Returns (replies to head, seconds from the end of head
+    to the first reply or EOF after it, that reply line or None, closed)."""
+    c = Raw(port)
+    c.code()
+    codes = []
+    if head:
+        c.send(head)
+        codes = [c.code() for _ in range(replies)]
+    c.s.setblocking(False)
+    t0, got, i = time.time(), None, 0
+    while time.time() - t0 < limit and got is None:
+        if i < len(drip):
+            try:
+                c.s.send(drip[i:i + 1])
+                i += 1
+            except OSError:  # reset: the sink closed
+                got = b""
+                break
+        r, _, _ = select.select([c.s], [], [], step)
+        if r:
+            try:
+                d = c.s.recv(4096)
+            except OSError:
+                d = b""
+            c.buf += d
+            if not d or b"\r\n" in c.buf:
+                got = c.buf.split(b"\r\n")[0]
+    dt = time.time() - t0
+    c.s.setblocking(True)
+    closed = c.eof(timeout=3) if got else False
+    c.close()
+    if done is not None:
+        done.append((codes, dt, got, closed))
+    return codes, dt, got, closed
+
+
+def test_slow(binary, tmp):
+    """--timeout-cmd is a deadline for a whole command line, and mail data
+    must keep --min-data-rate after the --timeout-data grace: clients that
+    send one octet at a time are cut with 421, in a command, inside an
+    unterminated line, in DATA and in BDAT; commands that each arrive in
+    time, and a steady 10 MB upload lasting longer than every timeout, are
+    not."""
+    name = "slow clients"
+    sink = Sink(binary, tmp, "--timeout-cmd", "1", "--timeout-data", "1", "--min-data-rate", "1000000",
+                name="slow")
+    try:
+        ehlo = b"EHLO client.example\r\n"
+        tx = ehlo + b"MAIL FROM:<s@client.example>\r\nRCPT TO:<r@sink.example>\r\n"
+        cases = [  # label, head, replies to it, drip (one octet every 0.1 s)
+            ("a command line sent one octet at a time", b"", 0, ehlo * 20),
+            ("an unterminated line", ehlo, 1, b"MAIL FROM:<" + b"x" * 200),
+            ("DATA", tx + b"DATA\r\n", 4, b"Subject: slow\r\n\r\n" + b"x" * 200),
+            ("BDAT", tx + b"BDAT 100000 LAST\r\n", 3, b"x" * 200),
+        ]
+        results = [[] for _ in cases]
+        ts = [threading.Thread(target=trickle, args=(sink.port, head, n, drip, 0.1, 4.0, results[k]))
+              for k, (_, head, n, drip) in enumerate(cases)]
+        for t in ts:
+            t.start()
+        # meanwhile: NOOPs that each take 0.6 s to arrive, 2.4 s in all
+        c = Raw(sink.port)
+        c.code()
+        codes = []
+        for _ in range(4):
+            for b in b"NOOP\r\n":
+                c.send(bytes([b]))
+                time.sleep(0.1)
+            codes.append(c.code())
+        c.send(b"QUIT\r\n")
+        codes.append(c.code())
+        c.close()
+        check(name + ": 4 NOOPs, each arriving whole within --timeout-cmd 1, 2.4 s in all: all answered",
+              codes == [250] * 4 + [221], codes)
+        for t in ts:
+            t.join()
+        for (label, _, _, _), res in zip(cases, results):
+            codes, dt, got, closed = res[0]
+            check(name + ": %s (10 octets/s): 421 after about 1 s (%.2f s), then closed" % (label, dt),
+                  got is not None and got.startswith(b"421 ") and closed and 0.7 < dt < 2.2
+                  and all(200 <= x < 400 for x in codes), (codes, dt, got, closed))
+        log = sink.log()
+        check(name + ": each cut is logged with its rule",
+              len(re.findall(r"timeout: no whole command line within 1 s \(--timeout-cmd\)", log)) == 2
+              and len(re.findall(r"timeout: mail data too slow: \d+ octets in [\d.]+ s", log)) == 2, log[-1500:])
+        check(name + ": nothing stored, tmp/ empty", not sink.new() and not sink.tmp_files(),
+              (sink.new(), sink.tmp_files()))
+        # a steady 10 MB upload in 64 kB steps, about 2.5 s: longer than
+        # every timeout, above --min-data-rate
+        r = random.Random(11)
+        line = bytes(r.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(998)) + b"\r\n"
+        big = message("steady", line * (10 * 1024 * 1024 // len(line)))
+        wire = big.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+        c = Raw(sink.port, timeout=30)
+        c.code()
+        c.send(tx + b"DATA\r\n")
+        codes = [c.code() for _ in range(4)]
+        t0 = time.time()
+        step = 65536
+        for k, off in enumerate(range(0, len(wire), step)):
+            c.send(wire[off:off + step])
+            pause = t0 + (k + 1) * step / 4.2e6 - time.time()  # about 4 MB/s
+            if pause > 0:
+                time.sleep(pause)
+        code, lines = c.reply()
+        dt = time.time() - t0
+        c.send(b"QUIT\r\n")
+        c.close()
+        check(name + ": a steady 10 MB upload over %.1f s (%.1f MB/s) is accepted" % (dt, len(wire) / dt / 1e6),
+              codes == [250, 250, 250, 354] and code == 250 and dt > 1.5, (codes, lines, dt))
+        expect_stored(name + ": the 10 MB message is stored byte for byte", sink, [big])
+    finally:
+        sink.stop(name)
+
+
+TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+
+
+def test_auth_guessing(binary, tmp):
+    """--max-auth-fails: wrong passwords end the session with 421."""
+    name = "AUTH guessing"
+    sink = Sink(binary, tmp, "--user", "bob:right horse", "--max-auth-fails", "2", name="guess")
+    try:
+        codes, after = [], None
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            c.user = "bob"
+            for k in range(6):
+                c.password = "guess %d" % k
+                try:
+                    codes.append(c.auth("PLAIN", c.auth_plain)[0])
+                except smtplib.SMTPAuthenticationError as e:
+                    codes.append(e.smtp_code)
+                except smtplib.SMTPServerDisconnected:
+                    break
+                if codes[-1] == 421:
+                    break
+            try:
+                after = c.noop()[0]
+            except smtplib.SMTPServerDisconnected:
+                after = "closed"
+        check(name + ": smtplib guessing with --max-auth-fails 2: 535, 535, then 421",
+              codes == [535, 535, 421], codes)
+        check(name + ": ... and the connection is closed", after == "closed", after)
+        log = sink.log()
+        check(name + ": the 535s and the 421 are logged, no password",
+              len(re.findall(r"AUTH PLAIN refused: 535 ", log)) == 2 and re.search(r"refused: 421 4\.7\.0", log)
+              and "guess" not in log and "right horse" not in log, log[-1200:])
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+            c.ehlo("client.example")
+            c.user, c.password = "bob", "right horse"
+            check(name + ": another session may still log in", c.auth("PLAIN", c.auth_plain)[0] == 235)
+    finally:
+        sink.stop(name)
+    # without the option: the core's default, 3
+    bad = b"AUTH PLAIN " + base64.b64encode(b"\0bob\0wrong") + b"\r\n"
+    out, err, rc = run_stdio(binary, b"EHLO c.example\r\n" + bad * 5, ["--user", "bob:pw"])
+    check(name + ": by default 3 failures are allowed, the 4th gets 421",
+          codes_of(out)[2:] == [535, 535, 535, 421] and rc == 0, codes_of(out))
+
+
+def test_refusal_log(binary, tmp):
+    """Every refusal, the sink's and the core's, is logged with its code
+    and the command it answers; every log line has a time stamp; no
+    password or AUTH data is logged."""
+    name = "refusal log"
+    sink = Sink(binary, tmp, "--user", "bob:Secr3tPass", "--mailbox", "known@sink.example",
+                "--max-size", "1000", name="refusals")
+    try:
+        plain = base64.b64encode(b"\0bob\0Wr0ngGuess")
+        c = Raw(sink.port)
+        c.code()
+        c.send(b"EHLO client.example\r\n")
+        c.reply()
+        steps = [(b"AUTH PLAIN " + plain + b"\r\n", 535),
+                 (b"AUTH LOGIN\r\n", 334), (base64.b64encode(b"bob") + b"\r\n", 334),
+                 (base64.b64encode(b"Wr0ngGuess2") + b"\r\n", 535),
+                 (b"MAIL FROM:<big@client.example> SIZE=5000\r\n", 552),
+                 (b"MAIL FROM:<a@client.example>\r\n", 250),
+                 (b"RCPT TO:<nobody@sink.example>\r\n", 550),
+                 (b"BOGUS\r\n", 500),
+                 (b"DATA\r\n", 554),
+                 (b"RCPT TO:<known@sink.example>\r\n", 250),
+                 (b"DATA\r\n", 354),
+                 (b"Subject: big\r\n\r\n" + b"x" * 2000 + b"\r\n.\r\n", 552),
+                 (b"QUIT\r\n", 221)]
+        got = []
+        for line, _ in steps:
+            c.send(line)
+            got.append(c.code())
+        c.close()
+        check(name + ": the session got the expected refusals", got == [w for _, w in steps], got)
+        sink.wait_log(r"result=\"552 ")
+        log = sink.log()
+        lines = log.splitlines()
+        check(name + ": every log line starts with an ISO 8601 UTC time stamp with milliseconds",
+              lines and all(re.match(TIMESTAMP + "smtp-sink: ", l) for l in lines),
+              [l for l in lines if not re.match(TIMESTAMP, l)][:5])
+        want = [r"AUTH PLAIN refused: 535 5\.7\.8 ", r"AUTH LOGIN refused: 535 5\.7\.8 ",
+                r"refused: 552 5\.3\.4 Message size", r"RCPT TO:<nobody@sink\.example> refused: 550 5\.1\.1 ",
+                r"refused: 500 5\.5\.2 ", r"refused: 554 ", r"result=\"552 "]
+        missing = [w for w in want if not re.search(TIMESTAMP + r"smtp-sink: client=127\.0\.0\.1:\d+ .*" + w, log)]
+        check(name + ": AUTH, MAIL, RCPT, an unknown command, DATA and the end of data: each refusal logged "
+              "with its code", not missing, (missing, log[-2000:]))
+        secrets = [b"Wr0ngGuess", b"Secr3tPass", plain, base64.b64encode(b"Wr0ngGuess2")]
+        check(name + ": no password or AUTH data in the log",
+              not any(x.decode() in log for x in secrets), log[-2000:])
+    finally:
+        sink.stop(name)
+
+
+def test_smtputf8_repeat(sink):
+    """smtplib's send_message(msg, mail_options=['SMTPUTF8']) to a UTF-8
+    address repeats SMTPUTF8 (it adds its own): MAIL FROM:<...> size=N
+    SMTPUTF8 SMTPUTF8 BODY=8BITMIME is accepted, the message stored."""
+    name = "smtplib SMTPUTF8 twice"
+    from email.message import EmailMessage
+    sink.clear()
+
+    class Recording(smtplib.SMTP):
+        sent = []
+
+        def putcmd(self, cmd, args=""):
+            self.sent.append((cmd, args))
+            return super().putcmd(cmd, args)
+
+        def sendmail(self, from_addr, to_addrs, msg, *a, **k):
+            self.flat = msg
+            return super().sendmail(from_addr, to_addrs, msg, *a, **k)
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "jörg@exämple.org", "用户@例子.广告", "ünïcödé"
+    msg.set_content("Grüße, мир!\n")
+    with Recording("127.0.0.1", sink.port, timeout=10) as c:
+        try:
+            refused = c.send_message(msg, mail_options=["SMTPUTF8"])
+        except smtplib.SMTPException as e:
+            refused = e
+        mail = [a for cmd, a in c.sent if cmd == "mail"]
+        flat = getattr(c, "flat", b"")
+    check(name + ": smtplib sends MAIL with SMTPUTF8 SMTPUTF8 BODY=8BITMIME",
+          mail and re.search(r" size=\d+ SMTPUTF8 SMTPUTF8 BODY=8BITMIME$", mail[0]), mail)
+    check(name + ": accepted", refused == {}, refused)
+    expect_stored(name + ": stored byte for byte", sink,
+                  [flat if flat.endswith(b"\r\n") else flat + b"\r\n"])
+
+
+def test_bad_options(binary, tmp):
+    """Every numeric option is range-checked; each error names the option,
+    what it expects and what it got; nothing starts."""
+    name = "options"
+    cases = [
+        (["--listen", "127.0.0.1:99999"], "--listen: expected ADDR:PORT with a port from 0 to 65535, got '127.0.0.1:99999'"),
+        (["--listen", "[::1]:65536"], "--listen: expected ADDR:PORT with a port from 0 to 65535"),
+        (["--listen", "127.0.0.1:smtp"], "--listen: expected ADDR:PORT with a port from 0 to 65535"),
+        (["--listen", "127.0.0.1"], "--listen: expected ADDR:PORT"),
+        (["--max-conn", "-1"], "--max-conn: expected an integer from 1 to 10000, got '-1'"),
+        (["--max-conn", "0"], "--max-conn: expected an integer from 1 to 10000, got '0'"),
+        (["--max-conn=10001"], "--max-conn: expected an integer from 1 to 10000, got '10001'"),
+        (["--max-conn", "1e3"], "--max-conn: expected an integer from 1 to 10000, got '1e3'"),
+        (["--max-size", "-1"], "--max-size: expected an integer from 0 to 18446744073709551615, got '-1'"),
+        (["--max-size", "18446744073709551616"], "--max-size: expected an integer from 0 to 18446744073709551615"),
+        (["--max-size", " 5"], "--max-size: expected an integer"),
+        (["--io-size", "0"], "--io-size: expected an integer from 1 to 16384, got '0'"),
+        (["--io-size", "1.5"], "--io-size: expected an integer from 1 to 16384, got '1.5'"),
+        (["--io-size", "16385"], "--io-size: expected an integer from 1 to 16384"),
+        (["--timeout-cmd", "0"], "--timeout-cmd: expected a number of seconds from 0.01 to 86400, got '0'"),
+        (["--timeout-data", "-5"], "--timeout-data: expected a number of seconds from 0.01 to 86400, got '-5'"),
+        (["--timeout-write", "inf"], "--timeout-write: expected a number of seconds from 0.01 to 86400, got 'inf'"),
+        (["--timeout-cmd", "nan"], "--timeout-cmd: expected a number of seconds"),
+        (["--timeout-cmd", "86401"], "--timeout-cmd: expected a number of seconds"),
+        (["--timeout-cmd", "1..2"], "--timeout-cmd: expected a number of seconds"),
+        (["--min-data-rate", "-1"], "--min-data-rate: expected an integer from 0 to 1000000000, got '-1'"),
+        (["--max-auth-fails", "0"], "--max-auth-fails: expected an integer from 1 to 255, got '0'"),
+        (["--max-auth-fails", "256"], "--max-auth-fails: expected an integer from 1 to 255, got '256'"),
+        (["--max-conn"], "--max-conn: expected a value"),
+        (["--no-such-option", "1"], "unknown option '--no-such-option'"),
+        (["--stdio=yes"], "--stdio takes no value"),
+        (["stray"], "unknown option 'stray'"),
+    ]
+    def refused(case):
+        args, msg = case
+        try:
+            r = subprocess.run([binary] + args, stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
+        except subprocess.TimeoutExpired:  # it started anyway
+            return (args, "still running after 5 s")
+        err = r.stderr.decode("utf-8", "replace")
+        first = err.splitlines()[0] if err else ""
+        if r.returncode != 2 or r.stdout or not first.startswith("smtp-sink: " + msg):
+            return (args, r.returncode, err[:300])
+        return None
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        bad = [b for b in pool.map(refused, cases) if b]
+    check(name + ": %d bad values refused: exit 2, one line naming the option, what it expects and "
+          "the value" % len(cases), not bad, bad)
+    # the edges of each range are accepted
+    out, err, rc = run_stdio(binary, b"QUIT\r\n", [
+        "--listen", "[::1]:65535", "--max-conn", "10000", "--max-size", "18446744073709551615",
+        "--io-size", "1", "--timeout-cmd", "0.01", "--timeout-data", "86400", "--timeout-write", "86400",
+        "--min-data-rate", "0", "--max-auth-fails", "255", "--user", "u:p"])
+    check(name + ": the edges of every range are accepted", rc == 0 and codes_of(out) == [220, 221],
+          (rc, out, err[-500:]))
+    out, err, rc = run_stdio(binary, b"QUIT\r\n", ["--min-data-rate", "1000000000", "--max-auth-fails", "1",
+                                                   "--timeout-cmd=86400", "--max-conn=1"])
+    check(name + ": ... the other edges too", rc == 0 and codes_of(out) == [220, 221], (rc, out, err[-500:]))
+    usage = subprocess.run([binary, "--help"], capture_output=True).stdout.decode()
+    check(name + ": --help says what each time limit bounds",
+          all(w in usage for w in ("--timeout-cmd SEC", "a whole command line", "--timeout-data SEC",
+                                   "longest pause between two reads", "--min-data-rate B",
+                                   "--timeout-write SEC", "--max-auth-fails N")), usage)
+
+
+def test_build(tmp):
+    """The Makefile notices a change in OpenSSL's availability (simulated
+    with SINK_TLS=0 then 1) and rebuilds the sink; `make clean` leaves the
+    data `make run` and the README use (var/) alone."""
+    name = "build"
+    root = os.path.dirname(os.path.dirname(HERE))
+    src = tempfile.mkdtemp(prefix="build-", dir=tmp)
+    for f in ("Makefile", "smtp.c", "smtp.h", "examples/smtp-sink.c"):
+        os.makedirs(os.path.dirname(os.path.join(src, f)) or src, exist_ok=True)
+        shutil.copy(os.path.join(root, f), os.path.join(src, f))
+    sink = os.path.join(src, "build", "smtp-sink")
+
+    # a make of its own: nothing from the make running this suite (MAKEFLAGS
+    # would pass on its command-line variables, BUILD= and SINK_TLS= too)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
+                                                           "BUILD", "SINK_TLS", "SINK_DATA", "SINK_ARGS")}
+
+    def make(*args):
+        return subprocess.run(["make", "-C", src, "--no-print-directory", "BUILD=build"] + list(args),
+                              capture_output=True, timeout=300, env=env)
+
+    def help_text():
+        return subprocess.run([sink, "--help"], capture_output=True).stdout
+    r0 = make("SINK_TLS=0", "build/smtp-sink")
+    without = help_text() if r0.returncode == 0 else b""
+    check(name + ": SINK_TLS=0 builds a sink without OpenSSL",
+          r0.returncode == 0 and b"built without OpenSSL" in without, r0.stderr[-800:])
+    have_ssl = subprocess.run(["cc", "-E", "-x", "c", "-"], input=b"#include <openssl/ssl.h>\n",
+                              capture_output=True).returncode == 0
+    if have_ssl:
+        r1 = make("SINK_TLS=1", "build/smtp-sink")
+        check(name + ": then SINK_TLS=1 (OpenSSL now found): plain make rebuilds it with TLS",
+              r1.returncode == 0 and b"built without OpenSSL" not in help_text() and b"smtp-sink.c" in r1.stdout,
+              (r1.stdout[-800:], r1.stderr[-800:]))
+        r2 = make("build/smtp-sink")
+        check(name + ": then plain make (detection finds OpenSSL): nothing to rebuild",
+              r2.returncode == 0 and b"smtp-sink.c" not in r2.stdout, r2.stdout[-800:])
+    else:
+        skip(name + ": rebuild with TLS", "libssl-dev not installed")
+    # make clean: the build goes, var/ stays
+    data = os.path.join(src, "var", "Maildir", "new")
+    os.makedirs(data)
+    for f in (os.path.join(data, "1.M1P1Q1.host"), os.path.join(src, "var", "key.pem")):
+        with open(f, "w") as fh:
+            fh.write("user data\n")
+    r = make("clean")
+    check(name + ": make clean removes build/ and keeps var/ (the Maildir and the TLS key)",
+          r.returncode == 0 and not os.path.exists(os.path.join(src, "build"))
+          and os.listdir(data) and os.path.exists(os.path.join(src, "var", "key.pem")), r.stderr)
+    r = make("-n", "run")
+    cmd = [l for l in r.stdout.decode().splitlines() if "smtp-sink --listen" in l]
+    check(name + ": make run stores in var/Maildir, outside build/",
+          cmd and "--maildir var/Maildir" in cmd[0] and "build/Maildir" not in cmd[0], r.stdout[-500:])
+
+
 def main():
     global PREFIX
     ap = argparse.ArgumentParser()
@@ -1677,15 +2071,15 @@ def main():
         except Exception:  # noqa: BLE001 - a crash is a failure, the suite goes on
             check(label + ": ran to the end", False, traceback.format_exc())
 
-    shared = ("smtplib", "pipelining", "CHUNKING", "DSN", "back-pressure", "curl", "swaks",
-              "msmtp", "concurrent", "killed", "storage")
+    shared = ("smtplib", "smtplib SMTPUTF8 twice", "pipelining", "CHUNKING", "DSN", "back-pressure",
+              "curl", "swaks", "msmtp", "concurrent", "killed", "storage")
     try:
         for b in a.sink:
             PREFIX = "[%s] " % os.path.basename(b) if len(a.sink) > 1 else ""
             run("stdio", test_stdio, b, tmp)
             if not a.k or any(a.k in n for n in shared):
                 main_sink = Sink(b, tmp, "--max-conn", "400", name="main")
-                for label, fn in zip(shared, (test_smtplib, test_pipelining, test_chunking,
+                for label, fn in zip(shared, (test_smtplib, test_smtputf8_repeat, test_pipelining, test_chunking,
                                               test_dsn, test_backpressure,
                                               test_curl, test_swaks, test_msmtp, test_concurrent,
                                               test_killed, test_storage_failure)):
@@ -1701,6 +2095,12 @@ def main():
             run("max-conn", test_max_conn, b, tmp)
             run("timeouts", test_timeouts, b, tmp)
             run("SIGTERM", test_sigterm, b, tmp)
+            run("slow clients", test_slow, b, tmp)
+            run("AUTH guessing", test_auth_guessing, b, tmp)
+            run("refusal log", test_refusal_log, b, tmp)
+            run("options", test_bad_options, b, tmp)
+        PREFIX = ""
+        run("build", test_build, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("(%.1f s, %d skipped)" % (time.time() - t0, SKIPPED))
