@@ -109,6 +109,18 @@ TEST_SUITES += test-packaging
 test-packaging:
 	@BUILD=$(BUILD) CC=$(CC) sh tests/packaging/run.sh
 
+## test-catalogue  (suite) the README's reply table is smtp.c's reply catalogue
+TEST_SUITES += test-catalogue
+.PHONY: test-catalogue
+test-catalogue:
+	@sh tests/catalogue_check.sh
+
+## test-vendor     (suite) smtp.c #included next to clashing names, as C++, and nm of smtp.o
+TEST_SUITES += test-vendor
+.PHONY: test-vendor
+test-vendor: smtp.c smtp.h | $(TEST_DIR)
+	@sh tests/vendor_check.sh $(TEST_DIR)
+
 # ---------------------------------------------------------------- fuzz
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three
 # ways: libFuzzer, AFL++, and the plain replay main.  fuzz/README section of
@@ -303,12 +315,12 @@ analyze:
 # the drivers that do not reach zero alarms yet: `make prove-pending` runs
 # them and fails; they are not part of `make test`.
 PROVE_NO_EXT   := -DSMTP_NO_CHUNKING,-DSMTP_NO_STARTTLS,-DSMTP_NO_AUTH,-DSMTP_NO_DSN,-DSMTP_NO_SMTPUTF8
-PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) init-terse:proof/init.c:-DSMTP_TERSE \
+PROVE_RUNS     ?= init-terse:proof/init.c:-DSMTP_TERSE init-terse-no-ext:proof/init.c:-DSMTP_TERSE,$(PROVE_NO_EXT) \
                   helpers:proof/helpers.c \
                   helpers-no-ext:proof/helpers.c:$(PROVE_NO_EXT) \
                   helpers-tiny:proof/helpers.c:-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
                   helpers-terse:proof/helpers.c:-DSMTP_TERSE
-PROVE_PENDING  ?= path:proof/helpers.c:-DPROVE_PATH session:proof/session.c
+PROVE_PENDING  ?= init:proof/init.c path:proof/helpers.c:-DPROVE_PATH session:proof/session.c
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
 .PHONY: prove prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)

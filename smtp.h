@@ -10,23 +10,53 @@
  * Usage (a blocking loop; see examples/smtp-sink.c for an event loop):
  *
  *     struct smtp_session s;
- *     struct smtp_event ev;
+ *     union smtp_event ev;
  *     smtp_init(&s, NULL);                        // default limits, "localhost"
  *     for (;;) {
  *         size_t used;
  *         int st = smtp_feed(&s, in, in_len, &used, &ev);
  *         in += used; in_len -= used;
- *         if (st == SMTP_EV_RCPT && !known(ev.path))
+ *         if (st == SMTP_EV_RCPT && !known(ev.rcpt.path.mailbox))
  *             smtp_reply(&s, 550, NULL, "No such user here");
- *         // every other event: calling smtp_feed() again gives the default reply
+ *         // every other decision: the next smtp_feed() gives the default reply
  *         send_all(&s);                           // smtp_output / smtp_output_done
  *         if (st == SMTP_CLOSED) break;
  *         if (st == SMTP_NEED_INPUT) in_len = read(fd, in = buf, sizeof buf);
  *     }
  *
+ * The rules a caller MUST follow (each is stated once, here):
+ *  1. Ownership.  smtp_init() before anything else and to reuse a session.
+ *     The session holds no pointer into itself: it may be copied with `=`
+ *     between calls.  Never write a field whose name starts with '_'.
+ *  2. Input.  smtp_feed(s, buf, len, &used, &ev) takes the first `used` octets
+ *     of buf; the rest MUST be passed again, at the start of the next call's
+ *     buffer, followed by new input.  The octets taken MUST stay unchanged
+ *     until the next call of any smtp_ function on s (EV_BODY spans point at
+ *     them); after that they are never read again.
+ *  3. Spans.  Every span in an event points into the session, into the buf of
+ *     the call that returned the event, or at constant data, and is valid
+ *     until the next call of any smtp_ function on s, except that a deferred
+ *     decision's spans stay valid until its smtp_reply().  Spans are never
+ *     NUL-terminated; an empty span has len 0 and a non-NULL ptr.
+ *  4. Events.  Read the fields of the event's own member only (ev.rcpt for
+ *     SMTP_EV_RCPT, ...); smtp_feed() fills nothing else.
+ *  5. Decisions.  A decision event (smtp_event_default() != 0) is answered by
+ *     smtp_reply(), or by smtp_defer() and a later smtp_reply().  If the
+ *     next smtp_feed() comes first, the default reply is given: MAIL, RCPT
+ *     and DATA_END left unanswered are ACCEPTED (250), AUTH is refused (535).
+ *  6. Output.  Whenever smtp_output() has bytes, send them and acknowledge
+ *     them with smtp_output_done(), partly if need be; until all are
+ *     acknowledged smtp_feed() takes nothing and says SMTP_WANT_WRITE.
+ *  7. The end.  After SMTP_CLOSED, send what smtp_output() still holds and
+ *     close the connection; every smtp_feed() then returns SMTP_CLOSED and
+ *     takes nothing, until smtp_init().
+ *  8. NULL.  s, used and ev are never NULL; buf may be NULL when len is 0;
+ *     text and enh arguments may be NULL (the default).
+ *
  * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
- *  - Server role only.  The reply formatter and the argument parsers are shared
- *    helpers so that a client role can be added in this file.
+ *  - Server role only.  The reply writer, the reply catalogue and the
+ *    argument parsers are shared helpers so that a client role can be added
+ *    in this file.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
  *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
  *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
@@ -35,6 +65,9 @@
  *    one), DATA ends only on CRLF.CRLF.  Every leniency is an SMTP_OPT_*
  *    flag documented with its risk.  The one exception, blanks between
  *    words, carries no risk and has SMTP_OPT_STRICT_SPACES to turn it off.
+ *  - Vendoring: #define SMTP_STATIC and #include "smtp.c" in one file; every
+ *    private name in smtp.c starts with smtp__ or SMTP__, and smtp.c builds
+ *    as C99 and as C++.
  *
  * MIT licensed, see LICENSE.
  */
@@ -43,13 +76,12 @@
 
 /* The version of this file and smtp.c: major.minor.patch (CHANGELOG.md says
  * what each kind of release may change).  SMTP_VERSION is one comparable
- * number, e.g. #if SMTP_VERSION >= 0x000200 for 0.2.0 and later. */
-#define SMTP_VERSION_MAJOR 0
-#define SMTP_VERSION_MINOR 2
+ * number, e.g. #if SMTP_VERSION >= 0x010000 for 1.0.0 and later. */
+#define SMTP_VERSION_MAJOR 1
+#define SMTP_VERSION_MINOR 0
 #define SMTP_VERSION_PATCH 0
-#define SMTP_VERSION_STRING "0.2.0"
-#define SMTP_VERSION \
-    ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
+#define SMTP_VERSION_STRING "1.0.0"
+#define SMTP_VERSION ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
 
 #include <stddef.h>
 #include <stdint.h>
@@ -161,55 +193,60 @@ extern "C" {
  * ------------------------------------------------------------------------- */
 
 /* What smtp_feed() returns: a status (negative or zero) or an event
- * (positive).  The X-macro gives name, number and a description; the names
- * come back from smtp_event_name(). */
+ * (positive).  Columns: name, number, the default reply of a decision event
+ * (0: not a decision; smtp_event_default() returns it), description.  The
+ * names come back from smtp_event_name(). */
 #define SMTP_EVENT_MAP(X)                                                      \
-    X(CLOSED, -3, "session over: send the pending output, then close")        \
-    X(PENDING, -2, "waiting for smtp_reply() to a deferred decision")         \
-    X(WANT_WRITE, -1, "reply bytes wait in smtp_output(); take them first")   \
-    X(NEED_INPUT, 0, "all input consumed; feed more")                         \
-    X(EV_CONNECT, 1, "new session: reply 220 (default) or 554 to refuse")     \
-    X(EV_HELO, 2, "HELO <domain>: decide")                                     \
-    X(EV_EHLO, 3, "EHLO <domain>: decide")                                     \
-    X(EV_MAIL, 4, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")              \
-    X(EV_RCPT, 5, "RCPT TO:<path>: decide")                                    \
-    X(EV_DATA, 6, "DATA: decide whether to take a message (354)")              \
-    X(EV_BODY, 7, "a chunk of dot-unstuffed message data")                     \
-    X(EV_DATA_END, 8, "end of message: decide, or learn it was refused")      \
-    X(EV_RSET, 9, "RSET: transaction aborted (already answered 250)")          \
-    X(EV_VRFY, 10, "VRFY <string>: decide (default 252)")                      \
-    X(EV_EXPN, 11, "EXPN <string>: decide (default 502)")                      \
-    X(EV_HELP, 12, "HELP [topic]: decide (default 214)")                       \
-    X(EV_NOOP, 13, "NOOP: already answered 250")                               \
-    X(EV_QUIT, 14, "QUIT: already answered 221; SMTP_CLOSED follows")         \
-    X(EV_STARTTLS, 15, "STARTTLS: decide (220 default), then smtp_tls_done()") \
-    X(EV_AUTH, 16, "AUTH credentials decoded: decide (235 / 535 default)")    \
-    X(EV_BDAT, 17, "BDAT chunk accepted: its octets follow as EV_BODY")
+    X(CLOSED, -3, 0, "session over: send the pending output, then close")      \
+    X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")       \
+    X(WANT_WRITE, -1, 0, "reply bytes wait in smtp_output(); take them first") \
+    X(NEED_INPUT, 0, 0, "all input consumed; feed more")                       \
+    X(EV_CONNECT, 1, 220, "new session: 220 (default) or 554 to refuse")       \
+    X(EV_HELO, 2, 250, "HELO <domain>: decide")                                \
+    X(EV_EHLO, 3, 250, "EHLO <domain>: decide")                                \
+    X(EV_MAIL, 4, 250, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")         \
+    X(EV_RCPT, 5, 250, "RCPT TO:<path>: decide")                               \
+    X(EV_DATA, 6, 354, "DATA: decide whether to take a message (354)")         \
+    X(EV_BODY, 7, 0, "a chunk of dot-unstuffed message data")                  \
+    X(EV_DATA_END, 8, 250, "end of message: decide, unless end.reject is set") \
+    X(EV_RSET, 9, 0, "RSET: transaction aborted (already answered 250)")       \
+    X(EV_VRFY, 10, 252, "VRFY <string>: decide")                               \
+    X(EV_EXPN, 11, 502, "EXPN <string>: decide")                               \
+    X(EV_HELP, 12, 214, "HELP [topic]: decide")                                \
+    X(EV_NOOP, 13, 0, "NOOP: already answered 250")                            \
+    X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")       \
+    X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")          \
+    X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")    \
+    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")
 
 enum smtp_event_type {
-#define SMTP__EV_ENUM(name, num, desc) SMTP_##name = num,
+/* clang-format off */
+#define SMTP__EV_ENUM(name, num, dflt, desc) SMTP_##name = num,
     SMTP_EVENT_MAP(SMTP__EV_ENUM)
 #undef SMTP__EV_ENUM
     SMTP__EV_LAST = 17
+    /* clang-format on */
 };
 
 /* Return codes of smtp_reply(), smtp_defer() and the parse helpers.
  * 0 is success; every failure is a distinct negative number. */
-#define SMTP_ERR_MAP(X)                                                        \
-    X(OK, 0, "success")                                                        \
-    X(ERR_STATE, -1, "no decision is waiting for an answer")                   \
+#define SMTP_ERR_MAP(X)                                                         \
+    X(OK, 0, "success")                                                         \
+    X(ERR_STATE, -1, "no decision is waiting for an answer")                    \
     X(ERR_CODE, -2, "reply code not allowed for this command (RFC 5321 4.3.2)") \
-    X(ERR_SYNTAX, -3, "syntax error")                                          \
-    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")              \
-    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63") \
-    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                      \
+    X(ERR_SYNTAX, -3, "syntax error")                                           \
+    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")               \
+    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63")   \
+    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                       \
     X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")
 
 enum smtp_err {
+/* clang-format off */
 #define SMTP__ERR_ENUM(name, num, desc) SMTP_##name = num,
     SMTP_ERR_MAP(SMTP__ERR_ENUM)
 #undef SMTP__ERR_ENUM
     SMTP__ERR_LAST = -7
+    /* clang-format on */
 };
 
 /* Option bits for smtp_config.options.  All off by default (strict). */
@@ -267,7 +304,7 @@ enum smtp_extension {
     SMTP_EXT_DSN = 1u << 10        /* RFC 3461: you generate the reports */
 };
 
-/* How a transaction was opened (struct smtp_event.mode for EV_MAIL). */
+/* How a transaction was opened (ev.mail.mode). */
 enum smtp_mode {
     SMTP_MODE_MAIL = 0, /* MAIL: deliver to mailboxes */
     SMTP_MODE_SEND = 1, /* SEND: deliver to terminals */
@@ -275,33 +312,49 @@ enum smtp_mode {
     SMTP_MODE_SAML = 3  /* SAML: terminals and mailboxes */
 };
 
-/* BODY= of MAIL (struct smtp_event.body). */
+/* BODY= of MAIL (ev.mail.body). */
 enum smtp_body {
-    SMTP_BODY_NONE = 0,     /* no BODY parameter */
-    SMTP_BODY_7BIT = 1,     /* BODY=7BIT */
-    SMTP_BODY_8BITMIME = 2, /* BODY=8BITMIME */
-    SMTP_BODY_BINARYMIME = 3/* BODY=BINARYMIME: the data comes by BDAT only */
+    SMTP_BODY_NONE = 0,      /* no BODY parameter */
+    SMTP_BODY_7BIT = 1,      /* BODY=7BIT */
+    SMTP_BODY_8BITMIME = 2,  /* BODY=8BITMIME */
+    SMTP_BODY_BINARYMIME = 3 /* BODY=BINARYMIME: the data comes by BDAT only */
 };
 
-/* DSN values (RFC 3461): struct smtp_event.ret and .notify bits. */
+/* DSN values (RFC 3461): ev.mail.ret and the ev.rcpt.notify bits. */
 enum smtp_dsn {
-    SMTP_RET_NONE = 0, SMTP_RET_FULL = 1, SMTP_RET_HDRS = 2,
-    SMTP_NOTIFY_NEVER = 1u << 0, SMTP_NOTIFY_SUCCESS = 1u << 1,
-    SMTP_NOTIFY_FAILURE = 1u << 2, SMTP_NOTIFY_DELAY = 1u << 3
+    SMTP_RET_NONE = 0,
+    SMTP_RET_FULL = 1,
+    SMTP_RET_HDRS = 2,
+    SMTP_NOTIFY_NEVER = 1u << 0,
+    SMTP_NOTIFY_SUCCESS = 1u << 1,
+    SMTP_NOTIFY_FAILURE = 1u << 2,
+    SMTP_NOTIFY_DELAY = 1u << 3
 };
 
-/* Why the core refused a message at its end (struct smtp_event.reject for
- * EV_DATA_END).  The core has already queued the reply named here.  A BDAT
- * chunk that would pass max_size ends the transaction the same way: an
- * EV_DATA_END with SMTP_REJECT_SIZE, then the chunk is read and dropped.  When
- * several apply, the highest number wins.  EV_BODY still hands out the whole
- * message (up to max_size octets, never more) whatever the verdict, so that
- * what you receive never depends on how the input was split. */
+/* Why the core refused a message at its end (ev.end.reject for EV_DATA_END).  The core has already
+ * queued the reply named here.  A BDAT chunk that would pass max_size ends the transaction the same
+ * way: an EV_DATA_END with SMTP_REJECT_SIZE, then the chunk is read and dropped.  When several
+ * apply, the highest number wins.  EV_BODY still hands out the whole message (up to max_size
+ * octets, never more) whatever the verdict, so that what you receive never depends on how the input
+ * was split. */
 enum smtp_reject {
     SMTP_REJECT_NONE = 0,      /* not refused: decide */
     SMTP_REJECT_BARE = 1,      /* bare CR or LF, strict mode: 554 5.6.0 */
     SMTP_REJECT_LONG_LINE = 2, /* a line over max_text_line: 554 5.6.0 */
     SMTP_REJECT_SIZE = 3       /* over max_size: 552 5.3.4 */
+};
+
+/* Why smtp_shutdown() ends a session: the 421 reply it gives. */
+enum smtp_bye {
+    SMTP_BYE_SHUTDOWN = 0, /* 421 4.3.2 Service not available, closing ... */
+    SMTP_BYE_TIMEOUT = 1,  /* 421 4.4.2 Timeout, closing transmission channel */
+    SMTP_BYE_BUSY = 2      /* 421 4.3.2 Too busy, try again later */
+};
+
+/* SASL mechanisms of AUTH (ev.auth.mech). */
+enum smtp_mech {
+    SMTP_MECH_PLAIN = 1, /* RFC 4616 */
+    SMTP_MECH_LOGIN = 2  /* draft-murchison-sasl-login */
 };
 
 /* ---------------------------------------------------------------------------
@@ -315,98 +368,140 @@ struct smtp_span {
     size_t len;
 };
 
+/* A parsed Reverse-path or Forward-path (RFC 5321 4.1.2). */
+struct smtp_path {
+    struct smtp_span mailbox; /* local@domain, empty for "<>" */
+    struct smtp_span local;   /* local-part, quotes kept */
+    struct smtp_span domain;  /* domain or address literal; empty for
+                                 <Postmaster> */
+    size_t len;               /* octets of the path, brackets included */
+};
+
 /* Settings.  smtp_config_default() fills it; change what you need and pass
  * it to smtp_init(), which copies it (the hostname string itself is not
  * copied and must outlive the session).  Values larger than the compile-time
  * caps are clamped to them; zero means the default. */
 struct smtp_config {
-    const char *hostname;  /* our name in 220/221/421 and EHLO; NUL-terminated,
-                              default "localhost"; CR, LF and other control
-                              octets are replaced by '?', longer than 255
-                              octets is cut */
-    uint64_t max_size;     /* largest message in octets (SIZE, 552); 0: no
-                              limit, advertised as "SIZE" with no number */
-    uint32_t options;      /* SMTP_OPT_* bits */
-    uint32_t extensions;   /* SMTP_EXT_* bits; default SMTP_EXT_DEFAULT */
-    uint16_t max_line;     /* command line, CRLF included; <= SMTP_LINE_MAX */
-    uint16_t max_rcpt;     /* recipients per transaction; <= SMTP_RCPT_MAX */
-    uint32_t max_text_line;/* data line, CRLF included; <= SMTP_TEXT_LINE_MAX */
-    uint16_t max_errors;   /* syntax/sequence errors (500-504, 555) before the
-                              session is ended with 421; default 10, 0xffff:
-                              never */
-    uint8_t max_auth_fails;/* AUTH attempts your answer refused with a 5xx
-                              (535 and kin) that are allowed; the next
-                              refusal is replaced by "421 4.7.0" and the
-                              session ends (password guessing).  Default 3;
-                              255: never */
+    const char *hostname;   /* our name in 220/221/421 and EHLO; NUL-terminated,
+                               default "localhost"; CR, LF and other control
+                               octets are replaced by '?', longer than 255
+                               octets is cut */
+    uint64_t max_size;      /* largest message in octets (SIZE, 552); 0: no
+                               limit, advertised as "SIZE" with no number */
+    uint32_t options;       /* SMTP_OPT_* bits */
+    uint32_t extensions;    /* SMTP_EXT_* bits; default SMTP_EXT_DEFAULT */
+    uint16_t max_line;      /* command line, CRLF included; <= SMTP_LINE_MAX */
+    uint16_t max_rcpt;      /* recipients per transaction; <= SMTP_RCPT_MAX */
+    uint32_t max_text_line; /* data line, CRLF included; <= SMTP_TEXT_LINE_MAX */
+    uint16_t max_errors;    /* syntax/sequence errors (500-504, 555) before the
+                               session is ended with 421; default 10, 0xffff:
+                               never */
+    uint8_t max_auth_fails; /* AUTH attempts your answer refused with a 5xx
+                               (535 and kin) that are allowed; the next
+                               refusal is replaced by "421 4.7.0" and the
+                               session ends (password guessing).  Default 3;
+                               255: never */
 };
 
-/* An event, filled by smtp_feed().  Spans point into the session's line
- * buffer, into the input you passed, or to constant data in smtp.c (the
- * CRLF of a line end split across calls); they stay valid until the next call
- * of any smtp_ function on the same session.  Fields that do not apply to
- * the event are zero / empty. */
-struct smtp_event {
-    int type;              /* enum smtp_event_type, same as the return value */
-    struct smtp_span arg;  /* the text after the verb and its blanks, without
-                              trailing blanks (empty for verbs that take no
-                              argument): HELO/EHLO
-                              domain, VRFY/EXPN string, HELP/NOOP topic, the
-                              raw argument of MAIL/RCPT, BDAT's "size [LAST]";
-                              EV_AUTH: the mechanism name */
-    struct smtp_span path; /* MAIL/RCPT: the mailbox, without angle brackets
-                              and source route; empty for MAIL FROM:<> */
-    struct smtp_span local;  /* MAIL/RCPT: local-part of path (quotes kept) */
-    struct smtp_span domain; /* MAIL/RCPT: domain or [address literal] of path;
-                                empty for <Postmaster> */
-    struct smtp_span params; /* MAIL/RCPT: ESMTP parameters, as sent */
-    struct smtp_span data;   /* EV_BODY: the chunk */
-    struct smtp_span envid;  /* EV_MAIL: ENVID= as sent (xtext, validated;
-                                smtp_xtext_decode() decodes it) */
-    struct smtp_span auth;   /* EV_MAIL: AUTH= as sent (xtext or "<>");
-                                EV_AUTH: the authorization identity (PLAIN's
-                                authzid, often empty), decoded */
-    struct smtp_span orcpt;  /* EV_RCPT: ORCPT= as sent ("rfc822;" xtext) */
-    struct smtp_span user;   /* EV_AUTH: the user name, decoded */
-    struct smtp_span pass;   /* EV_AUTH: the password, decoded.  Wipe your
-                                copies; the core overwrites its own at the
-                                next line. */
-    uint64_t size;           /* EV_MAIL: SIZE= value (0: none); EV_BDAT: the
-                                chunk size; EV_DATA_END: octets delivered */
-    uint8_t mode;            /* EV_MAIL: enum smtp_mode */
-    uint8_t body;            /* EV_MAIL: enum smtp_body */
-    uint8_t smtputf8;        /* EV_MAIL: 1 if SMTPUTF8 was given */
-    uint8_t reject;          /* EV_DATA_END: enum smtp_reject */
-    uint8_t ret;             /* EV_MAIL: SMTP_RET_* */
-    uint8_t notify;          /* EV_RCPT: SMTP_NOTIFY_* bits, 0: none given */
-    uint8_t last;            /* EV_BDAT: 1 for BDAT ... LAST */
-    uint8_t mech;            /* EV_AUTH: 1 PLAIN, 2 LOGIN (arg has the name) */
-    uint16_t rcpts;          /* EV_DATA, EV_DATA_END: accepted recipients */
+/* An event, filled by smtp_feed(): `type` (the same as smtp_feed()'s return
+ * value) and the member named for it, nothing else (rule 4).  Every member
+ * starts with `int type`, so ev.type is always valid. */
+union smtp_event {
+    int type;
+    struct smtp_ev_hello { /* SMTP_EV_HELO, SMTP_EV_EHLO */
+        int type;
+        struct smtp_span domain; /* Domain or [address literal] */
+    } hello;
+    struct smtp_ev_mail { /* SMTP_EV_MAIL */
+        int type;
+        struct smtp_path path;   /* mailbox empty for MAIL FROM:<> */
+        struct smtp_span params; /* the ESMTP parameters, as sent */
+        uint64_t size;           /* SIZE=, 0: none */
+        uint8_t mode;            /* enum smtp_mode: MAIL, SEND, SOML, SAML */
+        uint8_t body;            /* enum smtp_body */
+        uint8_t smtputf8;        /* 1: SMTPUTF8 given */
+#ifndef SMTP_NO_DSN
+        uint8_t ret;            /* SMTP_RET_* */
+        struct smtp_span envid; /* ENVID= as sent: xtext, validated;
+                                   smtp_xtext_decode() decodes it */
+#endif
+#ifndef SMTP_NO_AUTH
+        struct smtp_span auth; /* AUTH= as sent: xtext or "<>" */
+#endif
+    } mail;
+    struct smtp_ev_rcpt { /* SMTP_EV_RCPT */
+        int type;
+        struct smtp_path path;   /* domain empty for <Postmaster> */
+        struct smtp_span params; /* the ESMTP parameters, as sent */
+#ifndef SMTP_NO_DSN
+        uint8_t notify;         /* SMTP_NOTIFY_* bits, 0: none given */
+        struct smtp_span orcpt; /* ORCPT= as sent: "type;" xtext */
+#endif
+    } rcpt;
+    struct smtp_ev_data { /* SMTP_EV_DATA */
+        int type;
+        uint16_t rcpts; /* accepted recipients */
+    } data;
+    struct smtp_ev_body { /* SMTP_EV_BODY */
+        int type;
+        struct smtp_span data; /* dot-unstuffed message octets */
+    } body;
+    struct smtp_ev_end { /* SMTP_EV_DATA_END */
+        int type;
+        uint8_t reject; /* enum smtp_reject: 0, or the core has
+                           refused the message already */
+        uint16_t rcpts; /* accepted recipients */
+        uint64_t size;  /* message octets handed out as EV_BODY */
+    } end;
+    struct smtp_ev_string { /* SMTP_EV_VRFY, _EXPN, _HELP, _NOOP */
+        int type;
+        struct smtp_span arg; /* the argument, without the blanks around
+                                 it; empty when none was given */
+    } string;
+#ifndef SMTP_NO_CHUNKING
+    struct smtp_ev_bdat { /* SMTP_EV_BDAT */
+        int type;
+        uint8_t last;  /* 1 for BDAT ... LAST */
+        uint64_t size; /* the chunk's octets, as EV_BODY next */
+    } bdat;
+#endif
+#ifndef SMTP_NO_AUTH
+    struct smtp_ev_auth { /* SMTP_EV_AUTH */
+        int type;
+        uint8_t mech;             /* enum smtp_mech */
+        struct smtp_span authzid; /* PLAIN's authorization identity, often
+                                     empty; decoded */
+        struct smtp_span user;    /* decoded */
+        struct smtp_span pass;    /* decoded.  Wipe your copies; the core
+                                     wipes its own when you answer. */
+    } auth;
+#endif
 };
 
 /* The session state.  Its size is fixed at compile time; it may be copied
  * with `=` between calls (no pointers into itself).  Fields starting with
  * '_' are private: read them in a debugger, never write them. */
 struct smtp_session {
-    struct smtp_config cfg;     /* copy of the settings (read-only) */
-    uint64_t _size;             /* data octets of the current message */
-    uint64_t _chunk;            /* BDAT octets still to take (or skip) */
-    uint32_t _text_len;         /* octets of the current data line */
-    uint16_t _line_len;         /* octets in _line */
-    uint16_t _out_len, _out_off;/* pending reply bytes are _out[_out_off.._out_len) */
-    uint16_t _rcpts;            /* accepted recipients */
-    uint16_t _errors;           /* syntax/sequence errors so far */
-    uint16_t _flags;            /* smtp.c: F_* bits */
-    uint8_t _state;             /* protocol state (smtp.c: enum state) */
-    uint8_t _dstate;            /* DATA scanner state */
-    uint8_t _await;             /* event waiting for a decision, or 0 */
-    uint8_t _lflags;            /* current command line: L_* bits */
-    uint8_t _reject;            /* enum smtp_reject for the current message */
-    char _line[SMTP_LINE_MAX];  /* the command line being assembled */
-    char _out[SMTP_REPLY_MAX];  /* replies to send */
+    struct smtp_config cfg;      /* copy of the settings (read-only) */
+    uint64_t _size;              /* data octets of the current message */
+    uint64_t _chunk;             /* BDAT octets still to take (or skip) */
+    uint32_t _text_len;          /* octets of the current data line */
+    uint16_t _line_len;          /* octets in _line */
+    uint16_t _out_len, _out_off; /* pending reply bytes are _out[_out_off.._out_len) */
+    uint16_t _rcpts;             /* accepted recipients */
+    uint16_t _errors;            /* syntax/sequence errors so far */
+    uint16_t _flags;             /* smtp.c: SMTP__F_* bits */
+    uint8_t _state;              /* protocol state (smtp.c: SMTP__ST_*) */
+    uint8_t _dstate;             /* DATA scanner state */
+    uint8_t _await;              /* event waiting for a decision, or 0 */
+    uint8_t _lflags;             /* current command line: SMTP__L_* bits */
+    uint8_t _reject;             /* enum smtp_reject for the current message */
+    uint8_t _bye;                /* enum smtp_bye of smtp_shutdown() */
+    char _line[SMTP_LINE_MAX];   /* the command line being assembled */
+    char _out[SMTP_REPLY_MAX];   /* replies to send */
 #ifndef SMTP_NO_AUTH
-    uint8_t _auth_len;          /* AUTH LOGIN: octets in _auth */
-    uint8_t _auth_fails;        /* AUTH attempts refused with a 5xx */
+    uint8_t _auth_len;              /* AUTH LOGIN: octets in _auth */
+    uint8_t _auth_fails;            /* AUTH attempts refused with a 5xx */
     char _auth[SMTP_AUTH_USER_MAX]; /* AUTH LOGIN: user name between steps */
 #endif
 };
@@ -425,35 +520,25 @@ SMTP_API void smtp_config_default(struct smtp_config *cfg);
  * smtp_feed() returns SMTP_EV_CONNECT. */
 SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
 
-/* Pushes input and advances the session by at most one event.
- *
- * buf/len: bytes received from the client (buf may be NULL when len is 0).
- * *consumed: set to the number of bytes of buf the session has taken.  Taken
- *   bytes are never needed again (a partial command line is copied into the
- *   session); pass the rest again in the next call, followed by new input.
- * *ev: filled for events (return value > 0); its spans are valid until the
- *   next call on this session (while a decision is deferred, the bytes
- *   they point to stay valid until smtp_reply()).  Neither may be NULL.
+/* Pushes input and advances the session by at most one event.  buf/len:
+ * octets received from the client; *used: how many of them were taken
+ * (rules 2 and 8); *ev: the event, when one is returned (rules 3 and 4).
  *
  * Returns one of:
- *   SMTP_NEED_INPUT  (0)  every byte was taken; call again with new input.
+ *   SMTP_NEED_INPUT  (0)  every octet was taken; call again with new input.
  *   SMTP_WANT_WRITE  (-1) replies wait in smtp_output(): nothing more is
- *                         taken until they are all acknowledged.
+ *                         taken until they are all acknowledged (rule 6).
  *   SMTP_PENDING     (-2) a deferred decision waits for smtp_reply().
- *   SMTP_CLOSED      (-3) the session is over (QUIT, 421): send what
- *                         smtp_output() holds, then close.  Input after the
- *                         end is never taken.
- *   SMTP_EV_*        (>0) an event.  Decision events (CONNECT, HELO, EHLO,
- *                         MAIL, RCPT, DATA, DATA_END unless already refused,
- *                         VRFY, EXPN, HELP) wait for smtp_reply(); if the next
- *                         smtp_feed() comes first, the default reply is used
- *                         (220, 250, 250, 250, 250, 354, 250, 252, 502, 214).
- *                         To answer later, call smtp_defer().
+ *   SMTP_CLOSED      (-3) the session is over (QUIT, 421): rule 7.
+ *   SMTP_EV_*        (>0) an event.  Decision events (those with a default
+ *                         reply in SMTP_EVENT_MAP) wait for smtp_reply()
+ *                         (rule 5); the others are already answered.
  *
  * The result does not depend on how the input is split: feeding a session
- * whole or one byte at a time gives the same events and replies. */
-SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
-                       size_t *consumed, struct smtp_event *ev);
+ * whole or one octet at a time gives the same events and replies (only
+ * EV_BODY chunks are cut differently). */
+SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used,
+                       union smtp_event *ev);
 
 /* Answers the decision event smtp_feed() last returned.
  *
@@ -473,13 +558,21 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len,
  * Returns SMTP_OK, SMTP_ERR_STATE (no decision waiting) or SMTP_ERR_CODE.
  * A positive answer moves the session on (MAIL opens the transaction, 354
  * starts the data phase, ...); a negative one leaves the state as it was. */
-SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh,
-                        const char *text);
+SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh, const char *text);
 
 /* Keeps the decision open past the next smtp_feed(): until smtp_reply() is
  * called, smtp_feed() takes nothing and returns SMTP_PENDING.  Returns
  * SMTP_OK or SMTP_ERR_STATE. */
 SMTP_API int smtp_defer(struct smtp_session *s);
+
+/* The decision event waiting for smtp_reply() (returned and not answered
+ * yet, or deferred), or 0.  EV_DATA_END with end.reject set, and every
+ * non-decision event, leave nothing waiting. */
+SMTP_API int smtp_awaiting(const struct smtp_session *s);
+
+/* The default reply code of event type ev (what the next smtp_feed() sends
+ * for an unanswered decision), or 0 when ev is not a decision event. */
+SMTP_API unsigned smtp_event_default(int ev);
 
 /* The reply bytes waiting to be sent, or NULL (and *len 0) when none.  The
  * pointer is into the session and valid until the next call on it. */
@@ -489,14 +582,14 @@ SMTP_API const char *smtp_output(const struct smtp_session *s, size_t *len);
  * output were sent.  Partial acknowledgements are fine. */
 SMTP_API void smtp_output_done(struct smtp_session *s, size_t n);
 
-/* Asks the session to end.  now == 0: the next command is answered
- * "421 <hostname> Service not available" (QUIT still gets 221) and the
- * session ends.  now != 0: the 421 is queued at once (after any pending
- * output) and the session ends; a message being received is lost, a waiting
- * decision is dropped.  Between STARTTLS's 220 and smtp_tls_done() there is
- * no place for a plaintext reply: the session just ends, and you close the
- * connection. */
-SMTP_API void smtp_shutdown(struct smtp_session *s, int now);
+/* Asks the session to end with a 421 reply (RFC 5321 3.8) that says why:
+ * enum smtp_bye.  now == 0: the next command gets the 421 (QUIT still gets
+ * 221) and the session ends.  now != 0: the 421 is queued at once (after
+ * any pending output) and the session ends; a message being received is
+ * lost, a waiting decision is dropped.  Between STARTTLS's 220 and
+ * smtp_tls_done() there is no place for a plaintext reply: the session just
+ * ends, and you close the connection. */
+SMTP_API void smtp_shutdown(struct smtp_session *s, int now, int why);
 
 /* 1 when the session is over (SMTP_CLOSED), else 0. */
 SMTP_API int smtp_closed(const struct smtp_session *s);
@@ -515,15 +608,6 @@ SMTP_API int smtp_tls_done(struct smtp_session *s);
  * out. */
 SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap);
 
-/* A parsed Reverse-path or Forward-path (RFC 5321 4.1.2). */
-struct smtp_path {
-    struct smtp_span mailbox; /* local@domain, empty for "<>" */
-    struct smtp_span local;   /* local-part, quotes kept */
-    struct smtp_span domain;  /* domain or address literal; empty for
-                                 <Postmaster> */
-    size_t len;               /* octets of the path, brackets included */
-};
-
 /* Flags for smtp_parse_path(). */
 enum smtp_path_flag {
     SMTP_PATH_NULL_OK = 1u << 0,    /* "<>" is allowed (reverse-path) */
@@ -535,8 +619,7 @@ enum smtp_path_flag {
  * returns SMTP_OK; out->len says where the path ended (the caller checks
  * what follows).  Otherwise a negative enum smtp_err.  Reads nothing past
  * p[n-1]; p may be NULL when n is 0. */
-SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags,
-                             struct smtp_path *out);
+SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out);
 
 /* Checks that p[0..n) is exactly a Domain, or with allow_literal an
  * address-literal too ([192.0.2.1], [IPv6:...], [tag:...]).  Returns

@@ -254,7 +254,7 @@ static size_t drive(struct smtp_session *s, const char *p, size_t n,
 {
     const char *start = p;
     for (;;) {
-        struct smtp_event ev;
+        union smtp_event ev;
         size_t used = 0, olen;
         const char *out;
         int st = smtp_feed(s, p, n, &used, &ev);
@@ -267,14 +267,14 @@ static size_t drive(struct smtp_session *s, const char *p, size_t n,
                 die("event %d out of range", st);
             t->ev[st]++;
             if (st == SMTP_EV_BODY) {
-                t->body += ev.data.len;
-                if (ev.data.ptr < start || ev.data.ptr + ev.data.len > p)
+                t->body += ev.body.data.len;
+                if (ev.body.data.ptr < start || ev.body.data.ptr + ev.body.data.len > p)
                     t->foreign++;
                 if (cap)
-                    put(&cap->data, ev.data.ptr, ev.data.len);
+                    put(&cap->data, ev.body.data.ptr, ev.body.data.len);
             } else if (st == SMTP_EV_DATA_END) {
-                t->data_end += ev.size;
-                if (ev.reject)
+                t->data_end += ev.end.size;
+                if (ev.end.reject)
                     t->rejects++;
             }
         }

@@ -11,10 +11,10 @@ static struct smtp_session session;
 int fw_rx(const char *in, unsigned n, const char **out, unsigned *out_len);
 int fw_rx(const char *in, unsigned n, const char **out, unsigned *out_len)
 {
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t used, len;
     int st = smtp_feed(&session, in, n, &used, &ev);
-    if (st == SMTP_EV_RCPT && ev.domain.len == 0)
+    if (st == SMTP_EV_RCPT && ev.rcpt.path.domain.len == 0)
         smtp_reply(&session, 550, NULL, NULL);
     if (st == SMTP_CLOSED)
         smtp_init(&session, NULL);

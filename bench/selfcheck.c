@@ -63,7 +63,7 @@ static size_t feed(struct smtp_session *s, const char *p, size_t n,
 {
     size_t done = 0;
     for (;;) {
-        struct smtp_event ev;
+        union smtp_event ev;
         size_t used = 0, olen;
         const char *out;
         int st = smtp_feed(s, p + done, n - done, &used, &ev);
@@ -72,27 +72,27 @@ static size_t feed(struct smtp_session *s, const char *p, size_t n,
         done += used;
         if (st > 0 && r->nevents < 32)
             r->events[r->nevents++] = st;
-        if (st == SMTP_EV_RCPT && ev.path.len == 15 &&
-            memcmp(ev.path.ptr, "Green@Beta.ARPA", 15) == 0) {
+        if (st == SMTP_EV_RCPT && ev.rcpt.path.mailbox.len == 15 &&
+            memcmp(ev.rcpt.path.mailbox.ptr, "Green@Beta.ARPA", 15) == 0) {
             if (smtp_reply(s, 550, NULL, "No such user here") != SMTP_OK)
                 r->bad = 1;
         }
         if (st == SMTP_EV_MAIL &&
-            !(ev.path.len == 16 && memcmp(ev.path.ptr, "Smith@Alpha.ARPA",
-                                          16) == 0 &&
-              ev.domain.len == 10 &&
-              memcmp(ev.domain.ptr, "Alpha.ARPA", 10) == 0))
+            !(ev.mail.path.mailbox.len == 16 &&
+              memcmp(ev.mail.path.mailbox.ptr, "Smith@Alpha.ARPA", 16) == 0 &&
+              ev.mail.path.domain.len == 10 &&
+              memcmp(ev.mail.path.domain.ptr, "Alpha.ARPA", 10) == 0))
             r->bad = 1;
         if (st == SMTP_EV_BODY) {
-            if (r->data_len + ev.data.len > sizeof r->data)
+            if (r->data_len + ev.body.data.len > sizeof r->data)
                 r->bad = 1;
             else
-                memcpy(r->data + r->data_len, ev.data.ptr, ev.data.len);
-            r->data_len += ev.data.len;
+                memcpy(r->data + r->data_len, ev.body.data.ptr, ev.body.data.len);
+            r->data_len += ev.body.data.len;
         }
         if (st == SMTP_EV_DATA_END) {
-            r->rcpts = ev.rcpts;
-            if (ev.size != sizeof message - 1 || ev.reject)
+            r->rcpts = ev.end.rcpts;
+            if (ev.end.size != sizeof message - 1 || ev.end.reject)
                 r->bad = 1;
         }
         out = smtp_output(s, &olen);
@@ -241,7 +241,7 @@ static void check_u64(void)
 {
     uint64_t v = 0;
     struct smtp_session s;
-    struct smtp_event ev;
+    union smtp_event ev;
     struct smtp_config cfg;
     size_t used, olen;
     static const char in[] =
@@ -268,7 +268,7 @@ static void check_u64(void)
         n -= used;
         if (st == SMTP_EV_MAIL) {
             seen = 1;
-            ok(ev.size == 4294967297u, "EV_MAIL size above 2^32");
+            ok(ev.mail.size == 4294967297u, "EV_MAIL size above 2^32");
         }
         smtp_output(&s, &olen);
         smtp_output_done(&s, olen);

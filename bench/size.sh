@@ -8,7 +8,7 @@
 # with -fstack-usage -fcallgraph-info=su and prints:
 #   .text, .rodata, code (the two together: all the flash it needs but
 #   .data's initialisers), .data and .bss of smtp.o;
-#   sizeof(struct smtp_session) and sizeof(struct smtp_event), read with nm
+#   sizeof(struct smtp_session) and sizeof(union smtp_event), read with nm
 #   from bench/sizeof.c compiled for the same target (nothing is run);
 #   the worst-case stack depth of any API call: bench/stack.py over the
 #   call graph (library calls such as memchr are not counted).

@@ -4,5 +4,5 @@
 #include "../smtp.h"
 
 char smtp_sizeof_session[sizeof(struct smtp_session)];
-char smtp_sizeof_event[sizeof(struct smtp_event)];
+char smtp_sizeof_event[sizeof(union smtp_event)];
 char smtp_sizeof_config[sizeof(struct smtp_config)];

@@ -793,14 +793,15 @@ static unsigned cred_match(const unsigned char *secret, size_t n, struct smtp_sp
 /* AUTH PLAIN or LOGIN against the --user list.  The password is compared
  * where the core decoded it and never copied; every entry is checked, so
  * which user exists does not show in the time either. */
-static int auth_ok(const struct smtp_event *ev)
+static int auth_ok(const union smtp_event *ev)
 {
     size_t i;
     unsigned ok = 0;
     for (i = 0; i < opt.nusers; i++)
-        ok |= cred_match(opt.users[i].user, opt.users[i].ulen, ev->user) &
-              cred_match(opt.users[i].pass, opt.users[i].plen, ev->pass);
-    if (ev->auth.len && (ev->auth.len != ev->user.len || memcmp(ev->auth.ptr, ev->user.ptr, ev->user.len) != 0))
+        ok |= cred_match(opt.users[i].user, opt.users[i].ulen, ev->auth.user) &
+              cred_match(opt.users[i].pass, opt.users[i].plen, ev->auth.pass);
+    if (ev->auth.authzid.len && (ev->auth.authzid.len != ev->auth.user.len ||
+                                 memcmp(ev->auth.authzid.ptr, ev->auth.user.ptr, ev->auth.user.len) != 0))
         return 0; /* acting for someone else: not here */
     return ok != 0;
 }
@@ -816,13 +817,17 @@ static void answer(struct conn *c, unsigned code, const char *enh, const char *t
 /* Notes what the reply to this event answers, for log_refusals(): the
  * verb, with the path for MAIL and RCPT and the mechanism for AUTH (never
  * AUTH data).  EV_BODY leaves it: the reply answers DATA or BDAT. */
-static void note_command(struct conn *c, int ev_type, const struct smtp_event *ev)
+static void note_command(struct conn *c, int ev_type, const union smtp_event *ev)
 {
     const char *name = smtp_event_name(ev_type);
-    struct smtp_span a = ev_type == SMTP_EV_AUTH ? ev->arg : ev->path;
+    struct smtp_span a = {"", 0};
 
     if (ev_type == SMTP_EV_BODY)
         return;
+    if (ev_type == SMTP_EV_MAIL || ev_type == SMTP_EV_RCPT)
+        a = ev->mail.path.mailbox;
+    else if (ev_type == SMTP_EV_AUTH)
+        a.ptr = ev->auth.mech == SMTP_MECH_LOGIN ? "LOGIN" : "PLAIN", a.len = 5;
     if (a.len > SMTP_PATH_MAX)
         a.len = SMTP_PATH_MAX;
     if (ev_type == SMTP_EV_MAIL || ev_type == SMTP_EV_RCPT)
@@ -835,7 +840,7 @@ static void note_command(struct conn *c, int ev_type, const struct smtp_event *e
     c->quiet = ev_type == SMTP_EV_DATA_END; /* tx_log() gives the result */
 }
 
-static void on_event(struct server *sv, struct conn *c, int ev_type, const struct smtp_event *ev)
+static void on_event(struct server *sv, struct conn *c, int ev_type, const union smtp_event *ev)
 {
     struct tx *t = &c->tx;
     char res[600];
@@ -846,25 +851,25 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
     case SMTP_EV_EHLO:
         /* a new greeting resets the transaction (RFC 5321 4.1.4) */
         tx_abort(c, ev_type == SMTP_EV_HELO ? "HELO" : "EHLO");
-        span_copy(c->helo, sizeof c->helo, ev->arg);
+        span_copy(c->helo, sizeof c->helo, ev->hello.domain);
         c->esmtp = ev_type == SMTP_EV_EHLO;
         break; /* default: 250 */
     case SMTP_EV_MAIL:
         tx_reset(t);
         t->open = 1; /* the default answer is 250 */
-        t->utf8 = ev->smtputf8;
-        span_copy(t->from, sizeof t->from, ev->path);
-        span_copy(t->mail_params, sizeof t->mail_params, ev->params);
+        t->utf8 = ev->mail.smtputf8;
+        span_copy(t->from, sizeof t->from, ev->mail.path.mailbox);
+        span_copy(t->mail_params, sizeof t->mail_params, ev->mail.params);
         break;
     case SMTP_EV_RCPT:
-        span_copy(c->rcpt, sizeof c->rcpt, ev->path);
-        span_copy(c->rcpt_params, sizeof c->rcpt_params, ev->params);
+        span_copy(c->rcpt, sizeof c->rcpt, ev->rcpt.path.mailbox);
+        span_copy(c->rcpt_params, sizeof c->rcpt_params, ev->rcpt.params);
         smtp_defer(&c->s);
         queue_work(sv, c, W_RCPT);
         break;
     case SMTP_EV_AUTH:
         if (auth_ok(ev)) {
-            span_copy(c->user, sizeof c->user, ev->user);
+            span_copy(c->user, sizeof c->user, ev->auth.user);
             answer(c, 235, NULL, NULL);
         } else { /* logged by log_refusals(), without the user name */
             answer(c, 535, "5.7.8", "Authentication credentials invalid");
@@ -927,13 +932,13 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const struc
         c->data_in = 0;
         break;
     case SMTP_EV_BODY:
-        t->size += ev->data.len;
-        if (t->f && !t->err && fwrite(ev->data.ptr, 1, ev->data.len, t->f) != ev->data.len)
+        t->size += ev->body.data.len;
+        if (t->f && !t->err && fwrite(ev->body.data.ptr, 1, ev->body.data.len, t->f) != ev->body.data.len)
             t->err = errno ? errno : EIO;
         break;
     case SMTP_EV_DATA_END:
         c->in_data = 0;
-        if (ev->reject != SMTP_REJECT_NONE) { /* the core has answered */
+        if (ev->end.reject != SMTP_REJECT_NONE) { /* the core has answered */
             reply_line(&c->s, res, sizeof res);
             tx_log(c, res);
             tx_reset(t);
@@ -968,7 +973,7 @@ static int conn_wants_in(const struct server *sv, struct conn *c);
 static void conn_run(struct server *sv, struct conn *c)
 {
     while (!c->dead && c->work == W_NONE) {
-        struct smtp_event ev;
+        union smtp_event ev;
         size_t used = 0;
         int st, fl;
 
@@ -1151,7 +1156,7 @@ static void conn_free(struct conn *c)
 static void refuse(struct server *sv, int fd, const char *peer)
 {
     struct smtp_session s;
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t used, len;
     const char *o;
     ssize_t r;
@@ -1309,7 +1314,7 @@ static void conn_timeout(struct server *sv, struct conn *c)
     c->timed_out = 1;
     c->closing = t;
     c->what[0] = '\0';
-    smtp_shutdown(&c->s, 1); /* 421, RFC 5321 4.5.3.2.7 */
+    smtp_shutdown(&c->s, 1, SMTP_BYE_TIMEOUT); /* 421 4.4.2, RFC 5321 4.5.3.2.7 */
     conn_run(sv, c);
 }
 
@@ -1343,7 +1348,7 @@ static void start_stop(struct server *sv)
             continue;
         }
         tx_abort(c, "shutdown");
-        smtp_shutdown(&c->s, 1);
+        smtp_shutdown(&c->s, 1, SMTP_BYE_SHUTDOWN);
         conn_run(sv, c);
     }
 }

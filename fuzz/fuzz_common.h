@@ -285,31 +285,6 @@ static const char *const fz_texts[] = {
     "line 15 abcdefghijklmnopqrstuvwxyz\nline 16 abcdefghijklmnopqrstuvwxyz\n"
     "line 17 abcdefghijklmnopqrstuvwxy"};
 
-static inline int fz_is_decision(int t)
-{
-    switch (t) {
-    case SMTP_EV_CONNECT: case SMTP_EV_HELO: case SMTP_EV_EHLO: case SMTP_EV_MAIL:
-    case SMTP_EV_RCPT: case SMTP_EV_DATA: case SMTP_EV_DATA_END: case SMTP_EV_VRFY:
-    case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_STARTTLS: case SMTP_EV_AUTH:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* The documented default reply of each decision event. */
-static inline unsigned fz_default_code(int t)
-{
-    switch (t) {
-    case SMTP_EV_CONNECT: return 220;
-    case SMTP_EV_DATA: return 354;
-    case SMTP_EV_VRFY: return 252;
-    case SMTP_EV_EXPN: return 502;
-    case SMTP_EV_HELP: return 214;
-    default: return 250;
-    }
-}
-
 static inline int fz_reply(struct fz_app *a, struct smtp_session *s, unsigned code)
 {
     static const char *const enh[] = {NULL, NULL, "2.0.0", "3.0.0", "4.7.1", "5.7.1"};
@@ -342,15 +317,19 @@ static inline int fz_reply(struct fz_app *a, struct smtp_session *s, unsigned co
 }
 
 /* Decides on the event just returned.  Called before the output is taken. */
-static inline void fz_app_event(struct fz_app *a, struct smtp_session *s, const struct smtp_event *ev)
+static inline void fz_app_event(struct fz_app *a, struct smtp_session *s, const union smtp_event *ev)
 {
     const unsigned short *codes = NULL;
     size_t nc = 0;
     uint32_t r;
     a->expect = -1;
     a->pending = 0;
-    if (!fz_is_decision(ev->type) ||
-        (ev->type == SMTP_EV_DATA_END && ev->reject != SMTP_REJECT_NONE)) {
+    /* smtp.h says which events wait for an answer: nothing is re-derived */
+    FZ_CHECK((smtp_awaiting(s) == ev->type) ==
+                 (smtp_event_default(ev->type) != 0 &&
+                  !(ev->type == SMTP_EV_DATA_END && ev->end.reject != SMTP_REJECT_NONE)),
+             "smtp_awaiting() disagrees with smtp_event_default() and end.reject");
+    if (smtp_awaiting(s) != ev->type) {
         /* Nothing waits: smtp_reply() must say so and change nothing. */
         if (ev->type != SMTP_EV_BODY || (a->rng & 7u) == 0) {
             size_t before, after;
@@ -368,7 +347,7 @@ static inline void fz_app_event(struct fz_app *a, struct smtp_session *s, const 
             if ((r & 3u) == 0) {
                 int now = (int)((r >> 2) & 1u);
                 FZ_TRACE("app: smtp_shutdown(%d)\n", now);
-                smtp_shutdown(s, now);
+                smtp_shutdown(s, now, (int)((r >> 3) % 4u)); /* 3: unknown, as SHUTDOWN */
                 if (now)
                     a->shut_now = 1;
                 else
@@ -379,8 +358,8 @@ static inline void fz_app_event(struct fz_app *a, struct smtp_session *s, const 
     }
     a->pending = 1;
     a->pending_type = ev->type;
-    if (ev->type == SMTP_EV_RCPT && (a->flags & FZ_REJECT) && ev->local.len > 0 &&
-        (ev->local.ptr[0] == 'G' || ev->local.ptr[0] == 'g')) {
+    if (ev->type == SMTP_EV_RCPT && (a->flags & FZ_REJECT) && ev->rcpt.path.local.len > 0 &&
+        (ev->rcpt.path.local.ptr[0] == 'G' || ev->rcpt.path.local.ptr[0] == 'g')) {
         (void)fz_reply(a, s, 550);
         return;
     }
@@ -609,7 +588,7 @@ static inline void fz_ref_data(const uint8_t *d, size_t n, int mode, uint8_t *ou
 /* ------------------------------------------------------------ the driver */
 
 struct fz_run;
-typedef void (*fz_event_fn)(struct fz_run *run, int st, const struct smtp_event *ev);
+typedef void (*fz_event_fn)(struct fz_run *run, int st, const union smtp_event *ev);
 
 struct fz_run {
     struct smtp_session s;
@@ -668,72 +647,88 @@ static inline void fz_sub_span(struct smtp_span outer, struct smtp_span inner, c
         fz_fail(__FILE__, __LINE__, what);
 }
 
-static inline void fz_check_event(const struct fz_run *run, int st, const struct smtp_event *ev,
-                           const uint8_t *buf, size_t len)
+/* A word of a command line handed out in an event: no blanks around it
+ * (smtp.h), unless SMTP_OPT_STRICT_SPACES keeps what the line had. */
+static inline void fz_word(const struct fz_run *run, struct smtp_span w, const char *what)
+{
+    if (w.len == 0 || (run->s.cfg.options & SMTP_OPT_STRICT_SPACES))
+        return;
+    if (w.ptr[0] == ' ' || w.ptr[0] == '\t' || w.ptr[w.len - 1] == ' ' || w.ptr[w.len - 1] == '\t')
+        fz_fail(__FILE__, __LINE__, what);
+}
+
+/* The event's own member: every span valid, values in range (smtp.h rules
+ * 3 and 4).  Nothing outside the member is read: it is not filled. */
+static inline void fz_check_event(const struct fz_run *run, int st, const union smtp_event *ev,
+                                  const uint8_t *buf, size_t len)
 {
     FZ_CHECK(ev->type == st, "ev.type differs from the return value");
     FZ_CHECK(st <= SMTP__EV_LAST, "unknown event number");
-    fz_span_in(run, ev->arg, buf, len);
-    fz_span_in(run, ev->path, buf, len);
-    fz_span_in(run, ev->local, buf, len);
-    fz_span_in(run, ev->domain, buf, len);
-    fz_span_in(run, ev->params, buf, len);
-    fz_span_in(run, ev->data, buf, len);
-    fz_span_in(run, ev->envid, buf, len);
-    fz_span_in(run, ev->auth, buf, len);
-    fz_span_in(run, ev->orcpt, buf, len);
-    fz_span_in(run, ev->user, buf, len);
-    fz_span_in(run, ev->pass, buf, len);
-    if (st == SMTP_EV_MAIL || st == SMTP_EV_RCPT) {
-        fz_sub_span(ev->arg, ev->path, "path span outside the argument");
-        fz_sub_span(ev->arg, ev->params, "params span outside the argument");
-        fz_sub_span(ev->path, ev->local, "local-part span outside the path");
-        fz_sub_span(ev->path, ev->domain, "domain span outside the path");
-        FZ_CHECK(ev->local.len <= SMTP_LOCAL_MAX, "local-part over SMTP_LOCAL_MAX in an event");
-        FZ_CHECK(ev->domain.len <= SMTP_DOMAIN_MAX, "domain over SMTP_DOMAIN_MAX in an event");
-        FZ_CHECK(ev->path.len + 2 <= SMTP_PATH_MAX, "path over SMTP_PATH_MAX in an event");
-    }
-    if (st == SMTP_EV_MAIL)
-        FZ_CHECK(ev->mode <= SMTP_MODE_SAML && ev->body <= 3 &&
-                     ev->smtputf8 <= 1, "EV_MAIL fields out of range");
-    if (st == SMTP_EV_BODY)
-        FZ_CHECK(ev->data.len > 0, "empty EV_BODY chunk");
-    /* Fields that do not apply to the event are empty (smtp.h). */
-    {
-        int arg = st == SMTP_EV_HELO || st == SMTP_EV_EHLO || st == SMTP_EV_VRFY ||
-                  st == SMTP_EV_EXPN || st == SMTP_EV_HELP || st == SMTP_EV_NOOP ||
-                  st == SMTP_EV_BDAT || st == SMTP_EV_MAIL || st == SMTP_EV_RCPT ||
-                  st == SMTP_EV_AUTH;
-        int path = st == SMTP_EV_MAIL || st == SMTP_EV_RCPT;
-        FZ_CHECK(arg || ev->arg.len == 0, "arg set for an event without an argument");
-        FZ_CHECK(!arg || ev->arg.len == 0 ||
-                     (ev->arg.ptr[0] != ' ' && ev->arg.ptr[ev->arg.len - 1] != ' ' &&
-                      ev->arg.ptr[0] != '\t' && ev->arg.ptr[ev->arg.len - 1] != '\t') ||
-                     st == SMTP_EV_AUTH || (run->s.cfg.options & SMTP_OPT_STRICT_SPACES),
-                 "arg with leading or trailing blanks");
-        FZ_CHECK(path || (ev->path.len | ev->local.len | ev->domain.len | ev->params.len) == 0,
-                 "path fields set outside MAIL/RCPT");
-        FZ_CHECK(st == SMTP_EV_BODY || ev->data.len == 0, "data set outside EV_BODY");
-        FZ_CHECK(st == SMTP_EV_MAIL || ev->envid.len == 0, "envid set outside EV_MAIL");
-        FZ_CHECK(st == SMTP_EV_MAIL || st == SMTP_EV_AUTH || ev->auth.len == 0,
-                 "auth set outside EV_MAIL/EV_AUTH");
-        FZ_CHECK(st == SMTP_EV_RCPT || ev->orcpt.len == 0, "orcpt set outside EV_RCPT");
-        FZ_CHECK(st == SMTP_EV_AUTH || (ev->user.len | ev->pass.len | ev->mech) == 0,
-                 "user/pass/mech set outside EV_AUTH");
-        FZ_CHECK(st == SMTP_EV_MAIL || (ev->mode | ev->body | ev->smtputf8 | ev->ret) == 0,
-                 "mode/body/smtputf8/ret set outside EV_MAIL");
-        FZ_CHECK(st == SMTP_EV_MAIL || st == SMTP_EV_DATA_END || st == SMTP_EV_BDAT || ev->size == 0,
-                 "size set outside EV_MAIL/EV_DATA_END/EV_BDAT");
-        FZ_CHECK(st == SMTP_EV_DATA_END || ev->reject == 0, "reject set outside EV_DATA_END");
-        FZ_CHECK(st == SMTP_EV_DATA || st == SMTP_EV_DATA_END || ev->rcpts == 0,
-                 "rcpts set outside EV_DATA/EV_DATA_END");
-        FZ_CHECK(st == SMTP_EV_RCPT || ev->notify == 0, "notify set outside EV_RCPT");
-        FZ_CHECK(st == SMTP_EV_BDAT || ev->last == 0, "last set outside EV_BDAT");
-    }
-    if (st == SMTP_EV_DATA_END) {
-        FZ_TRACE("EV_DATA_END reject %u size %llu rcpts %u\n", (unsigned)ev->reject,
-                 (unsigned long long)ev->size, (unsigned)ev->rcpts);
-        FZ_CHECK(ev->reject <= 3, "EV_DATA_END reject out of range");
+    switch (st) {
+    case SMTP_EV_HELO: case SMTP_EV_EHLO:
+        fz_span_in(run, ev->hello.domain, buf, len);
+        FZ_CHECK(ev->hello.domain.len > 0, "HELO/EHLO without a domain");
+        fz_word(run, ev->hello.domain, "HELO/EHLO domain with blanks around it");
+        break;
+    case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
+        fz_span_in(run, ev->string.arg, buf, len);
+        fz_word(run, ev->string.arg, "argument with blanks around it");
+        break;
+    case SMTP_EV_MAIL:
+    case SMTP_EV_RCPT:
+        fz_span_in(run, ev->mail.path.mailbox, buf, len);
+        fz_span_in(run, ev->mail.path.local, buf, len);
+        fz_span_in(run, ev->mail.path.domain, buf, len);
+        fz_span_in(run, ev->mail.params, buf, len);
+        fz_word(run, ev->mail.params, "parameters with blanks around them");
+        fz_sub_span(ev->mail.path.mailbox, ev->mail.path.local, "local-part span outside the path");
+        fz_sub_span(ev->mail.path.mailbox, ev->mail.path.domain, "domain span outside the path");
+        FZ_CHECK(ev->mail.path.local.len <= SMTP_LOCAL_MAX, "local-part over SMTP_LOCAL_MAX in an event");
+        FZ_CHECK(ev->mail.path.domain.len <= SMTP_DOMAIN_MAX, "domain over SMTP_DOMAIN_MAX in an event");
+        FZ_CHECK(ev->mail.path.len <= SMTP_PATH_MAX && ev->mail.path.mailbox.len + 2 <= ev->mail.path.len,
+                 "path over SMTP_PATH_MAX in an event");
+        if (st == SMTP_EV_MAIL) {
+            FZ_CHECK(ev->mail.mode <= SMTP_MODE_SAML && ev->mail.body <= 3 && ev->mail.smtputf8 <= 1,
+                     "EV_MAIL fields out of range");
+#ifndef SMTP_NO_DSN
+            FZ_CHECK(ev->mail.ret <= SMTP_RET_HDRS, "EV_MAIL ret out of range");
+            fz_span_in(run, ev->mail.envid, buf, len);
+#endif
+#ifndef SMTP_NO_AUTH
+            fz_span_in(run, ev->mail.auth, buf, len);
+#endif
+        } else {
+#ifndef SMTP_NO_DSN
+            FZ_CHECK(ev->rcpt.notify <= 15, "EV_RCPT notify out of range");
+            fz_span_in(run, ev->rcpt.orcpt, buf, len);
+#endif
+        }
+        break;
+    case SMTP_EV_BODY:
+        fz_span_in(run, ev->body.data, buf, len);
+        FZ_CHECK(ev->body.data.len > 0, "empty EV_BODY chunk");
+        break;
+    case SMTP_EV_DATA_END:
+        FZ_TRACE("EV_DATA_END reject %u size %llu rcpts %u\n", (unsigned)ev->end.reject,
+                 (unsigned long long)ev->end.size, (unsigned)ev->end.rcpts);
+        FZ_CHECK(ev->end.reject <= 3, "EV_DATA_END reject out of range");
+        break;
+#ifndef SMTP_NO_CHUNKING
+    case SMTP_EV_BDAT:
+        FZ_CHECK(ev->bdat.last <= 1, "EV_BDAT last out of range");
+        break;
+#endif
+#ifndef SMTP_NO_AUTH
+    case SMTP_EV_AUTH:
+        FZ_CHECK(ev->auth.mech == SMTP_MECH_PLAIN || ev->auth.mech == SMTP_MECH_LOGIN,
+                 "EV_AUTH mech out of range");
+        fz_span_in(run, ev->auth.authzid, buf, len);
+        fz_span_in(run, ev->auth.user, buf, len);
+        fz_span_in(run, ev->auth.pass, buf, len);
+        break;
+#endif
+    default:
+        break;
     }
 }
 
@@ -775,7 +770,7 @@ static inline void fz_drive(struct fz_run *run)
     for (;;) {
         size_t offer = run->n - run->pos, used = 99999;
         const uint8_t *buf = run->in + run->pos;
-        struct smtp_event ev;
+        union smtp_event ev;
         size_t olen;
         FZ_CHECK(++rounds < limit, "no progress: smtp_feed() loops without taking input");
         if (run->feed_sizes != NULL && offer > 0) {
@@ -818,9 +813,12 @@ static inline void fz_drive(struct fz_run *run)
             break;
         default:
             fz_check_event(run, st, &ev, buf, used);
-            if (ev.type == SMTP_EV_BODY || ev.type > 0)
-                fz_dump(smtp_event_name(st), ev.type == SMTP_EV_BODY ? ev.data.ptr : ev.arg.ptr,
-                        ev.type == SMTP_EV_BODY ? ev.data.len : ev.arg.len);
+            if (ev.type == SMTP_EV_BODY)
+                fz_dump(smtp_event_name(st), ev.body.data.ptr, ev.body.data.len);
+            else if (ev.type == SMTP_EV_MAIL || ev.type == SMTP_EV_RCPT)
+                fz_dump(smtp_event_name(st), ev.mail.path.mailbox.ptr, ev.mail.path.mailbox.len);
+            else
+                FZ_TRACE("%s\n", smtp_event_name(st));
             break;
         }
         if (st != SMTP_CLOSED && st != SMTP_WANT_WRITE)
@@ -839,7 +837,7 @@ static inline void fz_drive(struct fz_run *run)
             unsigned code = run->app.defer_code;
             run->app.deferred = 0;
             if (fz_reply(&run->app, &run->s, code) != SMTP_OK)
-                FZ_CHECK(fz_reply(&run->app, &run->s, fz_default_code(run->app.pending_type)) ==
+                FZ_CHECK(fz_reply(&run->app, &run->s, smtp_event_default(run->app.pending_type)) ==
                              SMTP_OK, "smtp_reply() refused the default code after smtp_defer()");
             fz_take_output(run);
             if (run->stop)

@@ -36,23 +36,23 @@ struct st {
     int replies_in_data;
 };
 
-static void on_event(struct fz_run *run, int st, const struct smtp_event *ev)
+static void on_event(struct fz_run *run, int st, const union smtp_event *ev)
 {
     struct st *t = (struct st *)run->user;
     if (st == SMTP_EV_BODY) {
         FZ_CHECK(t->in_data && !t->ended, "EV_BODY outside the data phase");
-        FZ_CHECK(t->blen + ev->data.len <= 2 * (run->n - t->pro) + 2,
+        FZ_CHECK(t->blen + ev->body.data.len <= 2 * (run->n - t->pro) + 2,
                  "more body than twice the data sent");
-        memcpy(t->body + t->blen, ev->data.ptr, ev->data.len);
-        t->blen += ev->data.len;
+        memcpy(t->body + t->blen, ev->body.data.ptr, ev->body.data.len);
+        t->blen += ev->body.data.len;
         return;
     }
     if (st == SMTP_EV_DATA_END) {
         FZ_CHECK(t->in_data && !t->ended, "EV_DATA_END outside the data phase");
         t->ended = 1;
         t->end_pos = run->pos - t->pro;
-        t->reject = ev->reject;
-        t->size = ev->size;
+        t->reject = ev->end.reject;
+        t->size = ev->end.size;
         return;
     }
     if (st > 0 && t->in_data && !t->ended)

@@ -37,10 +37,11 @@
  *   - blanks: by default runs of SP/HTAB separate the verb from its
  *     argument, the AUTH mechanism from its response, BDAT's size from
  *     LAST, and ESMTP parameters; trailing ones are ignored.  With
- *     SMTP_OPT_STRICT_SPACES exactly one SP and no HTAB.  ev.arg is the
- *     argument so found (no leading or trailing blanks by default); an
- *     event holds nothing in the fields that do not apply to it (RSET,
- *     DATA, QUIT, STARTTLS: empty arg), and every span is non-NULL;
+ *     SMTP_OPT_STRICT_SPACES exactly one SP and no HTAB.  The event's
+ *     words are the argument so found: ev.hello.domain and ev.string.arg
+ *     exactly (no leading or trailing blanks by default), the MAIL/RCPT
+ *     path right after "FROM:"/"TO:" and its blanks, the parameters the
+ *     rest; every span of the event's member is non-NULL;
  *     HELO/EHLO domains and MAIL/RCPT parameter lists hold no edge blanks;
  *     a verb outside RFC 5321/821 and the extensions gets 500 (strictly,
  *     "NOOP<HTAB>" is such a verb); RSET and QUIT with nothing but blanks
@@ -767,24 +768,24 @@ static void check_repeats(const struct ext *x, struct smtp_span ps)
     }
 }
 
-static void check_dsn_mail(struct ext *x, const struct smtp_event *ev)
+static void check_dsn_mail(struct ext *x, const union smtp_event *ev)
 {
     struct smtp_span v;
     int cnt;
     char dec[600], dec2[600];
-    check_repeats(x, ev->params);
-    if (find_param(x, ev->params, "RET", &v, &cnt)) {
+    check_repeats(x, ev->mail.params);
+    if (find_param(x, ev->mail.params, "RET", &v, &cnt)) {
         FZ_CHECK(ext_on(x, X_DSN), "RET= accepted with DSN off");
-        FZ_CHECK((ci_eq(v.ptr, v.len, "FULL") && ev->ret == SMTP_RET_FULL) ||
-                     (ci_eq(v.ptr, v.len, "HDRS") && ev->ret == SMTP_RET_HDRS),
+        FZ_CHECK((ci_eq(v.ptr, v.len, "FULL") && ev->mail.ret == SMTP_RET_FULL) ||
+                     (ci_eq(v.ptr, v.len, "HDRS") && ev->mail.ret == SMTP_RET_HDRS),
                  "EV_MAIL ret differs from RET=");
     } else {
-        FZ_CHECK(ev->ret == SMTP_RET_NONE, "EV_MAIL ret without RET=");
+        FZ_CHECK(ev->mail.ret == SMTP_RET_NONE, "EV_MAIL ret without RET=");
     }
-    if (find_param(x, ev->params, "ENVID", &v, &cnt)) {
+    if (find_param(x, ev->mail.params, "ENVID", &v, &cnt)) {
         long dl, dl2;
         FZ_CHECK(ext_on(x, X_DSN), "ENVID= accepted with DSN off");
-        FZ_CHECK(span_eq(ev->envid, v.ptr, v.len), "EV_MAIL envid is not the ENVID= value as sent");
+        FZ_CHECK(span_eq(ev->mail.envid, v.ptr, v.len), "EV_MAIL envid is not the ENVID= value as sent");
         FZ_CHECK(v.len <= 100, "ENVID longer than 100 accepted (RFC 3461 4.4)");
         dl = ref_xtext(v.ptr, v.len, dec);
         FZ_CHECK(dl >= 0, "ENVID= with malformed xtext accepted (RFC 3461 4)");
@@ -793,20 +794,20 @@ static void check_dsn_mail(struct ext *x, const struct smtp_event *ev)
         FZ_CHECK(dl2 == dl && memcmp(dec, dec2, (size_t)dl) == 0,
                  "smtp_xtext_decode() differs from the reference on ENVID");
     } else {
-        FZ_CHECK(ev->envid.len == 0, "EV_MAIL envid without ENVID=");
+        FZ_CHECK(ev->mail.envid.len == 0, "EV_MAIL envid without ENVID=");
     }
-    if (find_param(x, ev->params, "AUTH", &v, &cnt)) {
+    if (find_param(x, ev->mail.params, "AUTH", &v, &cnt)) {
         FZ_CHECK(ext_on(x, X_AUTH), "AUTH= accepted with AUTH off");
-        FZ_CHECK(span_eq(ev->auth, v.ptr, v.len), "EV_MAIL auth is not the AUTH= value as sent");
+        FZ_CHECK(span_eq(ev->mail.auth, v.ptr, v.len), "EV_MAIL auth is not the AUTH= value as sent");
         if (!span_eq(v, "<>", 2)) {
             long dl = v.len <= 500 ? ref_xtext(v.ptr, v.len, dec) : -1;
             FZ_CHECK(dl > 0, "AUTH= that is neither <> nor xtext accepted (RFC 4954 5)");
             FZ_CHECK(printable(dec, dl), "AUTH= decoding to control or 8-bit octets accepted");
         }
     } else {
-        FZ_CHECK(ev->auth.len == 0, "EV_MAIL auth without AUTH=");
+        FZ_CHECK(ev->mail.auth.len == 0, "EV_MAIL auth without AUTH=");
     }
-    if (find_param(x, ev->params, "SIZE", &v, &cnt)) {
+    if (find_param(x, ev->mail.params, "SIZE", &v, &cnt)) {
         uint64_t n = 0;
         size_t i;
         int fits = all_digits(v.ptr, v.len);
@@ -815,42 +816,42 @@ static void check_dsn_mail(struct ext *x, const struct smtp_event *ev)
                 fits = 0;
             n = n * 10 + (uint64_t)(v.ptr[i] - '0');
         }
-        FZ_CHECK(!fits || ev->size == n, "EV_MAIL size differs from SIZE=");
+        FZ_CHECK(!fits || ev->mail.size == n, "EV_MAIL size differs from SIZE=");
     } else {
-        FZ_CHECK(ev->size == 0, "EV_MAIL size without SIZE=");
+        FZ_CHECK(ev->mail.size == 0, "EV_MAIL size without SIZE=");
     }
-    if (find_param(x, ev->params, "BODY", &v, &cnt)) {
-        FZ_CHECK((ci_eq(v.ptr, v.len, "7BIT") && ev->body == SMTP_BODY_7BIT) ||
-                     (ci_eq(v.ptr, v.len, "8BITMIME") && ev->body == SMTP_BODY_8BITMIME) ||
-                     (ci_eq(v.ptr, v.len, "BINARYMIME") && ev->body == SMTP_BODY_BINARYMIME),
+    if (find_param(x, ev->mail.params, "BODY", &v, &cnt)) {
+        FZ_CHECK((ci_eq(v.ptr, v.len, "7BIT") && ev->mail.body == SMTP_BODY_7BIT) ||
+                     (ci_eq(v.ptr, v.len, "8BITMIME") && ev->mail.body == SMTP_BODY_8BITMIME) ||
+                     (ci_eq(v.ptr, v.len, "BINARYMIME") && ev->mail.body == SMTP_BODY_BINARYMIME),
                  "EV_MAIL body differs from BODY=");
     } else {
-        FZ_CHECK(ev->body == SMTP_BODY_NONE, "EV_MAIL body without BODY=");
+        FZ_CHECK(ev->mail.body == SMTP_BODY_NONE, "EV_MAIL body without BODY=");
     }
-    FZ_CHECK(ev->smtputf8 == find_param(x, ev->params, "SMTPUTF8", &v, &cnt),
+    FZ_CHECK(ev->mail.smtputf8 == find_param(x, ev->mail.params, "SMTPUTF8", &v, &cnt),
              "EV_MAIL smtputf8 differs from the SMTPUTF8 parameter");
 }
 
-static void check_dsn_rcpt(struct ext *x, const struct smtp_event *ev)
+static void check_dsn_rcpt(struct ext *x, const union smtp_event *ev)
 {
     struct smtp_span v;
     int cnt;
     char dec[600], dec2[600];
-    check_repeats(x, ev->params);
-    if (find_param(x, ev->params, "NOTIFY", &v, &cnt)) {
+    check_repeats(x, ev->rcpt.params);
+    if (find_param(x, ev->rcpt.params, "NOTIFY", &v, &cnt)) {
         int bits = notify_set(v.ptr, v.len);
         FZ_CHECK(ext_on(x, X_DSN), "NOTIFY= accepted with DSN off");
         FZ_CHECK(bits >= 0, "NOTIFY= with an unknown, repeated or empty value, or NEVER with others, "
                             "accepted (RFC 3461 4.1)");
-        FZ_CHECK(ev->notify == (unsigned)bits, "EV_RCPT notify differs from NOTIFY=");
+        FZ_CHECK(ev->rcpt.notify == (unsigned)bits, "EV_RCPT notify differs from NOTIFY=");
     } else {
-        FZ_CHECK(ev->notify == 0, "EV_RCPT notify without NOTIFY=");
+        FZ_CHECK(ev->rcpt.notify == 0, "EV_RCPT notify without NOTIFY=");
     }
-    if (find_param(x, ev->params, "ORCPT", &v, &cnt)) {
+    if (find_param(x, ev->rcpt.params, "ORCPT", &v, &cnt)) {
         size_t semi = 0, i;
         long dl, dl2;
         FZ_CHECK(ext_on(x, X_DSN), "ORCPT= accepted with DSN off");
-        FZ_CHECK(span_eq(ev->orcpt, v.ptr, v.len), "EV_RCPT orcpt is not the ORCPT= value as sent");
+        FZ_CHECK(span_eq(ev->rcpt.orcpt, v.ptr, v.len), "EV_RCPT orcpt is not the ORCPT= value as sent");
         while (semi < v.len && v.ptr[semi] != ';')
             semi++;
         FZ_CHECK(semi > 0 && semi < v.len, "ORCPT= without addr-type ';' accepted");
@@ -863,112 +864,112 @@ static void check_dsn_rcpt(struct ext *x, const struct smtp_event *ev)
         FZ_CHECK(dl2 == dl && memcmp(dec, dec2, (size_t)dl) == 0,
                  "smtp_xtext_decode() differs from the reference on ORCPT");
     } else {
-        FZ_CHECK(ev->orcpt.len == 0, "EV_RCPT orcpt without ORCPT=");
+        FZ_CHECK(ev->rcpt.orcpt.len == 0, "EV_RCPT orcpt without ORCPT=");
     }
 }
 
-/* Fields that do not apply to an event are empty / zero (smtp.h, issue 9),
- * and no span is NULL. */
-enum fld {
-    F_ARG = 1 << 0, F_PATH = 1 << 1, F_PARAMS = 1 << 2, F_DATA = 1 << 3, F_ENVID = 1 << 4,
-    F_AUTHF = 1 << 5, F_ORCPT = 1 << 6, F_USER = 1 << 7, F_SIZE = 1 << 8, F_MAILX = 1 << 9,
-    F_REJECT = 1 << 10, F_NOTIFY = 1 << 11, F_LAST = 1 << 12, F_MECH = 1 << 13, F_RCPTS = 1 << 14
-};
-
-static void check_fields(int st, const struct smtp_event *ev)
+/* The event's own member: no span NULL (smtp.h), values in range.  Nothing
+ * else of the union is read: smtp_feed() fills only that member. */
+static void check_fields(int st, const union smtp_event *ev)
 {
-    unsigned ok = 0;
-    const struct smtp_span *sp[] = {&ev->arg,  &ev->path,  &ev->local, &ev->domain, &ev->params, &ev->data,
-                                    &ev->envid, &ev->auth, &ev->orcpt, &ev->user,   &ev->pass};
-    size_t i;
-    for (i = 0; i < sizeof sp / sizeof sp[0]; i++)
-        FZ_CHECK(sp[i]->ptr != NULL, "an event span with a NULL ptr (smtp.h: never NULL)");
+    const struct smtp_span *sp[4];
+    size_t n = 0, i;
     switch (st) {
-    case SMTP_EV_HELO: case SMTP_EV_EHLO: case SMTP_EV_VRFY: case SMTP_EV_EXPN:
-    case SMTP_EV_HELP: case SMTP_EV_NOOP:
-        ok = F_ARG;
+    case SMTP_EV_HELO: case SMTP_EV_EHLO:
+        sp[n++] = &ev->hello.domain;
+        break;
+    case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
+        sp[n++] = &ev->string.arg;
         break;
     case SMTP_EV_MAIL:
-        ok = F_ARG | F_PATH | F_PARAMS | F_ENVID | F_AUTHF | F_SIZE | F_MAILX;
-        break;
     case SMTP_EV_RCPT:
-        ok = F_ARG | F_PATH | F_PARAMS | F_ORCPT | F_NOTIFY;
-        break;
-    case SMTP_EV_DATA:
-        ok = F_RCPTS;
-        break;
-    case SMTP_EV_DATA_END:
-        ok = F_SIZE | F_REJECT | F_RCPTS;
+        sp[n++] = &ev->mail.path.mailbox;
+        sp[n++] = &ev->mail.path.local;
+        sp[n++] = &ev->mail.path.domain;
+        sp[n++] = &ev->mail.params;
+        if (st == SMTP_EV_MAIL)
+            FZ_CHECK(ev->mail.mode == SMTP_MODE_MAIL && ev->mail.body <= SMTP_BODY_BINARYMIME &&
+                         ev->mail.smtputf8 <= 1 && ev->mail.ret <= SMTP_RET_HDRS &&
+                         ev->mail.envid.ptr && ev->mail.auth.ptr,
+                     "EV_MAIL fields out of range or NULL");
+        else
+            FZ_CHECK(ev->rcpt.notify <= 15 && ev->rcpt.orcpt.ptr, "EV_RCPT fields out of range or NULL");
         break;
     case SMTP_EV_BODY:
-        ok = F_DATA;
+        sp[n++] = &ev->body.data;
+        break;
+    case SMTP_EV_DATA_END:
+        FZ_CHECK(ev->end.reject <= SMTP_REJECT_SIZE, "EV_DATA_END reject out of range");
         break;
     case SMTP_EV_BDAT:
-        ok = F_ARG | F_SIZE | F_LAST;
+        FZ_CHECK(ev->bdat.last <= 1, "EV_BDAT last out of range");
         break;
     case SMTP_EV_AUTH:
-        ok = F_ARG | F_AUTHF | F_USER | F_MECH;
+        sp[n++] = &ev->auth.authzid;
+        sp[n++] = &ev->auth.user;
+        sp[n++] = &ev->auth.pass;
+        FZ_CHECK(ev->auth.mech == SMTP_MECH_PLAIN || ev->auth.mech == SMTP_MECH_LOGIN,
+                 "EV_AUTH mech out of range");
         break;
-    default: /* CONNECT, RSET, QUIT, STARTTLS: nothing */
+    default: /* CONNECT, RSET, QUIT, STARTTLS, DATA: nothing or a count */
         break;
     }
-    FZ_CHECK((ok & F_ARG) || ev->arg.len == 0, "arg set for an event that takes no argument (issue 9)");
-    FZ_CHECK((ok & F_PATH) || (ev->path.len == 0 && ev->local.len == 0 && ev->domain.len == 0),
-             "path/local/domain set outside MAIL/RCPT");
-    FZ_CHECK((ok & F_PARAMS) || ev->params.len == 0, "params set outside MAIL/RCPT");
-    FZ_CHECK((ok & F_DATA) || ev->data.len == 0, "data set outside EV_BODY");
-    FZ_CHECK((ok & F_ENVID) || ev->envid.len == 0, "envid set outside EV_MAIL");
-    FZ_CHECK((ok & F_AUTHF) || ev->auth.len == 0, "auth set outside EV_MAIL/EV_AUTH");
-    FZ_CHECK((ok & F_ORCPT) || ev->orcpt.len == 0, "orcpt set outside EV_RCPT");
-    FZ_CHECK((ok & F_USER) || (ev->user.len == 0 && ev->pass.len == 0), "user/pass set outside EV_AUTH");
-    FZ_CHECK((ok & F_SIZE) || ev->size == 0, "size set outside EV_MAIL/EV_BDAT/EV_DATA_END");
-    FZ_CHECK((ok & F_MAILX) || (ev->mode == 0 && ev->body == 0 && ev->smtputf8 == 0 && ev->ret == 0),
-             "mode/body/smtputf8/ret set outside EV_MAIL");
-    FZ_CHECK((ok & F_REJECT) || ev->reject == 0, "reject set outside EV_DATA_END");
-    FZ_CHECK((ok & F_NOTIFY) || ev->notify == 0, "notify set outside EV_RCPT");
-    FZ_CHECK((ok & F_LAST) || ev->last == 0, "last set outside EV_BDAT");
-    FZ_CHECK((ok & F_MECH) || ev->mech == 0, "mech set outside EV_AUTH");
-    FZ_CHECK((ok & F_RCPTS) || ev->rcpts == 0, "rcpts set outside EV_DATA/EV_DATA_END");
+    for (i = 0; i < n; i++)
+        FZ_CHECK(sp[i]->ptr != NULL, "an event span with a NULL ptr (smtp.h: never NULL)");
 }
 
-/* ev.arg of a command's event: the argument found by the blank rules;
- * domains and parameter lists hold no blanks at their edges. */
-static void check_arg(struct ext *x, int st, const struct smtp_event *ev, const struct line *l)
+/* The words of a command's event are the argument found by the blank rules:
+ * HELO/EHLO domain and VRFY/EXPN/HELP/NOOP argument exactly; for MAIL and
+ * RCPT the path after "FROM:"/"TO:" and its blanks, and the parameters as
+ * the rest, without blanks at their edges. */
+static void check_arg(struct ext *x, int st, const union smtp_event *ev, const struct line *l)
 {
-    size_t i;
+    const char *a = (const char *)x->cs + l->arg;
+    size_t an = l->alen, i;
     if (l->kind != K_LINE)
         return;
     switch (st) {
-    case SMTP_EV_HELO: case SMTP_EV_EHLO: case SMTP_EV_VRFY: case SMTP_EV_EXPN:
-    case SMTP_EV_HELP: case SMTP_EV_NOOP: case SMTP_EV_MAIL: case SMTP_EV_RCPT: case SMTP_EV_BDAT:
-        FZ_CHECK(span_eq(ev->arg, x->cs + l->arg, l->alen),
-                 "ev.arg is not the argument after the verb's blanks, without trailing blanks (issue 9)");
+    case SMTP_EV_HELO: case SMTP_EV_EHLO:
+        FZ_CHECK(span_eq(ev->hello.domain, a, an),
+                 "HELO/EHLO domain is not the argument after the verb's blanks, without trailing blanks");
+        for (i = 0; i < an; i++)
+            FZ_CHECK(a[i] != ' ' && a[i] != '\t', "a HELO/EHLO domain with a blank accepted");
         break;
-    default:
+    case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
+        FZ_CHECK(span_eq(ev->string.arg, a, an),
+                 "the argument is not the text after the verb's blanks, without trailing blanks");
         break;
-    }
-    if (st == SMTP_EV_HELO || st == SMTP_EV_EHLO)
-        for (i = 0; i < ev->arg.len; i++)
-            FZ_CHECK(ev->arg.ptr[i] != ' ' && ev->arg.ptr[i] != '\t',
-                     "a HELO/EHLO domain with a blank accepted");
-    if (st == SMTP_EV_MAIL || st == SMTP_EV_RCPT) {
-        struct smtp_span ps = ev->params;
-        size_t pre = st == SMTP_EV_MAIL ? 5 : 3;
-        FZ_CHECK(ev->arg.len >= pre && ci_eq(ev->arg.ptr, pre, st == SMTP_EV_MAIL ? "FROM:" : "TO:"),
+    case SMTP_EV_MAIL:
+    case SMTP_EV_RCPT: {
+        struct smtp_span ps = ev->mail.params;
+        const struct smtp_path *pa = &ev->mail.path;
+        size_t pre = st == SMTP_EV_MAIL ? 5 : 3, k = pre;
+        FZ_CHECK(an >= pre && ci_eq(a, pre, st == SMTP_EV_MAIL ? "FROM:" : "TO:"),
                  "EV_MAIL/EV_RCPT for an argument without FROM:/TO:");
         if (x->strict)
-            FZ_CHECK(ev->arg.len == pre || (ev->arg.ptr[pre] != ' ' && ev->arg.ptr[pre] != '\t'),
+            FZ_CHECK(an == pre || (a[pre] != ' ' && a[pre] != '\t'),
                      "strict spaces: a blank after FROM:/TO: accepted (RFC 5321 4.1.2)");
+        while (k < an && blank(x, a[k]))
+            k++;
+        FZ_CHECK(pa->len >= 2 && k + pa->len <= an && a[k] == '<' && a[k + pa->len - 1] == '>' &&
+                     pa->mailbox.len + 2 <= pa->len &&
+                     memcmp(a + k + pa->len - 1 - pa->mailbox.len, pa->mailbox.ptr, pa->mailbox.len) == 0,
+                 "the path is not the <...> after FROM:/TO: and its blanks");
         if (ps.len > 0) {
-            FZ_CHECK(ps.ptr + ps.len == ev->arg.ptr + ev->arg.len && ps.ptr > ev->arg.ptr &&
-                         blank(x, ps.ptr[-1]),
-                     "params are not the words after the path (issue 9)");
-            FZ_CHECK(!blank(x, ps.ptr[0]) && !blank(x, ps.ptr[ps.len - 1]),
-                     "params with blanks at an edge");
+            FZ_CHECK(ps.len < an - k - pa->len && memcmp(a + an - ps.len, ps.ptr, ps.len) == 0 &&
+                         blank(x, a[an - ps.len - 1]),
+                     "params are not the words after the path");
+            FZ_CHECK(!blank(x, ps.ptr[0]) && !blank(x, ps.ptr[ps.len - 1]), "params with blanks at an edge");
             for (i = 0; x->strict && i < ps.len; i++)
                 FZ_CHECK(ps.ptr[i] != '\t' && !(ps.ptr[i] == ' ' && i + 1 < ps.len && ps.ptr[i + 1] == ' '),
                          "strict spaces: a HTAB or two SPs between parameters accepted");
+        } else {
+            FZ_CHECK(k + pa->len == an, "text after the path but no params");
         }
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -994,7 +995,7 @@ static int ev_verb_ok(int st, const struct line *l)
     }
 }
 
-static void on_event(struct ext *x, int st, const struct smtp_event *ev)
+static void on_event(struct ext *x, int st, const union smtp_event *ev)
 {
     struct line *l = &x->head;
     parse_more(x);
@@ -1002,20 +1003,20 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
     check_fields(st, ev);
     if (x->mode == M_CHUNK && x->left > 0) {
         FZ_CHECK(st == SMTP_EV_BODY, "another event inside a BDAT chunk");
-        FZ_CHECK((uint64_t)ev->data.len <= x->left, "EV_BODY past the BDAT chunk");
-        FZ_CHECK(x->mp + ev->data.len <= x->n &&
-                     memcmp(ev->data.ptr, x->cs + x->mp, ev->data.len) == 0,
+        FZ_CHECK((uint64_t)ev->body.data.len <= x->left, "EV_BODY past the BDAT chunk");
+        FZ_CHECK(x->mp + ev->body.data.len <= x->n &&
+                     memcmp(ev->body.data.ptr, x->cs + x->mp, ev->body.data.len) == 0,
                  "BDAT EV_BODY differs from the client's octets (RFC 3030 2)");
-        x->mp += ev->data.len;
-        x->left -= ev->data.len;
-        x->sum_body += ev->data.len;
+        x->mp += ev->body.data.len;
+        x->left -= ev->body.data.len;
+        x->sum_body += ev->body.data.len;
         if (x->left == 0)
             x->mode = M_CMD;
         return;
     }
     if (st == SMTP_EV_BODY) {
         FZ_CHECK(x->mode == M_DATA, "EV_BODY outside DATA and BDAT chunks");
-        x->sum_body += ev->data.len;
+        x->sum_body += ev->body.data.len;
         return;
     }
     if (st == SMTP_EV_CONNECT) {
@@ -1035,21 +1036,21 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
         FZ_CHECK(!((x->opts & SMTP_OPT_REQUIRE_TLS) && !x->tls),
                  "EV_MAIL before TLS with SMTP_OPT_REQUIRE_TLS (RFC 3207 4)");
         check_dsn_mail(x, ev);
-        if (ev->body == SMTP_BODY_BINARYMIME)
+        if (ev->mail.body == SMTP_BODY_BINARYMIME)
             FZ_CHECK((x->exts & (X_CHUNK)) == X_CHUNK && X_CHUNK != 0,
                      "BODY=BINARYMIME accepted without CHUNKING+BINARYMIME");
-        if (has8(ev->path))
-            FZ_CHECK(ev->smtputf8 && ref_utf8(ev->path.ptr, ev->path.len),
+        if (has8(ev->mail.path.mailbox))
+            FZ_CHECK(ev->mail.smtputf8 && ref_utf8(ev->mail.path.mailbox.ptr, ev->mail.path.mailbox.len),
                      "8-bit reverse-path without SMTPUTF8 or malformed UTF-8 (RFC 6531)");
-        x->utf8_mail = ev->smtputf8;
-        x->binary = ev->body == SMTP_BODY_BINARYMIME;
+        x->utf8_mail = ev->mail.smtputf8;
+        x->binary = ev->mail.body == SMTP_BODY_BINARYMIME;
         break;
     case SMTP_EV_RCPT:
         check_dsn_rcpt(x, ev);
-        if (has8(ev->path))
-            FZ_CHECK(x->utf8_mail && ref_utf8(ev->path.ptr, ev->path.len),
+        if (has8(ev->mail.path.mailbox))
+            FZ_CHECK(x->utf8_mail && ref_utf8(ev->mail.path.mailbox.ptr, ev->mail.path.mailbox.len),
                      "8-bit forward-path without SMTPUTF8 or malformed UTF-8 (RFC 6531)");
-        if (ev->local.len > 0 && (ev->local.ptr[0] == 'G' || ev->local.ptr[0] == 'g'))
+        if (ev->rcpt.path.local.len > 0 && (ev->rcpt.path.local.ptr[0] == 'G' || ev->rcpt.path.local.ptr[0] == 'g'))
             FZ_CHECK(smtp_reply(&x->s, 550, NULL, NULL) == SMTP_OK, "smtp_reply(550) refused");
         break;
     case SMTP_EV_DATA:
@@ -1070,7 +1071,7 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
         FZ_CHECK(ext_on(x, SMTP_EXT_CHUNKING & X_CHUNK), "EV_BDAT with CHUNKING off");
         FZ_CHECK(bdat_size(x, l, &n, &last) == 1, "EV_BDAT for an unreadable size");
         FZ_CHECK(last >= 0, "EV_BDAT for a line with more than LAST after the size");
-        FZ_CHECK(ev->size == n && ev->last == (uint8_t)last, "EV_BDAT size/LAST differ from the line");
+        FZ_CHECK(ev->bdat.size == n && ev->bdat.last == (uint8_t)last, "EV_BDAT size/LAST differ from the line");
         FZ_CHECK(x->ehlo && x->mail && x->rcpt_ok > 0, "EV_BDAT without EHLO, MAIL and a RCPT");
         /* n may be near UINT64_MAX: compare without adding */
         FZ_CHECK(x->cfg.max_size == 0 || (x->sum_chunks <= x->cfg.max_size && n <= x->cfg.max_size - x->sum_chunks),
@@ -1083,7 +1084,7 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
         break;
     }
     case SMTP_EV_DATA_END:
-        FZ_CHECK(ev->size == x->sum_body, "EV_DATA_END size differs from the EV_BODY octets");
+        FZ_CHECK(ev->end.size == x->sum_body, "EV_DATA_END size differs from the EV_BODY octets");
         if (l->kind == K_LINE) {
             uint64_t n;
             int last;
@@ -1093,7 +1094,7 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
                 FZ_CHECK(x->sum_body == x->sum_chunks,
                          "BDAT message length differs from the sum of the chunk sizes");
             } else {
-                FZ_CHECK(ev->reject == SMTP_REJECT_SIZE && x->cfg.max_size != 0 &&
+                FZ_CHECK(ev->end.reject == SMTP_REJECT_SIZE && x->cfg.max_size != 0 &&
                              (x->sum_chunks > x->cfg.max_size || n > x->cfg.max_size - x->sum_chunks),
                          "EV_DATA_END for a BDAT with no EV_BDAT and no size refusal");
             }
@@ -1103,21 +1104,19 @@ static void on_event(struct ext *x, int st, const struct smtp_event *ev)
     case SMTP_EV_AUTH: {
         struct cred c;
         FZ_CHECK(auth_allowed(x), "EV_AUTH when AUTH is not allowed (RFC 4954 4)");
-        FZ_CHECK(x->amech == ev->mech || (l->kind == K_LINE && ev->mech == 1),
+        FZ_CHECK(x->amech == ev->auth.mech || (l->kind == K_LINE && ev->auth.mech == 1),
                  "EV_AUTH mechanism differs");
-        FZ_CHECK(ci_eq(ev->arg.ptr, ev->arg.len, ev->mech == 2 ? "LOGIN" : "PLAIN"),
-                 "EV_AUTH arg is not the mechanism");
         if (l->kind == K_LINE)
             x->amech = 1;
         ref_cred(x, l, &c);
         FZ_CHECK(c.ok || (x->amech == 2 && !c.cancel && c.u != NULL),
                  "EV_AUTH for credentials the reference cannot decode");
-        FZ_CHECK(span_eq(ev->user, c.u, c.ul), "EV_AUTH user differs from the reference decoding");
-        FZ_CHECK(span_eq(ev->pass, c.pw, c.pl), "EV_AUTH pass differs from the reference decoding");
-        FZ_CHECK(x->amech == 2 || span_eq(ev->auth, c.z, c.zl),
+        FZ_CHECK(span_eq(ev->auth.user, c.u, c.ul), "EV_AUTH user differs from the reference decoding");
+        FZ_CHECK(span_eq(ev->auth.pass, c.pw, c.pl), "EV_AUTH pass differs from the reference decoding");
+        FZ_CHECK(x->amech == 2 || span_eq(ev->auth.authzid, c.z, c.zl),
                  "EV_AUTH authzid differs from the reference decoding");
         l->auth_ev = 1;
-        if (span_eq(ev->user, "alice", 5) && span_eq(ev->pass, "s3cret", 6)) {
+        if (span_eq(ev->auth.user, "alice", 5) && span_eq(ev->auth.pass, "s3cret", 6)) {
             FZ_CHECK(smtp_reply(&x->s, 235, NULL, NULL) == SMTP_OK, "smtp_reply(235) refused");
             l->app235 = 1;
         }
@@ -1237,7 +1236,7 @@ static void check_params_shadow(struct ext *x, const struct line *l, int code, c
     uint8_t buf[SMTP_LINE_MAX + 2];
     size_t bl = 0, used = 0;
     struct smtp_session sh;
-    struct smtp_event ev;
+    union smtp_event ev;
     if (x->snap_pos != l->a || l->bad || !x->ehlo)
         return;
     pre = mail ? 5 : 3;
@@ -1695,7 +1694,7 @@ static void drive(struct ext *x, size_t end)
     unsigned long rounds = 0, limit = 64ul * (unsigned long)x->n + 4096ul;
     for (;;) {
         size_t offer = end - x->pos, used = 99999, olen;
-        struct smtp_event ev;
+        union smtp_event ev;
         int st;
         FZ_CHECK(++rounds < limit, "no progress: smtp_feed() loops without taking input");
         if (step && offer > step)

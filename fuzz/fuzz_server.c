@@ -429,27 +429,11 @@ static void model_update(struct model *m, const struct cmd *c, int code)
 
 static int has_enh(const char *t, size_t n, int code)
 {
-    /* class "." subject "." detail, RFC 3463 */
-    size_t i = 0, parts = 0;
-    if (n < 5 || t[0] < '2' || t[0] > '5' || t[1] != '.')
-        return 0;
-    FZ_CHECK(t[0] - '0' == code / 100, "enhanced code class differs from the reply code class");
-    i = 2;
-    for (parts = 0; parts < 2; parts++) {
-        size_t d = 0;
-        while (i < n && t[i] >= '0' && t[i] <= '9') {
-            i++;
-            d++;
-        }
-        if (d == 0 || d > 3)
-            return 0;
-        if (parts == 0) {
-            if (i >= n || t[i] != '.')
-                return 0;
-            i++;
-        }
-    }
-    return i == n || t[i] == ' ';
+    /* class "." subject "." detail, RFC 3463 (fuzz_common.h) */
+    size_t e = fz_enh_len(t, n);
+    if (e)
+        FZ_CHECK(t[0] - '0' == code / 100, "enhanced code class differs from the reply code class");
+    return e != 0;
 }
 
 static void on_reply(void *user, int code, const char *text, size_t tlen, int lines)
@@ -537,7 +521,7 @@ static int verb_of_event(int t, int *alt)
     }
 }
 
-static void on_event(struct fz_run *run, int st, const struct smtp_event *ev)
+static void on_event(struct fz_run *run, int st, const union smtp_event *ev)
 {
     struct model *m = (struct model *)run->user;
     const struct cmd *c;
@@ -559,7 +543,7 @@ static void on_event(struct fz_run *run, int st, const struct smtp_event *ev)
     v = verb_of_event(st, &alt);
     if (st == SMTP_EV_MAIL) {
         static const uint8_t mv[] = {V_MAIL, V_SEND, V_SOML, V_SAML};
-        FZ_CHECK(ev->mode <= 3 && c->verb == mv[ev->mode], "EV_MAIL mode differs from the verb");
+        FZ_CHECK(ev->mail.mode <= 3 && c->verb == mv[ev->mail.mode], "EV_MAIL mode differs from the verb");
         FZ_CHECK(c->arg_ok && m->helo && !m->mail && !m->refused, "EV_MAIL out of sequence");
         return;
     }

@@ -31,7 +31,7 @@ static void any_action(void)
         (void)smtp_defer(&s);
         break;
     case 2:
-        smtp_shutdown(&s, Frama_C_interval(INT32_MIN, INT32_MAX));
+        smtp_shutdown(&s, Frama_C_interval(INT32_MIN, INT32_MAX), Frama_C_interval(INT32_MIN, INT32_MAX));
         break;
     case 3:
         (void)smtp_tls_done(&s);
@@ -47,7 +47,7 @@ static void run(const struct smtp_config *cfg)
     smtp_init(&s, cfg);
     //@ loop unroll CALLS;
     for (call = 0; call < CALLS; call++) {
-        struct smtp_event ev;
+        union smtp_event ev;
         size_t len = Frama_C_size_t_interval(0, IN_MAX), used, out;
         int st;
         Frama_C_make_unknown(in, IN_MAX);

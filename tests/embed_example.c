@@ -10,7 +10,7 @@ static const char input[] = "EHLO client.example\r\nMAIL FROM:<Smith@Alpha.ARPA>
 int main(void)
 {
     struct smtp_session s;
-    struct smtp_event ev;
+    union smtp_event ev;
     const char *in = input, *out;
     size_t in_len = sizeof input - 1, used, out_len;
     int st;
@@ -20,10 +20,11 @@ int main(void)
         st = smtp_feed(&s, in, in_len, &used, &ev);
         in += used;
         in_len -= used;
-        if (st == SMTP_EV_RCPT && ev.path.len >= 6 && memcmp(ev.path.ptr, "Green@", 6) == 0)
+        if (st == SMTP_EV_RCPT && ev.rcpt.path.local.len == 5 &&
+            memcmp(ev.rcpt.path.local.ptr, "Green", 5) == 0)
             smtp_reply(&s, 550, "5.1.1", "No such user here");
         else if (st == SMTP_EV_BODY)
-            fwrite(ev.data.ptr, 1, ev.data.len, stderr);  /* the message */
+            fwrite(ev.body.data.ptr, 1, ev.body.data.len, stderr);  /* the message */
         /* any other decision: the next smtp_feed() sends the default reply */
         while ((out = smtp_output(&s, &out_len)) != NULL) {
             fwrite(out, 1, out_len, stdout);              /* send(fd, ...) */

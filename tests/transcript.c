@@ -10,9 +10,12 @@
  * always placed flush against a PROT_NONE page, so reading one byte too far
  * crashes even without AddressSanitizer.  Every call is also checked against
  * the contract of smtp.h: consumed <= len, NEED_INPUT only with everything
- * taken, nothing taken while output waits or a decision is deferred, spans
- * inside the input or the session (never the stack or stale input), fields
- * that do not apply left empty, smtp_defer() refused after non-decisions,
+ * taken, nothing taken while output waits or a decision is deferred, every
+ * span of the event's own member inside the input or the session (never the
+ * stack or stale input; the event is poisoned before each call, so a field
+ * smtp_feed() forgot to fill shows), smtp_awaiting() and
+ * smtp_event_default() agreeing with what the core does, smtp_defer()
+ * refused after non-decisions,
  * EV_DATA_END's size equal to the octets delivered, reply lines of the form
  * "ddd[ -]text" with at most 512 octets, and nothing taken after the end.
  *
@@ -71,12 +74,15 @@
  *                           a lone "M<" is the empty message).  Given any M
  *                           line, every message not refused by the core is
  *                           compared.
- *   E: EV_NAME key=value... an event; only the keys given are compared (arg,
- *                           path, local, domain, params, size, mode, body,
- *                           smtputf8, reject, rcpts; EV_MAIL also ret
- *                           NONE|FULL|HDRS, envid, auth; EV_RCPT notify
- *                           (none, NEVER or SUCCESS,FAILURE,DELAY in that
- *                           order), orcpt; EV_AUTH mech PLAIN|LOGIN, arg,
+ *   E: EV_NAME key=value... an event; only the keys given are compared:
+ *                           arg (HELO/EHLO domain, VRFY/EXPN/HELP/NOOP
+ *                           argument); EV_MAIL and EV_RCPT path, local,
+ *                           domain, params, EV_MAIL also size, mode, body,
+ *                           smtputf8, ret NONE|FULL|HDRS, envid, auth,
+ *                           EV_RCPT notify (none, NEVER or
+ *                           SUCCESS,FAILURE,DELAY in that order), orcpt;
+ *                           EV_DATA rcpts; EV_DATA_END reject, size, rcpts;
+ *                           EV_AUTH mech PLAIN|LOGIN,
  *                           user, pass, auth (the authzid); EV_BDAT size,
  *                           last 0|1).  The E lines must appear
  *                           in order, each between the same replies as in the
@@ -322,38 +328,17 @@ struct transcript {
     int want_events, want_msgs, events_all;
 };
 
-static const struct {
-    const char *name;
-    int ev;
-    unsigned code;
-} decisions[] = {
-    {"CONNECT", SMTP_EV_CONNECT, 220}, {"HELO", SMTP_EV_HELO, 250},
-    {"EHLO", SMTP_EV_EHLO, 250},       {"MAIL", SMTP_EV_MAIL, 250},
-    {"RCPT", SMTP_EV_RCPT, 250},       {"DATA", SMTP_EV_DATA, 354},
-    {"DATA_END", SMTP_EV_DATA_END, 250}, {"VRFY", SMTP_EV_VRFY, 252},
-    {"EXPN", SMTP_EV_EXPN, 502},       {"HELP", SMTP_EV_HELP, 214},
-    {"STARTTLS", SMTP_EV_STARTTLS, 220}, {"AUTH", SMTP_EV_AUTH, 535},
-};
-#define NDECISIONS (sizeof decisions / sizeof decisions[0])
-
+/* An @answer names a decision event: any event smtp.h gives a default
+ * reply (smtp_event_default()). */
 static int decision_index(const char *name)
 {
-    size_t i;
-    if (strncmp(name, "EV_", 3) == 0)
-        name += 3;
-    for (i = 0; i < NDECISIONS; i++)
-        if (strcmp(decisions[i].name, name) == 0)
-            return (int)i;
+    char full[32];
+    int ev;
+    snprintf(full, sizeof full, "EV_%s", strncmp(name, "EV_", 3) == 0 ? name + 3 : name);
+    for (ev = 1; ev <= SMTP__EV_LAST; ev++)
+        if (strcmp(smtp_event_name(ev), full) == 0 && smtp_event_default(ev))
+            return ev;
     return -1;
-}
-
-static unsigned default_code(int ev)
-{
-    size_t i;
-    for (i = 0; i < NDECISIONS; i++)
-        if (decisions[i].ev == ev)
-            return decisions[i].code;
-    return 0;
 }
 
 static void add_item(struct transcript *t, int kind, int line)
@@ -534,7 +519,7 @@ static void directive(struct transcript *t, int ln, char *line)
         if (!evname || !match || (ev = decision_index(evname)) < 0)
             die("%s:%d: @answer EV MATCH CODE [x.y.z] [TEXT]", t->file, ln);
         code = num_arg(t, ln, &p);
-        add_rule(t, ln, decisions[ev].ev, match, (unsigned)code, p);
+        add_rule(t, ln, ev, match, (unsigned)code, p);
     } else if (strcmp(name, "reject-mail") == 0) {
         arg = word(&p);
         if (!arg)
@@ -550,7 +535,7 @@ static void directive(struct transcript *t, int ln, char *line)
             } else {
                 if ((ev = decision_index(arg)) < 0)
                     die("%s:%d: cannot defer %s", t->file, ln, arg);
-                t->defer_mask |= 1u << decisions[ev].ev;
+                t->defer_mask |= 1u << ev;
             }
         }
     } else if (strcmp(name, "events") == 0) {
@@ -823,66 +808,62 @@ static int span_ok(const struct run *r, struct smtp_span sp)
     return 1;
 }
 
-static void check_event(struct run *r, const struct smtp_event *ev)
+/* Every span of the event's own member must be valid (smtp.h rule 3);
+ * smtp_feed() gets a poisoned event, so a field it forgot shows here or in
+ * the log. */
+static void check_event(struct run *r, const union smtp_event *ev)
 {
-    enum { ARG, PATH, LOCAL, DOMAIN, PARAMS, DATA, ENVID, AUTH, ORCPT, USER, PASS, NSPANS };
-    static const char *const names[NSPANS] = {"arg", "path", "local", "domain", "params", "data",
-                                              "envid", "auth", "orcpt", "user", "pass"};
-    const struct smtp_span *sp[NSPANS];
-    int uses[NSPANS], i, t = ev->type;
-    memset(uses, 0, sizeof uses);
-    sp[ARG] = &ev->arg; sp[PATH] = &ev->path; sp[LOCAL] = &ev->local;
-    sp[DOMAIN] = &ev->domain; sp[PARAMS] = &ev->params; sp[DATA] = &ev->data;
-    sp[ENVID] = &ev->envid; sp[AUTH] = &ev->auth; sp[ORCPT] = &ev->orcpt;
-    sp[USER] = &ev->user; sp[PASS] = &ev->pass;
+    const struct smtp_span *sp[8];
+    static const char *const names[8] = {"0", "1", "2", "3", "4", "5", "6", "7"};
+    int n = 0, i, t = ev->type;
     switch (t) {
-    case SMTP_EV_HELO: case SMTP_EV_EHLO: case SMTP_EV_VRFY: case SMTP_EV_EXPN:
-    case SMTP_EV_HELP: case SMTP_EV_NOOP:
-    case SMTP_EV_BDAT: /* the raw "size [LAST]" */
-        uses[ARG] = 1;
+    case SMTP_EV_HELO: case SMTP_EV_EHLO:
+        sp[n++] = &ev->hello.domain;
+        break;
+    case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
+        sp[n++] = &ev->string.arg;
         break;
     case SMTP_EV_MAIL:
-        uses[ARG] = uses[PATH] = uses[LOCAL] = uses[DOMAIN] = uses[PARAMS] = 1;
-        uses[ENVID] = uses[AUTH] = 1;
-        break;
+        sp[n++] = &ev->mail.envid;
+        sp[n++] = &ev->mail.auth;
+        /* fall through */
     case SMTP_EV_RCPT:
-        uses[ARG] = uses[PATH] = uses[LOCAL] = uses[DOMAIN] = uses[PARAMS] = 1;
-        uses[ORCPT] = 1;
+        sp[n++] = &ev->mail.path.mailbox;
+        sp[n++] = &ev->mail.path.local;
+        sp[n++] = &ev->mail.path.domain;
+        sp[n++] = &ev->mail.params;
+        if (t == SMTP_EV_RCPT)
+            sp[n++] = &ev->rcpt.orcpt;
         break;
     case SMTP_EV_AUTH:
-        uses[ARG] = uses[USER] = uses[PASS] = uses[AUTH] = 1;
+        sp[n++] = &ev->auth.authzid;
+        sp[n++] = &ev->auth.user;
+        sp[n++] = &ev->auth.pass;
+        if (ev->auth.mech != SMTP_MECH_PLAIN && ev->auth.mech != SMTP_MECH_LOGIN)
+            fail(r, "EV_AUTH: mech %u", ev->auth.mech);
         break;
     case SMTP_EV_BODY:
-        uses[DATA] = 1;
+        sp[n++] = &ev->body.data;
+        break;
+    case SMTP_EV_BDAT:
+        if (ev->bdat.last > 1)
+            fail(r, "EV_BDAT: last %u", ev->bdat.last);
+        break;
+    case SMTP_EV_DATA_END:
+        if (ev->end.reject > SMTP_REJECT_SIZE)
+            fail(r, "EV_DATA_END: reject %u", ev->end.reject);
         break;
     default:
         break;
     }
-    for (i = 0; i < NSPANS; i++) {
-        if (!span_ok(r, *sp[i]))
+    for (i = 0; i < n; i++) {
+        if (!span_ok(r, *sp[i]) || !sp[i]->ptr)
             fail(r, "%s: span %s (%p, %zu) is NULL, on the stack or in stale input",
                  smtp_event_name(t), names[i], (const void *)sp[i]->ptr, sp[i]->len);
-        if (!uses[i] && sp[i]->len)
-            fail(r, "%s: span %s not empty", smtp_event_name(t), names[i]);
     }
-    if (t != SMTP_EV_MAIL && (ev->mode || ev->body || ev->smtputf8 || ev->ret))
-        fail(r, "%s: mode/body/smtputf8/ret set", smtp_event_name(t));
-    if (t != SMTP_EV_MAIL && t != SMTP_EV_DATA_END && t != SMTP_EV_BDAT && ev->size)
-        fail(r, "%s: size set", smtp_event_name(t));
-    if (t != SMTP_EV_DATA_END && ev->reject)
-        fail(r, "%s: reject set", smtp_event_name(t));
-    if (t != SMTP_EV_DATA && t != SMTP_EV_DATA_END && ev->rcpts)
-        fail(r, "%s: rcpts set", smtp_event_name(t));
-    if (t != SMTP_EV_RCPT && ev->notify)
-        fail(r, "%s: notify set", smtp_event_name(t));
-    if (t != SMTP_EV_BDAT && ev->last)
-        fail(r, "%s: last set", smtp_event_name(t));
-    if (t != SMTP_EV_AUTH && ev->mech)
-        fail(r, "%s: mech set", smtp_event_name(t));
-    if (t == SMTP_EV_AUTH && ev->mech != 1 && ev->mech != 2)
-        fail(r, "EV_AUTH: mech %u", ev->mech);
-    if (t == SMTP_EV_BDAT && ev->last > 1)
-        fail(r, "EV_BDAT: last %u", ev->last);
+    if (t == SMTP_EV_MAIL && (ev->mail.mode > 3 || ev->mail.body > 3 || ev->mail.smtputf8 > 1 ||
+                              ev->mail.ret > 2))
+        fail(r, "EV_MAIL: mode/body/smtputf8/ret out of range");
 }
 
 static void kv(struct buf *b, const char *key, struct smtp_span sp)
@@ -891,7 +872,7 @@ static void kv(struct buf *b, const char *key, struct smtp_span sp)
     buf_escape(b, sp.ptr, sp.len, 1);
 }
 
-static void log_event(struct run *r, const struct smtp_event *ev)
+static void log_event(struct run *r, const union smtp_event *ev)
 {
     static const char *const modes[] = {"MAIL", "SEND", "SOML", "SAML"};
     static const char *const bodies[] = {"NONE", "7BIT", "8BITMIME", "BINARYMIME"};
@@ -903,62 +884,61 @@ static void log_event(struct run *r, const struct smtp_event *ev)
     b->len = 0;
     buf_adds(b, smtp_event_name(ev->type));
     switch (ev->type) {
-    case SMTP_EV_HELO: case SMTP_EV_EHLO: case SMTP_EV_VRFY: case SMTP_EV_EXPN:
-    case SMTP_EV_HELP: case SMTP_EV_NOOP:
-        kv(b, "arg", ev->arg);
+    case SMTP_EV_HELO: case SMTP_EV_EHLO:
+        kv(b, "arg", ev->hello.domain);
+        break;
+    case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
+        kv(b, "arg", ev->string.arg);
         break;
     case SMTP_EV_MAIL: case SMTP_EV_RCPT:
-        kv(b, "path", ev->path);
-        kv(b, "local", ev->local);
-        kv(b, "domain", ev->domain);
-        kv(b, "params", ev->params);
-        kv(b, "arg", ev->arg);
+        kv(b, "path", ev->mail.path.mailbox);
+        kv(b, "local", ev->mail.path.local);
+        kv(b, "domain", ev->mail.path.domain);
+        kv(b, "params", ev->mail.params);
         if (ev->type == SMTP_EV_RCPT) {
-            if (!ev->notify) {
+            if (!ev->rcpt.notify) {
                 buf_adds(b, " notify=none");
             } else {
                 static const char *const nn[] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
                 int k, first = 1;
                 buf_adds(b, " notify=");
                 for (k = 0; k < 8; k++) {
-                    if (!(ev->notify & (1u << k)))
+                    if (!(ev->rcpt.notify & (1u << k)))
                         continue;
                     buf_printf(b, "%s%s", first ? "" : ",", k < 4 ? nn[k] : "?");
                     first = 0;
                 }
             }
-            kv(b, "orcpt", ev->orcpt);
+            kv(b, "orcpt", ev->rcpt.orcpt);
             break;
         }
-        buf_printf(b, " size=%llu", (unsigned long long)ev->size);
-        buf_printf(b, " mode=%s", ev->mode < 4 ? modes[ev->mode] : "?");
-        buf_printf(b, " body=%s", ev->body < 4 ? bodies[ev->body] : "?");
-        buf_printf(b, " smtputf8=%u", ev->smtputf8);
-        buf_printf(b, " ret=%s", ev->ret < 3 ? rets[ev->ret] : "?");
-        kv(b, "envid", ev->envid);
-        kv(b, "auth", ev->auth);
+        buf_printf(b, " size=%llu", (unsigned long long)ev->mail.size);
+        buf_printf(b, " mode=%s", ev->mail.mode < 4 ? modes[ev->mail.mode] : "?");
+        buf_printf(b, " body=%s", ev->mail.body < 4 ? bodies[ev->mail.body] : "?");
+        buf_printf(b, " smtputf8=%u", ev->mail.smtputf8);
+        buf_printf(b, " ret=%s", ev->mail.ret < 3 ? rets[ev->mail.ret] : "?");
+        kv(b, "envid", ev->mail.envid);
+        kv(b, "auth", ev->mail.auth);
         break;
     case SMTP_EV_DATA:
-        buf_printf(b, " rcpts=%u", ev->rcpts);
+        buf_printf(b, " rcpts=%u", ev->data.rcpts);
         break;
     case SMTP_EV_DATA_END:
         buf_printf(b, " reject=%s",
-                   ev->reject == SMTP_REJECT_NONE ? "NONE"
-                   : ev->reject == SMTP_REJECT_SIZE ? "SIZE"
-                   : ev->reject == SMTP_REJECT_LONG_LINE ? "LONG_LINE"
-                   : ev->reject == SMTP_REJECT_BARE ? "BARE" : "?");
-        buf_printf(b, " size=%llu rcpts=%u", (unsigned long long)ev->size, ev->rcpts);
+                   ev->end.reject == SMTP_REJECT_NONE ? "NONE"
+                   : ev->end.reject == SMTP_REJECT_SIZE ? "SIZE"
+                   : ev->end.reject == SMTP_REJECT_LONG_LINE ? "LONG_LINE"
+                   : ev->end.reject == SMTP_REJECT_BARE ? "BARE" : "?");
+        buf_printf(b, " size=%llu rcpts=%u", (unsigned long long)ev->end.size, ev->end.rcpts);
         break;
     case SMTP_EV_AUTH:
-        buf_printf(b, " mech=%s", ev->mech < 3 ? mechs[ev->mech] : "?");
-        kv(b, "arg", ev->arg);
-        kv(b, "user", ev->user);
-        kv(b, "pass", ev->pass);
-        kv(b, "auth", ev->auth);
+        buf_printf(b, " mech=%s", ev->auth.mech < 3 ? mechs[ev->auth.mech] : "?");
+        kv(b, "user", ev->auth.user);
+        kv(b, "pass", ev->auth.pass);
+        kv(b, "auth", ev->auth.authzid);
         break;
     case SMTP_EV_BDAT:
-        buf_printf(b, " size=%llu last=%u", (unsigned long long)ev->size, ev->last);
-        kv(b, "arg", ev->arg);
+        buf_printf(b, " size=%llu last=%u", (unsigned long long)ev->bdat.size, ev->bdat.last);
         break;
     default:
         break;
@@ -966,11 +946,18 @@ static void log_event(struct run *r, const struct smtp_event *ev)
 }
 
 /* The app: which answer an event gets.  Returns 0 for "leave the default". */
-static const struct rule *find_rule(const struct transcript *t, const struct smtp_event *ev)
+static const struct rule *find_rule(const struct transcript *t, const union smtp_event *ev)
 {
     size_t i;
-    struct smtp_span key = ev->type == SMTP_EV_MAIL || ev->type == SMTP_EV_RCPT ? ev->path
-                           : ev->type == SMTP_EV_AUTH ? ev->user : ev->arg;
+    struct smtp_span key = {"", 0};
+    if (ev->type == SMTP_EV_MAIL || ev->type == SMTP_EV_RCPT)
+        key = ev->mail.path.mailbox;
+    else if (ev->type == SMTP_EV_AUTH)
+        key = ev->auth.user;
+    else if (ev->type == SMTP_EV_HELO || ev->type == SMTP_EV_EHLO)
+        key = ev->hello.domain;
+    else if (ev->type == SMTP_EV_VRFY || ev->type == SMTP_EV_EXPN || ev->type == SMTP_EV_HELP)
+        key = ev->string.arg;
     for (i = 0; i < t->nrules; i++) {
         const struct rule *ru = &t->rules[i];
         if (ru->ev != ev->type)
@@ -986,7 +973,7 @@ struct answer {
     const char *enh, *text;
 };
 
-static int decide(const struct transcript *t, const struct smtp_event *ev, struct answer *a)
+static int decide(const struct transcript *t, const union smtp_event *ev, struct answer *a)
 {
     const struct rule *ru = find_rule(t, ev);
     size_t i;
@@ -998,8 +985,8 @@ static int decide(const struct transcript *t, const struct smtp_event *ev, struc
     }
     if (ev->type == SMTP_EV_RCPT && t->nmailboxes) {
         for (i = 0; i < t->nmailboxes; i++)
-            if (strlen(t->mailboxes[i]) == ev->path.len &&
-                memcmp(t->mailboxes[i], ev->path.ptr, ev->path.len) == 0)
+            if (strlen(t->mailboxes[i]) == ev->rcpt.path.mailbox.len &&
+                memcmp(t->mailboxes[i], ev->rcpt.path.mailbox.ptr, ev->rcpt.path.mailbox.len) == 0)
                 return 0;
         a->code = 550;
         a->enh = "5.1.1";
@@ -1084,15 +1071,6 @@ static void tls_point(struct run *r)
     r->tls_mark = r->nlog;
 }
 
-static int is_decision(int st, const struct smtp_event *ev)
-{
-    return st == SMTP_EV_CONNECT || st == SMTP_EV_HELO || st == SMTP_EV_EHLO ||
-           st == SMTP_EV_MAIL || st == SMTP_EV_RCPT || st == SMTP_EV_DATA ||
-           (st == SMTP_EV_DATA_END && ev->reject == SMTP_REJECT_NONE) ||
-           st == SMTP_EV_VRFY || st == SMTP_EV_EXPN || st == SMTP_EV_HELP ||
-           st == SMTP_EV_STARTTLS || st == SMTP_EV_AUTH;
-}
-
 static void run_session(struct run *r)
 {
     const struct transcript *t = r->t;
@@ -1102,7 +1080,7 @@ static void run_session(struct run *r)
     int sd_done = t->shutdown_after < 0, closed = 0, hopped = 0, deferred = 0;
     size_t tls_i = 0;
     struct answer pending = {0, NULL, NULL};
-    struct smtp_event ev;
+    union smtp_event ev;
 
     guard_init(n + 16);
     smtp_init(r->s, &t->cfg);
@@ -1164,30 +1142,37 @@ static void run_session(struct run *r)
             if (st == SMTP_EV_DATA || st == SMTP_EV_MAIL)
                 r->msg.len = 0;
             if (st == SMTP_EV_BODY)
-                buf_add(&r->msg, ev.data.ptr, ev.data.len);
+                buf_add(&r->msg, ev.body.data.ptr, ev.body.data.len);
             if (st == SMTP_EV_BODY && r->bdat_left) {
-                if (ev.data.len > r->bdat_left)
+                if (ev.body.data.len > r->bdat_left)
                     fail(r, "EV_BODY of %zu octets, but the BDAT chunk has %llu left",
-                         ev.data.len, (unsigned long long)r->bdat_left);
+                         ev.body.data.len, (unsigned long long)r->bdat_left);
                 else
-                    r->bdat_left -= ev.data.len;
+                    r->bdat_left -= ev.body.data.len;
             } else if (st != SMTP_EV_BODY && r->bdat_left) {
                 fail(r, "%s while the BDAT chunk still had %llu octets to deliver",
                      smtp_event_name(st), (unsigned long long)r->bdat_left);
             }
             if (st == SMTP_EV_BDAT)
-                r->bdat_left = ev.size;
+                r->bdat_left = ev.bdat.size;
             if (st == SMTP_EV_DATA_END) {
-                if (ev.size != r->msg.len)
+                if (ev.end.size != r->msg.len)
                     fail(r, "EV_DATA_END size=%llu but %zu octets were delivered",
-                         (unsigned long long)ev.size, r->msg.len);
-                if (ev.reject == SMTP_REJECT_NONE) {
+                         (unsigned long long)ev.end.size, r->msg.len);
+                if ((ev.end.reject == SMTP_REJECT_NONE) != (smtp_awaiting(r->s) == st))
+                    fail(r, "EV_DATA_END reject=%u but smtp_awaiting() = %d", ev.end.reject,
+                         smtp_awaiting(r->s));
+                if (ev.end.reject == SMTP_REJECT_NONE) {
                     struct item *it = log_add(r, K_M);
                     buf_add(&it->text, r->msg.p ? r->msg.p : "", r->msg.len);
                 }
             }
-            if (is_decision(st, &ev)) {
-                struct answer a = {default_code(st), NULL, NULL};
+            if ((smtp_awaiting(r->s) == st) != (smtp_event_default(st) != 0 &&
+                                                 !(st == SMTP_EV_DATA_END && ev.end.reject)))
+                fail(r, "%s: smtp_awaiting() = %d, smtp_event_default() = %u", smtp_event_name(st),
+                     smtp_awaiting(r->s), smtp_event_default(st));
+            if (smtp_awaiting(r->s) == st) {
+                struct answer a = {smtp_event_default(st), NULL, NULL};
                 int has = decide(t, &ev, &a);
                 if (t->defer_mask & (1u << st)) {
                     int rc = smtp_defer(r->s);
@@ -1260,7 +1245,7 @@ static void run_session(struct run *r)
                 continue;
             }
             if (!sd_done && pos == sd_off) {
-                smtp_shutdown(r->s, t->shutdown_now);
+                smtp_shutdown(r->s, t->shutdown_now, SMTP_BYE_SHUTDOWN);
                 sd_done = 1;
                 continue;
             }

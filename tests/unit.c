@@ -90,7 +90,7 @@ static void drain(struct sess *x)
 
 /* Feeds x->in until `target` comes (returned undrained, its decision still
  * open) or the input is used up (NEED_INPUT), the session ends or waits. */
-static int until(struct sess *x, int target, struct smtp_event *ev)
+static int until(struct sess *x, int target, union smtp_event *ev)
 {
     for (;;) {
         size_t used = 0;
@@ -107,7 +107,7 @@ static int until(struct sess *x, int target, struct smtp_event *ev)
     }
 }
 
-static int feed_str(struct sess *x, const char *s, int target, struct smtp_event *ev)
+static int feed_str(struct sess *x, const char *s, int target, union smtp_event *ev)
 {
     x->in = s;
     x->len = strlen(s);
@@ -172,11 +172,16 @@ static void test_names(void)
     static const struct {
         int num;
         const char *name, *desc;
+        unsigned dflt;
     } evs[] = {
-#define X(name, num, desc) {num, #name, desc},
+#define X(name, num, dflt, desc) {num, #name, desc, dflt},
         SMTP_EVENT_MAP(X)
 #undef X
-    },
+    };
+    static const struct {
+        int num;
+        const char *name, *desc;
+    }
       errs[] = {
 #define X(name, num, desc) {num, #name, desc},
           SMTP_ERR_MAP(X)
@@ -185,6 +190,7 @@ static void test_names(void)
     size_t i;
     for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
         CHECK(strcmp(smtp_event_name(evs[i].num), evs[i].name) == 0);
+        CHECK_EQ(smtp_event_default(evs[i].num), evs[i].dflt);
 #ifndef SMTP_TERSE
         CHECK(strcmp(smtp_event_desc(evs[i].num), evs[i].desc) == 0);
 #else
@@ -228,7 +234,7 @@ static const char *const reach[] = {
 };
 
 /* Drives a fresh session to the decision event ev_type. */
-static int reach_event(struct sess *x, int ev_type, struct smtp_event *ev)
+static int reach_event(struct sess *x, int ev_type, union smtp_event *ev)
 {
     sess_init(x, NULL);
     return feed_str(x, reach[ev_type], ev_type, ev);
@@ -259,7 +265,7 @@ static void test_reply_codes(void)
     };
     size_t i, j;
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     if (!x)
         abort();
     for (i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -318,7 +324,7 @@ static void test_reply_codes(void)
 static void test_reply_state(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     if (!x)
         abort();
     sess_init(x, NULL);
@@ -345,7 +351,7 @@ static void test_reply_state(void)
 static void test_defer(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t used;
     int i;
     if (!x)
@@ -366,7 +372,7 @@ static void test_defer(void)
     drain(x);
     CHECK(strcmp(last_line(x), "550 5.1.1 No such user here") == 0);
     CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT);
-    CHECK_EQ(ev.path.len, 11);
+    CHECK_EQ(ev.rcpt.path.mailbox.len, 11);
     /* deferring twice is fine, then answer */
     CHECK_EQ(smtp_defer(&x->s), SMTP_OK);
     CHECK_EQ(smtp_defer(&x->s), SMTP_OK);
@@ -380,7 +386,7 @@ static void test_defer(void)
 static void test_output_partial(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     const char *o;
     char whole[600];
     size_t n, n0, used, k;
@@ -427,7 +433,7 @@ static void test_output_partial(void)
 static void test_consumed(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     const char *in = "NOOP\r\nHELP\r\nNO";
     size_t used;
     int st;
@@ -472,22 +478,26 @@ static void test_empty_spans(void)
 {
     /* smtp.h: "Empty spans have len 0 and a non-NULL ptr." */
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     if (!x)
         abort();
     sess_init(x, NULL);
     CHECK_EQ(feed_str(x, "", SMTP_EV_CONNECT, &ev), SMTP_EV_CONNECT);
-    CHECK(ev.arg.ptr && ev.path.ptr && ev.local.ptr && ev.domain.ptr && ev.params.ptr &&
-          ev.data.ptr);
-    CHECK_EQ(ev.arg.len + ev.path.len + ev.local.len + ev.domain.len + ev.params.len +
-                 ev.data.len, 0);
     drain(x);
     CHECK_EQ(feed_str(x, "EHLO c.example\r\nMAIL FROM:<>\r\n", SMTP_EV_MAIL, &ev), SMTP_EV_MAIL);
-    CHECK(ev.path.ptr && ev.local.ptr && ev.domain.ptr && ev.params.ptr && ev.data.ptr);
-    CHECK_EQ(ev.path.len + ev.local.len + ev.domain.len + ev.params.len + ev.data.len, 0);
+    CHECK(ev.mail.path.mailbox.ptr && ev.mail.path.local.ptr && ev.mail.path.domain.ptr &&
+          ev.mail.params.ptr);
+    CHECK_EQ(ev.mail.path.mailbox.len + ev.mail.path.local.len + ev.mail.path.domain.len +
+                 ev.mail.params.len, 0);
+#ifndef SMTP_NO_DSN
+    CHECK(ev.mail.envid.ptr != NULL && ev.mail.envid.len == 0);
+#endif
+#ifndef SMTP_NO_AUTH
+    CHECK(ev.mail.auth.ptr != NULL && ev.mail.auth.len == 0);
+#endif
     drain(x);
-    CHECK_EQ(feed_str(x, "QUIT\r\n", SMTP_EV_QUIT, &ev), SMTP_EV_QUIT);
-    CHECK(ev.arg.ptr != NULL);
+    CHECK_EQ(feed_str(x, "NOOP\r\n", SMTP_EV_NOOP, &ev), SMTP_EV_NOOP);
+    CHECK(ev.string.arg.ptr != NULL && ev.string.arg.len == 0);
     free(x);
 }
 
@@ -523,7 +533,7 @@ static void test_truncation(void)
     };
     size_t i, k;
     struct sess *base = malloc(sizeof *base), *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     if (!base || !x)
         abort();
     for (i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -580,7 +590,7 @@ static void test_two_sessions(void)
     char expect[2][4096];
     size_t pos[2] = {0, 0}, i;
     int turn, done[2] = {0, 0};
-    struct smtp_event ev0;
+    union smtp_event ev0;
     if (!alone || !both)
         abort();
     for (i = 0; i < 2; i++) {
@@ -595,7 +605,7 @@ static void test_two_sessions(void)
     }
     for (turn = 0; !(done[0] && done[1]); turn ^= 1) {
         struct sess *x = &both[turn];
-        struct smtp_event ev;
+        union smtp_event ev;
         size_t used;
         int st;
         if (done[turn])
@@ -625,7 +635,7 @@ static void test_two_sessions(void)
 static void test_closed(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t used;
     int st;
     if (!x)
@@ -651,14 +661,14 @@ static void test_closed(void)
 static void test_shutdown(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t used;
     int st, i;
     if (!x)
         abort();
     /* now != 0 with a decision waiting: the decision is dropped */
     CHECK_EQ(reach_event(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT);
-    smtp_shutdown(&x->s, 1);
+    smtp_shutdown(&x->s, 1, SMTP_BYE_SHUTDOWN);
     CHECK_EQ(smtp_reply(&x->s, 250, NULL, NULL), SMTP_ERR_STATE);
     drain(x);
     CHECK(starts(last_line(x), "421 "));
@@ -672,15 +682,15 @@ static void test_shutdown(void)
     /* now == 0: the next command gets 421 */
     sess_init(x, NULL);
     CHECK_EQ(feed_str(x, "NOOP\r\n", -99, &ev), SMTP_NEED_INPUT);
-    smtp_shutdown(&x->s, 0);
+    smtp_shutdown(&x->s, 0, SMTP_BYE_SHUTDOWN);
     CHECK_EQ(smtp_closed(&x->s), 0);
     CHECK_EQ(feed_str(x, "NOOP\r\n", -99, &ev), SMTP_CLOSED);
     CHECK(starts(last_line(x), "421 "));
     /* after QUIT, with its 221 not yet taken: no 421 is added behind it */
     sess_init(x, NULL);
     CHECK_EQ(feed_str(x, "QUIT\r\n", SMTP_EV_QUIT, &ev), SMTP_EV_QUIT);
-    smtp_shutdown(&x->s, 1);
-    smtp_shutdown(&x->s, 0);
+    smtp_shutdown(&x->s, 1, SMTP_BYE_SHUTDOWN);
+    smtp_shutdown(&x->s, 0, SMTP_BYE_SHUTDOWN);
     drain(x);
     CHECK(starts(last_line(x), "221 "));
     CHECK_EQ(smtp_feed(&x->s, "NOOP\r\n", 6, &used, &ev), SMTP_CLOSED);
@@ -691,7 +701,7 @@ static void test_shutdown(void)
 static void test_reply_text(void)
 {
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     char big[3000];
     size_t i, start;
     if (!x)
@@ -734,7 +744,7 @@ static void test_config_clamp(void)
 {
     struct smtp_config c;
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     char line[SMTP_LINE_MAX + 8];
     size_t n;
     if (!x)
@@ -1035,7 +1045,7 @@ static void test_tls_done(void)
 {
     struct sess *x = malloc(sizeof *x);
     struct smtp_config c;
-    struct smtp_event ev;
+    union smtp_event ev;
     if (!x)
         abort();
     smtp_config_default(&c);
@@ -1113,7 +1123,7 @@ static void test_tls_shutdown(void)
 #ifndef SMTP_NO_STARTTLS
     struct sess *x = malloc(sizeof *x);
     struct smtp_config c;
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t used, n;
     int st;
     if (!x)
@@ -1123,7 +1133,7 @@ static void test_tls_shutdown(void)
     sess_init(x, &c);
     CHECK_EQ(feed_str(x, "EHLO c.example\r\nSTARTTLS\r\nQUIT\r\n", -99, &ev), SMTP_NEED_INPUT);
     CHECK(starts(last_line(x), "220 2.0.0"));
-    smtp_shutdown(&x->s, 1);
+    smtp_shutdown(&x->s, 1, SMTP_BYE_SHUTDOWN);
     CHECK(smtp_output(&x->s, &n) == NULL);
     CHECK_EQ(n, 0);
     CHECK_EQ(smtp_closed(&x->s), 1);
@@ -1136,7 +1146,7 @@ static void test_tls_shutdown(void)
 
     sess_init(x, &c);
     CHECK_EQ(feed_str(x, "EHLO c.example\r\nSTARTTLS\r\n", -99, &ev), SMTP_NEED_INPUT);
-    smtp_shutdown(&x->s, 0);
+    smtp_shutdown(&x->s, 0, SMTP_BYE_SHUTDOWN);
     CHECK(smtp_output(&x->s, &n) == NULL);
     CHECK_EQ(smtp_closed(&x->s), 0);
     CHECK_EQ(smtp_tls_done(&x->s), SMTP_OK);
@@ -1230,7 +1240,7 @@ static void test_ehlo_keywords_whole(void)
     static char host[256], text[700];
     struct sess *x = malloc(sizeof *x);
     struct smtp_config c;
-    struct smtp_event ev;
+    union smtp_event ev;
     char (*lines)[520] = malloc(40 * sizeof *lines);
     size_t len, h;
     if (!x || !lines)
@@ -1292,7 +1302,7 @@ static void test_reply_cut_keeps_codes(void)
     static char text[4000];
     struct sess *x = malloc(sizeof *x);
     char (*lines)[520] = malloc(600 * sizeof *lines);
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t ll, k;
     if (!x || !lines)
         abort();
@@ -1347,7 +1357,7 @@ static void test_empty_fields(void)
         {"EHLO   c.example   \r\n", SMTP_EV_EHLO},
     };
     struct sess *x = malloc(sizeof *x);
-    struct smtp_event ev;
+    union smtp_event ev;
     size_t i;
     if (!x)
         abort();
@@ -1355,12 +1365,111 @@ static void test_empty_fields(void)
         sess_init(x, NULL);
         CHECK_EQ(feed_str(x, t[i].in, t[i].ev, &ev), t[i].ev);
         if (t[i].ev == SMTP_EV_EHLO)
-            CHECK(ev.arg.len == 9 && memcmp(ev.arg.ptr, "c.example", 9) == 0);
-        else
-            CHECK_EQ(ev.arg.len, 0);
-        CHECK(ev.path.len == 0 && ev.params.len == 0 && ev.data.len == 0 && ev.user.len == 0 &&
-              ev.pass.len == 0 && ev.auth.len == 0 && ev.envid.len == 0 && ev.orcpt.len == 0);
-        CHECK(ev.size == 0 && ev.reject == 0 && ev.notify == 0 && ev.mech == 0 && ev.last == 0);
+            CHECK(ev.hello.domain.len == 9 && memcmp(ev.hello.domain.ptr, "c.example", 9) == 0);
+        else if (t[i].ev == SMTP_EV_NOOP || t[i].ev == SMTP_EV_HELP)
+            CHECK_EQ(ev.string.arg.len, 0);
+        else if (t[i].ev == SMTP_EV_DATA)
+            CHECK_EQ(ev.data.rcpts, 1);
+    }
+    free(x);
+}
+
+
+/* smtp_awaiting() and smtp_event_default() say what the core will do: the
+ * decision waiting, and the reply it gives when the next smtp_feed() comes
+ * first.  No caller needs its own copy of either table. */
+static void test_decision_api(void)
+{
+    static const int evs[] = {SMTP_EV_CONNECT, SMTP_EV_HELO, SMTP_EV_EHLO, SMTP_EV_MAIL, SMTP_EV_RCPT,
+                              SMTP_EV_DATA, SMTP_EV_DATA_END, SMTP_EV_VRFY, SMTP_EV_EXPN, SMTP_EV_HELP};
+    struct sess *x = malloc(sizeof *x);
+    union smtp_event ev;
+    size_t i, used;
+    if (!x)
+        abort();
+    for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        char want[8];
+        CHECK_EQ(reach_event(x, evs[i], &ev), evs[i]);
+        CHECK_EQ(smtp_awaiting(&x->s), evs[i]);
+        CHECK(smtp_event_default(evs[i]) != 0);
+        CHECK_EQ(smtp_defer(&x->s), SMTP_OK);
+        CHECK_EQ(smtp_awaiting(&x->s), evs[i]); /* deferred: still waiting */
+        CHECK_EQ(smtp_feed(&x->s, NULL, 0, &used, &ev), SMTP_PENDING);
+        CHECK_EQ(smtp_reply(&x->s, smtp_event_default(evs[i]), NULL, NULL), SMTP_OK);
+        CHECK_EQ(smtp_awaiting(&x->s), 0);
+        drain(x);
+        snprintf(want, sizeof want, "%u", smtp_event_default(evs[i]));
+        CHECK(strncmp(last_line(x), want, 3) == 0);
+        /* unanswered: the next smtp_feed() gives exactly that default */
+        CHECK_EQ(reach_event(x, evs[i], &ev), evs[i]);
+        drain(x);
+        x->out_len = 0;
+        (void)smtp_feed(&x->s, NULL, 0, &used, &ev);
+        CHECK_EQ(smtp_awaiting(&x->s), 0);
+        drain(x);
+        CHECK(x->out_len >= 3 && strncmp(x->out, want, 3) == 0);
+    }
+    for (i = 0; i < 4; i++) /* statuses are no decisions */
+        CHECK_EQ(smtp_event_default(-(int)i), 0);
+    CHECK_EQ(smtp_event_default(SMTP_EV_BODY), 0);
+    CHECK_EQ(smtp_event_default(SMTP_EV_RSET), 0);
+    CHECK_EQ(smtp_event_default(SMTP__EV_LAST + 1), 0);
+    CHECK_EQ(smtp_event_default(SMTP_EV_AUTH), 535);
+    CHECK_EQ(smtp_event_default(SMTP_EV_STARTTLS), 220);
+    /* a message the core refused leaves nothing to decide */
+    {
+        struct smtp_config c;
+        smtp_config_default(&c);
+        c.max_size = 2;
+        sess_init(x, &c);
+        CHECK_EQ(feed_str(x, "EHLO c.example\r\nMAIL FROM:<a@c.example>\r\nRCPT TO:<b@m.example>\r\n"
+                             "DATA\r\nxyz\r\n.\r\n", SMTP_EV_DATA_END, &ev), SMTP_EV_DATA_END);
+        CHECK_EQ(ev.end.reject, SMTP_REJECT_SIZE);
+        CHECK_EQ(smtp_awaiting(&x->s), 0);
+        CHECK_EQ(smtp_defer(&x->s), SMTP_ERR_STATE);
+    }
+    free(x);
+}
+
+/* smtp_shutdown()'s reason picks the 421's enhanced code and text. */
+static void test_shutdown_reasons(void)
+{
+    static const struct {
+        int why;
+        const char *line;
+    } t[] = {
+#ifndef SMTP_TERSE
+        {SMTP_BYE_SHUTDOWN, "421 4.3.2 localhost Service not available"},
+        {SMTP_BYE_TIMEOUT, "421 4.4.2 localhost Timeout"},
+        {SMTP_BYE_BUSY, "421 4.3.2 localhost Too busy"},
+        {99, "421 4.3.2 localhost Service not available"},
+#else /* no texts: the codes and the hostname */
+        {SMTP_BYE_SHUTDOWN, "421 4.3.2 localhost"},
+        {SMTP_BYE_TIMEOUT, "421 4.4.2 localhost"},
+        {SMTP_BYE_BUSY, "421 4.3.2 localhost"},
+        {99, "421 4.3.2 localhost"},
+#endif
+    };
+    struct sess *x = malloc(sizeof *x);
+    union smtp_event ev;
+    size_t i, now;
+    if (!x)
+        abort();
+    for (now = 0; now < 2; now++) {
+        for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+            sess_init(x, NULL);
+            CHECK_EQ(feed_str(x, "EHLO c.example\r\n", SMTP_EV_EHLO, &ev), SMTP_EV_EHLO);
+            CHECK_EQ(smtp_reply(&x->s, 250, NULL, NULL), SMTP_OK);
+            drain(x);
+            smtp_shutdown(&x->s, (int)now, t[i].why);
+            if (!now)
+                feed_str(x, "NOOP\r\n", -99, &ev);
+            drain(x);
+            if (!starts(last_line(x), t[i].line))
+                printf("  now %zu why %d: '%s'\n", now, t[i].why, last_line(x));
+            CHECK(starts(last_line(x), t[i].line));
+            CHECK(smtp_closed(&x->s));
+        }
     }
     free(x);
 }
@@ -1394,6 +1503,8 @@ static const struct {
     {"ehlo_keywords_whole", test_ehlo_keywords_whole},
     {"reply_cut_keeps_codes", test_reply_cut_keeps_codes},
     {"empty_fields", test_empty_fields},
+    {"decision_api", test_decision_api},
+    {"shutdown_reasons", test_shutdown_reasons},
 };
 
 int main(void)

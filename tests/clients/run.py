@@ -1620,6 +1620,8 @@ def test_timeouts(binary, tmp):
         dt = time.time() - t0
         check(name + ": stalled DATA gets 421 after --timeout-data 1.5 (%.2f s)" % dt,
               codes[-1] == 354 and code == 421 and 2.5 < dt < 5 and c.eof(), (codes, lines))
+        check(name + ": the timeout's 421 says 4.4.2 (RFC 3463: timeout) after EHLO",
+              any(l.startswith(b"421 4.4.2 ") for l in lines), lines)
         c.close()
         check(name + ": nothing stored, tmp/ empty", not sink.new() and not sink.tmp_files())
         check(name + ": the aborted transaction is logged",

@@ -32,7 +32,7 @@ static size_t ehlo(char *out, size_t cap)
 {
     struct smtp_config cfg;
     struct smtp_session s;
-    struct smtp_event ev;
+    union smtp_event ev;
     const char in[] = "EHLO client.example\r\nQUIT\r\n";
     size_t off = 0, used, n, got = 0;
     int st = 0, i;
