@@ -46,6 +46,7 @@ static void any_config(struct smtp_config *cfg, const char *hostname)
     cfg->max_rcpt = Frama_C_unsigned_short_interval(0, UINT16_MAX);
     cfg->max_text_line = Frama_C_unsigned_int_interval(0, UINT32_MAX);
     cfg->max_errors = Frama_C_unsigned_short_interval(0, UINT16_MAX);
+    cfg->max_auth_fails = Frama_C_unsigned_char_interval(0, UINT8_MAX);
 }
 
 /* Calls run(cfg) for smtp_init(s, NULL), for the defaults, and for any

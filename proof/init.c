@@ -24,10 +24,10 @@ static void run(const struct smtp_config *cfg)
     (void)smtp_reply(&s, Frama_C_unsigned_int_interval(0, UINT32_MAX), NULL, NULL);
     if (any_bool())
         (void)smtp_tls_done(&s);
-    smtp_shutdown(&s, Frama_C_interval(INT32_MIN, INT32_MAX));
+    smtp_shutdown(&s, Frama_C_interval(INT32_MIN, INT32_MAX), Frama_C_interval(INT32_MIN, INT32_MAX));
     output_done_any();
     output_done_any();
-    smtp_shutdown(&s, 1);
+    smtp_shutdown(&s, 1, Frama_C_interval(INT32_MIN, INT32_MAX));
     output_done_any();
 }
 
