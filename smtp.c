@@ -210,7 +210,7 @@ static const struct smtp__reply_row {
 } smtp__replies[SMTP__R_COUNT] = {
     /* clang-format off */
     {SMTP__TEXT("") 0, 0},
-#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) code, enh},
+#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) (code), (enh)},
     SMTP__REPLY_MAP(SMTP__X)
 #undef SMTP__X
     /* clang-format on */
@@ -273,7 +273,7 @@ static const struct smtp__default_row {
     uint16_t code, enh;
     uint8_t ev;
 } smtp__defaults[] = {
-#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text) code, enh, SMTP__EV_##ev},
+#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text) (code), (enh), SMTP__EV_##ev},
     SMTP__DEFAULT_MAP(SMTP__X)
 #undef SMTP__X
 };
@@ -576,7 +576,7 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                 o[len++] = ' ';
         }
         for (i = 0; i < ll; i++) /* the catalogue's texts pass unchanged */
-            o[len + i] = (how & SMTP__W_CLEAN) || SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?';
+            o[len + i] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?');
         len += ll;
         o[len++] = '\r';
         o[len++] = '\n';
@@ -2221,7 +2221,7 @@ SMTP_API unsigned smtp_event_default(int ev)
 #define SMTP__X(name, num, dflt, desc) \
     case num:                          \
         return dflt;
-        SMTP_EVENT_MAP(SMTP__X)
+        SMTP_EVENT_MAP(SMTP__X) /* NOLINT(bugprone-branch-clone): a table, cases share defaults */
 #undef SMTP__X
     default:
         return 0;

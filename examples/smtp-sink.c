@@ -45,7 +45,7 @@
  *
  * MIT licensed, see LICENSE.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _POSIX_C_SOURCE 200809L /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): POSIX feature-test macro */
 
 #include "smtp.h"
 
@@ -242,7 +242,7 @@ static void logf_(const char *fmt, ...)
 
 static void *xrealloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
+    void *q = p ? realloc(p, n) : malloc(n); /* n > 0 at every call */
     if (!q) {
         logf_("smtp-sink: out of memory");
         exit(1);
@@ -285,16 +285,16 @@ static void addr_names(const struct sockaddr *sa, char *peer, size_t pn, char *l
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
         port = ntohs(in->sin_port);
-        snprintf(peer, pn, "%s:%u", host, port);
-        snprintf(lit, ln, "[%s]", host);
+        (void)snprintf(peer, pn, "%s:%u", host, port);
+        (void)snprintf(lit, ln, "[%s]", host);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         port = ntohs(in6->sin6_port);
-        snprintf(peer, pn, "[%s]:%u", host, port);
-        snprintf(lit, ln, "[IPv6:%s]", host);
+        (void)snprintf(peer, pn, "[%s]:%u", host, port);
+        (void)snprintf(lit, ln, "[IPv6:%s]", host);
     } else {
-        snprintf(peer, pn, "local");
+        (void)snprintf(peer, pn, "local");
         lit[0] = '\0';
     }
 }
@@ -327,7 +327,7 @@ static void tx_log(struct conn *c, const char *result)
 static void tx_discard_file(struct tx *t)
 {
     if (t->f) {
-        fclose(t->f);
+        (void)fclose(t->f); /* a discarded file: its errors do not matter */
         t->f = NULL;
         unlink(t->tmp);
     }
@@ -356,7 +356,7 @@ static void tx_abort(struct conn *c, const char *why)
 {
     if (c->tx.open) {
         char buf[128];
-        snprintf(buf, sizeof buf, "aborted: %s", why);
+        (void)snprintf(buf, sizeof buf, "aborted: %s", why);
         tx_log(c, buf);
     }
     tx_reset(&c->tx);
@@ -381,7 +381,7 @@ static void tx_add_rcpt(struct tx *t, const char *path, const char *params)
     }
     t->to_len += (size_t)sprintf(t->to + t->to_len, "%s<%s>", t->nto ? "," : "", path);
     if (t->nto++ == 0)
-        snprintf(t->first_to, sizeof t->first_to, "%s", path);
+        (void)snprintf(t->first_to, sizeof t->first_to, "%s", path);
 }
 
 /* A mailbox exists when --mailbox lists it (ASCII case ignored) or when
@@ -421,14 +421,14 @@ static int store_open(struct server *sv, struct conn *c)
      * authenticated (RFC 3848 names nothing for HELO over TLS) */
     char proto[16];
 
-    snprintf(proto, sizeof proto, "%s%s%s", !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP",
+    (void)snprintf(proto, sizeof proto, "%s%s%s", !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP",
              c->esmtp && c->tls == TLS_ON ? "S" : "", c->esmtp && c->user[0] ? "A" : "");
 
     gettimeofday(&tv, NULL);
     secs = tv.tv_sec;
-    snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
+    (void)snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
              (long)getpid(), ++sv->seq);
-    snprintf(t->tmp, sizeof t->tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
+    (void)snprintf(t->tmp, sizeof t->tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
     fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return errno;
@@ -440,16 +440,16 @@ static int store_open(struct server *sv, struct conn *c)
         return e;
     }
     gmtime_r(&secs, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
-    fprintf(t->f, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
+    (void)strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    (void)fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
+    (void)fprintf(t->f, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
             c->helo[0] ? c->helo : "unknown", c->lit[0] ? " (" : "", c->lit, c->lit[0] ? ")" : "",
             c->tls_info[0] ? "\r\n\t(using " : "", c->tls_info, c->tls_info[0] ? ")" : "",
             opt.hostname, proto, t->id);
     /* "for" only with a single recipient: it would disclose the others */
     if (t->nto == 1 && strchr(t->first_to, '@'))
-        fprintf(t->f, "\r\n\tfor <%s>", t->first_to);
-    fprintf(t->f, ";\r\n\t%s\r\n", date);
+        (void)fprintf(t->f, "\r\n\tfor <%s>", t->first_to);
+    (void)fprintf(t->f, ";\r\n\t%s\r\n", date);
     if (ferror(t->f)) {
         int e = errno ? errno : EIO;
         tx_discard_file(t);
@@ -523,7 +523,7 @@ static void tls_why(char *buf, size_t cap, int ssl_err)
         }
     }
     if (n == 0)
-        snprintf(buf, cap, "%s", ssl_err == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+        (void)snprintf(buf, cap, "%s", ssl_err == SSL_ERROR_SYSCALL && errno ? strerror(errno)
                                                                       : "connection closed by the client");
 }
 
@@ -595,9 +595,9 @@ static int tls_handshake(struct server *sv, struct conn *c)
     if (r == 1) {
         c->tls = TLS_ON;
         c->wait_since = now(); /* the client's EHLO may come */
-        snprintf(c->tls_ver, sizeof c->tls_ver, "%s", SSL_get_version(c->ssl));
+        (void)snprintf(c->tls_ver, sizeof c->tls_ver, "%s", SSL_get_version(c->ssl));
         SSL_get_cipher_bits(c->ssl, &bits);
-        snprintf(c->tls_info, sizeof c->tls_info, "%s with cipher %s (%d bits)", c->tls_ver,
+        (void)snprintf(c->tls_info, sizeof c->tls_info, "%s with cipher %s (%d bits)", c->tls_ver,
                  SSL_get_cipher_name(c->ssl), bits);
         logf_("smtp-sink: client=%s STARTTLS: %s", c->peer, c->tls_info);
         /* RFC 3207 4.2: forget what the client said before TLS */
@@ -801,7 +801,7 @@ static int auth_ok(const union smtp_event *ev)
         ok |= cred_match(opt.users[i].user, opt.users[i].ulen, ev->auth.user) &
               cred_match(opt.users[i].pass, opt.users[i].plen, ev->auth.pass);
     if (ev->auth.authzid.len && (ev->auth.authzid.len != ev->auth.user.len ||
-                                 memcmp(ev->auth.authzid.ptr, ev->auth.user.ptr, ev->auth.user.len)))
+                                 memcmp(ev->auth.authzid.ptr, ev->auth.user.ptr, ev->auth.user.len) != 0))
         return 0; /* acting for someone else: not here */
     return ok != 0;
 }
@@ -831,12 +831,12 @@ static void note_command(struct conn *c, int ev_type, const union smtp_event *ev
     if (a.len > SMTP_PATH_MAX)
         a.len = SMTP_PATH_MAX;
     if (ev_type == SMTP_EV_MAIL || ev_type == SMTP_EV_RCPT)
-        snprintf(c->what, sizeof c->what, "%s:<%.*s>", ev_type == SMTP_EV_MAIL ? "MAIL FROM" : "RCPT TO",
+        (void)snprintf(c->what, sizeof c->what, "%s:<%.*s>", ev_type == SMTP_EV_MAIL ? "MAIL FROM" : "RCPT TO",
                  (int)a.len, a.len ? a.ptr : "");
     else if (ev_type == SMTP_EV_AUTH)
-        snprintf(c->what, sizeof c->what, "AUTH %.*s", (int)a.len, a.len ? a.ptr : "");
+        (void)snprintf(c->what, sizeof c->what, "AUTH %.*s", (int)a.len, a.len ? a.ptr : "");
     else
-        snprintf(c->what, sizeof c->what, "%s", strncmp(name, "EV_", 3) == 0 ? name + 3 : name);
+        (void)snprintf(c->what, sizeof c->what, "%s", strncmp(name, "EV_", 3) == 0 ? name + 3 : name);
     c->quiet = ev_type == SMTP_EV_DATA_END; /* tx_log() gives the result */
 }
 
@@ -946,7 +946,7 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
             smtp_defer(&c->s); /* answered once the file is durable */
             queue_work(sv, c, W_COMMIT);
         } else {
-            snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
+            (void)snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
             answer(c, 250, NULL, res);
             reply_line(&c->s, res, sizeof res);
             tx_log(c, res);
@@ -1039,11 +1039,11 @@ static void run_work(struct server *sv)
 {
     while (sv->nwork) {
         size_t n = sv->nwork, i, committed = 0;
-        struct conn **list = xrealloc(NULL, n * sizeof *list);
+        struct conn **list = xrealloc(NULL, n * sizeof(struct conn *));
         char path[4096];
         int dir_err = 0;
 
-        memcpy(list, sv->work, n * sizeof *list);
+        memcpy(list, sv->work, n * sizeof(struct conn *));
         sv->nwork = 0;
         for (i = 0; i < n; i++) {
             struct conn *c = list[i];
@@ -1063,7 +1063,7 @@ static void run_work(struct server *sv)
                 if (t->f && fclose(t->f) != 0 && !t->err)
                     t->err = errno ? errno : EIO;
                 t->f = NULL;
-                snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
+                (void)snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
                 if (!t->err && rename(t->tmp, path) != 0)
                     t->err = errno ? errno : EIO;
                 if (t->err)
@@ -1074,7 +1074,7 @@ static void run_work(struct server *sv)
         }
         if (committed) {
             int dfd;
-            snprintf(path, sizeof path, "%s/new", opt.maildir);
+            (void)snprintf(path, sizeof path, "%s/new", opt.maildir);
             dfd = open(path, O_RDONLY);
             if (dfd < 0 || fsync(dfd) != 0)
                 dir_err = errno ? errno : EIO;
@@ -1088,12 +1088,12 @@ static void run_work(struct server *sv)
             if (c->work == W_COMMIT) {
                 int e = t->err;
                 if (!e && dir_err) { /* renamed, but not durably: take it back */
-                    snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
+                    (void)snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
                     unlink(path);
                     e = dir_err;
                 }
                 if (!e) {
-                    snprintf(res, sizeof res, "Ok: queued as %s", t->id);
+                    (void)snprintf(res, sizeof res, "Ok: queued as %s", t->id);
                     answer(c, 250, NULL, res);
                 } else {
                     logf_("smtp-sink: client=%s cannot store message: %s", c->peer, strerror(e));
@@ -1131,8 +1131,8 @@ static struct conn *conn_new(struct server *sv, int in_fd, int out_fd, int stdio
     smtp_init(&c->s, &sv->cfg);
     if (sv->nconn == sv->cap) {
         sv->cap = sv->cap ? sv->cap * 2 : 16;
-        sv->conn = xrealloc(sv->conn, sv->cap * sizeof *sv->conn);
-        sv->work = xrealloc(sv->work, sv->cap * sizeof *sv->work);
+        sv->conn = xrealloc(sv->conn, sv->cap * sizeof(struct conn *));
+        sv->work = xrealloc(sv->work, sv->cap * sizeof(struct conn *));
     }
     sv->conn[sv->nconn++] = c;
     return c;
@@ -1165,8 +1165,10 @@ static void refuse(struct server *sv, int fd, const char *peer)
     if (smtp_feed(&s, NULL, 0, &used, &ev) == SMTP_EV_CONNECT)
         smtp_reply(&s, 421, NULL, "Too many connections, try again later");
     o = smtp_output(&s, &len);
-    if (o)
-        r = write(fd, o, len), (void)r;
+    if (o) {
+        r = write(fd, o, len); /* best effort: the connection is closed anyway */
+        (void)r;
+    }
     close(fd);
     logf_("smtp-sink: client=%s refused: %.*s (%zu sessions open)", peer,
           (int)(o && len > 2 ? len - 2 : 0), o ? o : "", sv->nconn);
@@ -1466,8 +1468,8 @@ static void serve(struct server *sv, int sig_r)
             do_accept(sv);
         for (i = 0; r > 0 && i < n; i++) {
             struct conn *c = sv->conn[i];
-            short rin = pin[i] >= 0 ? pfd[pin[i]].revents : 0;
-            short rout = pout[i] >= 0 ? pfd[pout[i]].revents : 0;
+            int rin = pin[i] >= 0 ? pfd[pin[i]].revents : 0;
+            int rout = pout[i] >= 0 ? pfd[pout[i]].revents : 0;
             if (c->dead || (!rin && !rout))
                 continue;
             /* under TLS a read may wait for POLLOUT (rd_out): any event
@@ -1566,7 +1568,7 @@ static int make_maildir(const char *dir)
     char path[4096];
     size_t i;
     for (i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s%s", dir, sub[i]);
+        (void)snprintf(path, sizeof path, "%s%s", dir, sub[i]);
         if (mkdir(path, 0700) != 0 && errno != EEXIST) {
             logf_("smtp-sink: mkdir %s: %s", path, strerror(errno));
             return -1;
@@ -1577,7 +1579,7 @@ static int make_maildir(const char *dir)
 
 static void usage(FILE *f)
 {
-    fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
+    (void)fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
           "  --stdio              one session on stdin/stdout (inetd style)\n"
           "  --listen ADDR:PORT   TCP server address (default 127.0.0.1:2525;\n"
           "                       [::1]:2525 for IPv6; port 0 to 65535, 0 picks\n"
@@ -1625,14 +1627,14 @@ static void usage(FILE *f)
           "                       default 16384; small values test partial reads)\n",
           f);
 #ifdef SMTP_SINK_NO_TLS
-    fputs("(built without OpenSSL: no --tls-cert)\n", f);
+    (void)fputs("(built without OpenSSL: no --tls-cert)\n", f);
 #endif
 }
 
 /* Command-line errors name the option and what it expects. */
 static int bad_value(const char *name, const char *expect, const char *got)
 {
-    fprintf(stderr, "smtp-sink: %s: expected %s, got '%s'\n", name, expect, got);
+    (void)fprintf(stderr, "smtp-sink: %s: expected %s, got '%s'\n", name, expect, got);
     return -1;
 }
 
@@ -1657,7 +1659,7 @@ static int get_uint(const char *name, const char *v, uint64_t lo, uint64_t hi, u
 {
     char expect[96];
     if (parse_uint(v, lo, hi, out) != 0) {
-        snprintf(expect, sizeof expect, "an integer from %llu to %llu", (unsigned long long)lo,
+        (void)snprintf(expect, sizeof expect, "an integer from %llu to %llu", (unsigned long long)lo,
                  (unsigned long long)hi);
         return bad_value(name, expect, v);
     }
@@ -1725,14 +1727,14 @@ static int parse_args(int argc, char **argv)
         eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
         nl = eq ? (size_t)(eq - a) : strlen(a);
         if (strncmp(a, "--", 2) != 0 || nl >= sizeof name) {
-            fprintf(stderr, "smtp-sink: unknown option '%s' (smtp-sink --help lists them)\n", a);
+            (void)fprintf(stderr, "smtp-sink: unknown option '%s' (smtp-sink --help lists them)\n", a);
             return -1;
         }
         memcpy(name, a, nl);
         name[nl] = '\0';
         if (strcmp(name, "--stdio") == 0 || strcmp(name, "--require-tls") == 0 ||
             strcmp(name, "--help") == 0) {
-            fprintf(stderr, "smtp-sink: %s takes no value, got '%s'\n", name, a);
+            (void)fprintf(stderr, "smtp-sink: %s takes no value, got '%s'\n", name, a);
             return -1;
         }
         if (eq) {
@@ -1740,7 +1742,7 @@ static int parse_args(int argc, char **argv)
         } else if (i + 1 < argc) {
             v = argv[++i];
         } else {
-            fprintf(stderr, "smtp-sink: %s: expected a value after it (smtp-sink --help lists the options)\n",
+            (void)fprintf(stderr, "smtp-sink: %s: expected a value after it (smtp-sink --help lists the options)\n",
                     name);
             return -1;
         }
@@ -1759,11 +1761,10 @@ static int parse_args(int argc, char **argv)
                 v++, l -= 2;
             if (l == 0 || l > SMTP_PATH_MAX)
                 return bad_value(name, "a mailbox (local@domain)", argv[i]);
-            m = xrealloc(NULL, l + 1);
+            opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
+            opt.mailbox[opt.nmailbox++] = m = xrealloc(NULL, l + 1);
             memcpy(m, v, l);
             m[l] = '\0';
-            opt.mailbox = xrealloc((void *)opt.mailbox, (opt.nmailbox + 1) * sizeof *opt.mailbox);
-            opt.mailbox[opt.nmailbox++] = m;
         } else if (strcmp(name, "--user") == 0 || strcmp(name, "--auth-user") == 0) {
             const char *colon = strchr(v, ':');
             struct cred *u;
@@ -1771,7 +1772,7 @@ static int parse_args(int argc, char **argv)
             if (!colon || colon == v || (size_t)(colon - v) >= CRED_MAX || !colon[1] ||
                 (pl = strlen(colon + 1)) >= CRED_MAX) {
                 /* the value is not repeated: it may hold a password */
-                fprintf(stderr, "smtp-sink: %s: expected NAME:PASSWORD, each 1 to %d octets\n", name,
+                (void)fprintf(stderr, "smtp-sink: %s: expected NAME:PASSWORD, each 1 to %d octets\n", name,
                         CRED_MAX - 1);
                 return -1;
             }
@@ -1795,8 +1796,8 @@ static int parse_args(int argc, char **argv)
             if (get_uint(name, v, 0, UINT64_MAX, &opt.max_size) != 0)
                 return -1;
         } else if (strcmp(name, "--maildir") == 0) {
-            if (!v[0])
-                return bad_value(name, "a directory", v);
+            if (!v[0] || strlen(v) > 3000) /* Maildir paths (4096-octet buffers) are never cut */
+                return bad_value(name, "a directory of at most 3000 octets", v);
             opt.maildir = v;
         } else if (strcmp(name, "--max-conn") == 0) {
             if (get_uint(name, v, 1, 10000, &n) != 0)
@@ -1820,21 +1821,21 @@ static int parse_args(int argc, char **argv)
             if (get_seconds(name, v, &opt.t_write) != 0)
                 return -1;
         } else {
-            fprintf(stderr, "smtp-sink: unknown option '%s' (smtp-sink --help lists them)\n", name);
+            (void)fprintf(stderr, "smtp-sink: unknown option '%s' (smtp-sink --help lists them)\n", name);
             return -1;
         }
     }
     if (opt.tls_key && !opt.tls_cert) {
-        fprintf(stderr, "smtp-sink: --tls-key needs --tls-cert\n");
+        (void)fprintf(stderr, "smtp-sink: --tls-key needs --tls-cert\n");
         return -1;
     }
     if (opt.require_tls && !opt.tls_cert) {
-        fprintf(stderr, "smtp-sink: --require-tls needs --tls-cert\n");
+        (void)fprintf(stderr, "smtp-sink: --require-tls needs --tls-cert\n");
         return -1;
     }
 #ifdef SMTP_SINK_NO_TLS
     if (opt.tls_cert) {
-        fprintf(stderr, "smtp-sink: built without OpenSSL: --tls-cert is not available\n");
+        (void)fprintf(stderr, "smtp-sink: built without OpenSSL: --tls-cert is not available\n");
         return -1;
     }
 #endif

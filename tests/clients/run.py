@@ -1964,6 +1964,7 @@ def test_bad_options(binary, tmp):
         (["--max-auth-fails", "0"], "--max-auth-fails: expected an integer from 1 to 255, got '0'"),
         (["--max-auth-fails", "256"], "--max-auth-fails: expected an integer from 1 to 255, got '256'"),
         (["--max-conn"], "--max-conn: expected a value"),
+        (["--maildir", "/tmp/" + "d" * 2996], "--maildir: expected a directory of at most 3000 octets"),
         (["--no-such-option", "1"], "unknown option '--no-such-option'"),
         (["--stdio=yes"], "--stdio takes no value"),
         (["stray"], "unknown option 'stray'"),

@@ -1,0 +1,72 @@
+/*
+ * proof/any.h - what the drivers give the core: values Eva treats as
+ * "anything in this range" (Frama-C's __fc_builtin.h), so that one
+ * analysis covers every input, configuration and application decision.
+ */
+#ifndef PROOF_ANY_H
+#define PROOF_ANY_H
+
+#include "__fc_builtin.h"
+#include "smtp.h"
+
+/* Longest strings the drivers pass: longer than anything the core keeps
+ * (a 255-octet hostname, a 512-octet reply line, SMTP_REPLY_MAX), so every
+ * cut is reached. */
+#define HOST_CAP 300
+#define TEXT_CAP (SMTP_REPLY_MAX + 16)
+
+/* Eva prints each call it reaches: prove.sh checks the drivers end. */
+extern void Frama_C_show_each_proof_end(int);
+
+static int any_bool(void) { return Frama_C_nondet(0, 1); }
+
+/* NULL, or a string of 0 to cap - 1 unknown octets: any octets, then a
+ * NUL that is always there at the end of buf (so every shorter string is
+ * covered too, by an earlier NUL). */
+static const char *any_string_or_null(char *buf, size_t cap)
+{
+    Frama_C_make_unknown(buf, cap - 1);
+    buf[cap - 1] = '\0';
+    return any_bool() ? buf : NULL;
+}
+
+/* Any configuration the header allows, with the given hostname: every
+ * other field any value of its type (out-of-range limits are clamped by
+ * smtp_init).  The drivers call it once per kind of hostname (NULL, a
+ * literal, a buffer of any string), so that Eva never mixes a short
+ * string with a long one's length. */
+static void any_config(struct smtp_config *cfg, const char *hostname)
+{
+    smtp_config_default(cfg);
+    cfg->hostname = hostname;
+    cfg->max_size = Frama_C_unsigned_long_long_interval(0, UINT64_MAX);
+    cfg->options = Frama_C_unsigned_int_interval(0, UINT32_MAX);
+    cfg->extensions = Frama_C_unsigned_int_interval(0, UINT32_MAX);
+    cfg->max_line = Frama_C_unsigned_short_interval(0, UINT16_MAX);
+    cfg->max_rcpt = Frama_C_unsigned_short_interval(0, UINT16_MAX);
+    cfg->max_text_line = Frama_C_unsigned_int_interval(0, UINT32_MAX);
+    cfg->max_errors = Frama_C_unsigned_short_interval(0, UINT16_MAX);
+    cfg->max_auth_fails = Frama_C_unsigned_char_interval(0, UINT8_MAX);
+}
+
+/* Calls run(cfg) for smtp_init(s, NULL), for the defaults, and for any
+ * configuration with each kind of hostname: NULL, a literal, and any
+ * string of 0 to HOST_CAP - 1 octets. */
+static void for_any_config(void (*run)(const struct smtp_config *))
+{
+    static struct smtp_config cfg;
+    static char host[HOST_CAP];
+    run(NULL);
+    smtp_config_default(&cfg);
+    run(&cfg);
+    any_config(&cfg, NULL);
+    run(&cfg);
+    any_config(&cfg, "mx.example.org");
+    run(&cfg);
+    Frama_C_make_unknown(host, HOST_CAP - 1);
+    host[HOST_CAP - 1] = '\0';
+    any_config(&cfg, host);
+    run(&cfg);
+}
+
+#endif
