@@ -273,7 +273,7 @@ static const struct smtp__default_row {
     uint16_t code, enh;
     uint8_t ev;
 } smtp__defaults[] = {
-#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text) (code), (enh), SMTP__EV_##ev},
+#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text)(code), (enh), SMTP__EV_##ev},
     SMTP__DEFAULT_MAP(SMTP__X)
 #undef SMTP__X
 };
@@ -576,7 +576,8 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                 o[len++] = ' ';
         }
         for (i = 0; i < ll; i++) /* the catalogue's texts pass unchanged */
-            o[len + i] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?');
+            o[len + i] =
+                (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?');
         len += ll;
         o[len++] = '\r';
         o[len++] = '\n';
