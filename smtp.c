@@ -1369,12 +1369,11 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev);
 static int smtp__bdat_size(struct smtp_session *s, const char *a, size_t n, unsigned lf)
 {
     size_t d = 0;
-    uint64_t size = 0;
     while (d < n && !smtp__is_blank(s, a[d]))
         d++;
-    if (lf || (n && smtp_parse_u64(a, d, &size) != SMTP_OK))
+    s->_chunk = 0; /* read in place: a local would sit in smtp_feed()'s frame */
+    if (lf || (n && smtp_parse_u64(a, d, &s->_chunk) != SMTP_OK))
         return SMTP__NO(BDAT_SIZE);
-    s->_chunk = size;
     return 0;
 }
 
@@ -1540,22 +1539,26 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
                : SMTP__NO(SEQUENCE);
 }
 
-/* The verb of l[0..vl), or SMTP__V_COUNT. */
+/* The verb of l[0..vl), or SMTP__V_COUNT.  Its first four letters,
+ * upper-cased once, are compared as one word held in a register: an
+ * upper-cased copy of the verb would sit in smtp_feed()'s frame, which is
+ * under every call the core makes. */
 static unsigned smtp__verb(const char *l, size_t vl)
 {
-    char up[8];
+    uint32_t head = 0;
     unsigned v;
     size_t i;
     if (vl < 4 || vl > 8)
         return SMTP__V_COUNT;
-    for (i = 0; i < vl; i++)
-        up[i] = (char)smtp__upper((unsigned char)l[i]);
+    for (i = 0; i < 4; i++)
+        head = head << 8 | (uint32_t)smtp__upper((unsigned char)l[i]);
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
-        if (smtp__verbs[v].len != vl || name[0] != up[0] || name[1] != up[1] || name[2] != up[2] ||
-            name[3] != up[3])
+        if (smtp__verbs[v].len != vl ||
+            ((uint32_t)(unsigned char)name[0] << 24 | (uint32_t)(unsigned char)name[1] << 16 |
+             (uint32_t)(unsigned char)name[2] << 8 | (uint32_t)(unsigned char)name[3]) != head)
             continue;
-        for (i = 4; i < vl && name[i] == up[i]; i++)
+        for (i = 4; i < vl && name[i] == smtp__upper((unsigned char)l[i]); i++)
             ;
         if (i == vl)
             break;
