@@ -1168,56 +1168,54 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
     return SMTP__NO(PARAM_VALUE);
 }
 
-/* The value a parameter left in ev, as one comparable span plus number. */
-static uint64_t smtp__param_value(const union smtp_event *ev, unsigned id, struct smtp_span *sp)
+/* What a parameter left in ev, as a number a repeat must match: BODY, RET,
+ * NOTIFY (their values), SMTPUTF8 (none).  -1 for those whose text is
+ * compared instead (smtp__same_text()). */
+static int smtp__param_number(const union smtp_event *ev, unsigned id)
 {
-    sp->ptr = "";
-    sp->len = 0;
     switch (id) {
-    case SMTP__P_SIZE:
-        return ev->mail.size;
     case SMTP__P_BODY:
         return ev->mail.body;
-#ifndef SMTP_NO_AUTH
-    case SMTP__P_AUTH:
-        *sp = ev->mail.auth;
+    case SMTP__P_UTF8:
         return 0;
-#endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET:
         return ev->mail.ret;
-    case SMTP__P_ENVID:
-        *sp = ev->mail.envid;
-        return 0;
     case SMTP__P_NOTIFY:
         return ev->rcpt.notify;
-    case SMTP__P_ORCPT:
-        *sp = ev->rcpt.orcpt;
-        return 0;
 #endif
     default:
-        return 0; /* SMTPUTF8: no value */
+        return -1;
     }
 }
 
-/* The digits of the first SIZE= value in the parameters p[0..n), without
- * leading zeros: how two values that both saturated at UINT64_MAX compare. */
-static struct smtp_span smtp__first_size(const struct smtp_session *s, const char *p, size_t n)
+/* Whether v[0..vl) is the value of the first parameter id in the command's
+ * parameters, octet for octet: AUTH, ENVID and ORCPT; SIZE but for leading
+ * zeros (the same number then, however large).  Reading the first value
+ * from the text again keeps nothing live across smtp__param(), on the
+ * deepest stack. */
+static int smtp__same_text(const struct smtp_session *s, const union smtp_event *ev, unsigned id,
+                           const char *v, size_t vl)
 {
-    struct smtp_span d;
-    size_t i = 0, j;
-    for (;;) { /* SIZE was seen before, so the loop finds it */
+    const char *p = ev->mail.params.ptr, *name = smtp__params[id].name;
+    size_t n = ev->mail.params.len, i = 0, j, k = strlen(name);
+    for (;;) { /* name=value, with name in any case */
         for (j = i; j < n && !smtp__is_blank(s, p[j]); j++)
             ;
-        if (smtp__has_prefix(p + i, j - i, "SIZE=") || j == n)
+        if (j - i > k && p[i + k] == '=' && smtp__has_prefix(p + i, k, name))
             break;
+        if (j == n)
+            return 0; /* not reached: the first one was seen before */
         i = smtp__skip_blanks(s, p, j, n);
     }
-    d.ptr = p + i + 5;
-    d.len = j - i - 5;
-    while (d.len > 1 && d.ptr[0] == '0')
-        d.ptr++, d.len--;
-    return d;
+    i += k + 1;
+    if (id == SMTP__P_SIZE) {
+        while (j - i > 1 && p[i] == '0')
+            i++;
+        while (vl > 1 && v[0] == '0')
+            v++, vl--;
+    }
+    return j - i == vl && memcmp(p + i, v, vl) == 0;
 }
 
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
@@ -1225,21 +1223,12 @@ static struct smtp_span smtp__first_size(const struct smtp_session *s, const cha
 static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev, unsigned id,
                              const char *v, size_t vl)
 {
-    struct smtp_span a, b;
-    uint64_t x = smtp__param_value(ev, id, &a), y;
-    int r = smtp__param(s, ev, id, v, vl);
-    if (r != 0)
+    int x = smtp__param_number(ev, id), r;
+    if ((r = smtp__param(s, ev, id, v, vl)) != 0)
         return r;
-    y = smtp__param_value(ev, id, &b);
-    if (id == SMTP__P_SIZE && x == UINT64_MAX && y == UINT64_MAX) { /* both above 2^64 */
-        a = smtp__first_size(s, ev->mail.params.ptr, ev->mail.params.len);
-        b.ptr = v;
-        b.len = vl;
-        while (b.len > 1 && b.ptr[0] == '0')
-            b.ptr++, b.len--;
-    }
-    return x != y || a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0 ? SMTP__NO(PARAM_CONFLICT)
-                                                                        : 0;
+    return x != smtp__param_number(ev, id) || (x < 0 && !smtp__same_text(s, ev, id, v, vl))
+               ? SMTP__NO(PARAM_CONFLICT)
+               : 0;
 }
 
 /* The ESMTP parameters ev.mail.params (ev.rcpt.params) of MAIL (mail) or
