@@ -25,6 +25,27 @@
 #else
 #define SMTP__T(s) s
 #endif
+/* The text of a reply only an extension sends is "" when the extension is
+ * compiled out: the row stays (the ids are the same in every build), the
+ * text, which nothing can send, does not take flash. */
+#ifdef SMTP_NO_CHUNKING
+#define SMTP__IF_CHUNKING(s) ""
+#else
+#define SMTP__IF_CHUNKING(s) s
+#endif
+#ifdef SMTP_NO_STARTTLS
+#define SMTP__IF_STARTTLS(s) ""
+#else
+#define SMTP__IF_STARTTLS(s) s
+#endif
+#ifdef SMTP_NO_AUTH
+#define SMTP__IF_AUTH(s) ""
+#else
+#define SMTP__IF_AUTH(s) s
+#endif
+#define SMTP__T_CHUNKING(s) SMTP__T(SMTP__IF_CHUNKING(s))
+#define SMTP__T_STARTTLS(s) SMTP__T(SMTP__IF_STARTTLS(s))
+#define SMTP__T_AUTH(s) SMTP__T(SMTP__IF_AUTH(s))
 #define SMTP__REPLY_LINE 512 /* RFC 5321 4.5.3.1.5, CRLF included */
 
 /* Extensions compiled in: a zero here removes the bit at smtp_init(), and
@@ -112,76 +133,77 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
 /* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are
  * in the second table below.  No reply code, enhanced code or text appears anywhere else in this
  * file; the README's table of them is checked against these rows by `make test`. */
-#define SMTP__REPLY_MAP(X)                                                                   \
-    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                 \
-    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                           \
-    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                \
-    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                            \
-    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                \
-    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                     \
-    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                           \
-    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                  \
-    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                   \
-    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))          \
-    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                  \
-    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                      \
-    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                           \
-    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                      \
-    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))               \
-    X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                   \
-    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                         \
-    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                        \
-    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))       \
-    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                     \
-    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                       \
-    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                           \
-    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                     \
-    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))            \
-    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))              \
-    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))              \
-    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                     \
-    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                        \
-    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                            \
-    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))             \
-    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                       \
-    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                          \
-    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                              \
-    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address")) \
-    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))       \
-    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                  \
-    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))        \
-    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))     \
-    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                \
-    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))             \
-    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))     \
-    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                      \
-      SMTP__T("Message size exceeds fixed maximum message size"))                            \
-    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                     \
-    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))            \
-    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                \
-    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: BDAT size [LAST]"))               \
-    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                      \
-      SMTP__T("Cannot read BDAT size, closing transmission channel"))                        \
-    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T("Chunk received"))                          \
-    X(AUTH_TLS, 538, SMTP__E(5, 7, 11),                                                      \
-      SMTP__T("Encryption required for requested authentication mechanism"))                 \
-    X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T("Unrecognized authentication type"))         \
-    X(AUTH_CANCEL, 501, SMTP__E(5, 7, 0), SMTP__T("Authentication cancelled"))               \
-    X(AUTH_BASE64, 501, SMTP__E(5, 5, 2), SMTP__T("Cannot decode base64"))                   \
-    X(AUTH_USER, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid user name"))                        \
-    X(AUTH_PLAIN, 501, SMTP__E(5, 5, 2), SMTP__T("Invalid PLAIN response"))                  \
-    X(AUTH_LINE, 500, SMTP__E(5, 5, 6),                                                      \
-      SMTP__T("Authentication Exchange line is too long or malformed"))                      \
-    X(AUTH_GUESSING, 421, SMTP__E(4, 7, 0), SMTP__T("Too many authentication failures"))     \
-    X(AUTH_ASK, 334, 0, "")                  /* RFC 4954 4: an empty challenge */            \
-    X(AUTH_ASK_USER, 334, 0, "VXNlcm5hbWU6") /* base64 "Username:": protocol, kept terse */  \
-    X(AUTH_ASK_PASS, 334, 0, "UGFzc3dvcmQ6") /* base64 "Password:" */                        \
-    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                      \
-    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                   \
-      SMTP__T("Service not available, closing transmission channel"))                        \
-    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))  \
-    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                 \
-    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                              \
+#define SMTP__REPLY_MAP(X)                                                                    \
+    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                  \
+    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                            \
+    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                 \
+    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                             \
+    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                 \
+    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                      \
+    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                            \
+    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                   \
+    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                    \
+    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))           \
+    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                   \
+    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                       \
+    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                            \
+    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                       \
+    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))                \
+    X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                    \
+    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                          \
+    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                         \
+    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))        \
+    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                      \
+    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                        \
+    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                            \
+    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                      \
+    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))             \
+    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))               \
+    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))               \
+    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                      \
+    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                         \
+    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                             \
+    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))              \
+    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                        \
+    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                           \
+    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                               \
+    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address"))  \
+    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))        \
+    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                   \
+    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))         \
+    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))      \
+    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                 \
+    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))              \
+    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))      \
+    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                       \
+      SMTP__T("Message size exceeds fixed maximum message size"))                             \
+    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                      \
+    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))             \
+    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                 \
+    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T_CHUNKING("Syntax: BDAT size [LAST]"))       \
+    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                       \
+      SMTP__T_CHUNKING("Cannot read BDAT size, closing transmission channel"))                \
+    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T_CHUNKING("Chunk received"))                  \
+    X(AUTH_TLS, 538, SMTP__E(5, 7, 11),                                                       \
+      SMTP__T_AUTH("Encryption required for requested authentication mechanism"))             \
+    X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T_AUTH("Unrecognized authentication type"))     \
+    X(AUTH_CANCEL, 501, SMTP__E(5, 7, 0), SMTP__T_AUTH("Authentication cancelled"))           \
+    X(AUTH_BASE64, 501, SMTP__E(5, 5, 2), SMTP__T_AUTH("Cannot decode base64"))               \
+    X(AUTH_USER, 501, SMTP__E(5, 5, 4), SMTP__T_AUTH("Invalid user name"))                    \
+    X(AUTH_PLAIN, 501, SMTP__E(5, 5, 2), SMTP__T_AUTH("Invalid PLAIN response"))              \
+    X(AUTH_LINE, 500, SMTP__E(5, 5, 6),                                                       \
+      SMTP__T_AUTH("Authentication Exchange line is too long or malformed"))                  \
+    X(AUTH_GUESSING, 421, SMTP__E(4, 7, 0), SMTP__T_AUTH("Too many authentication failures")) \
+    X(AUTH_ASK, 334, 0, "") /* RFC 4954 4: an empty challenge */                              \
+    X(AUTH_ASK_USER, 334, 0,                                                                  \
+      SMTP__IF_AUTH("VXNlcm5hbWU6")) /* base64 "Username:": protocol, kept terse */           \
+    X(AUTH_ASK_PASS, 334, 0, SMTP__IF_AUTH("UGFzc3dvcmQ6")) /* base64 "Password:" */          \
+    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                       \
+    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                    \
+      SMTP__T("Service not available, closing transmission channel"))                         \
+    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))   \
+    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                  \
+    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                               \
     X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
 
 enum smtp__reply {
@@ -229,11 +251,12 @@ static const struct smtp__reply_row {
     X(214, 0, SMTP__E(2, 0, 0),                                                                  \
       SMTP__T("Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"))                    \
     X(211, 0, SMTP__E(2, 0, 0), SMTP__T("System status"))                                        \
-    X(220, 0, SMTP__E(2, 0, 0), SMTP__T("Ready to start TLS")) /* the greeting has its own */    \
-    X(235, 0, SMTP__E(2, 7, 0), SMTP__T("Authentication successful"))                            \
+    X(220, 0, SMTP__E(2, 0, 0),                                                                  \
+      SMTP__T_STARTTLS("Ready to start TLS")) /* the greeting has its own */                     \
+    X(235, 0, SMTP__E(2, 7, 0), SMTP__T_AUTH("Authentication successful"))                       \
     X(251, 0, SMTP__E(2, 1, 5), SMTP__T("User not local; will forward"))                         \
     X(421, 0, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel"))  \
-    X(432, 0, SMTP__E(4, 7, 12), SMTP__T("A password transition is needed"))                     \
+    X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))                \
     X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable")) \
     X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))  \
     X(452, 0, SMTP__E(4, 3, 1),                                                                  \
@@ -245,10 +268,10 @@ static const struct smtp__reply_row {
     X(502, 0, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                              \
     X(503, 0, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                             \
     X(504, 0, SMTP__E(5, 5, 4), SMTP__T("Command parameter not implemented"))                    \
-    X(534, 0, SMTP__E(5, 7, 9), SMTP__T("Authentication mechanism is too weak"))                 \
-    X(535, 0, SMTP__E(5, 7, 8), SMTP__T("Authentication credentials invalid"))                   \
+    X(534, 0, SMTP__E(5, 7, 9), SMTP__T_AUTH("Authentication mechanism is too weak"))            \
+    X(535, 0, SMTP__E(5, 7, 8), SMTP__T_AUTH("Authentication credentials invalid"))              \
     X(538, 0, SMTP__E(5, 7, 11),                                                                 \
-      SMTP__T("Encryption required for requested authentication mechanism"))                     \
+      SMTP__T_AUTH("Encryption required for requested authentication mechanism"))                \
     X(550, RCPT, SMTP__E(5, 1, 1), SMTP__T("Requested action not taken: mailbox unavailable"))   \
     X(550, 0, SMTP__E(5, 7, 1), SMTP__T("Requested action not taken: mailbox unavailable"))      \
     X(551, 0, SMTP__E(5, 1, 6), SMTP__T("User not local"))                                       \

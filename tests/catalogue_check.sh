@@ -3,6 +3,8 @@
 # itself) against the README's table of it, between <!-- replies --> and
 # <!-- /replies -->: the same rows, in the same order.  Also: no reply text
 # or enhanced code stands in smtp.c outside the catalogue's two maps.
+# A text may stand in SMTP__T(), SMTP__T_<EXT>() or SMTP__IF_<EXT>() (left
+# out with SMTP_TERSE, with the extension, or both).
 # `sh tests/catalogue_check.sh --print` prints the table to paste.
 # Prints "catalogue: N passed, N failed".
 table() {
@@ -10,7 +12,7 @@ table() {
     awk '/^#define SMTP__REPLY_MAP/ {on=1; next} on { l = $0; sub(/\\$/, "", l); printf "%s ", l; if ($0 !~ /\\$/) on=0 } END { print "" }' smtp.c |
     sed -E 's/ +/ /g; s/ X\(/\nX(/g' |
     sed -nE -e 's/SMTP__E\(([0-9]+), ([0-9]+), ([0-9]+)\)/"\1.\2.\3"/' -e 's/^(X\([A-Z0-9_]+, [0-9]+, )0,/\1"",/' \
-        -e 's/^X\(([A-Z0-9_]+), ([0-9]+), "([^"]*)", (SMTP__T\()?"([^"]*)"\)?\).*/| \2 | \3 | \5 | `\1` |/p'
+        -e 's/^X\(([A-Z0-9_]+), ([0-9]+), "([^"]*)", (SMTP__(T|T_[A-Z]+|IF_[A-Z]+)\()?"([^"]*)"\)?\).*/| \2 | \3 | \6 | `\1` |/p'
 }
 if [ "${1:-}" = "--print" ]; then
     echo "| code | enhanced | text | catalogue id |"
