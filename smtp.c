@@ -654,7 +654,9 @@ static size_t smtp__put_num(char *o, uint64_t v)
     return n;
 }
 
-/* The EHLO keywords, each with the extension bit that offers it. */
+/* The EHLO keywords, each with the extension bit that offers it, in the
+ * order they are sent.  A compiled-out extension's bit is never set
+ * (smtp_init()): its row is left out. */
 static const struct smtp__keyword {
     uint16_t ext;
     char kw[20];
@@ -663,13 +665,23 @@ static const struct smtp__keyword {
     {SMTP_EXT_SIZE, "SIZE"},
     {SMTP_EXT_8BITMIME, "8BITMIME"},
     {SMTP_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
+#ifndef SMTP_NO_SMTPUTF8
     {SMTP_EXT_SMTPUTF8, "SMTPUTF8"},
+#endif
     {SMTP_EXT_LIMITS, "LIMITS RCPTMAX="},
+#ifndef SMTP_NO_CHUNKING
     {SMTP_EXT_CHUNKING, "CHUNKING"},
     {SMTP_EXT_BINARYMIME, "BINARYMIME"},
+#endif
+#ifndef SMTP_NO_STARTTLS
     {SMTP_EXT_STARTTLS, "STARTTLS"},
+#endif
+#ifndef SMTP_NO_AUTH
     {SMTP_EXT_AUTH, "AUTH PLAIN LOGIN"},
+#endif
+#ifndef SMTP_NO_DSN
     {SMTP_EXT_DSN, "DSN"},
+#endif
 };
 
 /* The EHLO reply: hostname (and the first line of text) first, then one
