@@ -604,6 +604,7 @@ struct fz_run {
     fz_event_fn on_event;
     void (*on_output)(struct fz_run *run, const char *p, size_t n);
     void *user;
+    size_t last_used;    /* octets the call that gave the event took */
     int stop;            /* set by a callback: end the run now */
     int closed;
 };
@@ -795,6 +796,7 @@ static inline void fz_drive(struct fz_run *run)
         FZ_CHECK(used <= offer, "smtp_feed: consumed more than offered");
         fz_dump("  took", buf, used);
         run->pos += used;
+        run->last_used = used;
         (void)smtp_output(&run->s, &olen);
         pending_out = olen > 0;
         switch (st) {
