@@ -18,6 +18,16 @@ CC=${CC:-cc}
 MAKE=${MAKE:-make}
 export CC
 pass=0; fail=0
+# python_with MODULES: the first python that can import MODULES, or nothing.
+python_with() {
+    for p in ${PYTHON:-} python3 /usr/bin/python3; do
+        if command -v "$p" >/dev/null 2>&1 && "$p" -c "import $1" 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
 ok()   { pass=$((pass + 1)); echo "ok   $*"; }
 bad()  { fail=$((fail + 1)); echo "FAIL $*"; }
 skip() { echo "SKIP: $*"; }
@@ -102,10 +112,7 @@ else
         ok "ESP-IDF early expansion (script mode): registers SRCS smtp.c INCLUDE_DIRS ."
     else bad "ESP-IDF early expansion (script mode): registers SRCS smtp.c INCLUDE_DIRS ."; fi
 
-    PY=
-    for p in ${PYTHON:-} python3 /usr/bin/python3; do
-        if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import kconfiglib' 2>/dev/null; then PY=$p; break; fi
-    done
+    PY=$(python_with kconfiglib)
     if [ -z "$PY" ]; then
         skip "no python3 with kconfiglib (Debian: python3-kconfiglib): Zephyr module not run"
     elif ! defs=$("$PY" tests/packaging/manifests.py "$SRC" kconfig SMTP_NO_AUTH=y SMTP_RCPT_MAX=3); then
@@ -185,10 +192,7 @@ else
 fi
 
 # The manifests: parsed, versions equal, what they build.
-PY=
-for p in ${PYTHON:-} python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import yaml, kconfiglib' 2>/dev/null; then PY=$p; break; fi
-done
+PY=$(python_with 'yaml, kconfiglib')
 [ -z "$PY" ] && for p in ${PYTHON:-} python3; do command -v "$p" >/dev/null 2>&1 && { PY=$p; break; }; done
 if [ -z "$PY" ]; then
     skip "python3 not installed: manifests not parsed"
