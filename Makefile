@@ -315,12 +315,13 @@ analyze:
 # the drivers that do not reach zero alarms yet: `make prove-pending` runs
 # them and fails; they are not part of `make test`.
 PROVE_NO_EXT   := -DSMTP_NO_CHUNKING,-DSMTP_NO_STARTTLS,-DSMTP_NO_AUTH,-DSMTP_NO_DSN,-DSMTP_NO_SMTPUTF8
-PROVE_RUNS     ?= init-terse:proof/init.c:-DSMTP_TERSE init-terse-no-ext:proof/init.c:-DSMTP_TERSE,$(PROVE_NO_EXT) \
+PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
+                  init-terse:proof/init.c:-DSMTP_TERSE init-terse-no-ext:proof/init.c:-DSMTP_TERSE,$(PROVE_NO_EXT) \
                   helpers:proof/helpers.c \
                   helpers-no-ext:proof/helpers.c:$(PROVE_NO_EXT) \
                   helpers-tiny:proof/helpers.c:-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
                   helpers-terse:proof/helpers.c:-DSMTP_TERSE
-PROVE_PENDING  ?= init:proof/init.c path:proof/helpers.c:-DPROVE_PATH session:proof/session.c
+PROVE_PENDING  ?= path:proof/helpers.c:-DPROVE_PATH session:proof/session.c
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
 .PHONY: prove prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)
