@@ -1077,7 +1077,10 @@ static const struct smtp__param_row {
 
 /* xtext of 1..max octets that decodes to SP and printable US-ASCII only
  * (RFC 3461 4.2, 4.4; RFC 4954 5): a decoded CR, LF or other control octet
- * would let a DSN or a header built from the value be split. */
+ * would let a DSN or a header built from the value be split.  It reads
+ * xtext itself rather than through smtp_xtext_decode() or a shared helper:
+ * it runs on the deepest stack of a call (MAIL parameters), and one more
+ * frame there takes the Cortex-M4 worst case from 248 to 256 octets. */
 #if !defined(SMTP_NO_AUTH) || !defined(SMTP_NO_DSN)
 static int smtp__xtext_ok(const char *v, size_t n, size_t max)
 {
