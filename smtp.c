@@ -124,6 +124,7 @@ enum smtp__lflag {                       /* what was wrong with the command line
 
 enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_DOTCR };
 
+#ifndef SMTP_NO_SERVER /* the reply catalogue and the verbs */
 /* ------------------------------------------------------ the reply catalogue */
 
 /* An enhanced status code (RFC 3463) class.subject.detail in 16 bits; 0 is
@@ -352,18 +353,21 @@ static const struct smtp__verb_row {
 #undef SMTP__X
 };
 
+#endif /* SMTP_NO_SERVER */
+
 /* ---------------------------------------------------------- decisions table */
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
-static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
-static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
 static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
                                             503, 550, 552, 553, 555, 0};
 static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
                                             503, 550, 551, 552, 553, 555, 0};
-static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
+#ifndef SMTP_NO_SERVER
+static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
+static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
+static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
 static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
@@ -398,6 +402,8 @@ static const struct smtp__decision {
     {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_AUTH */
     {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BDAT */
 };
+
+#endif /* SMTP_NO_SERVER */
 
 /* -------------------------------------------------------- octet classes */
 
@@ -446,6 +452,7 @@ static int smtp__is_word(const char *p, size_t n, const char *w)
     return n == strlen(w) && smtp__has_prefix(p, n, w);
 }
 
+#ifndef SMTP_NO_SERVER /* blanks between words */
 /* SP, and HTAB unless SMTP_OPT_STRICT_SPACES: what separates the words of
  * a command line. */
 static int smtp__is_blank(const struct smtp_session *s, char c)
@@ -464,6 +471,8 @@ static size_t smtp__skip_blanks(const struct smtp_session *s, const char *p, siz
         i++;
     return i;
 }
+
+#endif /* SMTP_NO_SERVER */
 
 /* Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629), or 0:
  * no overlongs, no surrogates, nothing above U+10FFFF.  n >= 1. */
@@ -493,6 +502,7 @@ static size_t smtp__utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+#ifndef SMTP_NO_SERVER /* UTF-8 in arguments */
 /* Any octet >= 0x80 in p[0..n) must start well-formed UTF-8; *has8 is set
  * when there is one.  Returns 0 for malformed input. */
 static int smtp__check_utf8(const char *p, size_t n, int *has8)
@@ -511,6 +521,8 @@ static int smtp__check_utf8(const char *p, size_t n, int *has8)
     return 1;
 }
 
+#endif /* SMTP_NO_SERVER */
+
 static int smtp__hexval(int c)
 {
     /* the class test first: c | 0x20 alone would turn 0x14 into '4' */
@@ -520,6 +532,7 @@ static int smtp__hexval(int c)
     return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
+#ifndef SMTP_NO_SERVER /* the reply writer */
 /* -------------------------------------------------------------- the writer */
 
 /* Enhanced codes inside the writer: class << 20 | subject << 10 | detail,
@@ -642,6 +655,8 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
     smtp__say(s, id);
 }
 
+#endif /* SMTP_NO_SERVER */
+
 static size_t smtp__put_num(char *o, uint64_t v)
 {
     char d[20];
@@ -654,6 +669,7 @@ static size_t smtp__put_num(char *o, uint64_t v)
     return n;
 }
 
+#ifndef SMTP_NO_SERVER /* EHLO reply */
 /* The EHLO keywords, each with the extension bit that offers it, in the
  * order they are sent.  A compiled-out extension's bit is never set
  * (smtp_init()): its row is left out. */
@@ -726,6 +742,8 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
     }
     s->_out[sep] = ' ';
 }
+
+#endif /* SMTP_NO_SERVER */
 
 /* --------------------------------------------------------- argument parsers */
 
@@ -1027,6 +1045,7 @@ SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
     return (long)o;
 }
 
+#ifndef SMTP_NO_SERVER /* the receiver */
 /* ---------------------------------------------------------- MAIL and RCPT */
 
 /* Internal results: > 0 an event, 0 a reply is queued, < 0 the negated id
@@ -2315,6 +2334,8 @@ SMTP_API int smtp_tls_done(struct smtp_session *s)
         s->_state = SMTP__ST_INIT;
     return SMTP_OK;
 }
+
+#endif /* SMTP_NO_SERVER */
 
 /* The X-macro tables of smtp.h as data: one walk serves all four lookups. */
 struct smtp__name_row {
