@@ -2423,7 +2423,6 @@ enum smtp__cflag {
     SMTP__CF_BDAT = 1u << 5,     /* the body goes by BDAT */
     SMTP__CF_BINARY = 1u << 6,   /* BODY=BINARYMIME: BDAT, octets as they are */
     SMTP__CF_FAILED = 1u << 7,   /* a BDAT chunk was refused */
-    SMTP__CF_RESET = 1u << 8,    /* RSET once every reply is in */
     SMTP__CF_SECRET = 1u << 9,   /* _out holds credentials: wipe once sent */
     SMTP__CF_LAST = 1u << 10,    /* the last command ends a group (RFC 2920 3.1) */
     SMTP__CF_UTF8 = 1u << 11     /* the transaction is SMTPUTF8 */
@@ -2548,14 +2547,14 @@ static int smtp__cfinish(struct smtp_client *c, size_t start, unsigned kind)
 /* A command with no argument or a constant one. */
 static void smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
 {
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, cmd, (size_t)-1);
     (void)smtp__cfinish(c, start, kind);
 }
 
 static void smtp__chello(struct smtp_client *c, const char *verb)
 {
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, verb, 5);
     smtp__cput(c, c->cfg.hostname, (size_t)-1);
     (void)smtp__cfinish(c, start, verb[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
@@ -2818,6 +2817,8 @@ static int smtp__cline(struct smtp_client *c, size_t n)
  * what RFC 5321 3.8 asks, and harmless). */
 static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
 {
+    if (c->_flags & SMTP__CF_SECRET)
+        memset(c->_out, 0, sizeof c->_out);
     if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT) {
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
@@ -2854,12 +2855,13 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
     return code / 100 == 4 ? SMTP_RCPT_TEMP : SMTP_RCPT_PERM;
 }
 
-/* A transaction is over without the server's verdict on a message: RSET
- * once the pipe is empty if the server had opened it. */
+/* A transaction is over without the server's verdict on a message.  If the
+ * server had opened it, RSET closes it now, behind any reply still due
+ * (only pipelined commands can be pending, and RSET may join them). */
 static void smtp__cabandon(struct smtp_client *c)
 {
     if (c->_flags & SMTP__CF_MAIL_OK)
-        c->_flags |= SMTP__CF_RESET;
+        smtp__csimple(c, "RSET", SMTP__K_RSET);
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
     c->_state = SMTP__CS_READY;
 }
@@ -3031,15 +3033,13 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     size_t i = 0;
     *used = 0;
     ev->type = 0;
+    ev->any.reply.code = 0;
+    ev->any.reply.cls = ev->any.reply.subject = 0, ev->any.reply.detail = 0;
+    ev->any.reply.text.ptr = c->_text, ev->any.reply.text.len = 0;
     if (c->_state == SMTP__CS_CLOSED)
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
     if (c->_out_len > c->_out_off || c->_run_len)
         return SMTP_WANT_WRITE;
-    if ((c->_flags & SMTP__CF_RESET) && c->_pipe_n == 0 && c->_state == SMTP__CS_READY) {
-        c->_flags &= (uint16_t)~SMTP__CF_RESET;
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
-        return SMTP_WANT_WRITE;
-    }
     if (c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read (rule C5) */
         *used = len;
         return SMTP_NEED_INPUT;
@@ -3147,7 +3147,7 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
     static const char *const head[5] = {"", "AUTH PLAIN", "AUTH LOGIN", "AUTH XOAUTH2",
                                         "AUTH OAUTHBEARER"};
     const char *part[5];
-    size_t len[5], total = 0, start = c->_out_len;
+    size_t len[5], total = 0, start = (smtp__croom(c, 0), c->_out_len);
     unsigned k, n = 5;
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
@@ -3226,7 +3226,7 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     static const char *const body[4] = {"", " BODY=7BIT", " BODY=8BITMIME", " BODY=BINARYMIME"};
     static const struct smtp_mail_opts none = {0, 0, 0, 0, 0};
     uint32_t ext = c->caps.ext;
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     unsigned flags = SMTP_PATH_NULL_OK;
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
@@ -3287,7 +3287,7 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
                               const char *orcpt)
 {
     static const char *const words[4] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     unsigned k, sep = '=';
     int r;
     if (c->_state != SMTP__CS_MAIL)
@@ -3343,7 +3343,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
         return SMTP_ERR_STATE;
     if (c->_pipe_n == 0 && c->_rcpt_ok == 0) { /* every reply is in: nobody took it */
         smtp__csimple(c, "RSET", SMTP__K_RSET);
-        c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION | SMTP__CF_RESET);
+        c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
         c->_state = SMTP__CS_READY;
         return SMTP_ERR_NORCPT;
     }
@@ -3500,7 +3500,7 @@ SMTP_API int smtp_client_end(struct smtp_client *c)
 
 static int smtp__cqueue(struct smtp_client *c, const char *cmd, unsigned kind)
 {
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, cmd, (size_t)-1);
     return smtp__cfinish(c, start, kind);
 }
@@ -3513,7 +3513,7 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
                                                                            : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
-    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION | SMTP__CF_RESET);
+    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
     c->_state = SMTP__CS_READY;
     return SMTP_OK;
 }
