@@ -96,7 +96,7 @@ test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
 ## test-unit       (suite) API unit tests, the embedding example and TURN/ATRN, gcc and clang
 TEST_SUITES += test-unit
 test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) \
-	   $(TEST_CCS:%=$(TEST_DIR)/turn-%)
+	   $(TEST_CCS:%=$(TEST_DIR)/turn-%) $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
 
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++

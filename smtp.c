@@ -2471,7 +2471,8 @@ enum smtp__cflag {
     SMTP__CF_FAILED = 1u << 7,   /* a BDAT chunk was refused */
     SMTP__CF_SECRET = 1u << 9,   /* _out holds credentials: wipe once sent */
     SMTP__CF_LAST = 1u << 10,    /* the last command ends a group (RFC 2920 3.1) */
-    SMTP__CF_UTF8 = 1u << 11     /* the transaction is SMTPUTF8 */
+    SMTP__CF_UTF8 = 1u << 11,    /* the transaction is SMTPUTF8 */
+    SMTP__CF_ENDING = 1u << 12   /* smtp_client_end() waits for the body to drain */
 };
 #define SMTP__CF_TRANSACTION                                                                      \
     (SMTP__CF_MAIL_OK | SMTP__CF_FULL | SMTP__CF_BDAT | SMTP__CF_BINARY | SMTP__CF_FAILED |      \
@@ -3143,6 +3144,26 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     return SMTP_NEED_INPUT;
 }
 
+/* The end of the data, once every body octet before it is out.  _body:
+ * SMTP__CB_BARE when a CRLF is still owed for a held CR or LF. */
+static void smtp__cend_write(struct smtp_client *c)
+{
+    size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
+    if (c->_flags & SMTP__CF_BDAT) {
+        smtp__cput(c, "BDAT ", 5);
+        smtp__cput_num(c, pl);
+        smtp__cput(c, " LAST\r\n", 7);
+        smtp__cput(c, "\r\n", pl);
+        smtp__cpush(c, SMTP__K_END);
+    } else {
+        /* CRLF.CRLF whatever the body's last octets were */
+        smtp__cput(c, "\r\n.\r\n", 5);
+        if (c->_body == SMTP__CB_SOL)
+            c->_out_len = (uint16_t)(c->_out_len - 5), smtp__cput(c, ".\r\n", 3);
+        smtp__cpush(c, SMTP__K_END);
+    }
+}
+
 SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len)
 {
     if (c->_out_len > c->_out_off) {
@@ -3174,6 +3195,10 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
         c->_run_len -= k;
         if (!c->_run_len)
             c->_run = 0;
+    }
+    if ((c->_flags & SMTP__CF_ENDING) && c->_out_len == c->_out_off && !c->_run_len) {
+        c->_flags &= (uint16_t)~SMTP__CF_ENDING;
+        smtp__cend_write(c);
     }
 }
 
@@ -3531,28 +3556,22 @@ SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len
 
 SMTP_API int smtp_client_end(struct smtp_client *c)
 {
-    size_t pl = 0, skip;
-    int r = smtp__cbody_ok(c), h;
+    size_t skip;
+    int h, r = c->_state != SMTP__CS_BODY ? smtp__cbody_ok(c)
+               : (c->_flags & SMTP__CF_BDAT) ? smtp__cfree(c)
+                                              : SMTP_OK;
     if (r != SMTP_OK)
         return r;
     h = (c->_flags & SMTP__CF_BINARY) ? 0 : smtp__cheld(c, "", 0, &skip);
     if (h < 0)
         return SMTP_ERR_BARE;
-    pl = (size_t)h;
-    if (c->_flags & SMTP__CF_BDAT) {
-        smtp__cput(c, "BDAT ", 5);
-        smtp__cput_num(c, pl);
-        smtp__cput(c, " LAST\r\n", 7);
-        smtp__cput(c, "\r\n", pl);
-        smtp__cpush(c, SMTP__K_END);
-    } else {
-        /* CRLF.CRLF whatever the body's last octets were */
-        smtp__cput(c, "\r\n.\r\n", 5);
-        if (pl == 0 && c->_body == SMTP__CB_SOL)
-            c->_out_len = (uint16_t)(c->_out_len - 5), smtp__cput(c, ".\r\n", 3);
-        smtp__cpush(c, SMTP__K_END);
-    }
     c->_state = SMTP__CS_END;
+    if (h)
+        c->_body = SMTP__CB_BARE;
+    if (c->_out_len > c->_out_off || c->_run_len)
+        c->_flags |= SMTP__CF_ENDING; /* after the body octets still queued */
+    else
+        smtp__cend_write(c);
     return SMTP_OK;
 }
 

@@ -2,7 +2,8 @@
  * smtp.h - the SMTP protocol core (RFC 5321, with RFC 821's SEND/SOML/SAML/TURN)
  *
  * A sans-I/O receiver (server) core: you push the bytes a client sent, it
- * hands back events to decide on and reply bytes to send.  It never touches a
+ * hands back events to decide on and reply bytes to send.  The sender
+ * (client) role is further down ("The sender (client) role").  It never touches a
  * socket, never allocates, keeps no global state, and needs only <stddef.h>,
  * <stdint.h> and <string.h>.  The whole session lives in `struct smtp_session`,
  * which you own: static, on the stack or inside your connection object.
@@ -54,9 +55,9 @@
  *     text and enh arguments may be NULL (the default).
  *
  * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
- *  - Server role only.  The reply writer, the reply catalogue and the
- *    argument parsers are shared helpers so that a client role can be added
- *    in this file.
+ *  - Both roles: the receiver, and the sender further down.  They share
+ *    the octet classes, the path parsers and the per-command reply code
+ *    tables; SMTP_NO_SERVER or SMTP_NO_CLIENT leaves one out.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
  *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
  *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
