@@ -2999,6 +2999,17 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     }
 }
 
+/* An abandoned transaction the server still holds open (CF_RESET) is reset
+ * as soon as every reply is in: before the event that reports it, so that
+ * no MAIL can be queued ahead of the RSET. */
+static void smtp__cpend_reset(struct smtp_client *c)
+{
+    if ((c->_flags & SMTP__CF_RESET) && c->_pipe_n == 0 && c->_state == SMTP__CS_READY) {
+        c->_flags &= (uint16_t)~SMTP__CF_RESET;
+        smtp__csimple(c, "RSET", SMTP__K_RSET);
+    }
+}
+
 /* ---------------------------------------------------------- public API */
 
 SMTP_API void smtp_client_config_default(struct smtp_client_config *cfg)
@@ -3035,11 +3046,9 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
     if (c->_out_len > c->_out_off || c->_run_len)
         return SMTP_WANT_WRITE;
-    if ((c->_flags & SMTP__CF_RESET) && c->_pipe_n == 0 && c->_state == SMTP__CS_READY) {
-        c->_flags &= (uint16_t)~SMTP__CF_RESET;
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+    smtp__cpend_reset(c);
+    if (c->_out_len > c->_out_off)
         return SMTP_WANT_WRITE;
-    }
     if (c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read (rule C5) */
         *used = len;
         return SMTP_NEED_INPUT;
@@ -3067,6 +3076,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
             int e = smtp__creply(c, ev);
             c->_code = 0, c->_lines = 0, c->_text_len = 0;
             c->_enh[0] = c->_enh[1] = 0, c->_detail = 0;
+            smtp__cpend_reset(c); /* before the event: the next MAIL goes after it */
             if (e == SMTP_CEV_TLS) {
                 *used = len; /* what followed the 220 is dropped (rule C5) */
                 return e;
@@ -3138,6 +3148,8 @@ static int smtp__cidle(const struct smtp_client *c)
                        c->_state == SMTP__CS_TLS
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
+    if (c->_flags & SMTP__CF_RESET)
+        return SMTP_ERR_BUSY; /* the RSET of the abandoned transaction goes first */
     return smtp__cfree(c);
 }
 
