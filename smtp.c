@@ -3248,9 +3248,9 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
         return SMTP_ERR_SYNTAX;
     if ((opts->body == SMTP_BODY_8BITMIME && !(ext & SMTP_EXT_8BITMIME)) ||
-        (opts->body == SMTP_BODY_BINARYMIME &&
-         ((ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
-              (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING) ||
+        (opts->body == SMTP_BODY_BINARYMIME && /* BODY= is 8BITMIME's (RFC 3030 3) */
+         ((ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME)) !=
+              (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME) ||
           (c->cfg.options & SMTP_COPT_NO_CHUNKING))) ||
         (opts->smtputf8 && !(ext & SMTP_EXT_SMTPUTF8)) ||
         ((opts->ret || opts->envid) && !(ext & SMTP_EXT_DSN)))
