@@ -3041,7 +3041,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     const char *p = (const char *)buf;
     size_t i = 0;
     *used = 0;
-    ev->type = 0;
+    memset(ev, 0, sizeof *ev); /* CEV_CLOSED from a malformed line: code 0, no text */
+    ev->any.reply.text.ptr = c->_text;
     if (c->_state == SMTP__CS_CLOSED)
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
     if (c->_out_len > c->_out_off || c->_run_len)
