@@ -2818,10 +2818,18 @@ static int smtp__cline(struct smtp_client *c, size_t n)
  * what RFC 5321 3.8 asks, and harmless). */
 static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
 {
-    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT) {
+    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT &&
+        c->_state != SMTP__CS_QUIT) {
+        /* QUIT only where a command can start: not inside the message data,
+         * not after part of a line went out (a partial write, a SASL line) */
+        int mid = c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
+                  (c->_out_off > 0 && c->_out[c->_out_off - 1] != '\n');
+        if (c->_flags & SMTP__CF_SECRET)
+            memset(c->_out, 0, sizeof c->_out);
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
-        smtp__cput(c, "QUIT\r\n", 6);
+        if (!mid)
+            smtp__cput(c, "QUIT\r\n", 6);
     }
     c->_state = SMTP__CS_CLOSED;
     c->_why = (uint8_t)why;
