@@ -3252,6 +3252,8 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
         return r;
+    if (c->_rcpt_replies < c->_rcpts)
+        return SMTP_ERR_BUSY; /* the last transaction's RCPT replies are counted in it */
     if (!opts)
         opts = &none;
     if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
