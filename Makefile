@@ -67,7 +67,8 @@ uninstall:
 # ---------------------------------------------------------------- tests
 # Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
 # byte by byte, in random chunks, at every split, after struct copies and
-# with a slow writer), API unit tests (tests/unit.c) and the README's
+# with a slow writer), the sender's transcripts (tests/ctranscripts/*.txt,
+# run by tests/ctranscript.c the same ways), API unit tests (tests/unit.c) and the README's
 # embedding example (tests/embed_example.c), each built with gcc and clang
 # under ASan+UBSan.  test-config rebuilds the unit tests with other
 # compile-time settings.  Every suite ends with "N passed, N failed".
@@ -92,6 +93,12 @@ $(TEST_DIR)/%-clang: tests/%.c smtp.c smtp.h | $(TEST_DIR)
 TEST_SUITES += test-transcripts
 test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
 	@$(TEST_ENV) sh tests/run_transcripts.sh $^
+
+## test-ctranscripts (suite) every client transcript in every feeding mode, gcc and clang
+TEST_SUITES += test-ctranscripts
+.PHONY: test-ctranscripts
+test-ctranscripts: $(TEST_CCS:%=$(TEST_DIR)/ctranscript-%)
+	@$(TEST_ENV) sh tests/run_ctranscripts.sh $^
 
 ## test-unit       (suite) API unit tests and the embedding example, gcc and clang
 TEST_SUITES += test-unit

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make check: the core's own tests with one compiler and nothing else: the
-# transcripts in every feeding mode, the unit tests (default build and
+# receiver's and the sender's transcripts in every feeding mode, the unit tests (default build and
 # SMTP_TERSE with every extension compiled out) and the README's embedding
 # example.  No Python, no OpenSSL, no other package.  With ASan+UBSan when
 # the compiler can build and run them, without otherwise (said so).
@@ -38,12 +38,14 @@ built() {
     echo "FAIL $1 does not build with $CC"; f=$((f + 1)); return 1
 }
 build transcript
+build ctranscript
 build unit
 build unit-small -DSMTP_TERSE -DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN \
     -DSMTP_NO_SMTPUTF8
 build embed_example
 wait
 built transcript && { echo "--- transcripts"; run "$TEST_DIR/transcript" tests/transcripts/*.txt; }
+built ctranscript && { echo "--- client transcripts"; run "$TEST_DIR/ctranscript" tests/ctranscripts/*.txt; }
 built unit && { echo "--- unit"; run "$TEST_DIR/unit"; }
 built unit-small && { echo "--- unit, SMTP_TERSE and every SMTP_NO_*"; run "$TEST_DIR/unit-small"; }
 built embed_example && { echo "--- embedding example"; embed "$TEST_DIR/embed_example"; }

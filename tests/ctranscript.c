@@ -508,7 +508,7 @@ static struct guard in_guard, body_guard;
 
 static char *guard_place(struct guard *g, const char *p, size_t n)
 {
-    if (n > g->room) {
+    if (n > g->room || !g->end) {
         size_t page = (size_t)sysconf(_SC_PAGESIZE), len = (n + page - 1) / page * page;
         char *m;
         if (g->end)
