@@ -2904,8 +2904,8 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
             c->_pipe_head = (uint8_t)((c->_pipe_head + 1) % SMTP_CLIENT_PIPE_MAX);
             c->_pipe_n--;
         }
-    } else if (c->_state != SMTP__CS_GREET) {
-        return smtp__cclose(c, ev, code == 421 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL); /* unasked */
+    } else if (c->_state != SMTP__CS_GREET) { /* unasked: 421 or 221 is the server leaving */
+        return smtp__cclose(c, ev, code == 421 || code == 221 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL);
     }
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
