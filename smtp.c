@@ -2818,7 +2818,8 @@ static int smtp__cline(struct smtp_client *c, size_t n)
  * what RFC 5321 3.8 asks, and harmless). */
 static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
 {
-    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT) {
+    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT &&
+        c->_state != SMTP__CS_QUIT) { /* once is enough */
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
         smtp__cput(c, "QUIT\r\n", 6);
