@@ -2850,7 +2850,8 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
 {
     if (code / 100 == 2)
         return SMTP_RCPT_OK;
-    if (code == 452 || (c->_flags & SMTP__CF_FULL))
+    /* RFC 5321 4.5.3.1.10: 552 is RFC 821's "too many recipients", a 452 */
+    if (code == 452 || code == 552 || (c->_flags & SMTP__CF_FULL))
         return SMTP_RCPT_LATER;
     return code / 100 == 4 ? SMTP_RCPT_TEMP : SMTP_RCPT_PERM;
 }
@@ -2960,7 +2961,7 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         ev->rcpt.result = (uint8_t)smtp__rcpt_result(c, code);
         if (cls == 2)
             c->_rcpt_ok++;
-        else if (code == 452)
+        else if (code == 452 || code == 552)
             c->_flags |= SMTP__CF_FULL;
         return ev->type = SMTP_CEV_RCPT;
     case SMTP__K_DATA:

@@ -802,8 +802,9 @@ enum smtp_rcpt_result {
     SMTP_RCPT_OK = 0,   /* 250, 251: accepted */
     SMTP_RCPT_TEMP = 1, /* 4yz: try again later */
     SMTP_RCPT_PERM = 2, /* 5yz: will not be delivered */
-    SMTP_RCPT_LATER = 3 /* after a 452 "too many recipients": send it in
-                           another transaction (RFC 5321 4.5.3.1.10) */
+    SMTP_RCPT_LATER = 3 /* after a 452 "too many recipients" (or RFC 821's
+                           552): send it in another transaction (RFC 5321
+                           4.5.3.1.10) */
 };
 
 /* Settings.  smtp_client_config_default() fills it; smtp_client_init()
