@@ -2912,7 +2912,9 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
     if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !smtp__in_codes(smtp__ckinds[kind].extra, code))
+        !smtp__in_codes(smtp__ckinds[kind].extra, code) &&
+        !(kind == SMTP__K_END && (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
+          smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
@@ -3001,6 +3003,17 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     }
 }
 
+/* The RSET an abandoned transaction owes, once every reply is in: 1 when
+ * it was queued now. */
+static int smtp__creset(struct smtp_client *c)
+{
+    if (!(c->_flags & SMTP__CF_RESET) || c->_pipe_n || c->_state != SMTP__CS_READY)
+        return 0;
+    c->_flags &= (uint16_t)~SMTP__CF_RESET;
+    smtp__csimple(c, "RSET", SMTP__K_RSET);
+    return 1;
+}
+
 /* ---------------------------------------------------------- public API */
 
 SMTP_API void smtp_client_config_default(struct smtp_client_config *cfg)
@@ -3037,11 +3050,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
     if (c->_out_len > c->_out_off || c->_run_len)
         return SMTP_WANT_WRITE;
-    if ((c->_flags & SMTP__CF_RESET) && c->_pipe_n == 0 && c->_state == SMTP__CS_READY) {
-        c->_flags &= (uint16_t)~SMTP__CF_RESET;
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+    if (smtp__creset(c))
         return SMTP_WANT_WRITE;
-    }
     if (c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read (rule C5) */
         *used = len;
         return SMTP_NEED_INPUT;
@@ -3067,6 +3077,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         }
         if (r > 0) {
             int e = smtp__creply(c, ev);
+            (void)smtp__creset(c); /* before the application's next command */
             c->_code = 0, c->_lines = 0, c->_text_len = 0;
             c->_enh[0] = c->_enh[1] = 0, c->_detail = 0;
             if (e == SMTP_CEV_TLS) {
