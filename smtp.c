@@ -3146,9 +3146,10 @@ SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 /* Common checks of the commands outside a transaction. */
 static int smtp__cidle(const struct smtp_client *c)
 {
-    if (c->_state != SMTP__CS_READY)
+    if (c->_state != SMTP__CS_READY) /* a transaction ends by end() or rset() only */
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_MAIL ||
+                       c->_state == SMTP__CS_DATA || c->_state == SMTP__CS_BODY
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
