@@ -431,7 +431,9 @@ static void parse(struct transcript *t, const char *file)
             if (k1 == ':')
                 buf_add(&it->text, "\r\n", 2);
         } else if (k0 == 'E' && k1 == ':') {
-            buf_adds(&add_item(&t->exp, &t->nexp, K_E, ln)->text, rest);
+            struct item *it = add_item(&t->exp, &t->nexp, K_E, ln);
+            if (decode(rest, strlen(rest), 0, 1, &it->text) < 0)
+                die("%s:%d: bad repeat", file, ln);
         } else if (k0 == 'A' && k1 == ':') {
             struct action *a;
             struct item *it;
@@ -612,16 +614,21 @@ static void log_event(struct run *r, int st, const union smtp_cevent *ev)
         buf_printf(b, " enh=%u.%u.%u", rp->cls, rp->subject, rp->detail);
     else
         buf_adds(b, " enh=-");
-    kv_span(b, "text", rp->text);
     if (rp->code && (rp->code < 200 || rp->code > 599))
-        fail(r, "reply code %u", rp->code);
+        fail(r, "%s: reply code %u", smtp_client_event_name(st), rp->code);
     if (rp->cls && rp->cls != rp->code / 100)
         fail(r, "enhanced class %u for code %u", rp->cls, rp->code);
+    /* the text is read only once it is known to be in the client */
     if (!rp->text.ptr || rp->text.len > SMTP_CLIENT_TEXT_MAX ||
-        (rp->text.len && !(rp->text.ptr >= cb && rp->text.ptr + rp->text.len <= cb + sizeof *r->c)))
-        fail(r, "reply text (%p, %zu) not in the client", (const void *)rp->text.ptr, rp->text.len);
-    if (rp->text.ptr && memchr(rp->text.ptr, '\r', rp->text.len))
-        fail(r, "CR in the reply text");
+        (rp->text.len && !(rp->text.ptr >= cb && rp->text.ptr + rp->text.len <= cb + sizeof *r->c))) {
+        fail(r, "%s: reply text (%p, %zu) not in the client", smtp_client_event_name(st),
+             (const void *)rp->text.ptr, rp->text.len);
+        buf_adds(b, " text=?");
+    } else {
+        kv_span(b, "text", rp->text);
+        if (memchr(rp->text.ptr, '\r', rp->text.len))
+            fail(r, "CR in the reply text");
+    }
     switch (st) {
     case SMTP_CEV_READY: {
         const struct smtp_caps *cp = &r->c->caps;
