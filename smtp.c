@@ -3003,6 +3003,14 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     }
 }
 
+/* A line no reply can be made of (rule C5): the end, with no reply (code 0). */
+static int smtp__cbroken(struct smtp_client *c, union smtp_cevent *ev)
+{
+    memset(&ev->any.reply, 0, sizeof ev->any.reply);
+    ev->any.reply.text.ptr = c->_text;
+    return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+}
+
 /* The RSET an abandoned transaction owes, once every reply is in: 1 when
  * it was queued now. */
 static int smtp__creset(struct smtp_client *c)
@@ -3062,7 +3070,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         int r;
         if (take > sizeof c->_line - c->_line_len) { /* longer than 512 octets */
             *used = len;
-            return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+            return smtp__cbroken(c, ev);
         }
         memcpy(c->_line + c->_line_len, p + i, take);
         c->_line_len = (uint16_t)(c->_line_len + take);
@@ -3073,7 +3081,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         c->_line_len = 0;
         if (r < 0) {
             *used = i;
-            return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+            return smtp__cbroken(c, ev);
         }
         if (r > 0) {
             int e = smtp__creply(c, ev);
