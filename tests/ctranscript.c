@@ -6,10 +6,12 @@
  * actions), and the command bytes, events and call results we expect.
  * Every transcript runs in several modes: whole (each stretch of server
  * input in one call), bytes (one octet per call), random (seeded chunks,
- * and body actions cut into random pieces), splits (every two-part split of
- * the server input; 200 of them for long inputs) and slow (output
- * acknowledged a few octets at a time).  Each run must log exactly the
- * expected stream; the first difference is shown.  Server input and body
+ * and body actions cut into random pieces), slow (output acknowledged a
+ * few octets at a time), hop (random chunks, and the client moved by
+ * memcpy after every call, the old copy poisoned: rule 1) and splits
+ * (every two-part split of the server input; 200 of them for long
+ * inputs).  Each run must log exactly the expected stream; the first
+ * difference is shown.  Server input and body
  * octets sit flush against a PROT_NONE page, so reading past them crashes
  * even without AddressSanitizer.  Every call is also checked against
  * smtp.h: used <= len, NEED_INPUT only with everything taken, nothing
@@ -18,6 +20,8 @@
  * reply text inside the client, and nothing taken or said after the end.
  *
  * Usage: ctranscript [-v] [-m MODE] FILE...   prints "N passed, N failed"
+ *        (MODE: whole, bytes, random, slow, hop, splits; -v: the whole log
+ *        of a failure)
  *        ctranscript -p FILE...               prints the whole-mode log
  *
  * Format: one item a line; blank lines and lines starting with '#' are
@@ -482,15 +486,15 @@ static void transcript_free(struct transcript *t)
 
 /* -------------------------------------------------------------------- run */
 
-enum mode { M_WHOLE, M_BYTES, M_RANDOM, M_SLOW, M_SPLIT };
-static const char *const mode_names[] = {"whole", "bytes", "random", "slow", "splits"};
+enum mode { M_WHOLE, M_BYTES, M_RANDOM, M_SLOW, M_HOP, M_SPLIT };
+static const char *const mode_names[] = {"whole", "bytes", "random", "slow", "hop", "splits"};
 
 struct run {
     const struct transcript *t;
     enum mode mode;
     uint64_t rng;
     size_t split;
-    struct smtp_client *c;
+    struct smtp_client *c, *alt; /* alt: where the client moves next (hop) */
     struct item *log;
     size_t nlog;
     size_t seg_next;  /* the next input segment not yet logged */
@@ -876,7 +880,7 @@ static void run_session(struct run *r)
             size_t k;
             switch (r->mode) {
             case M_BYTES: k = 1; break;
-            case M_RANDOM: case M_SLOW: k = rnd_piece(r); break;
+            case M_RANDOM: case M_SLOW: case M_HOP: k = rnd_piece(r); break;
             case M_SPLIT: k = pos < r->split ? r->split - pos : n - pos; break;
             default: k = n - pos; break;
             }
@@ -921,6 +925,13 @@ static void run_session(struct run *r)
             fail(r, "smtp_client_feed() returned %d", st);
         }
         drain(r, 0);
+        if (r->mode == M_HOP) { /* rule 1: the client moves by a plain copy */
+            struct smtp_client *to = r->alt;
+            memcpy(to, r->c, sizeof *to);
+            memset(r->c, 0x5a, sizeof *r->c);
+            r->alt = r->c;
+            r->c = to;
+        }
         if (r->closed) {
             /* nothing more is taken or said; the actions left still run */
             st = smtp_client_feed(r->c, in, len, &used, &ev);
@@ -1051,7 +1062,7 @@ static int compare(const struct run *r, struct buf *why)
     return ok;
 }
 
-static struct smtp_client *client;
+static struct smtp_client *client, *client2;
 
 static void run_free(struct run *r)
 {
@@ -1076,7 +1087,9 @@ static int run_mode(const struct transcript *t, enum mode m, uint64_t seed, size
     r.rng = seed * 0x9e3779b97f4a7c15ull + 1;
     r.split = split;
     memset(client, 0xa5, sizeof *client);
+    memset(client2, 0xa5, sizeof *client2);
     r.c = client;
+    r.alt = client2;
     run_session(&r);
     ok = !r.err.len;
     if (ok) {
@@ -1084,7 +1097,7 @@ static int run_mode(const struct transcript *t, enum mode m, uint64_t seed, size
         ok = compare(&r, &w);
         if (!ok) {
             buf_printf(why, "  [%s", mode_names[m]);
-            if (m == M_RANDOM || m == M_SLOW)
+            if (m == M_RANDOM || m == M_SLOW || m == M_HOP)
                 buf_printf(why, " seed %llu", (unsigned long long)seed);
             if (m == M_SPLIT)
                 buf_printf(why, " at %zu", split);
@@ -1168,7 +1181,7 @@ static int run_all(const struct transcript *t, int only, int verbose, struct buf
         uint64_t seed;
         if (only >= 0 && m != only)
             continue;
-        if (m == M_RANDOM || m == M_SLOW) {
+        if (m == M_RANDOM || m == M_SLOW || m == M_HOP) {
             for (seed = 1; seed <= 4; seed++)
                 ok &= run_mode(t, (enum mode)m, seed, 0, why, verbose);
         } else if (m == M_SPLIT) {
@@ -1188,7 +1201,8 @@ int main(int argc, char **argv)
 {
     int i, verbose = 0, print = 0, only = -1, passed = 0, failed = 0;
     client = malloc(sizeof *client);
-    if (!client)
+    client2 = malloc(sizeof *client2);
+    if (!client || !client2)
         die("out of memory");
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0) {
@@ -1238,6 +1252,7 @@ int main(int argc, char **argv)
         }
     }
     free(client);
+    free(client2);
     if (print)
         return 0;
     printf("ctranscripts: %d passed, %d failed\n", passed, failed);
