@@ -424,10 +424,8 @@ static void parse(struct transcript *t, const char *file)
             s->len = t->input.len - s->off;
             if (!s->len)
                 die("%s:%d: empty input", file, ln);
-            if (!s->injected)
-                add_item(&t->exp, &t->nexp, K_S, ln);
-            if (!s->injected)
-                buf_escape(&t->exp[t->nexp - 1].text, t->input.p + s->off, s->len, 0);
+            if (!s->injected) /* S items name their segment: cheap for long ones */
+                buf_printf(&add_item(&t->exp, &t->nexp, K_S, ln)->text, "%zu", t->nsegs - 1);
         } else if (k0 == 'C' && (k1 == ':' || k1 == '<')) {
             struct item *it = add_item(&t->exp, &t->nexp, K_C, ln);
             if (decode(rest, strlen(rest), k1 == '<', 1, &it->text) < 0)
@@ -675,7 +673,7 @@ static void log_input(struct run *r, size_t pos)
     while (r->seg_next < t->nsegs && t->segs[r->seg_next].off < pos) {
         const struct seg *s = &t->segs[r->seg_next++];
         if (!s->injected)
-            buf_escape(&log_add(r, K_S)->text, t->input.p + s->off, s->len, 0);
+            buf_printf(&log_add(r, K_S)->text, "%zu", (size_t)(s - t->segs));
     }
 }
 
@@ -957,10 +955,21 @@ static void run_session(struct run *r)
 
 /* ---------------------------------------------------------------- compare */
 
+static const struct transcript *shown; /* the transcript whose items show() shows */
+
+/* An S item's segment, escaped, cut after `max` octets. */
+static void show_seg(struct buf *b, const struct item *it, size_t max)
+{
+    const struct seg *sg = &shown->segs[strtoul(it->text.p, NULL, 10)];
+    buf_escape(b, shown->input.p + sg->off, sg->len < max ? sg->len : max, 0);
+    if (sg->len > max)
+        buf_printf(b, "... (%zu octets)", sg->len);
+}
+
 static void show(struct buf *b, const struct item *it)
 {
     switch (it->kind) {
-    case K_S: buf_adds(b, "S< "); buf_add(b, it->text.p, it->text.len); break;
+    case K_S: buf_adds(b, "S< "); show_seg(b, it, 300); break;
     case K_C: buf_adds(b, "C< "); buf_escape(b, it->text.p, it->text.len, 0); break;
     case K_E: buf_adds(b, "E: "); buf_add(b, it->text.p, it->text.len); break;
     case K_A: buf_adds(b, "A: "); buf_add(b, it->text.p, it->text.len); break;
@@ -1086,6 +1095,7 @@ static int run_mode(const struct transcript *t, enum mode m, uint64_t seed, size
     r.mode = m;
     r.rng = seed * 0x9e3779b97f4a7c15ull + 1;
     r.split = split;
+    shown = t;
     memset(client, 0xa5, sizeof *client);
     memset(client2, 0xa5, sizeof *client2);
     r.c = client;
@@ -1134,18 +1144,22 @@ static void print_log(const struct transcript *t)
     r.t = t;
     r.mode = M_WHOLE;
     r.c = client;
+    shown = t;
     run_session(&r);
     for (i = 0; i < r.nlog; i++) {
         const struct item *it = &r.log[i];
         b.len = 0;
         buf_add(&b, "", 0);
         if (it->kind == K_S) { /* S: when the segment is one plain line */
-            size_t tl = it->text.len;
-            const char *bs = memchr(it->text.p, '\\', tl);
-            if (tl >= 4 && bs == it->text.p + tl - 4 && memcmp(bs, "\\r\\n", 4) == 0)
-                printf("S: %.*s\n", (int)(tl - 4), it->text.p);
+            size_t tl;
+            const char *bs;
+            show_seg(&b, it, (size_t)-1);
+            tl = b.len;
+            bs = memchr(b.p, '\\', tl);
+            if (tl >= 4 && bs == b.p + tl - 4 && memcmp(bs, "\\r\\n", 4) == 0)
+                printf("S: %.*s\n", (int)(tl - 4), b.p);
             else
-                printf("S< %s\n", it->text.p);
+                printf("S< %s\n", b.p);
             continue;
         }
         if (it->kind != K_C) {
