@@ -68,7 +68,8 @@ uninstall:
 # Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
 # byte by byte, in random chunks, at every split, after struct copies and
 # with a slow writer), the sender's transcripts (tests/ctranscripts/*.txt,
-# run by tests/ctranscript.c the same ways), API unit tests (tests/unit.c) and the README's
+# run by tests/ctranscript.c the same ways), API unit tests (tests/unit.c,
+# and tests/cunit.c for the sender) and the README's
 # embedding example (tests/embed_example.c), each built with gcc and clang
 # under ASan+UBSan.  test-config rebuilds the unit tests with other
 # compile-time settings.  Every suite ends with "N passed, N failed".
@@ -100,9 +101,10 @@ TEST_SUITES += test-ctranscripts
 test-ctranscripts: $(TEST_CCS:%=$(TEST_DIR)/ctranscript-%)
 	@$(TEST_ENV) sh tests/run_ctranscripts.sh $^
 
-## test-unit       (suite) API unit tests and the embedding example, gcc and clang
+## test-unit       (suite) API unit tests (both roles) and the embedding example, gcc and clang
 TEST_SUITES += test-unit
-test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%)
+test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/cunit-%) \
+           $(TEST_CCS:%=$(TEST_DIR)/embed_example-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
 
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
