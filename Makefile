@@ -101,10 +101,11 @@ TEST_SUITES += test-ctranscripts
 test-ctranscripts: $(TEST_CCS:%=$(TEST_DIR)/ctranscript-%)
 	@$(TEST_ENV) sh tests/run_ctranscripts.sh $^
 
-## test-unit       (suite) API unit tests (both roles) and the embedding example, gcc and clang
+## test-unit       (suite) API unit tests (both roles), the embedding examples and TURN/ATRN, gcc and clang
 TEST_SUITES += test-unit
 test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/cunit-%) \
-           $(TEST_CCS:%=$(TEST_DIR)/embed_example-%)
+	   $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) $(TEST_CCS:%=$(TEST_DIR)/turn-%) \
+	   $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
 
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++

@@ -427,7 +427,7 @@ static void test_names_and_defaults(void)
     struct smtp_client c;
     CHECK(strcmp(smtp_client_event_name(SMTP_CEV_READY), "CEV_READY") == 0);
     CHECK(strcmp(smtp_client_event_name(SMTP_CEV_CLOSED), "CEV_CLOSED") == 0);
-    CHECK(strcmp(smtp_client_event_name(11), "?") == 0);
+    CHECK(strcmp(smtp_client_event_name(SMTP__CEV_LAST + 1), "?") == 0);
     CHECK(strcmp(smtp_client_event_name(SMTP_NEED_INPUT), "NEED_INPUT") == 0);
     CHECK(strcmp(smtp_client_event_name(SMTP_CLOSED), "CLOSED") == 0);
     CHECK(smtp_client_event_desc(SMTP_CEV_RCPT) != NULL);
