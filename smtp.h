@@ -971,10 +971,11 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
 
 /* MAIL FROM:<from> (from "" is the null reverse-path), with the parameters
  * in *opts (NULL: none), each only if the server offered its extension
- * (SMTP_ERR_EXT), SIZE no larger than the server's (SMTP_ERR_SIZE).  The
+ * (SMTP_ERR_EXT; SIZE= and BODY=7BIT, which only describe the message, are
+ * left out instead), SIZE no larger than the server's (SMTP_ERR_SIZE).  The
  * address is checked like the receiver checks it (SMTP_ERR_SYNTAX and kin).
- * Starts a transaction: SMTP_ERR_STATE before SMTP_CEV_READY or inside
- * one. */
+ * Starts a transaction: SMTP_ERR_BUSY before SMTP_CEV_READY (it comes by
+ * feeding the replies), SMTP_ERR_STATE inside one. */
 SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
                               const struct smtp_mail_opts *opts);
 
