@@ -65,6 +65,7 @@
  *                               [orcpt=TYPE;ADDR]
  *                             data | end | rset | noop | quit | abort |
  *                             tls_done
+ *                             send  (no call: the output is sent now)
  *                             body RAW    (smtp_client_body() until all
  *                               is taken, sending the output between; the
  *                               result is that of the last call: an error,
@@ -337,7 +338,7 @@ static void directive(struct transcript *t, int ln, char *line)
         p++;
     if (strcmp(name, "hostname") == 0) {
         struct buf b = {0, 0, 0};
-        if (*p && decode(p, strlen(p), 1, 0, &b) < 0)
+        if (*p && decode(p, strlen(p), 1, 1, &b) < 0)
             die("%s:%d: bad escape", t->file, ln);
         free(t->hostname);
         t->hostname = *p ? b.p : NULL;
@@ -824,6 +825,10 @@ static int do_action(struct run *r, const struct action *a)
         rc = smtp_client_quit(r->c);
     } else if (strcmp(verb, "tls_done") == 0) {
         rc = smtp_client_tls_done(r->c);
+    } else if (strcmp(verb, "send") == 0) { /* the output goes out now */
+        while (output_pending(r) && !r->err.len)
+            drain(r, 0);
+        rc = SMTP_OK;
     } else if (strcmp(verb, "abort") == 0) {
         smtp_client_abort(r->c);
         rc = SMTP_OK;
