@@ -3316,10 +3316,15 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     static const struct smtp_mail_opts none = {0, 0, 0, 0, 0};
     uint32_t ext = c->caps.ext;
     size_t start = (smtp__croom(c, 0), c->_out_len);
-    unsigned flags = SMTP_PATH_NULL_OK;
+    unsigned flags = SMTP_PATH_NULL_OK, k;
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
         return r;
+    for (k = 0; k < c->_pipe_n; k++) { /* the last transaction's replies are counted in it */
+        unsigned kind = c->_pipe[(c->_pipe_head + k) % SMTP_CLIENT_PIPE_MAX];
+        if (kind >= SMTP__K_MAIL && kind <= SMTP__K_END)
+            return SMTP_ERR_BUSY;
+    }
     if (!opts)
         opts = &none;
     if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
