@@ -126,8 +126,8 @@ static void b64(const unsigned char *p, size_t n, char *out)
     out[k] = 0;
 }
 
-/* A client at CEV_READY over implicit TLS, the server offering AUTH and
- * PIPELINING (and CHUNKING when chunking). */
+/* A client at CEV_READY over implicit TLS, the server offering AUTH (and
+ * CHUNKING and PIPELINING when chunking). */
 static void ready(struct smtp_client *c, int chunking)
 {
     struct smtp_client_config cfg;
@@ -138,7 +138,8 @@ static void ready(struct smtp_client *c, int chunking)
     smtp_client_init(c, &cfg);
     CHECK_EQ(feed(c, "220 mx.example\r\n", NULL, 0), SMTP_NEED_INPUT);
     CHECK_EQ(feed(c,
-                  chunking ? "250-mx.example\r\n250-CHUNKING\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n"
+                  chunking ? "250-mx.example\r\n250-CHUNKING\r\n250-PIPELINING\r\n"
+                             "250 AUTH PLAIN LOGIN XOAUTH2\r\n"
                            : "250-mx.example\r\n250 AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n",
                   NULL, 0),
              SMTP_CEV_READY);
@@ -314,6 +315,34 @@ static void test_bdat_in_place(void)
     CHECK(o == body && n == sizeof body - 1);
 }
 
+/* smtp_client_end() right after the last body call, its octets not sent
+ * yet: the end follows them (DATA; BDAT with PIPELINING). */
+static void test_end_at_once(void)
+{
+    struct smtp_client c;
+    char out[256];
+    size_t used;
+    int chunking;
+    for (chunking = 0; chunking < 2; chunking++) {
+        ready(&c, chunking);
+        CHECK_EQ(smtp_client_mail(&c, "a@client.example", NULL), SMTP_OK);
+        feed(&c, "250 OK\r\n", NULL, 0);
+        CHECK_EQ(smtp_client_rcpt(&c, "b@mx.example", 0, NULL), SMTP_OK);
+        feed(&c, "250 OK\r\n", NULL, 0);
+        CHECK_EQ(smtp_client_data(&c), SMTP_OK);
+        out[0] = 0;
+        if (!chunking)
+            CHECK_EQ(feed(&c, "354 go\r\n", NULL, 0), SMTP_CEV_DATA);
+        CHECK_EQ(smtp_client_body(&c, "abc", 3, &used), SMTP_OK);
+        CHECK_EQ(used, 3);
+        CHECK_EQ(smtp_client_body(&c, "d", 1, &used), SMTP_ERR_BUSY);
+        CHECK_EQ(smtp_client_end(&c), SMTP_OK);
+        CHECK_EQ(smtp_client_end(&c), SMTP_ERR_STATE);
+        feed(&c, "", out, sizeof out);
+        CHECK(strcmp(out, chunking ? "BDAT 3\r\nabcBDAT 0 LAST\r\n" : "abc\r\n.\r\n") == 0);
+    }
+}
+
 /* The RSET an abandoned transaction owes goes out before any command the
  * application makes as soon as it has the event (no smtp_client_feed()
  * between). */
@@ -454,6 +483,7 @@ static const struct {
     {"abort_wipes", test_abort_wipes},
     {"body_in_place", test_body_in_place},
     {"bdat_in_place", test_bdat_in_place},
+    {"end_at_once", test_end_at_once},
     {"rset_before_next_mail", test_rset_before_next_mail},
     {"bad_arguments", test_bad_arguments},
     {"back_pressure_and_end", test_back_pressure_and_end},
