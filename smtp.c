@@ -3600,8 +3600,10 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ? SMTP_ERR_STATE
-                                                                           : SMTP_ERR_BUSY;
+        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_BODY
+                   ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
+                   : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
