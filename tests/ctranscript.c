@@ -741,7 +741,7 @@ static int do_action(struct run *r, const struct action *a)
 {
     static const char *const bodies[] = {"NONE", "7BIT", "8BITMIME", "BINARYMIME"};
     char *line = strdup(a->text), *p = line, *verb = word(&p), *w;
-    struct buf v1 = {0, 0, 0}, v2 = {0, 0, 0}, v3 = {0, 0, 0}, v4 = {0, 0, 0};
+    struct buf v1 = {0, 0, 0}, v2 = {0, 0, 0}, v3 = {0, 0, 0};
     int rc = -100;
     if (!verb)
         die("%s:%d: empty action", r->t->file, a->line);
@@ -803,12 +803,12 @@ static int do_action(struct run *r, const struct action *a)
         if (mech == 5)
             mech = atoi(m);
         /* C4: the strings stay valid until CEV_AUTH: the run keeps them */
-        rc = smtp_client_auth(r->c, mech, z ? value(r, a, z, &v4) : NULL, value(r, a, u, &v1),
+        rc = smtp_client_auth(r->c, mech, z ? value(r, a, z, &v3) : NULL, value(r, a, u, &v1),
                               value(r, a, s, &v2));
         for (mech = 0; mech < 3; mech++)
             free(r->auth[mech].p);
-        r->auth[0] = v1, r->auth[1] = v2, r->auth[2] = v4;
-        memset(&v1, 0, sizeof v1), memset(&v2, 0, sizeof v2), memset(&v4, 0, sizeof v4);
+        r->auth[0] = v1, r->auth[1] = v2, r->auth[2] = v3;
+        memset(&v1, 0, sizeof v1), memset(&v2, 0, sizeof v2), memset(&v3, 0, sizeof v3);
     } else if (strcmp(verb, "body") == 0) {
         while (*p == ' ')
             p++;
@@ -838,7 +838,7 @@ static int do_action(struct run *r, const struct action *a)
         die("%s:%d: unknown action %s", r->t->file, a->line, verb);
     }
     free(line);
-    free(v1.p), free(v2.p), free(v3.p), free(v4.p);
+    free(v1.p), free(v2.p), free(v3.p);
     return rc;
 }
 
