@@ -2326,6 +2326,57 @@ def test_atrn(binary, tmp):
     sink.stop(name)
 
 
+def test_hold_more(binary, tmp):
+    """Two held domains in one message, a large message, and a message that
+    needs an extension the peer does not offer."""
+    name = "hold"
+    sink = hold_sink(binary, tmp, "--turn")
+    m = message("two domains", body_lines(20, seed=61))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.sendmail("s@client.example", ["a@held.example", "b@other.example", "c@sink.example"], m)
+    check(name + ": a message to two held domains and a local one: a held copy each, one in the Maildir",
+          len(held(sink, "held.example")) == 1 and len(held(sink, "other.example")) == 1 and len(sink.new()) == 1)
+    big = message("big held", body_lines(30000, seed=62))  # about 1 MB, dot lines in it
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as c:
+        c.sendmail("s@client.example", ["big@held.example"], big)
+    # BODY=BINARYMIME (by BDAT): a peer without CHUNKING cannot take it
+    binmsg = message("binary", bytes(range(256)) + b"\r\n")
+    c = Raw(sink.port)
+    c.reply()
+    c.send(b"EHLO client.example\r\n")
+    c.reply()
+    c.send(b"MAIL FROM:<s@client.example> BODY=BINARYMIME\r\nRCPT TO:<bin@held.example>\r\n"
+           b"BDAT %d LAST\r\n" % len(binmsg) + binmsg)
+    codes = [c.code() for _ in range(3)]
+    c.send(b"QUIT\r\n")
+    c.close()
+    check(name + ": a BINARYMIME message to a held domain is accepted", codes == [250, 250, 250], codes)
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    code = p.cmd(b"TURN")[0]
+    msgs, cmds = p.receive(ext=(b"8BITMIME",))  # no CHUNKING, no BINARYMIME
+    p.close()
+    got = {split_trace(x[2])[1]: x[1] for x in msgs}
+    check(name + ": TURN: the held.example messages arrive (1 MB by DATA, dot-stuffed and back), "
+          "other.example's stays",
+          code == 250 and got.get(m) == [b"a@held.example"] and got.get(big) == [b"big@held.example"]
+          and len(msgs) == 2 and len(held(sink, "other.example")) == 1, (code, len(msgs), cmds[:12]))
+    check(name + ": the BINARYMIME message is not offered to a peer without it and stays held",
+          len(held(sink, "held.example")) == 1 and b"BODY=BINARYMIME" not in b" ".join(cmds)
+          and sink.wait_log(r"kept domain=held\.example .*result=\"kept: not sent: ERR_EXT"), sink.log()[-1000:])
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    p.cmd(b"TURN")
+    msgs, cmds = p.receive(ext=(b"PIPELINING", b"CHUNKING", b"BINARYMIME"))
+    p.close()
+    check(name + ": ... and goes by BDAT, BODY=BINARYMIME, octets unchanged, to a peer that offers it",
+          len(msgs) == 1 and split_trace(msgs[0][2])[1] == binmsg and not held(sink, "held.example")
+          and any(b"BODY=BINARYMIME" in x for x in cmds), cmds)
+    sink.stop(name)
+
+
 def test_turn_timeout(binary, tmp):
     """After the 250 the peer owes a 220: --timeout-cmd bounds the wait, and
     the message stays held."""
@@ -2427,6 +2478,7 @@ def main():
             run("TURN", test_turn, b, tmp)
             run("ATRN", test_atrn, b, tmp)
             run("TURN timeout", test_turn_timeout, b, tmp)
+            run("hold", test_hold_more, b, tmp)
             run("ATRN over TLS", test_atrn_tls, b, tmp)
         PREFIX = ""
         run("build", test_build, tmp)
