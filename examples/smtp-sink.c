@@ -489,7 +489,7 @@ static int out_open(struct tx *t, const char *tmp, const char *dst, const char *
 /* Opens the files the message goes to and writes what comes before the
  * data: the Maildir copy (for the recipients in no --hold domain) gets a
  * Return-Path: and a Received: line (RFC 5321 4.4); each --hold domain
- * with recipients gets a held copy, its envelope (see hold_read()) and
+ * with recipients gets a held copy, its envelope (see ho_open()) and
  * the same Received: line: a relay adds no Return-Path:.  With no Maildir
  * and nothing held, no file: the message is counted and discarded.
  * Returns 0 or an errno value (t->tmp names the file). */
