@@ -3074,8 +3074,9 @@ SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_c
         c->cfg = *cfg;
     else
         smtp_client_config_default(&c->cfg);
-    if (!c->cfg.hostname || !*c->cfg.hostname)
-        c->cfg.hostname = "localhost";
+    if (!c->cfg.hostname ||
+        smtp_parse_domain(c->cfg.hostname, strlen(c->cfg.hostname), 1) != SMTP_OK)
+        c->cfg.hostname = "localhost"; /* never an EHLO argument that is not a name */
     if (!c->cfg.max_reply_lines)
         c->cfg.max_reply_lines = 100;
     if (c->cfg.tls == SMTP_TLS_IMPLICIT)
@@ -3397,7 +3398,10 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
             sep = ',';
         }
     if (r == SMTP_OK && orcpt) {
-        const char *semi = strchr(orcpt, ';');
+        const char *semi = strchr(orcpt, ';'), *t;
+        for (t = orcpt; semi && t < semi; t++)
+            if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
+                semi = 0; /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
         if (!semi || semi == orcpt) {
             r = SMTP_ERR_SYNTAX; /* "addr-type;address" (RFC 3461 4.2) */
         } else {

@@ -837,7 +837,8 @@ enum smtp_rcpt_result {
  * copies it (not the hostname string). */
 struct smtp_client_config {
     const char *hostname;    /* our name for EHLO/HELO: a Domain or address
-                                literal, NUL-terminated; default "localhost" */
+                                literal, NUL-terminated; default, and used
+                                instead of anything else, "localhost" */
     uint32_t options;        /* SMTP_COPT_* bits */
     uint8_t tls;             /* enum smtp_tls_policy; default SMTP_TLS_OFF */
     uint8_t max_reply_lines; /* lines in one reply before it is a protocol
