@@ -1211,7 +1211,9 @@ static void ho_reply(const struct smtp_creply *r, char *buf, size_t cap)
         n = (size_t)snprintf(buf, cap, "%u ", r->code);
     for (i = 0; i < r->text.len && n + 1 < cap; i++) {
         char ch = r->text.ptr[i];
-        buf[n++] = ch == '\n' || ch == '"' ? ' ' : ch;
+        if (ch == '\n' || ch == '"') /* one line, and the log's quotes stay whole */
+            ch = ' ';
+        buf[n++] = ch;
     }
     buf[n < cap ? n : cap - 1] = '\0';
 }
@@ -2564,8 +2566,9 @@ static int parse_args(int argc, char **argv)
                 if (strcmp(opt.holds[j].domain, h->domain) == 0)
                     return bad_value(name, "each domain once", v);
             if (at) {
-                h->user = xrealloc(NULL, strlen(at + 1) + 1);
-                strcpy(h->user, at + 1);
+                size_t ul = strlen(at + 1) + 1;
+                h->user = xrealloc(NULL, ul);
+                memcpy(h->user, at + 1, ul);
             }
             opt.nholds++;
         } else if (strcmp(name, "--hold-dir") == 0) {
