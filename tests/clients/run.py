@@ -2318,11 +2318,28 @@ def test_atrn(binary, tmp):
     p.cmd(b"EHLO peer.example")
     p.cmd(auth_plain(b"bob", b"pw-b"))
     code = p.cmd(b"ATRN")[0]
+    # while that connection collects held.example, another one cannot
+    q = TurnPeer(sink.port)
+    q.reply()
+    q.cmd(b"EHLO peer.example")
+    q.cmd(auth_plain(b"bob", b"pw-b"))
+    check(name + ": ATRN for a domain another connection is collecting is 451",
+          q.cmd(b"ATRN held.example")[0] == 451)
+    q.cmd(b"QUIT")
+    q.close()
     msgs, cmds = p.receive()
     p.close()
     check(name + ": a bare ATRN as bob hands over held.example only",
           code == 250 and len(msgs) == 1 and msgs[0][1] == [b"h@held.example"]
           and not held(sink, "held.example") and len(held(sink, "other.example")) == 1, (code, cmds))
+    sink.wait_log(r"ATRN over \(closed\): 1 delivered")
+    q = TurnPeer(sink.port)
+    q.reply()
+    q.cmd(b"EHLO peer.example")
+    q.cmd(auth_plain(b"bob", b"pw-b"))
+    check(name + ": once that handover is over, the domain is free again: 453, nothing held",
+          q.cmd(b"ATRN held.example")[0] == 453)
+    q.close()
     sink.stop(name)
 
 
