@@ -39,6 +39,10 @@
  *    loop: SSL_read() may leave decrypted octets inside OpenSSL
  *    (SSL_pending()) that no poll() will announce, and a SSL_write() that
  *    returned WANT_WRITE must be repeated with the same octets.
+ *  - Both roles on one connection: with --hold the sink keeps a domain's
+ *    mail, and on ATRN (after AUTH) or TURN (--turn) answers 250; then
+ *    smtp_feed() returns SMTP_TURNED, and the same socket and TLS session
+ *    run smtp_client_* to deliver that mail to the client (see on_turn()).
  *
  * Messages are stored as received (CRLF line ends, dot-unstuffed) after a
  * Return-Path: and a Received: line (RFC 5321 4.4).

@@ -17,6 +17,11 @@ pipelined-plaintext injection of CVE-2011-0411, failed and missing
 handshakes, --require-tls, BDAT and pipelining over TLS read 7 octets at a
 time (SSL_pending), and back-pressure under TLS.
 
+TURN and ATRN (--hold, --turn): a scripted peer (plain sockets) asks for
+the held mail, then acts as the receiver the sink delivers to on the same
+connection, and checks each message byte for byte, the refusals, and that
+a message it refuses stays held.
+
 Prints one "ok"/"FAIL" line per check, "SKIP: ..." for clients that are not
 installed (never counted as passed), and ends with "sink: N passed, N failed";
 exits 1 when a check failed.
