@@ -3346,8 +3346,7 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
         smtp__cput(c, " SIZE=", 6);
         smtp__cput_num(c, opts->size);
     }
-    /* BINARYMIME was checked above; 7BIT goes only to an 8BITMIME server */
-    if (opts->body && ((ext & SMTP_EXT_8BITMIME) || opts->body == SMTP_BODY_BINARYMIME))
+    if (opts->body && (ext & SMTP_EXT_8BITMIME))
         smtp__cput(c, body[opts->body], (size_t)-1);
     if (opts->smtputf8)
         smtp__cput(c, " SMTPUTF8", 9);
