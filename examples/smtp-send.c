@@ -1363,6 +1363,10 @@ static int parse_args(int argc, char **argv)
     static const char *const flags[] = {"--starttls", "--tls", "--insecure-skip-verify", "--verbose",
                                         "--no-pipelining", "--no-chunking", "--8bitmime",
                                         "--allow-plaintext-auth", "--help"};
+    static const char *const valued[] = {"--server", "--from", "--to", "--file", "--helo", "--cacert",
+                                         "--tls-name", "--user", "--password-file", "--xoauth2-token-file",
+                                         "--timeout-cmd", "--timeout-data", "--timeout-end", "--password",
+                                         "--token"};
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL, *eq;
@@ -1403,6 +1407,13 @@ static int parse_args(int argc, char **argv)
             default: opt.plain_auth = 1; break;
             }
             continue;
+        }
+        for (k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            if (strcmp(name, valued[k]) == 0)
+                break;
+        if (k == sizeof valued / sizeof valued[0]) {
+            (void)fprintf(stderr, "smtp-send: unknown option '%s' (smtp-send --help lists them)\n", name);
+            return -1;
         }
         if (eq) {
             v = eq + 1;
