@@ -244,18 +244,17 @@ static int net_connect(struct net *n, const char *host, const char *port, double
         (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         n->fd = fd;
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            if (errno != EINPROGRESS) {
-                err = errno;
-            } else if ((w = net_wait(n, 1, deadline)) != 0) {
+            int in_progress = errno == EINPROGRESS;
+            if (in_progress && (w = net_wait(n, 1, deadline)) != 0) {
                 close(fd);
                 n->fd = -1;
                 freeaddrinfo(res);
                 if (w == NET_TIMEOUT)
                     fmt(n->why, sizeof n->why, "connect: timed out");
                 return w;
-            } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0) {
-                err = errno;
             }
+            if (!in_progress || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+                err = errno;
         }
         if (err == 0)
             break;
@@ -606,8 +605,12 @@ static void reply_str(const struct smtp_creply *rp, char *out, size_t cap)
         k = (size_t)snprintf(out, cap, "%u %u.%u.%u ", rp->code, rp->cls, rp->subject, rp->detail);
     else
         k = (size_t)snprintf(out, cap, "%u ", rp->code);
-    for (i = 0; i < rp->text.len && k + 1 < cap; i++)
-        out[k++] = rp->text.ptr[i] == '\n' ? ' ' : rp->text.ptr[i];
+    for (i = 0; i < rp->text.len && k + 1 < cap; i++) {
+        char ch = rp->text.ptr[i];
+        if (ch == '\n') /* lines joined by a blank */
+            ch = ' ';
+        out[k++] = ch;
+    }
     out[k < cap ? k : cap - 1] = '\0';
 }
 
@@ -1513,6 +1516,8 @@ static int split_server(char *host, size_t cap, char *port, size_t pcap)
     size_t hl;
     char *e;
     unsigned long n;
+    if (!s)
+        return -1;
     if (s[0] == '[') {
         end = strchr(s, ']');
         if (!end || (end[1] && end[1] != ':'))
