@@ -16,8 +16,10 @@ import ssl
 import sys
 import threading
 
+from base64 import b64decode
+
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Store:
@@ -43,6 +45,26 @@ class Store:
         return "250 2.0.0 OK stored as %d" % n
 
 
+def add_oauth(mech, user, token):
+    """Offers AUTH mech (XOAUTH2 or OAUTHBEARER, RFC 7628) for user with
+    token.  A wrong one gets the error challenge (a 334 with a JSON
+    status), whose empty (XOAUTH2) or %x01 (OAUTHBEARER) answer is
+    followed by 535."""
+    if mech == "XOAUTH2":
+        want = b"user=%s\x01auth=Bearer %s\x01\x01" % (user.encode(), token.encode())
+    else:
+        want = b"n,a=%s,\x01auth=Bearer %s\x01\x01" % (user.encode(), token.encode())
+
+    async def method(self, server, args):
+        data = b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+        if data == want:
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        answer = await server.challenge_auth('{"status":"invalid_token","schemes":"bearer"}')
+        print("%s error challenge answered %r" % (mech, answer), file=sys.stderr, flush=True)
+        return AuthResult(success=False, handled=False)
+    setattr(Store, "auth_" + mech, method)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -51,7 +73,10 @@ def main():
     ap.add_argument("--starttls", nargs=2)
     ap.add_argument("--smtps", nargs=2)
     ap.add_argument("--plaintext-auth", action="store_true")
+    ap.add_argument("--oauth", nargs=2, metavar=("MECH", "TOKEN"))
     a = ap.parse_args()
+    if a.oauth:
+        add_oauth(a.oauth[0], a.user.split(":", 1)[0], a.oauth[1])
 
     kw = {}
     if a.user:

@@ -496,6 +496,30 @@ def test_aiosmtpd(tmp):
     finally:
         srv.stop()
 
+    token = "ya29.a0AfH6SMB-test-token"
+    tokfile = os.path.join(tmp, "token")
+    with open(tokfile, "w") as f:
+        f.write(token + "\n")
+    for mech in ("XOAUTH2", "OAUTHBEARER"):
+        srv = Aio(py, tmp, "--user", "bob@example.org:unused", "--plaintext-auth", "--oauth", mech, token)
+        try:
+            args = ["-v", "--server", srv.server, "--from", "s@client.example", "--to", "a@example.org",
+                    "--user", "bob@example.org", "--allow-plaintext-auth", "--xoauth2-token-file", tokfile]
+            rc, out, err = send(args, msg)
+            got = srv.msgs()
+            check("aiosmtpd %s (--xoauth2-token-file): sent, logged in, byte for byte, token not in -v" % mech,
+                  rc == 0 and len(got) == 1 and "AUTH bob@example.org" in got[0][0] and got[0][1] == as_sent(msg)
+                  and "C: (AUTH" in err and token not in err, (rc, out, err[-1500:], srv.log()[-1500:]))
+            with open(tokfile + ".bad", "w") as f:
+                f.write("expired-token\n")
+            rc, out, err = send(args[:-1] + [tokfile + ".bad"], msg)
+            check("aiosmtpd %s with a bad token: the error challenge answered, 535: exit 77" % mech,
+                  rc == 77 and "bounced after AUTH: 535" in out and len(srv.msgs()) == 1 and "S: 334 " in err
+                  and "%s error challenge answered %r" % (mech, b"" if mech == "XOAUTH2" else b"\x01") in srv.log(),
+                  (rc, out, err[-1500:], srv.log()[-1500:]))
+        finally:
+            srv.stop()
+
     if not tls_built() or not Cert.path:
         skip("aiosmtpd STARTTLS, implicit TLS", "no OpenSSL in smtp-send" if not tls_built() else Cert.why)
         return
