@@ -257,12 +257,12 @@ $(SEND_SAN): examples/smtp-send.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CC) $(STRICT) -O1 -g $(SAN) $(SEND_DEFS) -I. examples/smtp-send.c smtp.c -o $@ $(SINK_LIBS)
 
 .PHONY: run test-sink
-## run             build the example sink and start it on 127.0.0.1:2525, Maildir var/Maildir
+## run             build the example sink (and smtp-send) and start the sink on 127.0.0.1:2525, Maildir var/Maildir
 # User data (the Maildir, a TLS key) lives in SINK_DATA, outside $(BUILD):
 # `make clean` never deletes it.  var/ is ignored by git.
 SINK_DATA ?= var
 SINK_ARGS ?= --maildir $(SINK_DATA)/Maildir
-run: $(BUILD)/smtp-sink
+run: $(BUILD)/smtp-sink $(BUILD)/smtp-send
 	mkdir -p $(SINK_DATA)
 	$(BUILD)/smtp-sink --listen 127.0.0.1:2525 $(SINK_ARGS)
 
