@@ -585,6 +585,9 @@ mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = reject_unauth_destination
+default_transport = error:this test delivers nothing off the machine
+relay_transport = error:this test delivers nothing off the machine
 alias_maps =
 alias_database =
 local_header_rewrite_clients =
@@ -702,6 +705,15 @@ def test_postfix(tmp):
         ok_all &= delivered("Postfix plain over DATA: delivered byte for byte", pf.msgs(1) if rc == 0 else [],
                             as_stored_lf(msg))
 
+        rc, out, err = send(["--server", pf.server, "--from", "sender@client.example", "--to", "rcpt@example.org",
+                             "--to", "someone@elsewhere.example"], msg)
+        # 554 to RCPT: not in RFC 5321 4.3.2's RCPT row, but what Postfix says
+        ok_all &= check("Postfix relay refused: exit 67, the other recipient sent, the stranger bounced "
+                        "after RCPT: 554 5.7.1 Relay access denied",
+                        rc == 67 and ": sent: 250 " in out
+                        and re.search(r"<someone@elsewhere\.example>: bounced after RCPT: 554 5\.7\.1 .*Relay access "
+                                      r"denied", out),
+                        (rc, out, err[-1500:]))
         pf.clear()
         many = message("postfix 150")
         to = []
@@ -835,6 +847,18 @@ def test_scripted():
     rc, out, err = send(["--server", srv.server, "--timeout-data", "0.5"] + base, big)
     check("timeout: the server stops reading the data: --timeout-data 0.5: exit 75, deferred",
           rc == 75 and "deferred after DATA: timed out sending the message" in out and time.time() - t0 < 6, (rc, out, err[-500:]))
+    srv.close()
+
+    srv = Scripted(lambda s, c: lockstep(s, c))
+    rc, out, err = send(["-v", "--server", srv.server, "--from", "", "--to", "用户@example.org",
+                         "--to", "r@example.org"], message("no smtputf8"))
+    lines = lines_of(out)
+    check("no SMTPUTF8 offered: the UTF-8 address is bounced, the other sent with MAIL FROM:<>: exit 69",
+          rc == 69 and len(lines) == 2
+          and lines[0] == "<用户@example.org>: bounced after EHLO: the server does not offer SMTPUTF8, which "
+                          "this address needs"
+          and lines[1].startswith("<r@example.org>: sent: 250 ok") and "C: MAIL FROM:<>\n" in err
+          and "SMTPUTF8" not in err.split("C: MAIL", 1)[-1].split("\n")[0], (rc, out, err))
     srv.close()
 
     def broken(s, c):
