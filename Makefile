@@ -99,6 +99,13 @@ test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_examp
 	   $(TEST_CCS:%=$(TEST_DIR)/turn-%) $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
 
+## test-b2b        (suite) the sender and the receiver back to back in memory, gcc and clang
+TEST_SUITES += test-b2b
+.PHONY: test-b2b
+test-b2b: $(TEST_CCS:%=$(TEST_DIR)/b2b-%)
+	@$(TEST_ENV) sh tests/run_b2b.sh $^
+$(TEST_CCS:%=$(TEST_DIR)/b2b-%): fuzz/b2b.h
+
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
 TEST_SUITES += test-config
 test-config: tests/unit.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)

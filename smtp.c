@@ -2867,12 +2867,18 @@ static int smtp__cline(struct smtp_client *c, size_t n)
  * what RFC 5321 3.8 asks, and harmless). */
 static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
 {
-    if (c->_flags & SMTP__CF_SECRET)
+    if (c->_flags & SMTP__CF_SECRET) /* credentials still queued: never sent now */
         memset(c->_out, 0, sizeof c->_out);
-    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT) {
+    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT &&
+        c->_state != SMTP__CS_QUIT) {
+        /* QUIT only where a command can start: not inside the message data,
+         * not after part of a line went out (a partial write, a SASL line) */
+        int mid = c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
+                  (c->_out_off > 0 && c->_out[c->_out_off - 1] != '\n');
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
-        smtp__cput(c, "QUIT\r\n", 6);
+        if (!mid)
+            smtp__cput(c, "QUIT\r\n", 6);
     }
     c->_state = SMTP__CS_CLOSED;
     c->_why = (uint8_t)why;
@@ -3090,10 +3096,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     const char *p = (const char *)buf;
     size_t i = 0;
     *used = 0;
-    ev->type = 0;
-    ev->any.reply.code = 0;
-    ev->any.reply.cls = ev->any.reply.subject = 0, ev->any.reply.detail = 0;
-    ev->any.reply.text.ptr = c->_text, ev->any.reply.text.len = 0;
+    memset(ev, 0, sizeof *ev); /* CEV_CLOSED from a malformed line: code 0, no text */
+    ev->any.reply.text.ptr = c->_text;
     if (c->_state == SMTP__CS_CLOSED)
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
     if (c->_state == SMTP__CS_TURNED)
@@ -3315,14 +3319,16 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
         return r;
+    if (c->_rcpt_replies < c->_rcpts)
+        return SMTP_ERR_BUSY; /* the last transaction's RCPT replies are counted in it */
     if (!opts)
         opts = &none;
     if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
         return SMTP_ERR_SYNTAX;
     if ((opts->body == SMTP_BODY_8BITMIME && !(ext & SMTP_EXT_8BITMIME)) ||
-        (opts->body == SMTP_BODY_BINARYMIME &&
-         ((ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
-              (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING) ||
+        (opts->body == SMTP_BODY_BINARYMIME && /* BODY= is 8BITMIME's (RFC 3030 3) */
+         ((ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME)) !=
+              (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME) ||
           (c->cfg.options & SMTP_COPT_NO_CHUNKING))) ||
         (opts->smtputf8 && !(ext & SMTP_EXT_SMTPUTF8)) ||
         ((opts->ret || opts->envid) && !(ext & SMTP_EXT_DSN)))

@@ -725,8 +725,10 @@ SMTP_API const char *smtp_err_desc(int err);
  *  C5. Replies.  A reply the server should not give (a code RFC 5321 4.3.2
  *      or the extension's RFC does not list for the command, a malformed or
  *      over-long line, more than max_reply_lines lines, a NUL) ends the
- *      session: the client sends QUIT and returns SMTP_CEV_CLOSED with
- *      why SMTP_WHY_PROTOCOL.  421 ends the session at any point.
+ *      session: the client sends QUIT (unless inside the message data or
+ *      after part of a line went out, or QUIT was sent already) and returns
+ *      SMTP_CEV_CLOSED with why SMTP_WHY_PROTOCOL.  421 ends the session at
+ *      any point.
  * ========================================================================= */
 
 #ifndef SMTP_NO_CLIENT
