@@ -3576,8 +3576,7 @@ SMTP_API int smtp_client_end(struct smtp_client *c)
     if (h < 0)
         return SMTP_ERR_BARE;
     c->_state = SMTP__CS_END;
-    /* a last line without CRLF gets one over BDAT too, as over DATA */
-    if (h || (c->_body == SMTP__CB_MID && !(c->_flags & SMTP__CF_BINARY)))
+    if (h)
         c->_body = SMTP__CB_BARE;
     if (c->_out_len > c->_out_off || c->_run_len)
         c->_flags |= SMTP__CF_ENDING; /* after the body octets still queued */

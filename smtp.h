@@ -999,8 +999,7 @@ SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len
                               size_t *used);
 
 /* Ends the body: CRLF.CRLF (a CRLF first if the body did not end with
- * one), or the last BDAT (with that CRLF in it, except for BINARYMIME).
- * SMTP_CEV_SENT brings the verdict. */
+ * one), or the last BDAT.  SMTP_CEV_SENT brings the verdict. */
 SMTP_API int smtp_client_end(struct smtp_client *c);
 
 /* RSET: abandons the transaction (before the body). */

@@ -1474,64 +1474,6 @@ static void test_shutdown_reasons(void)
     free(x);
 }
 
-#if !defined(SMTP_NO_CLIENT) && !defined(SMTP_NO_CHUNKING)
-/* Feeds the server's reply r to c and appends everything c sends next
- * (commands and body runs) to out. */
-static void client_step(struct smtp_client *c, const char *r, char *out, size_t *out_len)
-{
-    size_t off = 0, len = strlen(r);
-    for (;;) {
-        union smtp_cevent ev;
-        size_t used = 0, n;
-        const char *o;
-        int st;
-        while ((o = smtp_client_output(c, &n)) != NULL) {
-            memcpy(out + *out_len, o, n);
-            *out_len += n;
-            smtp_client_output_done(c, n);
-        }
-        st = smtp_client_feed(c, r + off, len - off, &used, &ev);
-        off += used;
-        if (st == SMTP_NEED_INPUT && off == len && !smtp_client_output(c, &n))
-            return;
-        if (st == SMTP_CLOSED)
-            return;
-    }
-}
-
-/* Over BDAT as over DATA, a body whose last line has no CRLF gets one:
- * the same body arrives as the same octets whichever way it goes. */
-static void test_client_bdat_final_crlf(void)
-{
-    static const char *const bodies[] = {"abc", "abc\r\n", "", "x\r"};
-    static const char *const want[] = {"BDAT 3\r\nabcBDAT 2 LAST\r\n\r\n", "BDAT 5\r\nabc\r\nBDAT 0 LAST\r\n",
-                                       "BDAT 0 LAST\r\n", "BDAT 1\r\nxBDAT 2 LAST\r\n\r\n"};
-    size_t k;
-    for (k = 0; k < 4; k++) {
-        static struct smtp_client c;
-        static char out[4096];
-        size_t out_len = 0, used = 0, start;
-        smtp_client_init(&c, NULL);
-        client_step(&c, "220 x\r\n", out, &out_len);
-        client_step(&c, "250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n", out, &out_len);
-        CHECK_EQ(smtp_client_mail(&c, "a@b.example", NULL), SMTP_OK);
-        CHECK_EQ(smtp_client_rcpt(&c, "c@d.example", 0, NULL), SMTP_OK);
-        client_step(&c, "250 ok\r\n250 ok\r\n", out, &out_len);
-        CHECK_EQ(smtp_client_data(&c), SMTP_OK);
-        start = out_len;
-        if (bodies[k][0])
-            CHECK_EQ(smtp_client_body(&c, bodies[k], strlen(bodies[k]), &used), SMTP_OK);
-        client_step(&c, "", out, &out_len);
-        CHECK_EQ(smtp_client_end(&c), SMTP_OK);
-        client_step(&c, "", out, &out_len);
-        CHECK_EQ(out_len - start, strlen(want[k]));
-        CHECK(out_len - start == strlen(want[k]) && memcmp(out + start, want[k], out_len - start) == 0);
-        if (out_len - start != strlen(want[k]) || memcmp(out + start, want[k], out_len - start) != 0)
-            printf("  body %u: sent '%.*s'\n", (unsigned)k, (int)(out_len - start), out + start);
-    }
-}
-#endif
-
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -1563,9 +1505,6 @@ static const struct {
     {"empty_fields", test_empty_fields},
     {"decision_api", test_decision_api},
     {"shutdown_reasons", test_shutdown_reasons},
-#if !defined(SMTP_NO_CLIENT) && !defined(SMTP_NO_CHUNKING)
-    {"client_bdat_final_crlf", test_client_bdat_final_crlf},
-#endif
 };
 
 int main(void)
