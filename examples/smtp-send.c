@@ -427,13 +427,15 @@ static void net_close(struct net *n)
 
 /* The message file, read block by block; its LF line ends become CRLF
  * (a CR already before the LF, maybe at the end of the previous block, is
- * kept).  src_rewind() starts it again for another transaction. */
+ * kept), and a last line without one gets it: the same octets arrive over
+ * DATA, whose end forces that CRLF, and over BDAT, which adds nothing.
+ * src_rewind() starts it again for another transaction. */
 struct src {
     int fd;
     char raw[RAW_SIZE];
     char buf[2 * RAW_SIZE];
     size_t off, len;
-    int eof, prev_cr;
+    int eof, prev_cr, last, ended; /* last: the last octet given, -1 none */
     uint64_t size; /* octets as sent (CRLF line ends, no dot-stuffing) */
 };
 
@@ -455,26 +457,35 @@ static int src_fill(struct src *s)
     ssize_t r;
     if (s->off < s->len)
         return 1;
-    if (s->eof)
+    if (s->ended)
         return 0;
     do
-        r = read(s->fd, s->raw, sizeof s->raw);
+        r = s->eof ? 0 : read(s->fd, s->raw, sizeof s->raw);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -1;
-    if (r == 0) {
-        s->eof = 1;
-        return 0;
-    }
     s->off = 0;
+    if (r == 0) {
+        s->eof = s->ended = 1;
+        if (s->last < 0 || s->last == '\n')
+            return 0;
+        s->len = 0;
+        if (s->last != '\r') /* a CR alone just gets its LF */
+            s->buf[s->len++] = '\r';
+        s->buf[s->len++] = '\n';
+        s->last = '\n';
+        return 1;
+    }
     s->len = crlf(s, s->raw, (size_t)r, s->buf);
+    s->last = (unsigned char)s->buf[s->len - 1];
     return 1;
 }
 
 static int src_rewind(struct src *s)
 {
     s->off = s->len = 0;
-    s->eof = s->prev_cr = 0;
+    s->eof = s->prev_cr = s->ended = 0;
+    s->last = -1;
     return lseek(s->fd, 0, SEEK_SET) == 0 ? 0 : -1;
 }
 
@@ -485,7 +496,7 @@ static int src_open(struct src *s)
 {
     struct stat st;
     uint64_t total = 0;
-    int last_lf = 1, r;
+    int r;
     s->fd = 0;
     if (opt.file && (s->fd = open(opt.file, O_RDONLY)) < 0) {
         (void)fprintf(stderr, "smtp-send: --file %s: %s\n", opt.file, strerror(errno));
@@ -532,12 +543,11 @@ static int src_open(struct src *s)
         goto ioerr;
     while ((r = src_fill(s)) > 0) {
         total += s->len;
-        last_lf = s->buf[s->len - 1] == '\n';
         s->off = s->len;
     }
     if (r < 0)
         goto ioerr;
-    s->size = total + (last_lf ? 0 : 2); /* the core ends the data with CRLF */
+    s->size = total;
     if (src_rewind(s) != 0)
         goto ioerr;
     return 0;
