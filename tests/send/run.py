@@ -270,6 +270,14 @@ def test_sink_plain(sink_bin, tmp):
                       any(l.startswith("C: BDAT ") for l in cmds) and "C: DATA" not in cmds
                       and any(re.match(r"C: BDAT \d+ LAST", l) for l in cmds), cmds)
             check("sink %s: no sanitizer report" % label, sanitizer_quiet(err), err[-2000:])
+        sink.clear()
+        path = os.path.join(sink.dir, "message.txt")
+        with open(path, "wb") as f:
+            f.write(msg)
+        rc, out, err = send(["--server", sink.server, "--from", "s@client.example", "--to", "r@example.org",
+                             "--file", path], b"this stdin is not read\n")
+        check("sink --file: the file is sent, stdin is not read",
+              rc == 0 and [m for _, m in sink.msgs()] == [as_sent(msg)], (rc, out, err[-1500:]))
     finally:
         sink.stop()
 
