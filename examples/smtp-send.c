@@ -33,8 +33,10 @@
  *    with --xoauth2-token-file.
  *
  * The network part (struct net) knows nothing of the session on top of it:
- * a mode that turns the connection around (TURN, ATRN) can run a receiver
- * (struct smtp_session) over the same struct net.
+ * --turn and --atrn DOMAIN turn the connection around (RFC 821 TURN, RFC
+ * 2645 ATRN): after the server's 250 a receiver (struct smtp_session) runs
+ * over the same struct net, fed first with what the sender did not read,
+ * and stores every message the server hands over in --maildir.
  *
  * MIT licensed, see LICENSE.
  */
@@ -57,6 +59,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,8 +103,11 @@ static struct {
     const char *cacert, *tls_name;
     const char *user, *password_file, *token_file;
     double t_cmd, t_data, t_end;
+    int turn;                 /* --turn: ask for our mail with TURN */
+    const char *atrn;         /* --atrn DOMAIN[,DOMAIN]: with ATRN ("" for all) */
+    const char *maildir;      /* where the mail handed over is stored */
 } opt = {NULL, NULL, NULL, "localhost", NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-         NULL, NULL, NULL, NULL, NULL, 300.0, 180.0, 600.0};
+         NULL, NULL, NULL, NULL, NULL, 300.0, 180.0, 600.0, 0, NULL, NULL};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -582,7 +588,7 @@ struct tx {
 };
 
 /* Where the session is, above the core. */
-enum phase { P_GREET, P_AUTH, P_AUTH_WAIT, P_TX, P_QUIT, P_QUIT_WAIT, P_DONE };
+enum phase { P_GREET, P_AUTH, P_AUTH_WAIT, P_TX, P_TURN, P_TURN_WAIT, P_QUIT, P_QUIT_WAIT, P_DONE };
 
 struct run {
     struct smtp_client c;
@@ -605,6 +611,8 @@ struct run {
     double since;            /* when the wait for the next reply started */
     int in_body;             /* body octets go out: --timeout-data */
     int fatal;               /* the exit status of a local failure, or 0 */
+    int turned;              /* TURN/ATRN got 250: the server sends to us now */
+    int turn_ex;             /* --turn/--atrn: the exit status so far */
 };
 
 /* "code c.s.d text", the lines joined by blanks. */
@@ -973,6 +981,21 @@ static int push(struct run *R)
             if (R->phase == P_TX)
                 return did;
             break;
+        case P_TURN:
+            r = opt.atrn ? smtp_client_atrn(&R->c, *opt.atrn ? opt.atrn : NULL)
+                         : smtp_client_turn(&R->c);
+            if (r == SMTP_ERR_BUSY)
+                return did;
+            if (r != SMTP_OK) {
+                (void)printf("%s not sent: %s\n", opt.atrn ? "ATRN" : "TURN", err_name(r));
+                R->turn_ex = r == SMTP_ERR_EXT ? EX_UNAVAILABLE_ : EX_USAGE_;
+                R->phase = P_QUIT;
+                break;
+            }
+            fmt(R->waiting, sizeof R->waiting, "%s", opt.atrn ? "ATRN" : "TURN");
+            R->phase = P_TURN_WAIT;
+            did = 1;
+            break;
         case P_QUIT:
             r = smtp_client_quit(&R->c);
             if (r == SMTP_ERR_BUSY)
@@ -1036,9 +1059,13 @@ static void on_event(struct run *R, int type, const union smtp_cevent *ev)
     switch (type) {
     case SMTP_CEV_READY:
         if (!opt.user) {
-            R->phase = P_TX;
+            R->phase = opt.maildir ? P_TURN : P_TX;
             t->phase = TX_START;
         } else if (!(R->c.caps.ext & SMTP_EXT_AUTH) || !(R->mech = pick_mech(&R->c.caps))) {
+            if (opt.maildir) {
+                (void)printf("cannot AUTH: the server offers no AUTH mechanism we can use\n");
+                R->turn_ex = EX_UNAVAILABLE_;
+            }
             fail_rest(R, R_PERM, EX_UNAVAILABLE_, "EHLO",
                       R->c.caps.ext & SMTP_EXT_AUTH
                           ? (opt.token_file ? "the server offers neither OAUTHBEARER nor XOAUTH2"
@@ -1056,12 +1083,22 @@ static void on_event(struct run *R, int type, const union smtp_cevent *ev)
         wipe(R->secret, R->secret_len);
         fmt(R->waiting, sizeof R->waiting, "AUTH");
         if (rp->code == 235) {
-            R->phase = P_TX;
+            R->phase = opt.maildir ? P_TURN : P_TX;
             t->phase = TX_START;
         } else {
             fail_rest_reply(R, rp, EX_NOPERM_, "AUTH");
+            if (opt.maildir) {
+                char m[TEXT_MAX];
+                reply_str(rp, m, sizeof m);
+                (void)printf("AUTH refused: %s\n", m);
+                R->turn_ex = EX_NOPERM_;
+            }
             R->phase = P_QUIT;
         }
+        break;
+    case SMTP_CEV_TURNED:
+        R->turned = 1; /* the bytes after the 250 are the receiver's */
+        R->phase = P_DONE;
         break;
     case SMTP_CEV_MAIL:
         if (rp->code / 100 != 2) {
@@ -1126,9 +1163,164 @@ static void on_event(struct run *R, int type, const union smtp_cevent *ev)
     case SMTP_CEV_CLOSED:
         on_closed(R, ev);
         break;
-    default: /* CEV_RSET, CEV_REPLY */
+    case SMTP_CEV_REPLY:
+        if (R->phase == P_TURN_WAIT) { /* TURN/ATRN refused: 453 is "no mail" */
+            char m[TEXT_MAX];
+            reply_str(rp, m, sizeof m);
+            (void)printf("%s: %s\n", rp->code == 453 ? "no mail waiting" : "refused", m);
+            R->turn_ex = rp->code == 453 ? EX_OK_
+                         : rp->code / 100 == 4 ? EX_TEMPFAIL_
+                                               : EX_UNAVAILABLE_;
+            R->phase = P_QUIT;
+        }
+        break;
+    default: /* CEV_RSET */
         break;
     }
+}
+
+/* ------------------------------------------------------------ TURN, ATRN */
+
+/* One message being received into --maildir: tmp/NAME, then new/NAME. */
+struct inbox {
+    FILE *f;
+    char name[96];
+    char from[300];
+    unsigned nrcpt;
+    unsigned long long size;
+    unsigned count;
+};
+
+static void inbox_drop(struct inbox *b)
+{
+    char path[4200];
+    if (!b->f)
+        return;
+    (void)fclose(b->f);
+    b->f = NULL;
+    fmt(path, sizeof path, "%s/tmp/%s", opt.maildir, b->name);
+    (void)unlink(path);
+}
+
+static int inbox_open(struct inbox *b)
+{
+    char path[4200];
+    struct timeval tv;
+    inbox_drop(b);
+    (void)gettimeofday(&tv, NULL);
+    fmt(b->name, sizeof b->name, "%lld.M%ldP%ldQ%u.smtp-send", (long long)tv.tv_sec, (long)tv.tv_usec,
+        (long)getpid(), b->count);
+    fmt(path, sizeof path, "%s/tmp/%s", opt.maildir, b->name);
+    b->f = fopen(path, "wbx");
+    b->size = 0;
+    return b->f ? 0 : -1;
+}
+
+/* The message is whole: fsync it and move it into new/ (Maildir). */
+static int inbox_commit(struct inbox *b)
+{
+    char from[4200], to[4200];
+    int ok = b->f && fflush(b->f) == 0 && fsync(fileno(b->f)) == 0;
+    if (b->f && fclose(b->f) != 0)
+        ok = 0;
+    b->f = NULL;
+    fmt(from, sizeof from, "%s/tmp/%s", opt.maildir, b->name);
+    fmt(to, sizeof to, "%s/new/%s", opt.maildir, b->name);
+    if (!ok || rename(from, to) != 0) {
+        (void)unlink(from);
+        return -1;
+    }
+    b->count++;
+    (void)printf("received: from=<%s> nrcpt=%u size=%llu file=new/%s\n", b->from, b->nrcpt, b->size,
+                 b->name);
+    return 0;
+}
+
+/* After TURN/ATRN's 250: the server is the sender now.  A receiver runs on
+ * the same connection (the same TLS session), takes every message into
+ * --maildir and answers 250 once it is stored.  Returns the exit status. */
+static int receive(struct run *R)
+{
+    struct smtp_session s;
+    struct smtp_config cfg;
+    struct inbox box;
+    int st = SMTP_NEED_INPUT, lost_it = 0;
+
+    memset(&box, 0, sizeof box);
+    smtp_config_default(&cfg);
+    cfg.hostname = opt.helo;
+    cfg.extensions |= SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME;
+    smtp_init(&s, &cfg);
+    if (R->n.tls_on)
+        (void)smtp_tls_done(&s); /* the connection's TLS goes on: no STARTTLS */
+    (void)printf("%s accepted: receiving into %s\n", opt.atrn ? "ATRN" : "TURN", opt.maildir);
+    for (;;) {
+        union smtp_event ev;
+        size_t used = 0, n;
+        const char *o;
+        st = smtp_feed(&s, R->ibuf + R->ioff, R->ilen, &used, &ev);
+        switch (st) {
+        case SMTP_EV_MAIL:
+            fmt(box.from, sizeof box.from, "%.*s", (int)ev.mail.path.mailbox.len,
+                ev.mail.path.mailbox.ptr);
+            box.nrcpt = 0;
+            inbox_drop(&box);
+            break;
+        case SMTP_EV_RCPT:
+            box.nrcpt++;
+            break;
+        case SMTP_EV_DATA:
+        case SMTP_EV_BDAT:
+            if (!box.f && inbox_open(&box) != 0)
+                (void)smtp_shutdown(&s, 1, SMTP_BYE_SHUTDOWN);
+            break;
+        case SMTP_EV_BODY: /* spans into R->ibuf: written before it is reused */
+            if (box.f && fwrite(ev.body.data.ptr, 1, ev.body.data.len, box.f) != ev.body.data.len)
+                inbox_drop(&box);
+            box.size += ev.body.data.len;
+            break;
+        case SMTP_EV_DATA_END:
+            if (ev.end.reject)
+                inbox_drop(&box);
+            else if (inbox_commit(&box) != 0)
+                (void)smtp_reply(&s, 451, "4.3.0", "Cannot store the message");
+            break;
+        case SMTP_EV_RSET:
+            inbox_drop(&box);
+            break;
+        default:
+            break;
+        }
+        R->ioff += used;
+        R->ilen -= used;
+        while ((o = smtp_output(&s, &n)) != NULL) {
+            if (opt.verbose)
+                trace("C: ", o, n);
+            if (net_write(&R->n, o, n, now() + opt.t_cmd) != 1) {
+                lost_it = 1;
+                break;
+            }
+            smtp_output_done(&s, n);
+        }
+        if (lost_it || st == SMTP_CLOSED)
+            break;
+        if (st == SMTP_NEED_INPUT) {
+            int k;
+            R->ioff = 0;
+            k = net_read(&R->n, R->ibuf, sizeof R->ibuf, now() + opt.t_cmd);
+            if (k <= 0) {
+                lost_it = 1;
+                break;
+            }
+            if (opt.verbose)
+                trace("S: ", R->ibuf, (size_t)k);
+            R->ilen = (size_t)k;
+        }
+    }
+    inbox_drop(&box); /* a message cut off: never stored */
+    (void)printf("%u message(s) received%s\n", box.count,
+                 lost_it ? "; the connection ended without QUIT" : "");
+    return lost_it ? EX_TEMPFAIL_ : EX_OK_;
 }
 
 /* --starttls's handshake after the 220 (or --tls's at once: implicit). */
@@ -1289,7 +1481,23 @@ static void usage(FILE *f)
         "  --8bitmime           declare BODY=8BITMIME when the server offers it\n"
         "  --no-pipelining      one command at a time even with PIPELINING\n"
         "  --no-chunking        DATA even when the server offers CHUNKING (BDAT)\n"
-        "  -v, --verbose        the dialogue on stderr (AUTH data not shown)\n"
+        "  -v, --verbose        the dialogue on stderr (AUTH data not shown)\n",
+        f);
+    (void)fputs(
+        "Collecting mail instead of sending it (no --from, --to or message):\n"
+        "  --turn               after EHLO, TURN (RFC 821): the server, if it\n"
+        "                       holds mail for our --helo name, becomes the\n"
+        "                       sender on this connection\n"
+        "  --atrn DOMAIN[,DOMAIN]  after AUTH (--user), ATRN (RFC 2645) for the\n"
+        "                       domains; --atrn= for every domain we may collect\n"
+        "  --maildir DIR        store each message handed over in DIR (a\n"
+        "                       Maildir: tmp/, new/ and cur/ must exist), one\n"
+        "                       line per message on stdout.  Exit 0 when the\n"
+        "                       server handed its mail over and said QUIT, or\n"
+        "                       had none (453); 75 for a 4xx or a session cut\n"
+        "                       short; 69 when TURN/ATRN is refused\n",
+        f);
+    (void)fputs(
         "PIPELINING, CHUNKING and SIZE are used when offered, SMTPUTF8 when an\n"
         "address has non-ASCII octets (without it such an address is bounced).\n"
         "Time limits, in seconds (0.01 to 86400), RFC 5321 4.5.3.2's by default;\n"
@@ -1375,11 +1583,11 @@ static int parse_args(int argc, char **argv)
 {
     static const char *const flags[] = {"--starttls", "--tls", "--insecure-skip-verify", "--verbose",
                                         "--no-pipelining", "--no-chunking", "--8bitmime",
-                                        "--allow-plaintext-auth", "--help"};
+                                        "--allow-plaintext-auth", "--turn", "--help"};
     static const char *const valued[] = {"--server", "--from", "--to", "--file", "--helo", "--cacert",
                                          "--tls-name", "--user", "--password-file", "--xoauth2-token-file",
                                          "--timeout-cmd", "--timeout-data", "--timeout-end", "--password",
-                                         "--token"};
+                                         "--token", "--atrn", "--maildir"};
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL, *eq;
@@ -1417,6 +1625,7 @@ static int parse_args(int argc, char **argv)
             case 4: opt.no_pipelining = 1; break;
             case 5: opt.no_chunking = 1; break;
             case 6: opt.eightbit = 1; break;
+            case 8: opt.turn = 1; break;
             default: opt.plain_auth = 1; break;
             }
             continue;
@@ -1474,6 +1683,12 @@ static int parse_args(int argc, char **argv)
         } else if (strcmp(name, "--timeout-end") == 0) {
             if (get_seconds(name, v, &opt.t_end) != 0)
                 return -1;
+        } else if (strcmp(name, "--atrn") == 0) {
+            opt.atrn = v; /* checked by the core: Domains separated by ',' */
+        } else if (strcmp(name, "--maildir") == 0) {
+            if (!v[0] || strlen(v) > 3000)
+                return bad_value(name, "a directory (at most 3000 octets)", v);
+            opt.maildir = v;
         } else if (strcmp(name, "--password") == 0 || strcmp(name, "--token") == 0) {
             (void)fprintf(stderr, "smtp-send: %s: secrets are never taken from the command line (ps shows "
                                   "it): use --password-file, $SMTP_PASSWORD or --xoauth2-token-file\n",
@@ -1484,7 +1699,24 @@ static int parse_args(int argc, char **argv)
             return -1;
         }
     }
-    if (!opt.server || !opt.from || !opt.nto) {
+    if (opt.turn || opt.atrn) {
+        if (opt.turn && opt.atrn) {
+            (void)fprintf(stderr, "smtp-send: --turn and --atrn exclude each other\n");
+            return -1;
+        }
+        if (!opt.server || !opt.maildir || opt.from || opt.nto || opt.file) {
+            (void)fprintf(stderr, "smtp-send: --turn and --atrn need --server and --maildir, and take no "
+                                  "--from, --to or --file (the mail comes from the server)\n");
+            return -1;
+        }
+        if (opt.atrn && !opt.user) {
+            (void)fprintf(stderr, "smtp-send: --atrn needs --user (ATRN comes after AUTH, RFC 2645)\n");
+            return -1;
+        }
+    } else if (opt.maildir) {
+        (void)fprintf(stderr, "smtp-send: --maildir needs --turn or --atrn\n");
+        return -1;
+    } else if (!opt.server || !opt.from || !opt.nto) {
         (void)fprintf(stderr, "smtp-send: --server, --from and at least one --to are needed "
                               "(smtp-send --help lists the options)\n");
         return -1;
@@ -1675,6 +1907,10 @@ int main(int argc, char **argv)
 
     if (parse_args(argc, argv) != 0 || split_server(host, sizeof host, port, sizeof port) != 0)
         return EX_USAGE_;
+    if (opt.maildir) {
+        opt.from = ""; /* no message of ours: no recipient, no source */
+        R.turn_ex = -1; /* no answer to TURN/ATRN yet */
+    }
     if (check_addr("--from", &opt.from, 1, &R.from_utf8) != 0)
         return EX_USAGE_;
     R.nr = opt.nto;
@@ -1691,7 +1927,7 @@ int main(int argc, char **argv)
     if ((opt.tls || opt.starttls) && (ex = tls_setup()) != 0)
         return ex;
 #endif
-    if ((ex = src_open(&src)) != 0)
+    if (!opt.maildir && (ex = src_open(&src)) != 0)
         return ex;
     R.src = &src;
 
@@ -1709,13 +1945,17 @@ int main(int argc, char **argv)
     } else {
         R.host = host;
         session(&R);
+        if (R.turned)
+            R.turn_ex = receive(&R);
+        else if (opt.maildir && R.turn_ex < 0)
+            R.turn_ex = EX_TEMPFAIL_; /* the session ended before TURN/ATRN got an answer */
     }
     net_close(&R.n);
     if (R.secret) {
         wipe(R.secret, R.secret_len);
         free(R.secret);
     }
-    ex = report(&R);
+    ex = opt.maildir ? (w != 0 ? EX_TEMPFAIL_ : R.turn_ex) : report(&R);
     if (R.fatal)
         ex = R.fatal;
     free(R.tx.map);

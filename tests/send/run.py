@@ -946,6 +946,76 @@ def test_usage(tmp):
           (p.returncode, p.stderr))
 
 
+def held(top, domain):
+    """The messages smtp-sink holds for domain: the octets it will hand over
+    (after the envelope lines and the empty line of its hold file)."""
+    d = os.path.join(top, "hold", domain)
+    out = []
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        with open(os.path.join(d, n), "rb") as f:
+            data = f.read()
+        out.append(data[data.index(b"\n\n") + 2:])
+    return out
+
+
+def collect(args, sink, maildir, env=None):
+    os.makedirs(maildir, exist_ok=True)
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(maildir, sub), exist_ok=True)
+    rc, out, err = send(["--server", sink.server, "--maildir", maildir] + args, b"", env=env)
+    got = []
+    for n in sorted(os.listdir(os.path.join(maildir, "new"))):
+        with open(os.path.join(maildir, "new", n), "rb") as f:
+            got.append(f.read())
+        os.unlink(os.path.join(maildir, "new", n))
+    return rc, out, err, got
+
+
+def test_turn(sink_bin, tmp):
+    """smtp-send sends to domains smtp-sink holds, then collects them with
+    ATRN and TURN: the roles reverse on the same connection and the mail
+    comes back byte for byte into smtp-send's Maildir."""
+    name = "TURN/ATRN"
+    tls = bool(Cert.path) and tls_built()
+    extra = ["--tls-cert", Cert.path, "--tls-key", Cert.key] if tls else []
+    d = tempfile.mkdtemp(prefix="turn-", dir=tmp)
+    sink = Sink(sink_bin, tmp, "--hold-dir", os.path.join(d, "hold"), "--hold", "example.org=bob",
+                "--hold", "c.example", "--turn", "--user", "bob:pw 1", *extra)
+    pw = {"SMTP_PASSWORD": "pw 1"}
+    auth = ["--user", "bob"] + (["--starttls", "--cacert", Cert.path] if tls else ["--allow-plaintext-auth"])
+    try:
+        msg = message("held for you", dotted_body(300000, seed=7) + b"\n.\n..\nno LF at the end")
+        rc, out, err = send(["--server", sink.server, "--from", "s@client.example", "--to", "you@example.org",
+                             "--to", "me@c.example", "--to", "local@example.net"], msg)
+        check(name + ": mail to two held domains and a local one: sent", rc == 0 and out.count(": sent: ") == 3,
+              (rc, out, err[-1500:]))
+        want_org, want_c = held(d, "example.org"), held(d, "c.example")
+        check(name + ": the sink holds one copy per held domain, the local copy is in its Maildir",
+              len(want_org) == 1 and len(want_c) == 1 and len(sink.msgs()) == 1, (len(want_org), len(want_c)))
+        maildir = os.path.join(d, "collected")
+        rc, out, err, got = collect(auth + ["--atrn", "example.org"], sink, maildir, env=pw)
+        check(name + ": ATRN example.org after AUTH%s: exit 0, one message received" % (" over STARTTLS" if tls else ""),
+              rc == 0 and "ATRN accepted" in out and "1 message(s) received" in out, (rc, out, err[-2000:]))
+        check(name + ": ATRN: the held message arrives byte for byte", got == want_org,
+              [len(g) for g in got] + [len(w) for w in want_org])
+        check(name + ": ATRN: the sink no longer holds it", held(d, "example.org") == [],
+              sink.log()[-800:])
+        rc, out, err, got = collect(["--helo", "c.example", "--turn"], sink, maildir)
+        check(name + ": TURN as c.example: exit 0, the held message byte for byte, no longer held",
+              rc == 0 and got == want_c and held(d, "c.example") == [], (rc, out, err[-2000:]))
+        rc, out, err, got = collect(["--helo", "c.example", "--turn"], sink, maildir)
+        check(name + ": TURN with nothing held: 502, exit 69, nothing received",
+              rc == 69 and "refused: 502" in out and got == [], (rc, out, err[-1000:]))
+        rc, out, err, got = collect(auth + ["--atrn="], sink, maildir, env=pw)
+        check(name + ": a bare ATRN with nothing held: 453, exit 0 (no mail waiting)",
+              rc == 0 and "no mail waiting: 453" in out and got == [], (rc, out, err[-1000:]))
+        rc, out, err, got = collect(["--atrn", "example.org"], sink, maildir)
+        check(name + ": --atrn without --user: exit 64 before connecting", rc == 64 and got == [], (rc, err))
+        check(name + ": no sanitizer report", sanitizer_quiet(err), err[-2000:])
+    finally:
+        sink.stop()
+
+
 def main():
     global SEND
     ap = argparse.ArgumentParser()
@@ -960,7 +1030,7 @@ def main():
     Cert.make(tmp)
     tests = [("sink plain", test_sink_plain, (a.sink, tmp)), ("sink many", test_sink_many, (a.sink, tmp)),
              ("sink big", test_sink_big, (a.sink, tmp)), ("sink tls", test_sink_tls, (a.sink, tmp)),
-             ("sink refusals", test_sink_refusals, (a.sink, tmp)), ("aiosmtpd", test_aiosmtpd, (tmp,)),
+             ("sink refusals", test_sink_refusals, (a.sink, tmp)), ("turn", test_turn, (a.sink, tmp)), ("aiosmtpd", test_aiosmtpd, (tmp,)),
              ("postfix", test_postfix, (tmp,)), ("scripted", test_scripted, ()), ("usage", test_usage, (tmp,))]
     try:
         for label, fn, args in tests:
