@@ -90,6 +90,7 @@ enum smtp__state {
     SMTP__ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
     SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_CLOSED,
+    SMTP__ST_TURNED,  /* TURN/ATRN accepted: the connection is the sender's now */
     SMTP__ST_KEEP /* in the decisions table: the state does not change */
 };
 #define SMTP__B(st) (1u << SMTP__ST_##st)
@@ -124,6 +125,7 @@ enum smtp__lflag {                       /* what was wrong with the command line
 
 enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_DOTCR };
 
+#ifndef SMTP_NO_SERVER /* the reply catalogue and the verbs */
 /* ------------------------------------------------------ the reply catalogue */
 
 /* An enhanced status code (RFC 3463) class.subject.detail in 16 bits; 0 is
@@ -153,6 +155,7 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
     X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                          \
     X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                         \
     X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))        \
+    X(NEED_AUTH, 530, SMTP__E(5, 7, 0), SMTP__T("Authentication required"))                   \
     X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                      \
     X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                        \
     X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                            \
@@ -259,6 +262,7 @@ static const struct smtp__reply_row {
     X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))                \
     X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable")) \
     X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))  \
+    X(453, 0, SMTP__E(4, 7, 0), SMTP__T("You have no mail"))                                     \
     X(452, 0, SMTP__E(4, 3, 1),                                                                  \
       SMTP__T("Requested action not taken: insufficient system storage"))                        \
     X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                    \
@@ -309,7 +313,7 @@ static const struct smtp__default_row {
  * that depend on more than the state (EHLO for BDAT and AUTH, DATA after
  * BDAT). */
 enum smtp__arg { SMTP__ARG_NONE, SMTP__ARG_OPT, SMTP__ARG_REQ };
-enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_NEVER, SMTP__N_EXT };
+enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_TURN, SMTP__N_EXT };
 
 #define SMTP__VERB_MAP(X)                                                       \
     /*  verb      states in sequence          argument  needs      extension */ \
@@ -327,7 +331,8 @@ enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_NEVER, SMTP
     X(HELP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
     X(NOOP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
     X(QUIT, SMTP__IN_SESSION | SMTP__B(REFUSED), ARG_NONE, N_NONE, 0)           \
-    X(TURN, SMTP__IN_SESSION, ARG_NONE, N_NEVER, 0)                             \
+    X(TURN, SMTP__B(READY), ARG_NONE, N_TURN, 0)                               \
+    X(ATRN, SMTP__B(READY), ARG_OPT, N_EXT, SMTP_EXT_ATRN)                      \
     X(BDAT, SMTP__B(RCPT), ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)                   \
     X(AUTH, SMTP__B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                      \
     X(STARTTLS, SMTP__B(INIT) | SMTP__B(READY), ARG_NONE, N_EXT, SMTP_EXT_STARTTLS)
@@ -352,22 +357,27 @@ static const struct smtp__verb_row {
 #undef SMTP__X
 };
 
+#endif /* SMTP_NO_SERVER */
+
 /* ---------------------------------------------------------- decisions table */
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
-static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
-static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
 static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
                                             503, 550, 552, 553, 555, 0};
 static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
                                             503, 550, 551, 552, 553, 555, 0};
-static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
+#ifndef SMTP_NO_SERVER
+static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
+static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
+static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
 static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
 static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0}; /* RFC 3207 4 */
+static const uint16_t smtp__codes_turn[] = {250, 421, 502, 0}; /* RFC 821 4.3 */
+static const uint16_t smtp__codes_atrn[] = {250, 421, 450, 451, 453, 501, 502, 0}; /* RFC 2645 */
 static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501,
                                             534, 535, 538, 0}; /* RFC 4954 6 */
 
@@ -397,7 +407,11 @@ static const struct smtp__decision {
     {smtp__codes_starttls, SMTP__ST_TLS, SMTP__ST_KEEP},    /* EV_STARTTLS */
     {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_AUTH */
     {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BDAT */
+    {smtp__codes_turn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_TURN */
+    {smtp__codes_atrn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_ATRN */
 };
+
+#endif /* SMTP_NO_SERVER */
 
 /* -------------------------------------------------------- octet classes */
 
@@ -443,6 +457,7 @@ static int smtp__is_word(const char *p, size_t i, size_t n, const char *w)
     return n - i == strlen(w) && smtp__has_prefix(p, i, n, w);
 }
 
+#ifndef SMTP_NO_SERVER /* blanks between words */
 /* SP, and HTAB unless SMTP_OPT_STRICT_SPACES: what separates the words of
  * a command line. */
 static int smtp__is_blank(const struct smtp_session *s, char c)
@@ -461,6 +476,8 @@ static size_t smtp__skip_blanks(const struct smtp_session *s, const char *p, siz
         i++;
     return i;
 }
+
+#endif /* SMTP_NO_SERVER */
 
 /* Length of the well-formed UTF-8 sequence at p[i..n) (RFC 3629), or 0:
  * no overlongs, no surrogates, nothing above U+10FFFF.  i < n. */
@@ -484,6 +501,7 @@ static size_t smtp__utf8_len(const char *p, size_t i, size_t n)
     return len;
 }
 
+#ifndef SMTP_NO_SERVER /* UTF-8 in arguments */
 /* Any octet >= 0x80 in p[0..n) must start well-formed UTF-8; *has8 is set
  * when there is one.  Returns 0 for malformed input. */
 static int smtp__check_utf8(const char *p, size_t n, int *has8)
@@ -502,6 +520,8 @@ static int smtp__check_utf8(const char *p, size_t n, int *has8)
     return 1;
 }
 
+#endif /* SMTP_NO_SERVER */
+
 static int smtp__hexval(int c)
 {
     /* the class test first: c | 0x20 alone would turn 0x14 into '4' */
@@ -511,6 +531,7 @@ static int smtp__hexval(int c)
     return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
+#ifndef SMTP_NO_SERVER /* the reply writer */
 /* -------------------------------------------------------------- the writer */
 
 /* Enhanced codes inside the writer: class << 20 | subject << 10 | detail,
@@ -633,6 +654,8 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
     smtp__say(s, id);
 }
 
+#endif /* SMTP_NO_SERVER */
+
 static size_t smtp__put_num(char *o, uint64_t v)
 {
     char d[20];
@@ -645,6 +668,7 @@ static size_t smtp__put_num(char *o, uint64_t v)
     return n;
 }
 
+#ifndef SMTP_NO_SERVER /* EHLO reply */
 /* The EHLO keywords, each with the extension bit that offers it, in the
  * order they are sent.  A compiled-out extension's bit is never set
  * (smtp_init()): its row is left out. */
@@ -672,6 +696,9 @@ static const struct smtp__keyword {
 #endif
 #ifndef SMTP_NO_DSN
     {SMTP_EXT_DSN, "DSN"},
+#endif
+#ifndef SMTP_NO_AUTH
+    {SMTP_EXT_ATRN, "ATRN"},
 #endif
 };
 
@@ -717,6 +744,8 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
     }
     s->_out[sep] = ' ';
 }
+
+#endif /* SMTP_NO_SERVER */
 
 /* --------------------------------------------------------- argument parsers */
 
@@ -1037,6 +1066,7 @@ SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
     return (long)o;
 }
 
+#ifndef SMTP_NO_SERVER /* the receiver */
 /* ---------------------------------------------------------- MAIL and RCPT */
 
 /* Internal results: > 0 an event, 0 a reply is queued, < 0 the negated id
@@ -1576,6 +1606,21 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
                : SMTP__NO(SEQUENCE);
 }
 
+/* ATRN's argument: Domains separated by ',' (empty: every domain). */
+static int smtp__domains_ok(const char *a, size_t n)
+{
+    size_t i = 0, st;
+    while (i < n) {
+        for (st = i; i < n && a[i] != ','; i++) {
+        }
+        if (smtp__check_domain(a, st, i, 0) != SMTP_OK)
+            return 0;
+        if (i < n && ++i == n)
+            return 0; /* a trailing ',' */
+    }
+    return 1;
+}
+
 /* The verb of l[0..vl), or SMTP__V_COUNT.  Its first four letters,
  * upper-cased once, are compared as one word held in a register: an
  * upper-cased copy of the verb would sit in smtp_feed()'s frame, which is
@@ -1665,7 +1710,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if (v == SMTP__V_COUNT)
         return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
     row = &smtp__verbs[v];
-    if (row->need == SMTP__N_NEVER || (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
+    if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
+        (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
         (row->need == SMTP__N_EXT && !(s->cfg.extensions & row->ext)))
         return SMTP__NO(VERB_OFF);
@@ -1735,6 +1781,18 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
                          v == SMTP__V_VRFY   ? SMTP_EV_VRFY
                          : v == SMTP__V_EXPN ? SMTP_EV_EXPN
                                              : SMTP_EV_HELP);
+    case SMTP__V_TURN:
+        ev->turn.domains.ptr = a;
+        ev->turn.domains.len = 0;
+        return smtp__ask(s, ev, SMTP_EV_TURN);
+    case SMTP__V_ATRN: /* RFC 2645 4: "ATRN" [SP domain *("," domain)] */
+        if (!(s->_flags & SMTP__F_AUTHED))
+            return SMTP__NO(NEED_AUTH);
+        if (!smtp__domains_ok(a, an))
+            return SMTP__NO(ARG_BAD);
+        ev->turn.domains.ptr = a;
+        ev->turn.domains.len = an;
+        return smtp__ask(s, ev, SMTP_EV_ATRN);
     case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
     default: /* SMTP__V_QUIT: every other verb answered 502 above */
@@ -2108,10 +2166,13 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
     c->extensions &=
         ~(uint32_t)((SMTP__HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
                     (SMTP__HAS_STARTTLS ? 0 : SMTP_EXT_STARTTLS) |
-                    (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH) | (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) |
+                    (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH | SMTP_EXT_ATRN) |
+                    (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) |
                     (SMTP__HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
     if (!(c->extensions & SMTP_EXT_CHUNKING))
         c->extensions &= ~(uint32_t)SMTP_EXT_BINARYMIME;
+    if (!(c->extensions & SMTP_EXT_AUTH))
+        c->extensions &= ~(uint32_t)SMTP_EXT_ATRN; /* RFC 2645 4: ATRN needs AUTH */
     s->_state = SMTP__ST_GREET;
 }
 
@@ -2190,6 +2251,8 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     switch (s->_state) {
     case SMTP__ST_CLOSED:
         return SMTP_CLOSED;
+    case SMTP__ST_TURNED: /* what follows is the other role's input */
+        return SMTP_TURNED;
     case SMTP__ST_GREET:
         return smtp__ask(s, ev, SMTP_EV_CONNECT);
     case SMTP__ST_DATA:
@@ -2326,6 +2389,8 @@ SMTP_API int smtp_tls_done(struct smtp_session *s)
     return SMTP_OK;
 }
 
+#endif /* SMTP_NO_SERVER */
+
 /* The X-macro tables of smtp.h as data: one walk serves all four lookups. */
 struct smtp__name_row {
     int num;
@@ -2373,6 +2438,1281 @@ SMTP_API const char *smtp_err_desc(int err)
                         1);
 }
 
+#ifndef SMTP_NO_CLIENT
+/* ================================================================ the sender
+ *
+ * The client reads replies line by line into _line, checks each against the
+ * command it answers (the pipe: commands sent, oldest first) using the same
+ * code tables the receiver enforces on its application, and turns the
+ * complete reply into at most one event.  Commands are written into _out;
+ * body runs are sent in place from the caller's buffer (_run). */
+
+enum smtp__cstate {
+    SMTP__CS_GREET,    /* waiting for the greeting */
+    SMTP__CS_HELLO,    /* EHLO, HELO or STARTTLS sent */
+    SMTP__CS_TLS,      /* STARTTLS got 220: waiting for smtp_client_tls_done() */
+    SMTP__CS_READY,    /* no transaction: MAIL, AUTH, NOOP, RSET, QUIT */
+    SMTP__CS_AUTH,     /* AUTH, TURN or ATRN sent: nothing else until its reply */
+    SMTP__CS_MAIL,     /* MAIL sent: RCPT and DATA */
+    SMTP__CS_DATA,     /* DATA sent, waiting for 354 */
+    SMTP__CS_BODY,     /* body octets go out */
+    SMTP__CS_END,      /* end of data sent, waiting for the verdict */
+    SMTP__CS_QUIT,     /* QUIT sent */
+    SMTP__CS_CLOSED,
+    SMTP__CS_TURNED    /* TURN/ATRN got 250: the connection is the receiver's now */
+};
+
+/* What the pipe holds: the command each expected reply answers. */
+enum smtp__kind {
+    SMTP__K_EHLO, SMTP__K_HELO, SMTP__K_STARTTLS, SMTP__K_AUTH, SMTP__K_MAIL, SMTP__K_RCPT,
+    SMTP__K_DATA, SMTP__K_BDAT, SMTP__K_END, SMTP__K_RSET, SMTP__K_NOOP, SMTP__K_QUIT,
+    SMTP__K_TURN,
+    SMTP__K_GREETING /* never in the pipe: the reply that comes unasked first */
+};
+
+enum smtp__cflag {
+    SMTP__CF_TLS = 1u << 0,      /* the connection is TLS */
+    SMTP__CF_ESMTP = 1u << 1,    /* EHLO was accepted */
+    SMTP__CF_AUTHED = 1u << 2,   /* AUTH got 235 */
+    SMTP__CF_MAIL_OK = 1u << 3,  /* the server opened the transaction */
+    SMTP__CF_FULL = 1u << 4,     /* a RCPT got 452: no more in this transaction */
+    SMTP__CF_BDAT = 1u << 5,     /* the body goes by BDAT */
+    SMTP__CF_BINARY = 1u << 6,   /* BODY=BINARYMIME: BDAT, octets as they are */
+    SMTP__CF_FAILED = 1u << 7,   /* a BDAT chunk was refused */
+    SMTP__CF_SECRET = 1u << 9,   /* _out holds credentials: wipe once sent */
+    SMTP__CF_LAST = 1u << 10,    /* the last command ends a group (RFC 2920 3.1) */
+    SMTP__CF_UTF8 = 1u << 11,    /* the transaction is SMTPUTF8 */
+    SMTP__CF_ENDING = 1u << 12   /* smtp_client_end() waits for the body to drain */
+};
+#define SMTP__CF_TRANSACTION                                                                      \
+    (SMTP__CF_MAIL_OK | SMTP__CF_FULL | SMTP__CF_BDAT | SMTP__CF_BINARY | SMTP__CF_FAILED |      \
+     SMTP__CF_UTF8)
+
+/* Body scanner states. */
+enum smtp__cbody {
+    SMTP__CB_SOL,  /* at a line start: a '.' gets stuffed */
+    SMTP__CB_MID,  /* inside a line */
+    SMTP__CB_CR,   /* a CR was taken, its LF may come next */
+    SMTP__CB_BARE  /* a bare LF was taken: CRLF goes out first */
+};
+
+/* The replies the server may give to each command: the receiver's tables
+ * (RFC 5321 4.3.2, RFC 821 4.3, the extensions), plus what RFC 5321 4.3.2
+ * allows for any command (421, 500, 501) and the few codes real servers
+ * give for policy that no table lists (530 of RFC 3207/4954, 554 on MAIL and
+ * RCPT as Postfix's relay refusal does). */
+static const uint16_t smtp__cc_greeting[] = {220, 421, 554, 0};
+static const uint16_t smtp__cc_ehlo[] = {250, 421, 500, 501, 502, 504, 550, 0};
+static const uint16_t smtp__cc_tls[] = {220, 421, 454, 500, 501, 502, 503, 0};
+static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
+                                         503, 504, 530, 534, 535, 538, 0};
+static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
+static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
+static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501, 503,
+                                         530, 550, 552, 554, 0};
+static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
+static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
+static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
+
+static const struct smtp__ckind {
+    const uint16_t *codes, *extra;
+    uint8_t last; /* ends a pipelined group: nothing is queued after it */
+} smtp__ckinds[] = {
+    {smtp__cc_ehlo, 0, 1},                  /* EHLO */
+    {smtp__cc_ehlo, 0, 1},                  /* HELO */
+    {smtp__cc_tls, 0, 1},                   /* STARTTLS */
+    {smtp__cc_auth, 0, 1},                  /* AUTH */
+    {smtp__codes_mail, smtp__cc_extra, 0},  /* MAIL */
+    {smtp__codes_rcpt, smtp__cc_extra, 0},  /* RCPT */
+    {smtp__cc_data, 0, 1},                  /* DATA */
+    {smtp__cc_bdat, 0, 0},                  /* BDAT (not LAST) */
+    {smtp__codes_data_end, smtp__cc_extra, 1}, /* end of data, BDAT LAST */
+    {smtp__cc_simple, 0, 0},                /* RSET */
+    {smtp__cc_simple, 0, 1},                /* NOOP */
+    {smtp__cc_quit, 0, 1},                  /* QUIT */
+    {smtp__cc_turn, 0, 1},                  /* TURN, ATRN */
+    {smtp__cc_greeting, 0, 1},              /* the greeting */
+};
+
+static int smtp__in_codes(const uint16_t *t, unsigned code)
+{
+    for (; t && *t; t++)
+        if (*t == code)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ the writer */
+
+/* Room for n more octets in _out, moving what is pending to the front. */
+static int smtp__croom(struct smtp_client *c, size_t n)
+{
+    if (c->_out_off) {
+        memmove(c->_out, c->_out + c->_out_off, (size_t)(c->_out_len - c->_out_off));
+        c->_out_len = (uint16_t)(c->_out_len - c->_out_off);
+        c->_out_off = 0;
+    }
+    return n <= sizeof c->_out - c->_out_len;
+}
+
+/* Appends p[0..n) (or strlen(p) for n == (size_t)-1); on no room sets
+ * _out_len past the end, which smtp__cfinish() turns into a roll-back. */
+static void smtp__cput(struct smtp_client *c, const char *p, size_t n)
+{
+    if (n == (size_t)-1)
+        n = strlen(p);
+    if (c->_out_len <= sizeof c->_out && n <= sizeof c->_out - c->_out_len)
+        memcpy(c->_out + c->_out_len, p, n);
+    c->_out_len = (uint16_t)SMTP__MIN((size_t)c->_out_len + n, sizeof c->_out + 1);
+}
+
+/* Pushes kind onto the pipe: its reply is expected after the others. */
+static void smtp__cpush(struct smtp_client *c, unsigned kind)
+{
+    c->_pipe[(c->_pipe_head + c->_pipe_n) % SMTP_CLIENT_PIPE_MAX] = (uint8_t)kind;
+    c->_pipe_n++;
+    if (smtp__ckinds[kind].last)
+        c->_flags |= SMTP__CF_LAST;
+    else
+        c->_flags &= (uint16_t)~SMTP__CF_LAST;
+}
+
+/* May a command be queued now (rule C2)?  SMTP_OK or SMTP_ERR_BUSY. */
+static int smtp__cfree(const struct smtp_client *c)
+{
+    int pipelining = (c->caps.ext & SMTP_EXT_PIPELINING) &&
+                     !(c->cfg.options & SMTP_COPT_NO_PIPELINING);
+    if (c->_pipe_n == 0)
+        return SMTP_OK;
+    if (!pipelining || (c->_flags & SMTP__CF_LAST) || c->_pipe_n >= SMTP_CLIENT_PIPE_MAX)
+        return SMTP_ERR_BUSY;
+    return SMTP_OK;
+}
+
+/* Ends a command started at `start`: CRLF, the 512-octet line limit, and
+ * the roll-back when _out had no room. */
+static int smtp__cfinish(struct smtp_client *c, size_t start, unsigned kind)
+{
+    smtp__cput(c, "\r\n", 2);
+    if (c->_out_len > sizeof c->_out || c->_out_len - start > SMTP__REPLY_LINE) {
+        int busy = start > 0 && c->_out_len - start <= SMTP__REPLY_LINE;
+        c->_out_len = (uint16_t)start;
+        return busy ? SMTP_ERR_BUSY : SMTP_ERR_SYNTAX;
+    }
+    smtp__cpush(c, kind);
+    return SMTP_OK;
+}
+
+/* A command with no argument or a constant one. */
+static void smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
+{
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    smtp__cput(c, cmd, (size_t)-1);
+    (void)smtp__cfinish(c, start, kind);
+}
+
+static void smtp__chello(struct smtp_client *c, const char *verb)
+{
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    smtp__cput(c, verb, 5);
+    smtp__cput(c, c->cfg.hostname, (size_t)-1);
+    (void)smtp__cfinish(c, start, verb[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
+    c->_state = SMTP__CS_HELLO;
+}
+
+/* xtext (RFC 3461 4): '+', '=' and octets outside '!'..'~' as "+XX". */
+static int smtp__cput_xtext(struct smtp_client *c, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *v; v++) {
+        unsigned char o = (unsigned char)*v;
+        if (o < ' ' || o > '~')
+            return SMTP_ERR_SYNTAX; /* printable ASCII only (RFC 3461 4.4, 5.4) */
+        if (o == '+' || o == '=' || o == ' ') {
+            char e[3];
+            e[0] = '+', e[1] = hex[o >> 4], e[2] = hex[o & 15];
+            smtp__cput(c, e, 3);
+        } else {
+            smtp__cput(c, v, 1);
+        }
+    }
+    return SMTP_OK;
+}
+
+static void smtp__cput_num(struct smtp_client *c, uint64_t v)
+{
+    char d[20];
+    smtp__cput(c, d, smtp__put_num(d, v));
+}
+
+/* "<addr>" checked as the receiver checks paths. */
+static int smtp__cput_path(struct smtp_client *c, const char *addr, unsigned flags)
+{
+    size_t start = c->_out_len, n;
+    struct smtp_path path;
+    int r, has8 = 0;
+    smtp__cput(c, "<", 1);
+    smtp__cput(c, addr, (size_t)-1);
+    smtp__cput(c, ">", 1);
+    if (c->_out_len > sizeof c->_out)
+        return SMTP_OK; /* no room: smtp__cfinish() says so */
+    n = c->_out_len - start;
+    r = smtp__parse_path(c->_out + start, n, flags, &path, &has8);
+    if (r == SMTP_OK && path.len != n)
+        r = SMTP_ERR_SYNTAX; /* a '>' inside */
+    return r;
+}
+
+/* -------------------------------------------------------------- AUTH */
+
+/* The octet at position pos of the SASL message: the parts
+ * _sasl[_sasl_from.._sasl_to) one after the other.  -1 past its end. */
+static int smtp__sasl_octet(const struct smtp_client *c, size_t pos)
+{
+    unsigned k;
+    for (k = c->_sasl_from; k < c->_sasl_to; k++) {
+        if (pos < c->_sasl_len[k])
+            return (unsigned char)c->_sasl[k][pos];
+        pos -= c->_sasl_len[k];
+    }
+    return -1;
+}
+
+static size_t smtp__sasl_total(const struct smtp_client *c)
+{
+    size_t t = 0;
+    unsigned k;
+    for (k = c->_sasl_from; k < c->_sasl_to; k++)
+        t += c->_sasl_len[k];
+    return t;
+}
+
+/* Encodes the SASL message as base64 (RFC 4648 4) into _out as room
+ * allows, then CRLF: called again as the output drains (rule C4). */
+static void smtp__sasl_pump(struct smtp_client *c)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t total = smtp__sasl_total(c);
+    if (!(c->_flags & SMTP__CF_SECRET) || c->_sasl_pos > total)
+        return;
+    (void)smtp__croom(c, 0);
+    while (c->_sasl_pos < total && sizeof c->_out - c->_out_len >= 4) {
+        uint32_t v = 0;
+        int k, got = 0;
+        char q[4];
+        for (k = 0; k < 3; k++) {
+            int o = smtp__sasl_octet(c, c->_sasl_pos);
+            if (o >= 0)
+                c->_sasl_pos++, got++;
+            v = v << 8 | (uint32_t)(o >= 0 ? o : 0);
+        }
+        for (k = 0; k < 4; k++)
+            q[k] = k <= got ? b64[(v >> (18 - 6 * k)) & 63] : '=';
+        memcpy(c->_out + c->_out_len, q, 4);
+        c->_out_len = (uint16_t)(c->_out_len + 4);
+    }
+    if (c->_sasl_pos == total && sizeof c->_out - c->_out_len >= 2) {
+        memcpy(c->_out + c->_out_len, "\r\n", 2);
+        c->_out_len = (uint16_t)(c->_out_len + 2);
+        c->_sasl_pos++; /* past the end: the message is out */
+    }
+}
+
+/* Forgets the credentials: the pointers now, the encoded octets in _out
+ * once they are sent (smtp_client_output_done()). */
+static void smtp__sasl_forget(struct smtp_client *c)
+{
+    memset(c->_sasl, 0, sizeof c->_sasl);
+    memset(c->_sasl_len, 0, sizeof c->_sasl_len);
+    c->_sasl_pos = 0;
+    c->_sasl_from = c->_sasl_to = c->_sasl_step = 0;
+}
+
+/* Starts sending the SASL message made of parts [from, to) (rule C4). */
+static void smtp__sasl_send(struct smtp_client *c, unsigned from, unsigned to)
+{
+    c->_sasl_from = (uint8_t)from, c->_sasl_to = (uint8_t)to;
+    c->_sasl_pos = 0;
+    c->_sasl_step++;
+    c->_flags |= SMTP__CF_SECRET;
+    smtp__sasl_pump(c);
+}
+
+/* -------------------------------------------------------- reply reading */
+
+/* EHLO keywords and the extension bit each offers. */
+static const struct smtp__ckeyword {
+    char word[20];
+    uint32_t ext;
+} smtp__ckeywords[] = {
+    {"PIPELINING", SMTP_EXT_PIPELINING},
+    {"SIZE", SMTP_EXT_SIZE},
+    {"8BITMIME", SMTP_EXT_8BITMIME},
+    {"ENHANCEDSTATUSCODES", SMTP_EXT_ENHANCEDSTATUSCODES},
+    {"SMTPUTF8", SMTP_EXT_SMTPUTF8},
+    {"LIMITS", SMTP_EXT_LIMITS},
+    {"CHUNKING", SMTP_EXT_CHUNKING},
+    {"BINARYMIME", SMTP_EXT_BINARYMIME},
+    {"STARTTLS", SMTP_EXT_STARTTLS},
+    {"AUTH", SMTP_EXT_AUTH},
+    {"DSN", SMTP_EXT_DSN},
+    {"ATRN", SMTP_EXT_ATRN},
+};
+static const char smtp__mech_names[5][12] = {"", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"};
+
+/* One EHLO line's text t[0..n): "KEYWORD *(SP param)" (RFC 5321 4.1.1.1). */
+static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
+{
+    size_t i = 0, k, w;
+    while (i < n && t[i] != ' ' && t[i] != '=')
+        i++;
+    for (k = 0; k < sizeof smtp__ckeywords / sizeof smtp__ckeywords[0]; k++)
+        if (smtp__is_word(t, 0, i, smtp__ckeywords[k].word))
+            break;
+    if (k == sizeof smtp__ckeywords / sizeof smtp__ckeywords[0])
+        return; /* a keyword we do not use */
+    c->caps.ext |= smtp__ckeywords[k].ext;
+    while (i < n) { /* the parameters */
+        i++;
+        for (w = i; w < n && t[w] != ' '; w++) {
+        }
+        if (smtp__ckeywords[k].ext == SMTP_EXT_SIZE) {
+            uint64_t v;
+            if (smtp_parse_u64(t + i, w - i, &v) == SMTP_OK)
+                c->caps.size = v;
+        } else if (smtp__ckeywords[k].ext == SMTP_EXT_AUTH) {
+            unsigned m;
+            for (m = 1; m < 5; m++)
+                if (smtp__is_word(t, i, w, smtp__mech_names[m]))
+                    c->caps.mechs |= 1u << m;
+        } else if (smtp__ckeywords[k].ext == SMTP_EXT_LIMITS &&
+                   smtp__has_prefix(t, i, w, "RCPTMAX=")) {
+            uint64_t v;
+            if (smtp_parse_u64(t + i + 8, w - i - 8, &v) == SMTP_OK && v > 0)
+                c->caps.rcptmax = (uint16_t)SMTP__MIN(v, 0xffffu);
+        }
+        i = w;
+    }
+}
+
+/* The enhanced status code "c.s.d " at the start of t[0..n) whose class is
+ * the reply's first digit (RFC 3463 2): its length, 0 when none. */
+static size_t smtp__cenh(const char *t, size_t n, unsigned code, uint8_t enh[3], uint16_t *detail)
+{
+    size_t i = 0;
+    unsigned part[3], k;
+    for (k = 0; k < 3; k++) {
+        size_t st = i;
+        part[k] = 0;
+        while (i < n && i - st < 3 && SMTP__IS(t[i], SMTP__C_DIGIT))
+            part[k] = part[k] * 10 + (unsigned)(t[i++] - '0');
+        if (i == st || (k < 2 && (i >= n || t[i] != '.')))
+            return 0;
+        if (k < 2)
+            i++;
+    }
+    if ((i < n && t[i] != ' ') || part[0] != code / 100 || part[1] > 255)
+        return 0;
+    enh[0] = (uint8_t)part[0], enh[1] = (uint8_t)part[1];
+    *detail = (uint16_t)part[2];
+    return i < n ? i + 1 : i;
+}
+
+/* Adds a line's text to _text: '\n' between lines, control octets as '?',
+ * cut at SMTP_CLIENT_TEXT_MAX. */
+static void smtp__ctext(struct smtp_client *c, const char *t, size_t n)
+{
+    size_t i;
+    if (c->_lines > 1 && c->_text_len < sizeof c->_text)
+        c->_text[c->_text_len++] = '\n';
+    for (i = 0; i < n && c->_text_len < sizeof c->_text; i++) {
+        unsigned char o = (unsigned char)t[i];
+        c->_text[c->_text_len++] = (char)(o < ' ' || o == 0x7f ? '?' : o);
+    }
+}
+
+/* Checks the line in _line (CRLF included, n octets) and adds it to the
+ * reply.  Returns 1 when it was the reply's last line, 0 when more follow,
+ * -1 when it breaks the protocol (rule C5). */
+static int smtp__cline(struct smtp_client *c, size_t n)
+{
+    const char *l = c->_line;
+    unsigned code;
+    size_t i, off;
+    if (n < 5 || l[n - 2] != '\r' || !SMTP__IS(l[0], SMTP__C_DIGIT) ||
+        !SMTP__IS(l[1], SMTP__C_DIGIT) || !SMTP__IS(l[2], SMTP__C_DIGIT) || l[0] < '2' ||
+        l[0] > '5' || l[1] > '5')
+        return -1;
+    n -= 2;
+    if (n > 3 && l[3] != ' ' && l[3] != '-')
+        return -1;
+    for (i = 4; i < n; i++)
+        if (l[i] == '\0' || l[i] == '\r' || l[i] == '\n')
+            return -1;
+    code = (unsigned)((l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
+    if (c->_code && code != c->_code)
+        return -1; /* every line of a reply has the same code (RFC 5321 4.2.1) */
+    if (++c->_lines > (c->cfg.max_reply_lines ? c->cfg.max_reply_lines : 100))
+        return -1;
+    c->_code = code;
+    off = n > 4 ? 4 : n;
+    if (c->caps.ext & SMTP_EXT_ENHANCEDSTATUSCODES) {
+        uint8_t e[3] = {0, 0, 0};
+        uint16_t d = 0;
+        size_t el = smtp__cenh(l + off, n - off, code, e, &d);
+        if (el && c->_lines == 1)
+            c->_enh[0] = e[0], c->_enh[1] = e[1], c->_detail = d;
+        off += el;
+    }
+    if (c->_lines > 1 && c->_pipe_n && c->_pipe[c->_pipe_head] == SMTP__K_EHLO && code == 250)
+        smtp__ccap(c, l + off, n - off);
+    smtp__ctext(c, l + off, n - off);
+    return n <= 3 || l[3] == ' ';
+}
+
+/* ------------------------------------------------------ reply handling */
+
+/* The session ends: QUIT goes out unless the server closed it (421) or the
+ * byte stream cannot be trusted any more (then QUIT is still sent: it is
+ * what RFC 5321 3.8 asks, and harmless). */
+static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
+{
+    if (c->_flags & SMTP__CF_SECRET) /* credentials still queued: never sent now */
+        memset(c->_out, 0, sizeof c->_out);
+    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT &&
+        c->_state != SMTP__CS_QUIT) {
+        /* QUIT only where a command can start: not inside the message data,
+         * not after part of a line went out (a partial write, a SASL line) */
+        int mid = c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
+                  (c->_out_off > 0 && c->_out[c->_out_off - 1] != '\n');
+        c->_out_len = c->_out_off = 0;
+        c->_run = 0, c->_run_len = 0;
+        if (!mid)
+            smtp__cput(c, "QUIT\r\n", 6);
+    }
+    c->_state = SMTP__CS_CLOSED;
+    c->_why = (uint8_t)why;
+    c->_pipe_n = 0;
+    smtp__sasl_forget(c);
+    ev->closed.why = (uint8_t)why;
+    return ev->type = SMTP_CEV_CLOSED;
+}
+
+/* After EHLO/HELO, or a refused STARTTLS: STARTTLS by the policy, or ready. */
+static int smtp__cgreeted(struct smtp_client *c, union smtp_cevent *ev, int tls_refused)
+{
+    int tls = (c->_flags & SMTP__CF_TLS) != 0;
+    if (!tls && !tls_refused && c->cfg.tls != SMTP_TLS_OFF && (c->caps.ext & SMTP_EXT_STARTTLS)) {
+        smtp__csimple(c, "STARTTLS", SMTP__K_STARTTLS);
+        return 0;
+    }
+    if (!tls && c->cfg.tls >= SMTP_TLS_REQUIRED)
+        return smtp__cclose(c, ev, SMTP_WHY_NO_TLS);
+    c->_state = SMTP__CS_READY;
+    return ev->type = SMTP_CEV_READY;
+}
+
+static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
+{
+    if (code / 100 == 2)
+        return SMTP_RCPT_OK;
+    if (code == 452 || (c->_flags & SMTP__CF_FULL))
+        return SMTP_RCPT_LATER;
+    return code / 100 == 4 ? SMTP_RCPT_TEMP : SMTP_RCPT_PERM;
+}
+
+/* A transaction is over without the server's verdict on a message.  If the
+ * server had opened it, RSET closes it now, behind any reply still due
+ * (only pipelined commands can be pending, and RSET may join them). */
+static void smtp__cabandon(struct smtp_client *c)
+{
+    if (c->_flags & SMTP__CF_MAIL_OK)
+        smtp__csimple(c, "RSET", SMTP__K_RSET);
+    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
+    c->_state = SMTP__CS_READY;
+}
+
+/* The next SASL message after a 334 (RFC 4954 4): 0, or -1 when the
+ * mechanism has none left (a protocol error). */
+static int smtp__cauth_step(struct smtp_client *c)
+{
+    unsigned step = c->_sasl_step;
+    if (c->_mech == SMTP_MECH_LOGIN && step < 2) {
+        smtp__sasl_send(c, step, step + 1); /* the user name, then the password */
+        return 0;
+    }
+    if (c->_mech != SMTP_MECH_LOGIN && step == 0) {
+        smtp__sasl_send(c, 0, 5);
+        return 0;
+    }
+    if ((c->_mech == SMTP_MECH_XOAUTH2 || c->_mech == SMTP_MECH_OAUTHBEARER) && step == 1) {
+        /* the error challenge: an empty response (XOAUTH2) or %x01 (RFC 7628 3.2.3);
+         * then the server's 5yz ends the exchange */
+        smtp__csimple(c, c->_mech == SMTP_MECH_XOAUTH2 ? "" : "AQ==", SMTP__K_AUTH);
+        c->_pipe_n--; /* the same AUTH still waits for its reply */
+        c->_sasl_step++;
+        return 0;
+    }
+    return -1;
+}
+
+/* A whole reply is in: the event it makes for the command it answers, 0
+ * when none (the session goes on by itself), or the end of the session. */
+static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
+{
+    unsigned code = c->_code, kind = SMTP__K_GREETING, cls = code / 100;
+    ev->any.reply.code = code;
+    ev->any.reply.cls = c->_enh[0], ev->any.reply.subject = c->_enh[1];
+    ev->any.reply.detail = c->_detail;
+    ev->any.reply.text.ptr = c->_text;
+    ev->any.reply.text.len = c->_text_len;
+    if (c->_pipe_n) {
+        kind = c->_pipe[c->_pipe_head];
+        if (code != 334 || kind != SMTP__K_AUTH) { /* a 334 leaves AUTH waiting */
+            c->_pipe_head = (uint8_t)((c->_pipe_head + 1) % SMTP_CLIENT_PIPE_MAX);
+            c->_pipe_n--;
+        }
+    } else if (c->_state != SMTP__CS_GREET) {
+        return smtp__cclose(c, ev, code == 421 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL); /* unasked */
+    }
+    if (code == 421)
+        return smtp__cclose(c, ev, SMTP_WHY_421);
+    if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
+        !smtp__in_codes(smtp__ckinds[kind].extra, code))
+        return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+    switch (kind) {
+    case SMTP__K_GREETING:
+        if (code != 220)
+            return smtp__cclose(c, ev, SMTP_WHY_REFUSED); /* 554: QUIT (RFC 5321 3.1) */
+        c->caps.ext = c->caps.mechs = 0, c->caps.size = 0, c->caps.rcptmax = 0;
+        smtp__chello(c, "EHLO ");
+        return 0;
+    case SMTP__K_EHLO:
+        if (code == 500 || code == 502) { /* RFC 5321 3.2: an old server */
+            smtp__chello(c, "HELO ");
+            return 0;
+        }
+        if (code != 250)
+            return smtp__cclose(c, ev, SMTP_WHY_REFUSED);
+        c->_flags |= SMTP__CF_ESMTP;
+        return smtp__cgreeted(c, ev, 0);
+    case SMTP__K_HELO:
+        if (code != 250)
+            return smtp__cclose(c, ev, SMTP_WHY_REFUSED);
+        return smtp__cgreeted(c, ev, 0);
+    case SMTP__K_STARTTLS:
+        if (code != 220)
+            return smtp__cgreeted(c, ev, 1);
+        c->_state = SMTP__CS_TLS;
+        return ev->type = SMTP_CEV_TLS;
+    case SMTP__K_AUTH:
+        if (code == 334) {
+            if (smtp__cauth_step(c) < 0)
+                return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+            return 0;
+        }
+        if (code == 235)
+            c->_flags |= SMTP__CF_AUTHED;
+        smtp__sasl_forget(c);
+        c->_state = SMTP__CS_READY;
+        return ev->type = SMTP_CEV_AUTH;
+    case SMTP__K_MAIL:
+        if (cls == 2)
+            c->_flags |= SMTP__CF_MAIL_OK;
+        else if (c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA)
+            smtp__cabandon(c);
+        return ev->type = SMTP_CEV_MAIL;
+    case SMTP__K_RCPT:
+        ev->rcpt.index = c->_rcpt_replies++;
+        ev->rcpt.result = (uint8_t)smtp__rcpt_result(c, code);
+        if (cls == 2)
+            c->_rcpt_ok++;
+        else if (code == 452)
+            c->_flags |= SMTP__CF_FULL;
+        return ev->type = SMTP_CEV_RCPT;
+    case SMTP__K_DATA:
+        if (code != 354) {
+            if (c->_state == SMTP__CS_DATA)
+                smtp__cabandon(c);
+        } else if (c->_rcpt_ok == 0 || c->_state != SMTP__CS_DATA) {
+            smtp__csimple(c, ".", SMTP__K_END); /* RFC 2920 3.1: nobody to send to */
+            c->_state = SMTP__CS_END;
+        } else {
+            c->_state = SMTP__CS_BODY;
+            c->_body = SMTP__CB_SOL;
+        }
+        return ev->type = SMTP_CEV_DATA;
+    case SMTP__K_BDAT:
+        if (cls == 2 || (c->_flags & SMTP__CF_FAILED))
+            return 0;
+        c->_flags |= SMTP__CF_FAILED; /* RFC 3030 4.2: no more chunks */
+        smtp__cabandon(c);
+        return ev->type = SMTP_CEV_SENT;
+    case SMTP__K_END:
+        if (c->_flags & SMTP__CF_FAILED) {
+            c->_flags &= (uint16_t)~SMTP__CF_FAILED;
+            return 0; /* the verdict was given with the refused chunk */
+        }
+        c->_flags &= (uint16_t)~SMTP__CF_TRANSACTION;
+        c->_state = SMTP__CS_READY;
+        return ev->type = SMTP_CEV_SENT;
+    case SMTP__K_RSET:
+        if (code == 250 && c->_state != SMTP__CS_MAIL && c->_state != SMTP__CS_DATA)
+            c->_flags &= (uint16_t)~SMTP__CF_TRANSACTION;
+        return ev->type = SMTP_CEV_RSET;
+    case SMTP__K_NOOP:
+        return ev->type = SMTP_CEV_REPLY;
+    case SMTP__K_TURN:
+        if (code != 250) {
+            c->_state = SMTP__CS_READY;
+            return ev->type = SMTP_CEV_REPLY;
+        }
+        c->_state = SMTP__CS_TURNED; /* what follows is the other role's input */
+        return ev->type = SMTP_CEV_TURNED;
+    default: /* SMTP__K_QUIT */
+        return smtp__cclose(c, ev, code == 221 ? SMTP_WHY_QUIT : SMTP_WHY_421);
+    }
+}
+
+/* ---------------------------------------------------------- public API */
+
+SMTP_API void smtp_client_config_default(struct smtp_client_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->hostname = "localhost";
+    cfg->max_reply_lines = 100;
+}
+
+SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_config *cfg)
+{
+    memset(c, 0, sizeof *c);
+    if (cfg)
+        c->cfg = *cfg;
+    else
+        smtp_client_config_default(&c->cfg);
+    if (!c->cfg.hostname ||
+        smtp_parse_domain(c->cfg.hostname, strlen(c->cfg.hostname), 1) != SMTP_OK)
+        c->cfg.hostname = "localhost"; /* never an EHLO argument that is not a name */
+    if (!c->cfg.max_reply_lines)
+        c->cfg.max_reply_lines = 100;
+    if (c->cfg.tls == SMTP_TLS_IMPLICIT)
+        c->_flags |= SMTP__CF_TLS;
+    c->_state = SMTP__CS_GREET;
+}
+
+SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len, size_t *used,
+                              union smtp_cevent *ev)
+{
+    const char *p = (const char *)buf;
+    size_t i = 0;
+    *used = 0;
+    memset(ev, 0, sizeof *ev); /* CEV_CLOSED from a malformed line: code 0, no text */
+    ev->any.reply.text.ptr = c->_text;
+    if (c->_state == SMTP__CS_CLOSED)
+        return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
+    if (c->_state == SMTP__CS_TURNED)
+        return SMTP_TURNED;
+    if (c->_out_len > c->_out_off || c->_run_len)
+        return SMTP_WANT_WRITE;
+    if (c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read (rule C5) */
+        *used = len;
+        return SMTP_NEED_INPUT;
+    }
+    while (i < len) {
+        const char *lf = (const char *)memchr(p + i, '\n', len - i);
+        size_t take = lf ? (size_t)(lf - (p + i)) + 1 : len - i;
+        int r;
+        if (take > sizeof c->_line - c->_line_len) { /* longer than 512 octets */
+            *used = len;
+            return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+        }
+        memcpy(c->_line + c->_line_len, p + i, take);
+        c->_line_len = (uint16_t)(c->_line_len + take);
+        i += take;
+        if (!lf)
+            break;
+        r = smtp__cline(c, c->_line_len);
+        c->_line_len = 0;
+        if (r < 0) {
+            *used = i;
+            return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
+        }
+        if (r > 0) {
+            int e = smtp__creply(c, ev);
+            c->_code = 0, c->_lines = 0, c->_text_len = 0;
+            c->_enh[0] = c->_enh[1] = 0, c->_detail = 0;
+            if (e == SMTP_CEV_TLS) {
+                *used = len; /* what followed the 220 is dropped (rule C5) */
+                return e;
+            }
+            if (e) {
+                *used = i;
+                return e;
+            }
+            if (c->_out_len > c->_out_off) {
+                *used = i;
+                return SMTP_WANT_WRITE;
+            }
+        }
+    }
+    *used = i;
+    return SMTP_NEED_INPUT;
+}
+
+/* The end of the data, once every body octet before it is out.  _body:
+ * SMTP__CB_BARE when a CRLF is still owed for a held CR or LF. */
+static void smtp__cend_write(struct smtp_client *c)
+{
+    size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
+    if (c->_flags & SMTP__CF_BDAT) {
+        smtp__cput(c, "BDAT ", 5);
+        smtp__cput_num(c, pl);
+        smtp__cput(c, " LAST\r\n", 7);
+        smtp__cput(c, "\r\n", pl);
+        smtp__cpush(c, SMTP__K_END);
+    } else {
+        /* CRLF.CRLF whatever the body's last octets were */
+        smtp__cput(c, "\r\n.\r\n", 5);
+        if (c->_body == SMTP__CB_SOL)
+            c->_out_len = (uint16_t)(c->_out_len - 5), smtp__cput(c, ".\r\n", 3);
+        smtp__cpush(c, SMTP__K_END);
+    }
+}
+
+SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len)
+{
+    if (c->_out_len > c->_out_off) {
+        *len = (size_t)(c->_out_len - c->_out_off);
+        return c->_out + c->_out_off;
+    }
+    *len = c->_run_len;
+    return c->_run_len ? c->_run : 0;
+}
+
+SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
+{
+    size_t k = SMTP__MIN(n, (size_t)(c->_out_len - c->_out_off));
+    c->_out_off = (uint16_t)(c->_out_off + k);
+    n -= k;
+    if (c->_out_off == c->_out_len) {
+        if (c->_flags & SMTP__CF_SECRET) { /* the credentials are out: wipe them */
+            memset(c->_out, 0, c->_out_len);
+            if (c->_sasl_pos > smtp__sasl_total(c))
+                c->_flags &= (uint16_t)~SMTP__CF_SECRET;
+        }
+        c->_out_off = c->_out_len = 0;
+        if (c->_flags & SMTP__CF_SECRET)
+            smtp__sasl_pump(c);
+    }
+    if (n && c->_out_len == 0) {
+        k = SMTP__MIN(n, c->_run_len);
+        c->_run += k;
+        c->_run_len -= k;
+        if (!c->_run_len)
+            c->_run = 0;
+    }
+    if ((c->_flags & SMTP__CF_ENDING) && c->_out_len == c->_out_off && !c->_run_len) {
+        c->_flags &= (uint16_t)~SMTP__CF_ENDING;
+        smtp__cend_write(c);
+    }
+}
+
+SMTP_API int smtp_client_tls_done(struct smtp_client *c)
+{
+    if (c->_state != SMTP__CS_TLS)
+        return SMTP_ERR_STATE;
+    c->_flags = SMTP__CF_TLS; /* RFC 3207 4.2: forget what was learnt before */
+    c->caps.ext = c->caps.mechs = 0, c->caps.size = 0, c->caps.rcptmax = 0;
+    c->_line_len = 0;
+    smtp__chello(c, "EHLO ");
+    return SMTP_OK;
+}
+
+/* Common checks of the commands outside a transaction. */
+static int smtp__cidle(const struct smtp_client *c)
+{
+    if (c->_state != SMTP__CS_READY)
+        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
+                       c->_state == SMTP__CS_TLS
+                   ? SMTP_ERR_STATE
+                   : SMTP_ERR_BUSY;
+    return smtp__cfree(c);
+}
+
+SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authzid,
+                              const char *user, const char *secret)
+{
+    static const char *const head[5] = {"", "AUTH PLAIN", "AUTH LOGIN", "AUTH XOAUTH2",
+                                        "AUTH OAUTHBEARER"};
+    const char *part[5];
+    size_t len[5], total = 0, start = (smtp__croom(c, 0), c->_out_len);
+    unsigned k, n = 5;
+    int r = smtp__cidle(c);
+    if (r != SMTP_OK)
+        return r;
+    if (c->_pipe_n)
+        return SMTP_ERR_BUSY; /* AUTH is not pipelined */
+    if (mech < SMTP_MECH_PLAIN || mech > SMTP_MECH_OAUTHBEARER ||
+        !(c->caps.mechs & (1u << mech)))
+        return SMTP_ERR_EXT;
+    if ((c->_flags & SMTP__CF_AUTHED))
+        return SMTP_ERR_STATE; /* RFC 4954 4: once per session */
+    if (!(c->_flags & SMTP__CF_TLS) && !(c->cfg.options & SMTP_COPT_AUTH_PLAINTEXT))
+        return SMTP_ERR_TLS;
+    if (!user || !secret)
+        return SMTP_ERR_SYNTAX;
+    if (!authzid)
+        authzid = "";
+    switch (mech) {
+    case SMTP_MECH_PLAIN: /* RFC 4616 2: authzid NUL authcid NUL passwd */
+        part[0] = authzid, part[1] = "\0", part[2] = user, part[3] = "\0", part[4] = secret;
+        len[1] = len[3] = 1;
+        break;
+    case SMTP_MECH_LOGIN:
+        part[0] = user, part[1] = secret, n = 2;
+        break;
+    case SMTP_MECH_XOAUTH2:
+        part[0] = "user=", part[1] = user, part[2] = "\1auth=Bearer ", part[3] = secret;
+        part[4] = "\1\1";
+        break;
+    default: /* OAUTHBEARER, RFC 7628 3.1: the GS2 header, then the kvpairs */
+        if (strpbrk(user, ",="))
+            return SMTP_ERR_SYNTAX;
+        part[0] = "n,a=", part[1] = user, part[2] = ",\1auth=Bearer ", part[3] = secret;
+        part[4] = "\1\1";
+        break;
+    }
+    for (k = 0; k < n; k++) {
+        if (!(mech == SMTP_MECH_PLAIN && (k == 1 || k == 3)))
+            len[k] = strlen(part[k]);
+        if (len[k] > 0xffff)
+            return SMTP_ERR_SYNTAX;
+        total += len[k];
+    }
+    for (k = 0; k < 5; k++) {
+        c->_sasl[k] = k < n ? part[k] : 0;
+        c->_sasl_len[k] = (uint16_t)(k < n ? len[k] : 0);
+    }
+    c->_mech = (uint8_t)mech;
+    c->_sasl_step = 0;
+    smtp__cput(c, head[mech], (size_t)-1);
+    /* the initial response when the line stays within 512 octets (RFC 4954 4) */
+    if (mech != SMTP_MECH_LOGIN && start + strlen(head[mech]) + 1 + (total + 2) / 3 * 4 + 2 <=
+                                           SMTP__REPLY_LINE) {
+        smtp__cput(c, " ", 1);
+        if (total == 0)
+            smtp__cput(c, "=", 1); /* an empty initial response */
+        smtp__cpush(c, SMTP__K_AUTH);
+        if (total == 0) {
+            smtp__cput(c, "\r\n", 2);
+            c->_sasl_step = 1;
+        } else {
+            smtp__sasl_send(c, 0, 5);
+        }
+    } else {
+        r = smtp__cfinish(c, start, SMTP__K_AUTH);
+        if (r != SMTP_OK)
+            return r;
+    }
+    c->_state = SMTP__CS_AUTH;
+    return SMTP_OK;
+}
+
+SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
+                              const struct smtp_mail_opts *opts)
+{
+    static const char *const body[4] = {"", " BODY=7BIT", " BODY=8BITMIME", " BODY=BINARYMIME"};
+    static const struct smtp_mail_opts none = {0, 0, 0, 0, 0};
+    uint32_t ext = c->caps.ext;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    unsigned flags = SMTP_PATH_NULL_OK;
+    int r = smtp__cidle(c);
+    if (r != SMTP_OK)
+        return r;
+    if (c->_rcpt_replies < c->_rcpts)
+        return SMTP_ERR_BUSY; /* the last transaction's RCPT replies are counted in it */
+    if (!opts)
+        opts = &none;
+    if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
+        return SMTP_ERR_SYNTAX;
+    if ((opts->body == SMTP_BODY_8BITMIME && !(ext & SMTP_EXT_8BITMIME)) ||
+        (opts->body == SMTP_BODY_BINARYMIME && /* BODY= is 8BITMIME's (RFC 3030 3) */
+         ((ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME)) !=
+              (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME) ||
+          (c->cfg.options & SMTP_COPT_NO_CHUNKING))) ||
+        (opts->smtputf8 && !(ext & SMTP_EXT_SMTPUTF8)) ||
+        ((opts->ret || opts->envid) && !(ext & SMTP_EXT_DSN)))
+        return SMTP_ERR_EXT;
+    if ((ext & SMTP_EXT_SIZE) && c->caps.size && opts->size > c->caps.size)
+        return SMTP_ERR_SIZE; /* RFC 1870 6.1: the server would refuse it */
+    if (opts->smtputf8)
+        flags |= SMTP_PATH_UTF8;
+    smtp__cput(c, "MAIL FROM:", 10);
+    if ((r = smtp__cput_path(c, from, flags)) != SMTP_OK) {
+        c->_out_len = (uint16_t)start;
+        return r;
+    }
+    if (opts->size && (ext & SMTP_EXT_SIZE)) {
+        smtp__cput(c, " SIZE=", 6);
+        smtp__cput_num(c, opts->size);
+    }
+    if (opts->body && (ext & SMTP_EXT_8BITMIME))
+        smtp__cput(c, body[opts->body], (size_t)-1);
+    if (opts->smtputf8)
+        smtp__cput(c, " SMTPUTF8", 9);
+    if (opts->ret)
+        smtp__cput(c, opts->ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS", 9);
+    if (opts->envid) {
+        smtp__cput(c, " ENVID=", 7);
+        if (smtp__cput_xtext(c, opts->envid) != SMTP_OK || !*opts->envid) {
+            c->_out_len = (uint16_t)start;
+            return SMTP_ERR_SYNTAX;
+        }
+    }
+    if ((r = smtp__cfinish(c, start, SMTP__K_MAIL)) != SMTP_OK)
+        return r;
+    c->_flags &= (uint16_t)~SMTP__CF_TRANSACTION;
+    if (opts->smtputf8)
+        c->_flags |= SMTP__CF_UTF8;
+    if (opts->body == SMTP_BODY_BINARYMIME)
+        c->_flags |= SMTP__CF_BINARY | SMTP__CF_BDAT;
+    else if ((ext & SMTP_EXT_CHUNKING) && !(c->cfg.options & SMTP_COPT_NO_CHUNKING))
+        c->_flags |= SMTP__CF_BDAT;
+    c->_rcpts = c->_rcpt_replies = c->_rcpt_ok = 0;
+    c->_state = SMTP__CS_MAIL;
+    return SMTP_OK;
+}
+
+SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned notify,
+                              const char *orcpt)
+{
+    static const char *const words[4] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    unsigned k, sep = '=';
+    int r;
+    if (c->_state != SMTP__CS_MAIL)
+        return c->_state == SMTP__CS_HELLO || c->_state == SMTP__CS_GREET ? SMTP_ERR_BUSY
+                                                                          : SMTP_ERR_STATE;
+    if ((r = smtp__cfree(c)) != SMTP_OK)
+        return r;
+    if ((c->_flags & SMTP__CF_FULL) || (c->caps.rcptmax && c->_rcpts >= c->caps.rcptmax) ||
+        c->_rcpts == 0xffff)
+        return SMTP_ERR_LIMIT;
+    if (!to || notify > 15 || ((notify & SMTP_NOTIFY_NEVER) && notify != SMTP_NOTIFY_NEVER))
+        return SMTP_ERR_SYNTAX;
+    if ((notify || orcpt) && !(c->caps.ext & SMTP_EXT_DSN))
+        return SMTP_ERR_EXT;
+    smtp__cput(c, "RCPT TO:", 8);
+    r = smtp__cput_path(c, to,
+                        SMTP_PATH_POSTMASTER |
+                            ((c->_flags & SMTP__CF_UTF8) ? (unsigned)SMTP_PATH_UTF8 : 0u));
+    for (k = 0; r == SMTP_OK && k < 4; k++)
+        if (notify & (1u << k)) {
+            smtp__cput(c, sep == '=' ? " NOTIFY=" : ",", (size_t)-1);
+            smtp__cput(c, words[k], (size_t)-1);
+            sep = ',';
+        }
+    if (r == SMTP_OK && orcpt) {
+        const char *semi = strchr(orcpt, ';'), *t;
+        for (t = orcpt; semi && t < semi; t++)
+            if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
+                semi = 0; /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
+        if (!semi || semi == orcpt) {
+            r = SMTP_ERR_SYNTAX; /* "addr-type;address" (RFC 3461 4.2) */
+        } else {
+            smtp__cput(c, " ORCPT=", 7);
+            smtp__cput(c, orcpt, (size_t)(semi - orcpt) + 1);
+            r = smtp__cput_xtext(c, semi + 1);
+        }
+    }
+    if (r != SMTP_OK) {
+        c->_out_len = (uint16_t)start;
+        return r;
+    }
+    if ((r = smtp__cfinish(c, start, SMTP__K_RCPT)) != SMTP_OK)
+        return r;
+    c->_rcpts++;
+    return SMTP_OK;
+}
+
+SMTP_API int smtp_client_data(struct smtp_client *c)
+{
+    int r;
+    if (c->_state != SMTP__CS_MAIL)
+        return SMTP_ERR_STATE;
+    if ((r = smtp__cfree(c)) != SMTP_OK)
+        return r;
+    if (c->_rcpts == 0)
+        return SMTP_ERR_STATE;
+    if (c->_pipe_n == 0 && c->_rcpt_ok == 0) { /* every reply is in: nobody took it */
+        smtp__csimple(c, "RSET", SMTP__K_RSET);
+        c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
+        c->_state = SMTP__CS_READY;
+        return SMTP_ERR_NORCPT;
+    }
+    if (c->_flags & SMTP__CF_BDAT) {
+        if (c->_pipe_n) /* BDAT waits for the envelope's replies */
+            return SMTP_ERR_BUSY;
+        c->_state = SMTP__CS_BODY;
+        c->_body = SMTP__CB_SOL;
+        return SMTP_OK;
+    }
+    smtp__csimple(c, "DATA", SMTP__K_DATA);
+    c->_state = SMTP__CS_DATA;
+    return SMTP_OK;
+}
+
+/* The body octets p[i..n) that can go out as they are: up to a bare CR or
+ * LF, or (over DATA) up to a line that starts with '.'.  Sets *took to the
+ * octets consumed (the run, and a CR or LF turned into CRLF next time) and
+ * returns the run's length, or (size_t)-1 for a bare octet refused. */
+static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t n, size_t *took)
+{
+    size_t j = i;
+    int stuff = !(c->_flags & SMTP__CF_BDAT), refuse = (c->cfg.options & SMTP_COPT_BARE_REFUSE) != 0;
+    while (j < n) {
+        const char *lf = (const char *)memchr(p + j, '\n', n - j);
+        size_t end = lf ? (size_t)(lf - p) : n;
+        const char *cr = (const char *)memchr(p + j, '\r', end - j);
+        if (cr && (size_t)(cr - p) + 1 < end) { /* a CR with something else after it */
+            end = (size_t)(cr - p);
+            if (refuse)
+                return end > i ? (*took = end - i) : (size_t)-1;
+            c->_body = SMTP__CB_BARE;
+            *took = end + 1 - i;
+            return end - i;
+        }
+        if (!lf) {
+            if (cr) { /* the last octet is a CR: is an LF next? */
+                c->_body = SMTP__CB_CR;
+                *took = n - i;
+                return n - 1 - i;
+            }
+            c->_body = SMTP__CB_MID;
+            *took = n - i;
+            return n - i;
+        }
+        if (!cr) { /* a bare LF */
+            if (refuse)
+                return end > i ? (*took = end - i) : (size_t)-1;
+            c->_body = SMTP__CB_BARE;
+            *took = end + 1 - i;
+            return end - i;
+        }
+        j = end + 1; /* a CRLF: a line ends */
+        c->_body = SMTP__CB_SOL;
+        if (stuff && j < n && p[j] == '.')
+            break; /* the next call stuffs it */
+    }
+    *took = j - i;
+    return j - i;
+}
+
+/* What a CR or LF held from the last call becomes (2 octets of CRLF, or 0),
+ * with the next octet p[0..n) in view; *skip: the octets of p it took. */
+static int smtp__cheld(struct smtp_client *c, const char *p, size_t n, size_t *skip)
+{
+    *skip = 0;
+    if (c->_body == SMTP__CB_CR && n && p[0] == '\n')
+        *skip = 1; /* a CRLF split between calls */
+    else if (c->_body == SMTP__CB_CR && (c->cfg.options & SMTP_COPT_BARE_REFUSE))
+        return -1;
+    else if (c->_body != SMTP__CB_CR && c->_body != SMTP__CB_BARE)
+        return 0;
+    c->_body = SMTP__CB_SOL;
+    return 2;
+}
+
+/* May body octets or the end go out now? */
+static int smtp__cbody_ok(const struct smtp_client *c)
+{
+    if (c->_state != SMTP__CS_BODY)
+        return c->_state == SMTP__CS_DATA ? SMTP_ERR_BUSY : SMTP_ERR_STATE;
+    if (c->_out_len > c->_out_off || c->_run_len)
+        return SMTP_ERR_BUSY;
+    return (c->_flags & SMTP__CF_BDAT) ? smtp__cfree(c) : SMTP_OK;
+}
+
+SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used)
+{
+    const char *p = (const char *)buf;
+    size_t i = 0, run, took = 0, pl = 0;
+    char pre[3];
+    int r = smtp__cbody_ok(c);
+    *used = 0;
+    if (r != SMTP_OK || len == 0)
+        return r;
+    if (c->_flags & SMTP__CF_BINARY) {
+        run = took = len;
+    } else {
+        int h = smtp__cheld(c, p, len, &i);
+        if (h < 0)
+            return SMTP_ERR_BARE;
+        if (h)
+            pre[0] = '\r', pre[1] = '\n', pl = 2;
+        if (c->_body == SMTP__CB_SOL && i < len && p[i] == '.' && !(c->_flags & SMTP__CF_BDAT))
+            pre[pl++] = '.'; /* dot-stuffing (RFC 5321 4.5.2) */
+        if (i < len) {
+            run = smtp__crun(c, p, i, len, &took);
+            if (run == (size_t)-1)
+                return SMTP_ERR_BARE;
+        } else {
+            run = 0;
+        }
+    }
+    (void)smtp__croom(c, 0);
+    if (c->_flags & SMTP__CF_BDAT) {
+        smtp__cput(c, "BDAT ", 5);
+        smtp__cput_num(c, (uint64_t)pl + run);
+        smtp__cput(c, "\r\n", 2);
+        smtp__cpush(c, SMTP__K_BDAT);
+    }
+    smtp__cput(c, pre, pl);
+    c->_run = run ? p + i : 0;
+    c->_run_len = run;
+    *used = i + took;
+    return SMTP_OK;
+}
+
+SMTP_API int smtp_client_end(struct smtp_client *c)
+{
+    size_t skip;
+    int h, r = c->_state != SMTP__CS_BODY ? smtp__cbody_ok(c)
+               : (c->_flags & SMTP__CF_BDAT) ? smtp__cfree(c)
+                                              : SMTP_OK;
+    if (r != SMTP_OK)
+        return r;
+    h = (c->_flags & SMTP__CF_BINARY) ? 0 : smtp__cheld(c, "", 0, &skip);
+    if (h < 0)
+        return SMTP_ERR_BARE;
+    c->_state = SMTP__CS_END;
+    if (h)
+        c->_body = SMTP__CB_BARE;
+    if (c->_out_len > c->_out_off || c->_run_len)
+        c->_flags |= SMTP__CF_ENDING; /* after the body octets still queued */
+    else
+        smtp__cend_write(c);
+    return SMTP_OK;
+}
+
+static int smtp__cqueue(struct smtp_client *c, const char *cmd, unsigned kind)
+{
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    smtp__cput(c, cmd, (size_t)-1);
+    return smtp__cfinish(c, start, kind);
+}
+
+SMTP_API int smtp_client_rset(struct smtp_client *c)
+{
+    int r;
+    if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
+        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ? SMTP_ERR_STATE
+                                                                           : SMTP_ERR_BUSY;
+    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
+        return r;
+    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
+    c->_state = SMTP__CS_READY;
+    return SMTP_OK;
+}
+
+SMTP_API int smtp_client_noop(struct smtp_client *c)
+{
+    int r = smtp__cidle(c);
+    return r != SMTP_OK ? r : smtp__cqueue(c, "NOOP", SMTP__K_NOOP);
+}
+
+static int smtp__cturn(struct smtp_client *c, const char *verb, const char *domains)
+{
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    int r = smtp__cidle(c);
+    if (r != SMTP_OK)
+        return r;
+    if (c->_pipe_n)
+        return SMTP_ERR_BUSY; /* TURN and ATRN end a group: nothing may precede */
+    smtp__cput(c, verb, (size_t)-1);
+    if (domains && *domains) {
+        const char *p = domains;
+        size_t i = 0, st, n = strlen(domains);
+        while (i < n) { /* Domains separated by ',' (RFC 2645 4) */
+            for (st = i; i < n && p[i] != ','; i++) {
+            }
+            if (smtp__check_domain(p, st, i, 0) != SMTP_OK || (i < n && ++i == n)) {
+                c->_out_len = (uint16_t)start;
+                return SMTP_ERR_SYNTAX;
+            }
+        }
+        smtp__cput(c, " ", 1);
+        smtp__cput(c, domains, n);
+    }
+    if ((r = smtp__cfinish(c, start, SMTP__K_TURN)) == SMTP_OK)
+        c->_state = SMTP__CS_AUTH; /* nothing else until the reply */
+    return r;
+}
+
+SMTP_API int smtp_client_turn(struct smtp_client *c)
+{
+    return smtp__cturn(c, "TURN", 0);
+}
+
+SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains)
+{
+    if (!(c->caps.ext & SMTP_EXT_ATRN))
+        return SMTP_ERR_EXT;
+    if (!(c->_flags & SMTP__CF_AUTHED))
+        return SMTP_ERR_STATE; /* RFC 2645 4: after AUTH */
+    return smtp__cturn(c, "ATRN", domains);
+}
+
+SMTP_API int smtp_client_quit(struct smtp_client *c)
+{
+    int r;
+    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS)
+        return SMTP_ERR_STATE;
+    if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
+        return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */
+    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
+        return r;
+    c->_state = SMTP__CS_QUIT;
+    return SMTP_OK;
+}
+
+SMTP_API void smtp_client_abort(struct smtp_client *c)
+{
+    memset(c->_out, 0, sizeof c->_out);
+    c->_out_len = c->_out_off = 0;
+    c->_run = 0, c->_run_len = 0;
+    c->_pipe_n = 0;
+    smtp__sasl_forget(c);
+    c->_state = SMTP__CS_CLOSED;
+    c->_why = SMTP_WHY_ABORT;
+}
+
+SMTP_API int smtp_client_closed(const struct smtp_client *c)
+{
+    return c->_state == SMTP__CS_CLOSED;
+}
+
+static const struct smtp__name_row smtp__cev_names[] = {
+#define SMTP__X(name, num, desc) {num, #name, SMTP__T(desc)},
+    SMTP_CLIENT_EVENT_MAP(SMTP__X)
+#undef SMTP__X
+};
+
+SMTP_API const char *smtp_client_event_name(int ev)
+{
+    if (ev <= 0)
+        return smtp_event_name(ev);
+    return smtp__lookup(smtp__cev_names, sizeof smtp__cev_names / sizeof smtp__cev_names[0], ev, 0);
+}
+
+SMTP_API const char *smtp_client_event_desc(int ev)
+{
+    if (ev <= 0)
+        return smtp_event_desc(ev);
+    return smtp__lookup(smtp__cev_names, sizeof smtp__cev_names / sizeof smtp__cev_names[0], ev, 1);
+}
+#endif /* SMTP_NO_CLIENT */
+
 /* File-local macros end here, so that this file can be #included. */
 #undef SMTP__MIN
 #undef SMTP__T
@@ -2398,3 +3738,4 @@ SMTP_API const char *smtp_err_desc(int err)
 #undef SMTP__E32
 #undef SMTP__TEXT
 #undef SMTP__TEXT_OF
+#undef SMTP__CF_TRANSACTION

@@ -2,7 +2,8 @@
  * smtp.h - the SMTP protocol core (RFC 5321, with RFC 821's SEND/SOML/SAML/TURN)
  *
  * A sans-I/O receiver (server) core: you push the bytes a client sent, it
- * hands back events to decide on and reply bytes to send.  It never touches a
+ * hands back events to decide on and reply bytes to send.  The sender
+ * (client) role is further down ("The sender (client) role").  It never touches a
  * socket, never allocates, keeps no global state, and needs only <stddef.h>,
  * <stdint.h> and <string.h>.  The whole session lives in `struct smtp_session`,
  * which you own: static, on the stack or inside your connection object.
@@ -54,9 +55,9 @@
  *     text and enh arguments may be NULL (the default).
  *
  * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
- *  - Server role only.  The reply writer, the reply catalogue and the
- *    argument parsers are shared helpers so that a client role can be added
- *    in this file.
+ *  - Both roles: the receiver, and the sender further down.  They share
+ *    the octet classes, the path parsers and the per-command reply code
+ *    tables; SMTP_NO_SERVER or SMTP_NO_CLIENT leaves one out.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
  *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
  *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
@@ -197,6 +198,7 @@ extern "C" {
  * (0: not a decision; smtp_event_default() returns it), description.  The
  * names come back from smtp_event_name(). */
 #define SMTP_EVENT_MAP(X)                                                      \
+    X(TURNED, -4, 0, "TURN/ATRN accepted: send the output, then be the sender") \
     X(CLOSED, -3, 0, "session over: send the pending output, then close")      \
     X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")       \
     X(WANT_WRITE, -1, 0, "reply bytes wait in smtp_output(); take them first") \
@@ -217,14 +219,16 @@ extern "C" {
     X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")       \
     X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")          \
     X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")    \
-    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")
+    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")     \
+    X(EV_TURN, 18, 502, "TURN: decide; 250 reverses the roles (SMTP_TURNED)")  \
+    X(EV_ATRN, 19, 453, "ATRN [domains]: decide; 250 reverses the roles")
 
 enum smtp_event_type {
 /* clang-format off */
 #define SMTP__EV_ENUM(name, num, dflt, desc) SMTP_##name = num,
     SMTP_EVENT_MAP(SMTP__EV_ENUM)
 #undef SMTP__EV_ENUM
-    SMTP__EV_LAST = 17
+    SMTP__EV_LAST = 19
     /* clang-format on */
 };
 
@@ -238,14 +242,21 @@ enum smtp_event_type {
     X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")               \
     X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63")   \
     X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                       \
-    X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")
+    X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")           \
+    X(ERR_BUSY, -8, "not now: send the output or wait for a reply, then retry")    \
+    X(ERR_EXT, -9, "the server did not offer the extension this needs")             \
+    X(ERR_SIZE, -10, "larger than the SIZE the server announced")                   \
+    X(ERR_LIMIT, -11, "the server takes no more recipients in this transaction")    \
+    X(ERR_NORCPT, -12, "no recipient was accepted: the transaction was reset")      \
+    X(ERR_TLS, -13, "needs TLS first (or SMTP_COPT_AUTH_PLAINTEXT)")                \
+    X(ERR_BARE, -14, "a bare CR or LF in the body, refused by SMTP_COPT_BARE_REFUSE")
 
 enum smtp_err {
 /* clang-format off */
 #define SMTP__ERR_ENUM(name, num, desc) SMTP_##name = num,
     SMTP_ERR_MAP(SMTP__ERR_ENUM)
 #undef SMTP__ERR_ENUM
-    SMTP__ERR_LAST = -7
+    SMTP__ERR_LAST = -14
     /* clang-format on */
 };
 
@@ -283,7 +294,15 @@ enum smtp_option {
      * servers do and real senders rely on.  Blanks inside a CRLF-terminated
      * line cannot split or join commands, so the default carries no
      * smuggling risk. */
-    SMTP_OPT_STRICT_SPACES = 1u << 7
+    SMTP_OPT_STRICT_SPACES = 1u << 7,
+    /* Accept RFC 821's TURN (SMTP_EV_TURN): after your 250 the roles
+     * reverse and you deliver, on this connection, mail held for the
+     * client.  RISK: nothing proves who the client is (why RFC 2821
+     * removed TURN): anyone who can connect can collect that mail.  Give
+     * 250 only to a client you authenticated some other way (a TLS client
+     * certificate, a private network); prefer ATRN (SMTP_EXT_ATRN), which
+     * needs AUTH.  Off: TURN answers 502. */
+    SMTP_OPT_TURN = 1u << 8
 };
 
 /* Extension bits for smtp_config.extensions: what EHLO advertises and
@@ -301,7 +320,9 @@ enum smtp_extension {
     SMTP_EXT_BINARYMIME = 1u << 7, /* RFC 3030: BODY=BINARYMIME; needs CHUNKING */
     SMTP_EXT_STARTTLS = 1u << 8,   /* RFC 3207: you run the TLS handshake */
     SMTP_EXT_AUTH = 1u << 9,       /* RFC 4954: PLAIN and LOGIN; you verify */
-    SMTP_EXT_DSN = 1u << 10        /* RFC 3461: you generate the reports */
+    SMTP_EXT_DSN = 1u << 10,       /* RFC 3461: you generate the reports */
+    SMTP_EXT_ATRN = 1u << 11       /* RFC 2645: ATRN after AUTH (530 before);
+                                      needs SMTP_EXT_AUTH; you hand the mail over */
 };
 
 /* How a transaction was opened (ev.mail.mode). */
@@ -354,7 +375,9 @@ enum smtp_bye {
 /* SASL mechanisms of AUTH (ev.auth.mech). */
 enum smtp_mech {
     SMTP_MECH_PLAIN = 1, /* RFC 4616 */
-    SMTP_MECH_LOGIN = 2  /* draft-murchison-sasl-login */
+    SMTP_MECH_LOGIN = 2,      /* draft-murchison-sasl-login */
+    SMTP_MECH_XOAUTH2 = 3,    /* Google/Microsoft XOAUTH2 (sender only) */
+    SMTP_MECH_OAUTHBEARER = 4 /* RFC 7628 (sender only) */
 };
 
 /* ---------------------------------------------------------------------------
@@ -453,6 +476,12 @@ union smtp_event {
         uint16_t rcpts; /* accepted recipients */
         uint64_t size;  /* message octets handed out as EV_BODY */
     } end;
+    struct smtp_ev_turn { /* SMTP_EV_TURN, SMTP_EV_ATRN */
+        int type;
+        struct smtp_span domains; /* ATRN's argument: Domains separated by ',',
+                                     each checked; empty for TURN or a bare
+                                     ATRN (all the client's domains) */
+    } turn;
     struct smtp_ev_string { /* SMTP_EV_VRFY, _EXPN, _HELP, _NOOP */
         int type;
         struct smtp_span arg; /* the argument, without the blanks around
@@ -530,6 +559,12 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
  *                         taken until they are all acknowledged (rule 6).
  *   SMTP_PENDING     (-2) a deferred decision waits for smtp_reply().
  *   SMTP_CLOSED      (-3) the session is over (QUIT, 421): rule 7.
+ *   SMTP_TURNED      (-4) TURN or ATRN got your 250 and it has been sent:
+ *                         this session is over, and the connection now
+ *                         runs the other way.  smtp_client_init() a sender
+ *                         on it; the octets not taken are its input (the
+ *                         client's 220 greeting).  Every later smtp_feed()
+ *                         returns SMTP_TURNED and takes nothing.
  *   SMTP_EV_*        (>0) an event.  Decision events (those with a default
  *                         reply in SMTP_EVENT_MAP) wait for smtp_reply()
  *                         (rule 5); the others are already answered.
@@ -639,6 +674,370 @@ SMTP_API const char *smtp_event_name(int ev);
 SMTP_API const char *smtp_event_desc(int ev);
 SMTP_API const char *smtp_err_name(int err);
 SMTP_API const char *smtp_err_desc(int err);
+
+/* ===========================================================================
+ * The sender (client) role
+ *
+ * A sans-I/O SMTP client: you push the bytes the server sent, it hands back
+ * events (one per reply that matters to you) and command bytes to send.  It
+ * greets with EHLO (HELO when EHLO gets 500/502), runs STARTTLS and EHLO
+ * again by the TLS policy, then says SMTP_CEV_READY; you call
+ * smtp_client_mail(), _rcpt(), _data(), _body(), _end() for each message
+ * and smtp_client_quit() at the end.  Leave it out with SMTP_NO_CLIENT (and
+ * the receiver with SMTP_NO_SERVER).
+ *
+ *     struct smtp_client c;
+ *     union smtp_cevent ev;
+ *     smtp_client_init(&c, NULL);                 // EHLO localhost, no TLS
+ *     for (;;) {
+ *         int st = smtp_client_feed(&c, in, in_len, &used, &ev);
+ *         in += used; in_len -= used;
+ *         if (st == SMTP_CEV_READY) start_message(&c);    // MAIL, RCPT, ...
+ *         if (st == SMTP_CEV_SENT) note(ev.reply.code);   // 250: delivered
+ *         push_commands(&c);                      // next RCPT, body chunk...
+ *         send_all(&c);                           // smtp_client_output/_done
+ *         if (st == SMTP_CLOSED) break;
+ *         if (st == SMTP_NEED_INPUT) in_len = read(fd, in = buf, sizeof buf);
+ *     }
+ *
+ * Rules 1 (with smtp_client_init()), 2 (smtp_client_feed() for smtp_feed()),
+ * 3, 7 and 8 above hold for the client too, and these:
+ *  C1. Commands.  smtp_client_mail(), _rcpt(), _data(), _body(), _end(),
+ *      _rset(), _noop(), _auth() and _quit() queue a command and return
+ *      SMTP_OK, or refuse it with a negative enum smtp_err and change
+ *      nothing.  SMTP_ERR_BUSY means "not now": send the output, feed the
+ *      replies and call again.  SMTP_ERR_STATE means never in this state.
+ *      No call can put a command out of sequence: no MAIL before READY, no
+ *      RCPT before MAIL, no DATA without a recipient, no body before 354.
+ *  C2. Pipelining.  When the server offers PIPELINING (RFC 2920) MAIL, the
+ *      RCPTs and DATA are queued without waiting and go in one write;
+ *      otherwise each waits for the reply to the one before (ERR_BUSY).
+ *      Replies are matched to the commands in order; each comes back as its
+ *      event.
+ *  C3. Body.  smtp_client_body(c, buf, len, &used) takes the first `used`
+ *      octets; pass the rest again (as rule 2).  Plain runs of the body are
+ *      not copied: smtp_client_output() may point into buf, so the octets
+ *      taken MUST stay unchanged until the output is acknowledged.
+ *  C4. Strings.  Addresses and parameters you pass are NUL-terminated and
+ *      are copied into the output at once; credentials given to
+ *      smtp_client_auth() MUST stay valid until SMTP_CEV_AUTH (they are
+ *      encoded as the output drains, never whole in the core).
+ *  C5. Replies.  A reply the server should not give (a code RFC 5321 4.3.2
+ *      or the extension's RFC does not list for the command, a malformed or
+ *      over-long line, more than max_reply_lines lines, a NUL) ends the
+ *      session: the client sends QUIT (unless inside the message data or
+ *      after part of a line went out, or QUIT was sent already) and returns
+ *      SMTP_CEV_CLOSED with why SMTP_WHY_PROTOCOL.  421 ends the session at
+ *      any point.
+ * ========================================================================= */
+
+#ifndef SMTP_NO_CLIENT
+
+/* Command bytes the client queues at once: one pipelined group, a chunk
+ * header, a line of an AUTH exchange.  MUST be at least 512 (one command
+ * line) and at most 65535. */
+/* A reply line, CRLF included (RFC 5321 4.5.3.1.5); longer ones end the
+ * session (rule C5). */
+#define SMTP__CLIENT_LINE 512
+
+#ifndef SMTP_CLIENT_OUT_MAX
+#define SMTP_CLIENT_OUT_MAX 512
+#endif
+
+/* Octets of reply text kept for an event (ev.reply.text): the lines' texts
+ * joined by '\n', cut beyond this.  MUST be between 16 and 65535. */
+#ifndef SMTP_CLIENT_TEXT_MAX
+#define SMTP_CLIENT_TEXT_MAX 256
+#endif
+
+/* Commands sent and not yet answered, at most (a pipelined group). */
+#ifndef SMTP_CLIENT_PIPE_MAX
+#define SMTP_CLIENT_PIPE_MAX 32
+#endif
+
+#if SMTP_CLIENT_OUT_MAX < 512 || SMTP_CLIENT_OUT_MAX > 65535
+#error "SMTP_CLIENT_OUT_MAX must be between 512 and 65535"
+#endif
+#if SMTP_CLIENT_TEXT_MAX < 16 || SMTP_CLIENT_TEXT_MAX > 65535
+#error "SMTP_CLIENT_TEXT_MAX must be between 16 and 65535"
+#endif
+#if SMTP_CLIENT_PIPE_MAX < 4 || SMTP_CLIENT_PIPE_MAX > 255
+#error "SMTP_CLIENT_PIPE_MAX must be between 4 and 255"
+#endif
+
+/* What smtp_client_feed() returns: the statuses of SMTP_EVENT_MAP
+ * (SMTP_NEED_INPUT, SMTP_WANT_WRITE, SMTP_CLOSED) or a client event.
+ * Every client event carries the reply that caused it (ev.reply). */
+#define SMTP_CLIENT_EVENT_MAP(X)                                                 \
+    X(CEV_READY, 1, "greeted, EHLO (and STARTTLS) done: start a transaction")    \
+    X(CEV_TLS, 2, "STARTTLS accepted: run the handshake, smtp_client_tls_done()") \
+    X(CEV_AUTH, 3, "AUTH over: 235 accepted, anything else refused")             \
+    X(CEV_MAIL, 4, "reply to MAIL FROM")                                          \
+    X(CEV_RCPT, 5, "reply to RCPT TO number ev.rcpt.index")                      \
+    X(CEV_DATA, 6, "reply to DATA: 354 go ahead with the body, else refused")   \
+    X(CEV_SENT, 7, "the server's verdict on the message: 250 it took it")        \
+    X(CEV_RSET, 8, "reply to RSET")                                               \
+    X(CEV_REPLY, 9, "reply to NOOP, or a refused TURN/ATRN")                     \
+    X(CEV_CLOSED, 10, "session over: ev.closed.why says why")                    \
+    X(CEV_TURNED, 11, "TURN/ATRN got 250: be the receiver now (smtp_init())")
+
+enum smtp_cevent_type {
+/* clang-format off */
+#define SMTP__CEV_ENUM(name, num, desc) SMTP_##name = num,
+    SMTP_CLIENT_EVENT_MAP(SMTP__CEV_ENUM)
+#undef SMTP__CEV_ENUM
+    SMTP__CEV_LAST = 11
+    /* clang-format on */
+};
+
+/* Option bits for smtp_client_config.options.  All off by default. */
+enum smtp_client_option {
+    /* AUTH without TLS.  RISK: the password or token travels in clear. */
+    SMTP_COPT_AUTH_PLAINTEXT = 1u << 0,
+    /* Never pipeline, even when the server offers PIPELINING. */
+    SMTP_COPT_NO_PIPELINING = 1u << 1,
+    /* Never use BDAT, even when the server offers CHUNKING (BINARYMIME then
+     * cannot be sent). */
+    SMTP_COPT_NO_CHUNKING = 1u << 2,
+    /* A bare CR or LF in the body makes smtp_client_body() fail with
+     * SMTP_ERR_BARE (then smtp_client_abort()).  Off: each becomes CRLF
+     * (RFC 5321 2.3.8), so the server and everything after it see the same
+     * lines; a dot after it is stuffed like any line's first dot. */
+    SMTP_COPT_BARE_REFUSE = 1u << 3
+};
+
+/* TLS policy (smtp_client_config.tls). */
+enum smtp_tls_policy {
+    SMTP_TLS_OFF = 0,           /* never STARTTLS */
+    SMTP_TLS_OPPORTUNISTIC = 1, /* STARTTLS when offered; plaintext when not.
+                                   RISK: an active attacker strips the offer */
+    SMTP_TLS_REQUIRED = 2,      /* STARTTLS or nothing: no offer, or 454, ends
+                                   the session (SMTP_WHY_NO_TLS) */
+    SMTP_TLS_IMPLICIT = 3       /* the connection is TLS already (port 465) */
+};
+
+/* Why a client session ended (ev.closed.why). */
+enum smtp_client_why {
+    SMTP_WHY_QUIT = 0,     /* smtp_client_quit() and the server's 221 */
+    SMTP_WHY_421 = 1,      /* the server said 421 (or 221 unasked) */
+    SMTP_WHY_REFUSED = 2,  /* the greeting was 554, or EHLO and HELO failed */
+    SMTP_WHY_NO_TLS = 3,   /* SMTP_TLS_REQUIRED, and no STARTTLS */
+    SMTP_WHY_PROTOCOL = 4, /* a reply broke the protocol (rule C5) */
+    SMTP_WHY_ABORT = 5     /* smtp_client_abort() */
+};
+
+/* What a recipient's reply means (ev.rcpt.result). */
+enum smtp_rcpt_result {
+    SMTP_RCPT_OK = 0,   /* 250, 251: accepted */
+    SMTP_RCPT_TEMP = 1, /* 4yz: try again later */
+    SMTP_RCPT_PERM = 2, /* 5yz: will not be delivered */
+    SMTP_RCPT_LATER = 3 /* after a 452 "too many recipients": send it in
+                           another transaction (RFC 5321 4.5.3.1.10) */
+};
+
+/* Settings.  smtp_client_config_default() fills it; smtp_client_init()
+ * copies it (not the hostname string). */
+struct smtp_client_config {
+    const char *hostname;    /* our name for EHLO/HELO: a Domain or address
+                                literal, NUL-terminated; default, and used
+                                instead of anything else, "localhost" */
+    uint32_t options;        /* SMTP_COPT_* bits */
+    uint8_t tls;             /* enum smtp_tls_policy; default SMTP_TLS_OFF */
+    uint8_t max_reply_lines; /* lines in one reply before it is a protocol
+                                error; default 100 (0 means the default) */
+};
+
+/* What the server's EHLO reply offered (c->caps, valid from SMTP_CEV_READY;
+ * all zero after HELO). */
+struct smtp_caps {
+    uint32_t ext;      /* SMTP_EXT_* bits the server offered */
+    uint32_t mechs;    /* 1u << SMTP_MECH_x for each AUTH mechanism offered */
+    uint64_t size;     /* SIZE n: the server's limit; 0: none given */
+    uint16_t rcptmax;  /* LIMITS RCPTMAX=n; 0: none given */
+};
+
+/* A reply as the client read it. */
+struct smtp_creply {
+    unsigned code;         /* 200..599 */
+    uint8_t cls, subject;  /* enhanced status code cls.subject.detail, when */
+    uint16_t detail;       /* the server offers them; cls 0 when absent */
+    struct smtp_span text; /* the lines' texts (after the code and the
+                              enhanced code), joined by '\n', cut at
+                              SMTP_CLIENT_TEXT_MAX */
+};
+
+/* A client event: `type` and `reply` always; the named member for its type. */
+union smtp_cevent {
+    int type;
+    struct {
+        int type;
+        struct smtp_creply reply;
+    } any;
+    struct smtp_cev_rcpt { /* SMTP_CEV_RCPT */
+        int type;
+        struct smtp_creply reply;
+        uint16_t index;  /* the recipient, counting smtp_client_rcpt() calls
+                            of this transaction from 0 */
+        uint8_t result;  /* enum smtp_rcpt_result */
+    } rcpt;
+    struct smtp_cev_closed { /* SMTP_CEV_CLOSED */
+        int type;
+        struct smtp_creply reply; /* the reply that ended it (code 0: none) */
+        uint8_t why;              /* enum smtp_client_why */
+    } closed;
+};
+
+/* MAIL parameters (smtp_client_mail()).  Zero-initialised: none. */
+struct smtp_mail_opts {
+    uint64_t size;      /* SIZE=: the message's size estimate; 0: none */
+    uint8_t body;       /* enum smtp_body: BODY=; 0: none */
+    uint8_t smtputf8;   /* 1: SMTPUTF8 (UTF-8 in addresses) */
+    uint8_t ret;        /* DSN RET=: SMTP_RET_FULL or _HDRS; 0: none */
+    const char *envid;  /* DSN ENVID= as plain text (printable ASCII); the
+                           core writes it as xtext; NULL: none */
+};
+
+/* The client state: fixed size, caller-owned, copyable between calls.
+ * Read `cfg` and `caps`; fields starting with '_' are private. */
+struct smtp_client {
+    struct smtp_client_config cfg;
+    struct smtp_caps caps;
+    const char *_sasl[5];               /* AUTH: the message's parts (C4) */
+    uint16_t _sasl_len[5];
+    uint32_t _sasl_pos;                 /* octets of the message encoded */
+    uint8_t _sasl_from, _sasl_to;       /* the parts of the message sent now */
+    uint8_t _sasl_step;                 /* SASL messages sent so far */
+    uint8_t _mech;                      /* enum smtp_mech of the exchange */
+    const char *_run;                   /* body octets to send in place (C3) */
+    size_t _run_len;
+    uint64_t _chunk;                    /* BDAT: octets of this chunk left */
+    uint16_t _out_len, _out_off;        /* pending: _out[_out_off.._out_len) */
+    uint16_t _line_len;                 /* octets in _line */
+    uint16_t _text_len;                 /* octets in _text */
+    uint16_t _rcpts, _rcpt_replies;     /* RCPTs sent, replies to them read */
+    uint16_t _rcpt_ok;                  /* recipients accepted */
+    uint16_t _flags;                    /* smtp.c: SMTP__CF_* bits */
+    uint16_t _lines;                    /* lines of the reply being read */
+    unsigned _code;                     /* its code, 0 before its first line */
+    uint8_t _state;                     /* smtp.c: SMTP__CS_* */
+    uint8_t _body;                      /* body scanner: SMTP__CB_* */
+    uint8_t _why;                       /* enum smtp_client_why, once closed */
+    uint8_t _pipe_head, _pipe_n;        /* commands awaiting replies */
+    uint8_t _pipe[SMTP_CLIENT_PIPE_MAX];
+    uint8_t _enh[2];                    /* enhanced code of the reply: class, */
+    uint16_t _detail;                   /* subject, detail */
+    char _line[SMTP__CLIENT_LINE];      /* the reply line being assembled */
+    char _text[SMTP_CLIENT_TEXT_MAX];   /* texts of the reply's lines */
+    char _out[SMTP_CLIENT_OUT_MAX];     /* commands to send */
+};
+
+/* Fills *cfg with the defaults: "localhost", no options, SMTP_TLS_OFF. */
+SMTP_API void smtp_client_config_default(struct smtp_client_config *cfg);
+
+/* Starts a client session on a new connection (cfg NULL: defaults).  Waits
+ * for the greeting; with SMTP_TLS_IMPLICIT the connection is TLS already. */
+SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_config *cfg);
+
+/* Pushes the server's bytes and advances by at most one event (rules 2, 3,
+ * 8 with ev a client event).  Returns SMTP_NEED_INPUT, SMTP_WANT_WRITE
+ * (commands wait in smtp_client_output(); nothing is taken until they are
+ * acknowledged), SMTP_CLOSED (rule 7) or an SMTP_CEV_* event.  The same
+ * events and output come whatever the split of the input. */
+SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len, size_t *used,
+                              union smtp_cevent *ev);
+
+/* The command bytes waiting to be sent, or NULL (*len 0): in the client,
+ * or a run of the body in place (C3).  Valid until the next call on c. */
+SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len);
+
+/* Acknowledges n octets (at most what smtp_client_output() reported). */
+SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n);
+
+/* After SMTP_CEV_TLS (or never, for SMTP_TLS_IMPLICIT): the handshake
+ * succeeded.  Whatever the server sent after its 220 in plaintext has been
+ * discarded (no response injection); the client sends EHLO again.  Returns
+ * SMTP_OK or SMTP_ERR_STATE.  If the handshake fails, close. */
+SMTP_API int smtp_client_tls_done(struct smtp_client *c);
+
+/* AUTH (RFC 4954), after SMTP_CEV_READY and outside a transaction.  mech:
+ * enum smtp_mech the server offered (SMTP_ERR_EXT otherwise).  PLAIN:
+ * authzid (or NULL), user, secret = password.  LOGIN: user, password.
+ * XOAUTH2, OAUTHBEARER: user, secret = the OAuth 2.0 access token.  Before
+ * TLS, SMTP_ERR_TLS unless SMTP_COPT_AUTH_PLAINTEXT.  The strings MUST stay
+ * valid until SMTP_CEV_AUTH (C4); the core's copies are wiped as they are
+ * sent.  Each string is at most 65535 octets, and user names for
+ * OAUTHBEARER hold no ',' or '='. */
+SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authzid,
+                              const char *user, const char *secret);
+
+/* MAIL FROM:<from> (from "" is the null reverse-path), with the parameters
+ * in *opts (NULL: none), each only if the server offered its extension
+ * (SMTP_ERR_EXT), SIZE no larger than the server's (SMTP_ERR_SIZE).  The
+ * address is checked like the receiver checks it (SMTP_ERR_SYNTAX and kin).
+ * Starts a transaction: SMTP_ERR_STATE before SMTP_CEV_READY or inside
+ * one. */
+SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
+                              const struct smtp_mail_opts *opts);
+
+/* RCPT TO:<to>, with NOTIFY= (SMTP_NOTIFY_* bits, 0: none) and ORCPT=
+ * (orcpt "rfc822;user@example.org", written as xtext; NULL: none) when the
+ * server offers DSN.  SMTP_ERR_LIMIT after a 452 "too many recipients" or
+ * when the server's RCPTMAX is reached: send the rest in another
+ * transaction. */
+SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned notify,
+                              const char *orcpt);
+
+/* Ends the envelope: DATA, or nothing yet when the body goes by BDAT.
+ * SMTP_ERR_NORCPT (and RSET sent) when every recipient was refused. */
+SMTP_API int smtp_client_data(struct smtp_client *c);
+
+/* Sends body octets (C3): dot-stuffed, with CRLF line ends, or in BDAT
+ * chunks.  Returns SMTP_OK with *used set, SMTP_ERR_BUSY (output pending,
+ * or 354 not here yet), SMTP_ERR_STATE (no body expected: DATA refused),
+ * or SMTP_ERR_BARE. */
+SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len,
+                              size_t *used);
+
+/* Ends the body: CRLF.CRLF (a CRLF first if the body did not end with
+ * one), or the last BDAT.  SMTP_CEV_SENT brings the verdict. */
+SMTP_API int smtp_client_end(struct smtp_client *c);
+
+/* RSET: abandons the transaction (before the body). */
+SMTP_API int smtp_client_rset(struct smtp_client *c);
+
+/* NOOP: SMTP_CEV_REPLY brings the answer. */
+SMTP_API int smtp_client_noop(struct smtp_client *c);
+
+/* smtp_client_turn(): TURN (RFC 821).  smtp_client_atrn(): ATRN (RFC 2645;
+ * domains NULL or "example.org,example.net").  Outside a transaction; asks
+ * the server to
+ * reverse the roles and deliver the mail it holds for us on this
+ * connection.  ATRN needs the server's ATRN keyword (SMTP_ERR_EXT) and a
+ * successful AUTH first (SMTP_ERR_STATE).  On 250 comes SMTP_CEV_TURNED:
+ * this client is over (later feeds return SMTP_TURNED) and you run a
+ * receiver, smtp_init(), on the connection; the octets after the 250 are
+ * its input.  Any other reply comes as SMTP_CEV_REPLY and the session
+ * goes on (453: no mail waiting). */
+SMTP_API int smtp_client_turn(struct smtp_client *c);
+SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains);
+
+/* QUIT: SMTP_CEV_CLOSED (why SMTP_WHY_QUIT) follows the 221. */
+SMTP_API int smtp_client_quit(struct smtp_client *c);
+
+/* Ends the session at once, e.g. after SMTP_ERR_BARE or a timeout: pending
+ * output is dropped, and the next smtp_client_feed() returns SMTP_CLOSED.
+ * Close the connection (a message being sent is then not delivered). */
+SMTP_API void smtp_client_abort(struct smtp_client *c);
+
+/* 1 when the client session is over, else 0. */
+SMTP_API int smtp_client_closed(const struct smtp_client *c);
+
+/* Names and descriptions of the client events ("CEV_RCPT"); "?" when
+ * unknown.  Statuses (0 and below) are named by smtp_event_name(). */
+SMTP_API const char *smtp_client_event_name(int ev);
+SMTP_API const char *smtp_client_event_desc(int ev);
+
+#endif /* SMTP_NO_CLIENT */
 
 #ifdef __cplusplus
 }
