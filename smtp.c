@@ -442,22 +442,19 @@ static int smtp__upper(int c)
     return c >= 'a' && c <= 'z' ? c - 32 : c;
 }
 
-/* Case-insensitive: does p[0..n) start with the upper-case literal w? */
-static int smtp__has_prefix(const char *p, size_t n, const char *w)
+/* Case-insensitive: does p[i..n) start with the upper-case literal w? */
+static int smtp__has_prefix(const char *p, size_t i, size_t n, const char *w)
 {
-    size_t i, wl = strlen(w);
-    if (n < wl)
-        return 0;
-    for (i = 0; i < wl; i++)
-        if (smtp__upper((unsigned char)p[i]) != w[i])
+    for (; *w; w++, i++)
+        if (i >= n || smtp__upper((unsigned char)p[i]) != *w)
             return 0;
     return 1;
 }
 
-/* Case-insensitive: is p[0..n) exactly w? */
-static int smtp__is_word(const char *p, size_t n, const char *w)
+/* Case-insensitive: is p[i..n) exactly w? */
+static int smtp__is_word(const char *p, size_t i, size_t n, const char *w)
 {
-    return n == strlen(w) && smtp__has_prefix(p, n, w);
+    return n - i == strlen(w) && smtp__has_prefix(p, i, n, w);
 }
 
 #ifndef SMTP_NO_SERVER /* blanks between words */
@@ -482,30 +479,24 @@ static size_t smtp__skip_blanks(const struct smtp_session *s, const char *p, siz
 
 #endif /* SMTP_NO_SERVER */
 
-/* Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629), or 0:
- * no overlongs, no surrogates, nothing above U+10FFFF.  n >= 1. */
-static size_t smtp__utf8_len(const unsigned char *p, size_t n)
+/* Length of the well-formed UTF-8 sequence at p[i..n) (RFC 3629), or 0:
+ * no overlongs, no surrogates, nothing above U+10FFFF.  i < n. */
+static size_t smtp__utf8_len(const char *p, size_t i, size_t n)
 {
-    unsigned c, lo = 0x80, hi = 0xbf;
-    size_t len, i;
+    unsigned c, d;
+    size_t len, k;
     if (!SMTP__HAS_UTF8) /* SMTP_NO_SMTPUTF8: no 8-bit octet is ever accepted */
         return 0;
-    c = p[0];
-    if (c < 0xc2 || c > 0xf4)
+    c = (unsigned char)p[i];
+    if (c < 0xc2 || c > 0xf4 || ++i >= n)
+        return 0;
+    d = (unsigned char)p[i]; /* the second octet: 0x80-0xbf, narrower after four leads */
+    if (d < 0x80 || d > 0xbf || (c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
+        (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))
         return 0;
     len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    if (c == 0xe0)
-        lo = 0xa0;
-    if (c == 0xed)
-        hi = 0x9f;
-    if (c == 0xf0)
-        lo = 0x90;
-    if (c == 0xf4)
-        hi = 0x8f;
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
+    for (k = 2; k < len; k++) /* the others: 0x80-0xbf */
+        if (++i >= n || ((unsigned char)p[i] & 0xc0) != 0x80)
             return 0;
     return len;
 }
@@ -521,7 +512,7 @@ static int smtp__check_utf8(const char *p, size_t n, int *has8)
             i++;
             continue;
         }
-        if ((l = smtp__utf8_len((const unsigned char *)p + i, n - i)) == 0)
+        if ((l = smtp__utf8_len(p, i, n)) == 0)
             return 0;
         *has8 = 1;
         i += l;
@@ -758,18 +749,26 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
 
 /* --------------------------------------------------------- argument parsers */
 
-/* A Domain (RFC 5321 4.1.2): dot-separated labels of letters, digits and
- * inner hyphens, 1-63 octets each.  has8 != NULL: well-formed UTF-8 counts
- * as letters (U-labels, RFC 6531) and sets *has8.  under: '_' is allowed
- * (HELO/EHLO names only). */
-static int smtp__check_domain(const char *p, size_t n, int *has8, int under)
+/* How smtp__check_domain() reads a Domain. */
+enum {
+    SMTP__D_UTF8 = 1, /* well-formed UTF-8 counts as letters (U-labels, RFC 6531) */
+    SMTP__D_UNDER = 2 /* '_' is allowed (HELO/EHLO names only) */
+};
+
+/* A Domain (RFC 5321 4.1.2) at p[i..n): dot-separated labels of letters,
+ * digits and inner hyphens, 1-63 octets each.  Returns SMTP_OK, 1 for a
+ * good one with 8-bit octets (only with SMTP__D_UTF8), or the error.  Four
+ * arguments: a fifth would go on the stack on 32-bit ARM, in the frame
+ * of smtp__parse_path(), on the deepest stack of a call. */
+static int smtp__check_domain(const char *p, size_t i, size_t n, unsigned how)
 {
-    size_t i, lab = 0, l;
-    if (n > SMTP_DOMAIN_MAX)
+    size_t lab = 0, l;
+    int has8 = 0;
+    if (n - i > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
-    if (n == 0)
+    if (i == n)
         return SMTP_ERR_SYNTAX;
-    for (i = 0; i < n; i++) {
+    for (; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (SMTP__IS(c, SMTP__C_ALPHA | SMTP__C_DIGIT)) { /* the common case first */
             if (++lab > 63)
@@ -777,29 +776,32 @@ static int smtp__check_domain(const char *p, size_t n, int *has8, int under)
             continue;
         }
         if (c == '.') {
-            if (lab == 0 || p[i - 1] == '-')
+            if (lab == 0)
                 return SMTP_ERR_SYNTAX;
             lab = 0;
             continue;
         }
         if (c >= 0x80) {
-            if (!has8 || (l = smtp__utf8_len((const unsigned char *)p + i, n - i)) == 0)
+            if (!(how & SMTP__D_UTF8) || (l = smtp__utf8_len(p, i, n)) == 0)
                 return SMTP_ERR_UTF8;
-            *has8 = 1;
+            has8 = 1;
             i += l - 1;
             lab += l - 1;
-        } else if (!(under && c == '_') && !(c == '-' && lab > 0)) {
+        } else if (!((how & SMTP__D_UNDER) && c == '_') && !(c == '-' && lab > 0)) {
             return SMTP_ERR_SYNTAX;
         }
         if (++lab > 63)
             return SMTP_ERR_DOMAIN_LEN;
+        if (c == '-' && (i + 1 >= n || p[i + 1] == '.'))
+            return SMTP_ERR_SYNTAX; /* a label ends in '-' */
     }
-    return (lab == 0 || p[n - 1] == '-') ? SMTP_ERR_SYNTAX : SMTP_OK;
+    return lab == 0 ? SMTP_ERR_SYNTAX : has8;
 }
 
-static int smtp__check_ipv4(const char *p, size_t n)
+/* An IPv4 address at p[i..n). */
+static int smtp__check_ipv4(const char *p, size_t i, size_t n)
 {
-    size_t i = 0, part;
+    size_t part;
     for (part = 0; part < 4; part++) {
         unsigned v = 0, d = 0;
         if (part && (i >= n || p[i++] != '.'))
@@ -812,32 +814,33 @@ static int smtp__check_ipv4(const char *p, size_t n)
     return i == n;
 }
 
-/* RFC 5321 IPv6-addr: full, compressed ("::" once, for at least two
- * groups) and both with a trailing IPv4 address. */
-static int smtp__check_ipv6(const char *p, size_t n)
+/* RFC 5321 IPv6-addr at p[i..n): full, compressed ("::" once, for at
+ * least two groups) and both with a trailing IPv4 address. */
+static int smtp__check_ipv6(const char *p, size_t i, size_t n)
 {
-    size_t i = 0, groups = 0;
+    size_t groups = 0;
     int dbl = 0;
-    if (n >= 2 && p[0] == ':' && p[1] == ':')
-        dbl = 1, i = 2;
-    else if (n && p[0] == ':')
-        return 0;
+    if (i < n && p[i] == ':') { /* only a "::" starts with ':' */
+        if (++i >= n || p[i] != ':')
+            return 0;
+        dbl = 1, i++;
+    }
     while (i < n) {
-        size_t st = i, d = 0;
-        while (i < n && smtp__hexval(p[i]) >= 0 && d < 5)
-            i++, d++;
+        size_t st = i; /* of the group, i - st digits */
+        while (i < n && smtp__hexval(p[i]) >= 0 && i - st < 5)
+            i++;
         if (i < n && p[i] == '.') { /* the IPv4 tail ends the address */
-            if (!smtp__check_ipv4(p + st, n - st))
+            if (!smtp__check_ipv4(p, st, n))
                 return 0;
             groups += 2;
             break;
         }
-        if (d == 0 || d > 4)
+        if (i == st || i - st > 4)
             return 0;
         groups++;
-        if (i == n)
+        if (i >= n)
             break;
-        if (p[i++] != ':' || i == n)
+        if (p[i++] != ':' || i >= n)
             return 0;
         if (p[i] == ':') {
             if (dbl)
@@ -849,20 +852,23 @@ static int smtp__check_ipv6(const char *p, size_t n)
     return dbl ? groups <= 6 : groups == 8;
 }
 
-/* address-literal without the brackets: IPv4, "IPv6:", or tag ":" dcontent */
-static int smtp__check_literal(const char *p, size_t n)
+/* address-literal without the brackets, p[i..n): IPv4, "IPv6:", or
+ * tag ":" dcontent */
+static int smtp__check_literal(const char *p, size_t i, size_t n)
 {
-    size_t i, tag;
-    if (n && SMTP__IS(p[0], SMTP__C_DIGIT))
-        return smtp__check_ipv4(p, n);
-    if (smtp__has_prefix(p, n, "IPV6:"))
-        return smtp__check_ipv6(p + 5, n - 5);
-    for (tag = 0; tag < n && p[tag] != ':'; tag++)
-        if (!SMTP__IS(p[tag], SMTP__C_ALPHA | SMTP__C_DIGIT) && p[tag] != '-')
-            return 0;
-    if (tag == 0 || tag + 1 >= n || p[tag - 1] == '-')
+    if (i < n && SMTP__IS(p[i], SMTP__C_DIGIT))
+        return smtp__check_ipv4(p, i, n);
+    if (smtp__has_prefix(p, i, n, "IPV6:"))
+        return smtp__check_ipv6(p, i + 5, n);
+    if (i >= n || p[i] == ':') /* no tag */
         return 0;
-    for (i = tag + 1; i < n; i++) /* dcontent: %d33-90 / %d94-126 */
+    for (; i < n && p[i] != ':'; i++) /* the tag: letters, digits, inner '-' */
+        if (!SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT) &&
+            (p[i] != '-' || i + 1 >= n || p[i + 1] == ':'))
+            return 0;
+    if (++i >= n)
+        return 0;
+    for (; i < n; i++) /* dcontent: %d33-90 / %d94-126 */
         if (p[i] < 33 || p[i] > 126 || (p[i] >= 91 && p[i] <= 93))
             return 0;
     return 1;
@@ -871,10 +877,10 @@ static int smtp__check_literal(const char *p, size_t n)
 SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
 {
     if (allow_literal && n >= 2 && p[0] == '[')
-        return p[n - 1] == ']' && n <= SMTP_DOMAIN_MAX && smtp__check_literal(p + 1, n - 2)
+        return p[n - 1] == ']' && n <= SMTP_DOMAIN_MAX && smtp__check_literal(p, 1, n - 1)
                    ? SMTP_OK
                    : SMTP_ERR_SYNTAX;
-    return smtp__check_domain(p, n, 0, 0);
+    return smtp__check_domain(p, 0, n, 0);
 }
 
 /* The octet at p[*i] in a path, which is not ASCII text: with utf8, the
@@ -886,7 +892,7 @@ static int smtp__step8(const char *p, size_t n, size_t *i, int utf8, int *has8)
     size_t l;
     if ((unsigned char)p[*i] < 0x80)
         return 0;
-    if (!utf8 || (l = smtp__utf8_len((const unsigned char *)p + *i, n - *i)) == 0)
+    if (!utf8 || (l = smtp__utf8_len(p, *i, n)) == 0)
         return -1;
     *has8 = 1;
     *i += l - 1;
@@ -915,11 +921,13 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
     }
     { /* Dot-string: atoms joined by single dots */
         int dot = 1;
-        for (; i < n && p[i] != '@' && p[i] != '>'; i++) {
-            if (SMTP__IS(p[i], SMTP__C_ATEXT)) {
+        for (; i < n; i++) {
+            if (SMTP__IS(p[i], SMTP__C_ATEXT)) { /* the common case first */
                 dot = 0;
                 continue;
             }
+            if (p[i] == '@' || p[i] == '>')
+                break;
             if (p[i] == '.') {
                 if (dot)
                     return (size_t)(*err = SMTP_ERR_SYNTAX, 0);
@@ -958,7 +966,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
                 i++;
             if (i >= n || p[i] == '>')
                 return SMTP_ERR_SYNTAX;
-            if ((r = smtp__check_domain(p + st, i - st, 0, 0)) != SMTP_OK)
+            if ((r = smtp__check_domain(p, st, i, 0)) != SMTP_OK)
                 return r;
             if (p[i++] == ':')
                 break;
@@ -972,7 +980,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
     out->local.ptr = out->mailbox.ptr = p + st;
     out->local.len = i - st;
     if (i < n && p[i] == '>' && (flags & SMTP_PATH_POSTMASTER) &&
-        smtp__is_word(p + st, i - st, "POSTMASTER")) {
+        smtp__is_word(p, st, i, "POSTMASTER")) {
         out->mailbox.len = 10;
         out->domain.ptr = p + i;
         out->len = i + 1;
@@ -984,14 +992,16 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
     if (i < n && p[i] == '[') {
         while (i < n && p[i] != ']')
             i++;
-        if (i >= n || !smtp__check_literal(p + at + 1, i - at - 1))
+        if (i >= n || !smtp__check_literal(p, at + 1, i))
             return SMTP_ERR_SYNTAX;
         i++;
     } else {
-        const char *gt = (const char *)memchr(p + i, '>', n - i);
-        i = gt ? (size_t)(gt - p) : n;
-        if ((r = smtp__check_domain(p + at, i - at, utf8 ? has8 : 0, 0)) != SMTP_OK)
+        while (i < n && p[i] != '>')
+            i++;
+        if ((r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0)
             return r;
+        if (r)
+            *has8 = 1;
     }
     if (i >= n || p[i] != '>')
         return SMTP_ERR_SYNTAX;
@@ -1149,7 +1159,7 @@ static unsigned smtp__notify(const char *v, size_t vl)
         size_t j = i;
         while (j < vl && v[j] != ',')
             j++;
-        for (w = 0; w < 4 && !smtp__is_word(v + i, j - i, smtp__notify_words[w]); w++)
+        for (w = 0; w < 4 && !smtp__is_word(v, i, j, smtp__notify_words[w]); w++)
             ;
         if (w == 4 || (bits & (1u << w)))
             return 0; /* unknown, empty (",," or a trailing ",") or repeated */
@@ -1178,11 +1188,11 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
             break;
         return s->cfg.max_size && ev->mail.size > s->cfg.max_size ? SMTP__NO(SIZE_OVER) : 0;
     case SMTP__P_BODY:
-        if (v && smtp__is_word(v, vl, "7BIT"))
+        if (v && smtp__is_word(v, 0, vl, "7BIT"))
             ev->mail.body = SMTP_BODY_7BIT;
-        else if (v && smtp__is_word(v, vl, "8BITMIME"))
+        else if (v && smtp__is_word(v, 0, vl, "8BITMIME"))
             ev->mail.body = SMTP_BODY_8BITMIME;
-        else if (v && smtp__is_word(v, vl, "BINARYMIME")) {
+        else if (v && smtp__is_word(v, 0, vl, "BINARYMIME")) {
             if (!SMTP__HAS_CHUNKING ||
                 (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
                     (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
@@ -1203,10 +1213,10 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
 #endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET: /* RFC 3461 4.3 */
-        ev->mail.ret = (uint8_t)(!v                             ? 0
-                                 : smtp__is_word(v, vl, "FULL") ? SMTP_RET_FULL
-                                 : smtp__is_word(v, vl, "HDRS") ? SMTP_RET_HDRS
-                                                                : 0);
+        ev->mail.ret = (uint8_t)(!v                                ? 0
+                                 : smtp__is_word(v, 0, vl, "FULL") ? SMTP_RET_FULL
+                                 : smtp__is_word(v, 0, vl, "HDRS") ? SMTP_RET_HDRS
+                                                                   : 0);
         if (!ev->mail.ret)
             break;
         return 0;
@@ -1270,7 +1280,7 @@ static int smtp__same_text(const struct smtp_session *s, const union smtp_event 
     for (;;) { /* name=value, with name in any case */
         for (j = i; j < n && !smtp__is_blank(s, p[j]); j++)
             ;
-        if (j - i > k && p[i + k] == '=' && smtp__has_prefix(p + i, k, name))
+        if (j - i > k && p[i + k] == '=' && smtp__has_prefix(p, i, j, name))
             break;
         if (j == n)
             return 0; /* not reached: the first one was seen before */
@@ -1330,7 +1340,7 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
                 return SMTP__NO(PARAMS);
         for (id = 0; id < SMTP__P_COUNT; id++)
             if (smtp__params[id].mail == mail && (s->cfg.extensions & smtp__params[id].ext) &&
-                smtp__is_word(kp, kl, smtp__params[id].name))
+                smtp__is_word(kp, 0, kl, smtp__params[id].name))
                 break;
         if (!esmtp || id == SMTP__P_COUNT) /* none without EHLO */
             return SMTP__NO(PARAM_UNKNOWN);
@@ -1354,7 +1364,7 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     int r, has8 = 0;
     unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER;
 
-    if (!smtp__has_prefix(a, n, mail ? "FROM:" : "TO:"))
+    if (!smtp__has_prefix(a, 0, n, mail ? "FROM:" : "TO:"))
         return mail ? SMTP__NO(MAIL_SYNTAX) : SMTP__NO(RCPT_SYNTAX);
     i = mail ? 5 : 3;
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
@@ -1441,7 +1451,7 @@ static int smtp__bdat(struct smtp_session *s, union smtp_event *ev, const char *
     while (d < n && !smtp__is_blank(s, a[d]))
         d++;
     k = smtp__skip_blanks(s, a, d, n);
-    if (d < n && !smtp__is_word(a + k, n - k, "LAST"))
+    if (d < n && !smtp__is_word(a, k, n, "LAST"))
         return SMTP__NO(BDAT_SYNTAX);
     if (s->cfg.max_size && s->_chunk > s->cfg.max_size - s->_size) {
         /* the transaction has failed: tell the application as at the end */
@@ -1558,9 +1568,9 @@ static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, siz
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         return SMTP__NO(AUTH_TLS);
     s->_flags &= (uint16_t) ~(SMTP__F_LOGIN | SMTP__F_LOGIN_PASS);
-    if (smtp__is_word(a, m, "LOGIN"))
+    if (smtp__is_word(a, 0, m, "LOGIN"))
         s->_flags |= SMTP__F_LOGIN;
-    else if (!smtp__is_word(a, m, "PLAIN"))
+    else if (!smtp__is_word(a, 0, m, "PLAIN"))
         return SMTP__NO(AUTH_MECH);
     if (m < n) /* initial response */
         return smtp__auth_response(s, ev, a + k, n - k);
@@ -1603,7 +1613,7 @@ static int smtp__domains_ok(const char *a, size_t n)
     while (i < n) {
         for (st = i; i < n && a[i] != ','; i++) {
         }
-        if (smtp__check_domain(a + st, i - st, 0, 0) != SMTP_OK)
+        if (smtp__check_domain(a, st, i, 0) != SMTP_OK)
             return 0;
         if (i < n && ++i == n)
             return 0; /* a trailing ',' */
@@ -1727,7 +1737,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     case SMTP__V_HELO:
     case SMTP__V_EHLO:
         if (a[0] == '[' ? smtp_parse_domain(a, an, 1) != SMTP_OK
-                        : smtp__check_domain(a, an, 0, 1) != SMTP_OK)
+                        : smtp__check_domain(a, 0, an, SMTP__D_UNDER) != SMTP_OK)
             return SMTP__NO(DOMAIN_BAD);
         ev->hello.domain.ptr = a;
         ev->hello.domain.len = an;
@@ -2760,7 +2770,7 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
     while (i < n && t[i] != ' ' && t[i] != '=')
         i++;
     for (k = 0; k < sizeof smtp__ckeywords / sizeof smtp__ckeywords[0]; k++)
-        if (smtp__is_word(t, i, smtp__ckeywords[k].word))
+        if (smtp__is_word(t, 0, i, smtp__ckeywords[k].word))
             break;
     if (k == sizeof smtp__ckeywords / sizeof smtp__ckeywords[0])
         return; /* a keyword we do not use */
@@ -2776,10 +2786,10 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
         } else if (smtp__ckeywords[k].ext == SMTP_EXT_AUTH) {
             unsigned m;
             for (m = 1; m < 5; m++)
-                if (smtp__is_word(t + i, w - i, smtp__mech_names[m]))
+                if (smtp__is_word(t, i, w, smtp__mech_names[m]))
                     c->caps.mechs |= 1u << m;
         } else if (smtp__ckeywords[k].ext == SMTP_EXT_LIMITS &&
-                   smtp__has_prefix(t + i, w - i, "RCPTMAX=")) {
+                   smtp__has_prefix(t, i, w, "RCPTMAX=")) {
             uint64_t v;
             if (smtp_parse_u64(t + i + 8, w - i - 8, &v) == SMTP_OK && v > 0)
                 c->caps.rcptmax = (uint16_t)SMTP__MIN(v, 0xffffu);
@@ -3638,7 +3648,7 @@ static int smtp__cturn(struct smtp_client *c, const char *cmd, const char *domai
         while (i < n) { /* Domains separated by ',' (RFC 2645 4) */
             for (st = i; i < n && p[i] != ','; i++) {
             }
-            if (smtp__check_domain(p + st, i - st, 0, 0) != SMTP_OK || (i < n && ++i == n)) {
+            if (smtp__check_domain(p, st, i, 0) != SMTP_OK || (i < n && ++i == n)) {
                 c->_out_len = (uint16_t)start;
                 return SMTP_ERR_SYNTAX;
             }

@@ -1,7 +1,8 @@
 /*
  * proof/helpers.c - the public parse helpers and name lookups under Eva:
  * each on a span of 0 to SPAN_MAX unknown octets (NULL when empty), with
- * any flags, and smtp_xtext_decode() into no buffer or one of any capacity.
+ * any flags (smtp_parse_path(), smtp_parse_domain()), and
+ * smtp_xtext_decode() into no buffer or one of any capacity.
  */
 #include "any.h"
 
@@ -19,9 +20,7 @@ static void helpers(const char *p, size_t n)
     long dl;
     int r;
 
-#ifdef PROVE_PATH
     r = smtp_parse_path(p, n, Frama_C_unsigned_int_interval(0, UINT32_MAX), &path);
-#endif
     r = smtp_parse_domain(p, n, Frama_C_interval(INT32_MIN, INT32_MAX));
     r = smtp_parse_u64(p, n, &u);
     dl = smtp_xtext_decode(p, n, any_bool() ? out : NULL, Frama_C_size_t_interval(0, SPAN_MAX));
