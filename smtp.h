@@ -79,9 +79,9 @@
  * what each kind of release may change).  SMTP_VERSION is one comparable
  * number, e.g. #if SMTP_VERSION >= 0x010000 for 1.0.0 and later. */
 #define SMTP_VERSION_MAJOR 1
-#define SMTP_VERSION_MINOR 0
+#define SMTP_VERSION_MINOR 1
 #define SMTP_VERSION_PATCH 0
-#define SMTP_VERSION_STRING "1.0.0"
+#define SMTP_VERSION_STRING "1.1.0"
 #define SMTP_VERSION ((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
 
 #include <stddef.h>
