@@ -100,7 +100,7 @@ test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_examp
 
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
 TEST_SUITES += test-config
-test-config: tests/unit.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)
+test-config: tests/unit.c tests/client_config.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)
 	@TEST_DIR=$(TEST_DIR) CC=$(TEST_GCC) CXX=$(TEST_CXX) CFLAGS="$(TEST_FLAGS)" STRICT="$(STRICT)" \
 	    sh tests/run_config.sh
 
