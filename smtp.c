@@ -2595,12 +2595,12 @@ static void smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
     (void)smtp__cfinish(c, start, kind);
 }
 
-static void smtp__chello(struct smtp_client *c, const char *verb)
+static void smtp__chello(struct smtp_client *c, const char *cmd)
 {
     size_t start = c->_out_len;
-    smtp__cput(c, verb, 5);
+    smtp__cput(c, cmd, 5);
     smtp__cput(c, c->cfg.hostname, (size_t)-1);
-    (void)smtp__cfinish(c, start, verb[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
+    (void)smtp__cfinish(c, start, cmd[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
     c->_state = SMTP__CS_HELLO;
 }
 
