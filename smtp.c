@@ -2488,8 +2488,9 @@ static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
 
 /* By enum smtp__kind: a compiled-out kind keeps its row, empty. */
 static const struct smtp__ckind {
-    const uint16_t *codes, *extra;
-    uint8_t last; /* ends a pipelined group: nothing is queued after it */
+    const uint16_t *codes;
+    uint8_t extra; /* smtp__cc_extra too: a receiver's table, which lacks them */
+    uint8_t last;  /* ends a pipelined group: nothing is queued after it */
 } smtp__ckinds[] = {
     {smtp__cc_ehlo, 0, 1},                  /* EHLO */
     {smtp__cc_ehlo, 0, 1},                  /* HELO */
@@ -2503,15 +2504,15 @@ static const struct smtp__ckind {
 #else
     {0, 0, 1},
 #endif
-    {smtp__codes_mail, smtp__cc_extra, 0},  /* MAIL */
-    {smtp__codes_rcpt, smtp__cc_extra, 0},  /* RCPT */
+    {smtp__codes_mail, 1, 0},               /* MAIL */
+    {smtp__codes_rcpt, 1, 0},               /* RCPT */
     {smtp__cc_data, 0, 1},                  /* DATA */
 #ifndef SMTP_NO_CHUNKING
     {smtp__cc_bdat, 0, 0},                  /* BDAT (not LAST) */
 #else
     {0, 0, 0},
 #endif
-    {smtp__codes_data_end, smtp__cc_extra, 1}, /* end of data, BDAT LAST */
+    {smtp__codes_data_end, 1, 1},           /* end of data, BDAT LAST */
     {smtp__cc_simple, 0, 0},                /* RSET */
     {smtp__cc_simple, 0, 1},                /* NOOP */
     {smtp__cc_quit, 0, 1},                  /* QUIT */
@@ -2588,11 +2589,11 @@ static int smtp__cfinish(struct smtp_client *c, size_t start, unsigned kind)
 }
 
 /* A command with no argument or a constant one. */
-static void smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
+static int smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
 {
     size_t start = c->_out_len;
     smtp__cput(c, cmd, (size_t)-1);
-    (void)smtp__cfinish(c, start, kind);
+    return smtp__cfinish(c, start, kind);
 }
 
 static void smtp__chello(struct smtp_client *c, const char *cmd)
@@ -2903,7 +2904,7 @@ static int smtp__cgreeted(struct smtp_client *c, union smtp_cevent *ev, int tls_
     int tls = (c->_flags & SMTP__CF_TLS) != 0;
     if (SMTP__HAS_STARTTLS && !tls && !tls_refused && c->cfg.tls != SMTP_TLS_OFF &&
         (c->caps.ext & SMTP_EXT_STARTTLS)) {
-        smtp__csimple(c, "STARTTLS", SMTP__K_STARTTLS);
+        (void)smtp__csimple(c, "STARTTLS", SMTP__K_STARTTLS);
         return 0;
     }
     if (!tls && c->cfg.tls >= SMTP_TLS_REQUIRED)
@@ -2949,7 +2950,7 @@ static int smtp__cauth_step(struct smtp_client *c)
         step == 1) {
         /* the error challenge: an empty response (XOAUTH2) or %x01 (RFC 7628 3.2.3);
          * then the server's 5yz ends the exchange */
-        smtp__csimple(c, c->_mech == SMTP_MECH_XOAUTH2 ? "" : "AQ==", SMTP__K_AUTH);
+        (void)smtp__csimple(c, c->_mech == SMTP_MECH_XOAUTH2 ? "" : "AQ==", SMTP__K_AUTH);
         c->_pipe_n--; /* the same AUTH still waits for its reply */
         c->_sasl_step++;
         return 0;
@@ -2980,7 +2981,7 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
     if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !smtp__in_codes(smtp__ckinds[kind].extra, code))
+        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)))
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
@@ -3041,7 +3042,7 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
             if (c->_state == SMTP__CS_DATA)
                 smtp__cabandon(c);
         } else if (c->_rcpt_ok == 0 || c->_state != SMTP__CS_DATA) {
-            smtp__csimple(c, ".", SMTP__K_END); /* RFC 2920 3.1: nobody to send to */
+            (void)smtp__csimple(c, ".", SMTP__K_END); /* RFC 2920 3.1: nobody to send to */
             c->_state = SMTP__CS_END;
         } else {
             c->_state = SMTP__CS_BODY;
@@ -3113,7 +3114,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         return SMTP_WANT_WRITE;
     if ((c->_flags & SMTP__CF_RESET) && c->_pipe_n == 0 && c->_state == SMTP__CS_READY) {
         c->_flags &= (uint16_t)~SMTP__CF_RESET;
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+        (void)smtp__csimple(c, "RSET", SMTP__K_RSET);
         return SMTP_WANT_WRITE;
     }
     if (SMTP__HAS_STARTTLS && c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read */
@@ -3427,7 +3428,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
     if (c->_rcpts == 0)
         return SMTP_ERR_STATE;
     if (c->_pipe_n == 0 && c->_rcpt_ok == 0) { /* every reply is in: nobody took it */
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+        (void)smtp__csimple(c, "RSET", SMTP__K_RSET);
         c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION | SMTP__CF_RESET);
         c->_state = SMTP__CS_READY;
         return SMTP_ERR_NORCPT;
@@ -3439,7 +3440,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
         c->_body = SMTP__CB_SOL;
         return SMTP_OK;
     }
-    smtp__csimple(c, "DATA", SMTP__K_DATA);
+    (void)smtp__csimple(c, "DATA", SMTP__K_DATA);
     c->_state = SMTP__CS_DATA;
     return SMTP_OK;
 }
@@ -3583,20 +3584,13 @@ SMTP_API int smtp_client_end(struct smtp_client *c)
     return SMTP_OK;
 }
 
-static int smtp__cqueue(struct smtp_client *c, const char *cmd, unsigned kind)
-{
-    size_t start = c->_out_len;
-    smtp__cput(c, cmd, (size_t)-1);
-    return smtp__cfinish(c, start, kind);
-}
-
 SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ? SMTP_ERR_STATE
                                                                            : SMTP_ERR_BUSY;
-    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
+    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION | SMTP__CF_RESET);
     c->_state = SMTP__CS_READY;
@@ -3606,7 +3600,7 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 SMTP_API int smtp_client_noop(struct smtp_client *c)
 {
     int r = smtp__cidle(c);
-    return r != SMTP_OK ? r : smtp__cqueue(c, "NOOP", SMTP__K_NOOP);
+    return r != SMTP_OK ? r : smtp__csimple(c, "NOOP", SMTP__K_NOOP);
 }
 
 SMTP_API int smtp_client_quit(struct smtp_client *c)
@@ -3616,7 +3610,7 @@ SMTP_API int smtp_client_quit(struct smtp_client *c)
         return SMTP_ERR_STATE;
     if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
         return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */
-    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
+    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
         return r;
     c->_state = SMTP__CS_QUIT;
     return SMTP_OK;
