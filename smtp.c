@@ -2529,17 +2529,6 @@ static int smtp__in_codes(const uint16_t *t, unsigned code)
 
 /* ------------------------------------------------------------ the writer */
 
-/* Room for n more octets in _out, moving what is pending to the front. */
-static int smtp__croom(struct smtp_client *c, size_t n)
-{
-    if (c->_out_off) {
-        memmove(c->_out, c->_out + c->_out_off, (size_t)(c->_out_len - c->_out_off));
-        c->_out_len = (uint16_t)(c->_out_len - c->_out_off);
-        c->_out_off = 0;
-    }
-    return n <= sizeof c->_out - c->_out_len;
-}
-
 /* Appends p[0..n) (or strlen(p) for n == (size_t)-1); on no room sets
  * _out_len past the end, which smtp__cfinish() turns into a roll-back. */
 static void smtp__cput(struct smtp_client *c, const char *p, size_t n)
@@ -2673,6 +2662,16 @@ static size_t smtp__sasl_total(const struct smtp_client *c)
     return t;
 }
 
+/* Moves what is pending in _out to its front: all its room is at the end. */
+static void smtp__ccompact(struct smtp_client *c)
+{
+    if (c->_out_off) {
+        memmove(c->_out, c->_out + c->_out_off, (size_t)(c->_out_len - c->_out_off));
+        c->_out_len = (uint16_t)(c->_out_len - c->_out_off);
+        c->_out_off = 0;
+    }
+}
+
 /* Encodes the SASL message as base64 (RFC 4648 4) into _out as room
  * allows, then CRLF: called again as the output drains (rule C4). */
 static void smtp__sasl_pump(struct smtp_client *c)
@@ -2681,7 +2680,7 @@ static void smtp__sasl_pump(struct smtp_client *c)
     size_t total = smtp__sasl_total(c);
     if (!(c->_flags & SMTP__CF_SECRET) || c->_sasl_pos > total)
         return;
-    (void)smtp__croom(c, 0);
+    smtp__ccompact(c);
     while (c->_sasl_pos < total && sizeof c->_out - c->_out_len >= 4) {
         uint32_t v = 0;
         int k, got = 0;
@@ -3174,10 +3173,13 @@ SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len
 
 SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
 {
-    size_t k = SMTP__MIN(n, (size_t)(c->_out_len - c->_out_off));
-    c->_out_off = (uint16_t)(c->_out_off + k);
-    n -= k;
-    if (c->_out_off == c->_out_len) {
+    size_t k = (size_t)(c->_out_len - c->_out_off);
+    if (n < k) { /* part of _out */
+        c->_out_off = (uint16_t)(c->_out_off + n);
+        return;
+    }
+    if (k) { /* all of _out */
+        n -= k;
 #ifndef SMTP_NO_AUTH
         if (c->_flags & SMTP__CF_SECRET) { /* the credentials are out: wipe them */
             memset(c->_out, 0, c->_out_len);
@@ -3191,12 +3193,10 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
             smtp__sasl_pump(c);
 #endif
     }
-    if (n && c->_out_len == 0) {
+    if (n && c->_out_len == 0) { /* then the body run */
         k = SMTP__MIN(n, c->_run_len);
-        c->_run += k;
+        c->_run = k < c->_run_len ? c->_run + k : 0;
         c->_run_len -= k;
-        if (!c->_run_len)
-            c->_run = 0;
     }
 }
 
@@ -3519,22 +3519,18 @@ static int smtp__cbody_ok(const struct smtp_client *c)
 SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used)
 {
     const char *p = (const char *)buf;
-    size_t i = 0, run, took = 0, pl = 0;
-    char pre[3];
-    int r = smtp__cbody_ok(c);
+    size_t i = 0, run, took = 0;
+    int r = smtp__cbody_ok(c), held = 0, dot = 0; /* held: the CRLF octets (0, 2) */
     *used = 0;
     if (r != SMTP_OK || len == 0)
         return r;
     if (SMTP__HAS_CHUNKING && (c->_flags & SMTP__CF_BINARY)) {
         run = took = len;
     } else {
-        int h = smtp__cheld(c, p, len, &i);
-        if (h < 0)
+        if ((held = smtp__cheld(c, p, len, &i)) < 0)
             return SMTP_ERR_BARE;
-        if (h)
-            pre[0] = '\r', pre[1] = '\n', pl = 2;
-        if (c->_body == SMTP__CB_SOL && i < len && p[i] == '.' && !SMTP__CBDAT(c))
-            pre[pl++] = '.'; /* dot-stuffing (RFC 5321 4.5.2) */
+        /* dot-stuffing (RFC 5321 4.5.2) */
+        dot = c->_body == SMTP__CB_SOL && i < len && p[i] == '.' && !SMTP__CBDAT(c);
         if (i < len) {
             run = smtp__crun(c, p, i, len, &took);
             if (run == (size_t)-1)
@@ -3543,14 +3539,17 @@ SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len
             run = 0;
         }
     }
-    (void)smtp__croom(c, 0);
+    c->_out_off = c->_out_len = 0; /* nothing is pending (smtp__cbody_ok) */
     if (SMTP__CBDAT(c)) {
         smtp__cput(c, "BDAT ", 5);
-        smtp__cput_num(c, (uint64_t)pl + run);
+        smtp__cput_num(c, (uint64_t)held + run);
         smtp__cput(c, "\r\n", 2);
         smtp__cpush(c, SMTP__K_BDAT);
     }
-    smtp__cput(c, pre, pl);
+    if (held) /* at most 2 + 1 octets after a BDAT header: _out has room */
+        c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
+    if (dot)
+        c->_out[c->_out_len++] = '.';
     c->_run = run ? p + i : 0;
     c->_run_len = run;
     *used = i + took;
