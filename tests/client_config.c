@@ -109,7 +109,8 @@ static const char greeting[] = "220 mx.example.org\r\n";
 static const char ehlo_all[] = "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n"
                                "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
                                "250-BINARYMIME\r\n250-STARTTLS\r\n"
-                               "250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n250 DSN\r\n";
+                               "250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n250-ATRN\r\n"
+                               "250 DSN\r\n";
 
 /* A session greeted by a server that offers everything, TLS policy tls. */
 static int start(struct run *r, int tls, int *why)
@@ -137,7 +138,7 @@ static void test_caps(void)
     if (HAS_STARTTLS)
         want |= SMTP_EXT_STARTTLS;
     if (HAS_AUTH)
-        want |= SMTP_EXT_AUTH;
+        want |= SMTP_EXT_AUTH | SMTP_EXT_ATRN;
     if (HAS_DSN)
         want |= SMTP_EXT_DSN;
     CHECK_EQ(r.c.caps.ext, want);
@@ -181,6 +182,8 @@ static void test_auth(void)
              HAS_AUTH ? SMTP_OK : SMTP_ERR_EXT);
     drain(&r);
     CHECK_EQ(strstr(r.sent, "AUTH LOGIN\r\n") != NULL, HAS_AUTH);
+    if (!HAS_AUTH) /* ATRN needs AUTH: as if not offered */
+        CHECK_EQ(smtp_client_atrn(&r.c, NULL), SMTP_ERR_EXT);
     (void)start(&r, SMTP_TLS_OFF, NULL);
     CHECK_EQ(smtp_client_auth(&r.c, SMTP_MECH_XOAUTH2, NULL, "u", "t"),
              HAS_OAUTH ? SMTP_OK : SMTP_ERR_EXT);
