@@ -3686,7 +3686,7 @@ SMTP_API int smtp_client_noop(struct smtp_client *c)
     return r != SMTP_OK ? r : smtp__csimple(c, "NOOP", SMTP__K_NOOP);
 }
 
-static int smtp__cturn(struct smtp_client *c, const char *verb, const char *domains)
+static int smtp__cturn(struct smtp_client *c, const char *cmd, const char *domains)
 {
     size_t start = (smtp__croom(c, 0), c->_out_len);
     int r = smtp__cidle(c);
@@ -3694,7 +3694,7 @@ static int smtp__cturn(struct smtp_client *c, const char *verb, const char *doma
         return r;
     if (c->_pipe_n)
         return SMTP_ERR_BUSY; /* TURN and ATRN end a group: nothing may precede */
-    smtp__cput(c, verb, (size_t)-1);
+    smtp__cput(c, cmd, (size_t)-1);
     if (domains && *domains) {
         const char *p = domains;
         size_t i = 0, st, n = strlen(domains);
