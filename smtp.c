@@ -367,12 +367,16 @@ static const struct smtp__verb_row {
 /* ---------------------------------------------------------- decisions table */
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
- * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
+ * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
+ * first three are the sender's too.  (With both roles out, only the
+ * helpers smtp_parse_*() and the name lookups are left.) */
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
 static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
                                             503, 550, 552, 553, 555, 0};
 static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
                                             503, 550, 551, 552, 553, 555, 0};
 static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
+#endif
 #ifndef SMTP_NO_SERVER
 static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
 static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
@@ -670,6 +674,7 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
 
 #endif /* SMTP_NO_SERVER */
 
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
 static size_t smtp__put_num(char *o, uint64_t v)
 {
     char d[20];
@@ -681,6 +686,7 @@ static size_t smtp__put_num(char *o, uint64_t v)
         o[n++] = d[--k];
     return n;
 }
+#endif
 
 #ifndef SMTP_NO_SERVER /* EHLO reply */
 /* The EHLO keywords, each with the extension bit that offers it, in the
