@@ -67,7 +67,9 @@ uninstall:
 # ---------------------------------------------------------------- tests
 # Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
 # byte by byte, in random chunks, at every split, after struct copies and
-# with a slow writer), API unit tests (tests/unit.c) and the README's
+# with a slow writer), the sender's transcripts (tests/ctranscripts/*.txt,
+# run by tests/ctranscript.c the same ways), API unit tests (tests/unit.c,
+# and tests/cunit.c for the sender) and the README's
 # embedding example (tests/embed_example.c), each built with gcc and clang
 # under ASan+UBSan.  test-config rebuilds the unit tests with other
 # compile-time settings.  Every suite ends with "N passed, N failed".
@@ -93,11 +95,25 @@ TEST_SUITES += test-transcripts
 test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
 	@$(TEST_ENV) sh tests/run_transcripts.sh $^
 
-## test-unit       (suite) API unit tests, the embedding example and TURN/ATRN, gcc and clang
+## test-ctranscripts (suite) every client transcript in every feeding mode, gcc and clang
+TEST_SUITES += test-ctranscripts
+.PHONY: test-ctranscripts
+test-ctranscripts: $(TEST_CCS:%=$(TEST_DIR)/ctranscript-%)
+	@$(TEST_ENV) sh tests/run_ctranscripts.sh $^
+
+## test-unit       (suite) API unit tests (both roles), the embedding examples and TURN/ATRN, gcc and clang
 TEST_SUITES += test-unit
-test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) \
-	   $(TEST_CCS:%=$(TEST_DIR)/turn-%) $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
+test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/cunit-%) \
+	   $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) $(TEST_CCS:%=$(TEST_DIR)/turn-%) \
+	   $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
+
+## test-b2b        (suite) the sender and the receiver back to back in memory, gcc and clang
+TEST_SUITES += test-b2b
+.PHONY: test-b2b
+test-b2b: $(TEST_CCS:%=$(TEST_DIR)/b2b-%)
+	@$(TEST_ENV) sh tests/run_b2b.sh $^
+$(TEST_CCS:%=$(TEST_DIR)/b2b-%): fuzz/b2b.h
 
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
 TEST_SUITES += test-config

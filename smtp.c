@@ -2531,10 +2531,8 @@ static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
 #endif
 static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
 static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
-#ifndef SMTP_NO_CHUNKING
 static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501, 503,
                                          530, 550, 552, 554, 0};
-#endif
 static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
 static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
 static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
@@ -2942,12 +2940,18 @@ static int smtp__cline(struct smtp_client *c, size_t n)
  * what RFC 5321 3.8 asks, and harmless). */
 static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
 {
-    if (c->_flags & SMTP__CF_SECRET)
+    if (c->_flags & SMTP__CF_SECRET) /* credentials still queued: never sent now */
         memset(c->_out, 0, sizeof c->_out);
-    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT) {
+    if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT &&
+        c->_state != SMTP__CS_QUIT) {
+        /* QUIT only where a command can start: not inside the message data,
+         * not after part of a line went out (a partial write, a SASL line) */
+        int mid = c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
+                  (c->_out_off > 0 && c->_out[c->_out_off - 1] != '\n');
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
-        smtp__cput(c, "QUIT\r\n", 6);
+        if (!mid)
+            smtp__cput(c, "QUIT\r\n", 6);
     }
     c->_state = SMTP__CS_CLOSED;
     c->_why = (uint8_t)why;
@@ -2976,7 +2980,8 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
 {
     if (code / 100 == 2)
         return SMTP_RCPT_OK;
-    if (code == 452 || (c->_flags & SMTP__CF_FULL))
+    /* RFC 5321 4.5.3.1.10: 552 is RFC 821's "too many recipients", a 452 */
+    if (code == 452 || code == 552 || (c->_flags & SMTP__CF_FULL))
         return SMTP_RCPT_LATER;
     return code / 100 == 4 ? SMTP_RCPT_TEMP : SMTP_RCPT_PERM;
 }
@@ -3035,13 +3040,16 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
             c->_pipe_head = (uint8_t)((c->_pipe_head + 1) % SMTP_CLIENT_PIPE_MAX);
             c->_pipe_n--;
         }
-    } else if (c->_state != SMTP__CS_GREET) {
-        return smtp__cclose(c, ev, code == 421 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL); /* unasked */
+    } else if (c->_state != SMTP__CS_GREET) { /* unasked: 421 or 221 is the server leaving */
+        return smtp__cclose(c, ev, code == 421 || code == 221 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL);
     }
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
     if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)))
+        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)) &&
+        !(SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
+          (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
+          smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
@@ -3094,7 +3102,7 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         ev->rcpt.result = (uint8_t)smtp__rcpt_result(c, code);
         if (cls == 2)
             c->_rcpt_ok++;
-        else if (code == 452)
+        else if (code == 452 || code == 552)
             c->_flags |= SMTP__CF_FULL;
         return ev->type = SMTP_CEV_RCPT;
     case SMTP__K_DATA:
@@ -3175,10 +3183,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     const char *p = (const char *)buf;
     size_t i = 0;
     *used = 0;
-    ev->type = 0;
-    ev->any.reply.code = 0;
-    ev->any.reply.cls = ev->any.reply.subject = 0, ev->any.reply.detail = 0;
-    ev->any.reply.text.ptr = c->_text, ev->any.reply.text.len = 0;
+    memset(ev, 0, sizeof *ev); /* CEV_CLOSED from a malformed line: code 0, no text */
+    ev->any.reply.text.ptr = c->_text;
     if (c->_state == SMTP__CS_CLOSED)
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
     if (c->_state == SMTP__CS_TURNED)
@@ -3307,9 +3313,10 @@ SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 /* Common checks of the commands outside a transaction. */
 static int smtp__cidle(const struct smtp_client *c)
 {
-    if (c->_state != SMTP__CS_READY)
+    if (c->_state != SMTP__CS_READY) /* a transaction ends by end() or rset() only */
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_MAIL ||
+                       c->_state == SMTP__CS_DATA || c->_state == SMTP__CS_BODY
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
@@ -3408,17 +3415,24 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     static const struct smtp_mail_opts none = {0, 0, 0, 0, 0};
     uint32_t ext = c->caps.ext;
     size_t start = (smtp__croom(c, 0), c->_out_len);
-    unsigned flags = SMTP_PATH_NULL_OK;
+    unsigned flags = SMTP_PATH_NULL_OK, k;
     int r = smtp__cidle(c), chunking = SMTP__HAS_CHUNKING && (ext & SMTP_EXT_CHUNKING) &&
                                        !(c->cfg.options & SMTP_COPT_NO_CHUNKING);
     if (r != SMTP_OK)
         return r;
+    for (k = 0; k < c->_pipe_n; k++) { /* the last transaction's replies are counted in it */
+        unsigned kind = c->_pipe[(c->_pipe_head + k) % SMTP_CLIENT_PIPE_MAX];
+        if (kind >= SMTP__K_MAIL && kind <= SMTP__K_END)
+            return SMTP_ERR_BUSY;
+    }
     if (!opts)
         opts = &none;
     if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
         return SMTP_ERR_SYNTAX;
     if ((opts->body == SMTP_BODY_8BITMIME && !(ext & SMTP_EXT_8BITMIME)) ||
-        (opts->body == SMTP_BODY_BINARYMIME && (!chunking || !(ext & SMTP_EXT_BINARYMIME))) ||
+        (opts->body == SMTP_BODY_BINARYMIME && /* BODY= is 8BITMIME's (RFC 3030 3) */
+         (!chunking || (ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_8BITMIME)) !=
+                           (SMTP_EXT_BINARYMIME | SMTP_EXT_8BITMIME))) ||
         (opts->smtputf8 && (!SMTP__HAS_UTF8 || !(ext & SMTP_EXT_SMTPUTF8))) ||
         ((opts->ret || opts->envid) && (!SMTP__HAS_DSN || !(ext & SMTP_EXT_DSN))))
         return SMTP_ERR_EXT;
@@ -3677,8 +3691,10 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ? SMTP_ERR_STATE
-                                                                           : SMTP_ERR_BUSY;
+        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_BODY
+                   ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
+                   : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
