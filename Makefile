@@ -17,7 +17,7 @@ export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 .PHONY: all help check test clean
-## all             (or just `make`) the core's object and the example receiver
+## all             (or just `make`) the core's object, the example receiver and sender
 all: $(BUILD)/smtp.o
 
 ## help            this list
@@ -245,8 +245,9 @@ SINK_LIBS := -lssl -lcrypto
 else
 SINK_LIBS :=
 SINK_DEFS := -DSMTP_SINK_NO_TLS
+SEND_DEFS := -DSMTP_SEND_NO_TLS
 endif
-all: $(BUILD)/smtp-sink
+all: $(BUILD)/smtp-sink $(BUILD)/smtp-send
 
 .PHONY: FORCE
 $(SINK_TLS_STAMP): FORCE | $(BUILD)
@@ -261,13 +262,23 @@ $(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 $(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CLANG) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
+# build/smtp-send: the example sender (examples/smtp-send.c + smtp.c), the
+# sink's counterpart, with the same OpenSSL choice (SINK_TLS=0: no --tls,
+# --starttls).  test-send runs a sanitized build against real servers.
+SEND_SAN := $(BUILD)/smtp-send-asan
+$(BUILD)/smtp-send: examples/smtp-send.c $(BUILD)/smtp.o smtp.h $(SINK_TLS_STAMP) | $(BUILD)
+	$(CC) $(STRICT) $(OPT) $(SEND_DEFS) -I. examples/smtp-send.c $(BUILD)/smtp.o -o $@ $(SINK_LIBS)
+
+$(SEND_SAN): examples/smtp-send.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
+	$(CC) $(STRICT) -O1 -g $(SAN) $(SEND_DEFS) -I. examples/smtp-send.c smtp.c -o $@ $(SINK_LIBS)
+
 .PHONY: run test-sink
-## run             build the example sink and start it on 127.0.0.1:2525, Maildir var/Maildir
+## run             build the example sink (and smtp-send) and start the sink on 127.0.0.1:2525, Maildir var/Maildir
 # User data (the Maildir, a TLS key) lives in SINK_DATA, outside $(BUILD):
 # `make clean` never deletes it.  var/ is ignored by git.
 SINK_DATA ?= var
 SINK_ARGS ?= --maildir $(SINK_DATA)/Maildir
-run: $(BUILD)/smtp-sink
+run: $(BUILD)/smtp-sink $(BUILD)/smtp-send
 	mkdir -p $(SINK_DATA)
 	$(BUILD)/smtp-sink --listen 127.0.0.1:2525 $(SINK_ARGS)
 
@@ -275,6 +286,12 @@ run: $(BUILD)/smtp-sink
 TEST_SUITES += test-sink
 test-sink: $(SINK_SAN) $(BUILD)/smtp-sink-clang-asan
 	@python3 tests/clients/run.py --sink $(SINK_SAN) --sink $(BUILD)/smtp-sink-clang-asan
+
+.PHONY: test-send
+## test-send       (suite) smtp-send against smtp-sink, aiosmtpd and Postfix, each started on loopback
+TEST_SUITES += test-send
+test-send: $(SEND_SAN) $(BUILD)/smtp-sink
+	@python3 tests/send/run.py --send $(SEND_SAN) --sink $(BUILD)/smtp-sink
 
 
 # ---------------------------------------------------------------- bench

@@ -2744,8 +2744,11 @@ static void smtp__sasl_pump(struct smtp_client *c)
                 c->_sasl_pos++, got++;
             v = v << 8 | (uint32_t)(o >= 0 ? o : 0);
         }
-        for (k = 0; k < 4; k++)
-            q[k] = k <= got ? b64[(v >> (18 - 6 * k)) & 63] : '=';
+        for (k = 0; k < 4; k++) { /* '=' is an int: no ?: between it and a char */
+            q[k] = '=';
+            if (k <= got)
+                q[k] = b64[(v >> (18 - 6 * k)) & 63];
+        }
         memcpy(c->_out + c->_out_len, q, 4);
         c->_out_len = (uint16_t)(c->_out_len + 4);
     }

@@ -2026,7 +2026,7 @@ def test_build(tmp):
     name = "build"
     root = os.path.dirname(os.path.dirname(HERE))
     src = tempfile.mkdtemp(prefix="build-", dir=tmp)
-    for f in ("Makefile", "smtp.c", "smtp.h", "examples/smtp-sink.c"):
+    for f in ("Makefile", "smtp.c", "smtp.h", "examples/smtp-sink.c", "examples/smtp-send.c"):
         os.makedirs(os.path.dirname(os.path.join(src, f)) or src, exist_ok=True)
         shutil.copy(os.path.join(root, f), os.path.join(src, f))
     sink = os.path.join(src, "build", "smtp-sink")
