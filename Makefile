@@ -117,7 +117,7 @@ $(TEST_CCS:%=$(TEST_DIR)/b2b-%): fuzz/b2b.h
 
 ## test-config     (suite) unit tests under other compile-time settings, and smtp.h as C++
 TEST_SUITES += test-config
-test-config: tests/unit.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)
+test-config: tests/unit.c tests/client_config.c tests/cxx_smoke.cc smtp.c smtp.h | $(TEST_DIR)
 	@TEST_DIR=$(TEST_DIR) CC=$(TEST_GCC) CXX=$(TEST_CXX) CFLAGS="$(TEST_FLAGS)" STRICT="$(STRICT)" \
 	    sh tests/run_config.sh
 
@@ -305,11 +305,24 @@ size_comma := ,
 size_space := $(subst ,, )
 size_basics := $(subst $(size_space),$(size_comma),$(SIZE_EXTS:%=-DSMTP_NO_%))
 # One variant per word, NAME:flags with the flags joined by commas; "default"
-# is everything in.  SIZE_GOALS: the variants the goals of issue 6 are
-# checked on (the core with the ESMTP basics: every extension compiled out).
-SIZE_VARIANTS ?= basics:$(size_basics) basics-terse:$(size_basics),-DSMTP_TERSE \
-                 default terse:-DSMTP_TERSE $(foreach e,$(SIZE_EXTS),no-$(e):-DSMTP_NO_$(e))
+# is everything in, both roles.  The receiver's variants leave the sender
+# out (-DSMTP_NO_CLIENT), the sender's ("sender...") the receiver.
+# SIZE_GOALS: the variants the receiver's goals are checked on (the ESMTP
+# basics: every extension compiled out); SIZE_SENDER_GOALS the sender's
+# (PLAIN, LOGIN and STARTTLS: SIZE_SENDER_OUT compiled out).
+SIZE_SENDER_OUT ?= CHUNKING DSN SMTPUTF8 OAUTH
+size_rx := -DSMTP_NO_CLIENT
+size_tx := $(subst $(size_space),$(size_comma),-DSMTP_NO_SERVER $(SIZE_SENDER_OUT:%=-DSMTP_NO_%))
+size_tx_without = $(subst $(size_comma)-DSMTP_NO_$(1),,$(size_tx))
+SIZE_VARIANTS ?= basics:$(size_rx),$(size_basics) basics-terse:$(size_rx),$(size_basics),-DSMTP_TERSE \
+                 default receiver:$(size_rx) terse:$(size_rx),-DSMTP_TERSE \
+                 $(foreach e,$(SIZE_EXTS),no-$(e):$(size_rx),-DSMTP_NO_$(e)) \
+                 sender:$(size_tx) sender-terse:$(size_tx),-DSMTP_TERSE \
+                 sender-no-STARTTLS:$(size_tx),-DSMTP_NO_STARTTLS sender-no-AUTH:$(size_tx),-DSMTP_NO_AUTH \
+                 $(foreach e,$(SIZE_SENDER_OUT),sender+$(e):$(call size_tx_without,$(e))) \
+                 sender-all:-DSMTP_NO_SERVER
 SIZE_GOALS ?= basics basics-terse
+SIZE_SENDER_GOALS ?= sender
 .PHONY: bench size load test-cross
 
 $(BUILD)/bench: bench/bench.c smtp.c smtp.h | $(BUILD)
@@ -323,7 +336,8 @@ bench: $(BUILD)/bench
 
 ## size        .text/.data/.bss, state and stack: x86-64, Cortex-M0+, Cortex-M4
 size:
-	@BUILD=$(BUILD) CC=$(CC) SIZE_GOALS="$(SIZE_GOALS)" sh bench/size.sh $(SIZE_VARIANTS)
+	@BUILD=$(BUILD) CC=$(CC) SIZE_GOALS="$(SIZE_GOALS)" SIZE_SENDER_GOALS="$(SIZE_SENDER_GOALS)" \
+	    sh bench/size.sh $(SIZE_VARIANTS)
 
 ## load        build/smtp-sink vs Postfix smtp-sink under smtp-source (loopback)
 load: $(BUILD)/smtp-sink

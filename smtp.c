@@ -75,6 +75,11 @@
 #else
 #define SMTP__HAS_UTF8 1
 #endif
+#if defined(SMTP_NO_OAUTH) || defined(SMTP_NO_AUTH)
+#define SMTP__HAS_OAUTH 0 /* the sender's XOAUTH2 and OAUTHBEARER */
+#else
+#define SMTP__HAS_OAUTH 1
+#endif
 
 /* ------------------------------------------------------- states and flags */
 
@@ -362,12 +367,16 @@ static const struct smtp__verb_row {
 /* ---------------------------------------------------------- decisions table */
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
- * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs. */
+ * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
+ * first three are the sender's too.  (With both roles out, only the
+ * helpers smtp_parse_*() and the name lookups are left.) */
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
 static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
                                             503, 550, 552, 553, 555, 0};
 static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
                                             503, 550, 551, 552, 553, 555, 0};
 static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
+#endif
 #ifndef SMTP_NO_SERVER
 static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
 static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
@@ -656,6 +665,7 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
 
 #endif /* SMTP_NO_SERVER */
 
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
 static size_t smtp__put_num(char *o, uint64_t v)
 {
     char d[20];
@@ -667,6 +677,7 @@ static size_t smtp__put_num(char *o, uint64_t v)
         o[n++] = d[--k];
     return n;
 }
+#endif
 
 #ifndef SMTP_NO_SERVER /* EHLO reply */
 /* The EHLO keywords, each with the extension bit that offers it, in the
@@ -2391,51 +2402,67 @@ SMTP_API int smtp_tls_done(struct smtp_session *s)
 
 #endif /* SMTP_NO_SERVER */
 
-/* The X-macro tables of smtp.h as data: one walk serves all four lookups. */
-struct smtp__name_row {
-    int num;
-    const char *name, *desc;
+/* The X-macro tables of smtp.h as data: the numbers, and the names and
+ * descriptions as one array of "NAME\0desc\0" pairs in the same order.  An
+ * array, not pointers to string literals: a linker with --gc-sections drops
+ * it when the lookups are unused, which it cannot do with literals. */
+struct smtp__names {
+    const signed char *num;
+    size_t n;
+    const char *text;
 };
-static const struct smtp__name_row smtp__ev_names[] = {
-#define SMTP__X(name, num, dflt, desc) {num, #name, SMTP__T(desc)},
+static const signed char smtp__ev_nums[] = {
+#define SMTP__X(name, num, dflt, desc) num,
     SMTP_EVENT_MAP(SMTP__X)
 #undef SMTP__X
 };
-static const struct smtp__name_row smtp__err_names[] = {
-#define SMTP__X(name, num, desc) {num, #name, SMTP__T(desc)},
+static const char smtp__ev_text[] =
+#define SMTP__X(name, num, dflt, desc) #name "\0" SMTP__T(desc) "\0"
+    SMTP_EVENT_MAP(SMTP__X)
+#undef SMTP__X
+    ;
+static const signed char smtp__err_nums[] = {
+#define SMTP__X(name, num, desc) num,
     SMTP_ERR_MAP(SMTP__X)
 #undef SMTP__X
 };
+static const char smtp__err_text[] =
+#define SMTP__X(name, num, desc) #name "\0" SMTP__T(desc) "\0"
+    SMTP_ERR_MAP(SMTP__X)
+#undef SMTP__X
+    ;
 
-static const char *smtp__lookup(const struct smtp__name_row *t, size_t n, int v, int desc)
+static const char *smtp__lookup(const signed char *num, size_t n, const char *text, int v, int desc)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (t[i].num == v)
-            return desc ? (*t[i].desc ? t[i].desc : "?") : t[i].name;
-    return "?";
+    size_t i = 0, k;
+    while (i < n && num[i] != v)
+        i++;
+    if (i == n)
+        return "?";
+    for (k = 2 * i + (desc != 0); k; k--)
+        text += strlen(text) + 1;
+    return *text ? text : "?";
 }
+#define SMTP__LOOKUP(t, v, desc) smtp__lookup(t##_nums, sizeof t##_nums, t##_text, v, desc)
 
 SMTP_API const char *smtp_event_name(int ev)
 {
-    return smtp__lookup(smtp__ev_names, sizeof smtp__ev_names / sizeof smtp__ev_names[0], ev, 0);
+    return SMTP__LOOKUP(smtp__ev, ev, 0);
 }
 
 SMTP_API const char *smtp_event_desc(int ev)
 {
-    return smtp__lookup(smtp__ev_names, sizeof smtp__ev_names / sizeof smtp__ev_names[0], ev, 1);
+    return SMTP__LOOKUP(smtp__ev, ev, 1);
 }
 
 SMTP_API const char *smtp_err_name(int err)
 {
-    return smtp__lookup(smtp__err_names, sizeof smtp__err_names / sizeof smtp__err_names[0], err,
-                        0);
+    return SMTP__LOOKUP(smtp__err, err, 0);
 }
 
 SMTP_API const char *smtp_err_desc(int err)
 {
-    return smtp__lookup(smtp__err_names, sizeof smtp__err_names / sizeof smtp__err_names[0], err,
-                        1);
+    return SMTP__LOOKUP(smtp__err, err, 1);
 }
 
 #ifndef SMTP_NO_CLIENT
@@ -2484,6 +2511,8 @@ enum smtp__cflag {
     SMTP__CF_UTF8 = 1u << 11,    /* the transaction is SMTPUTF8 */
     SMTP__CF_ENDING = 1u << 12   /* smtp_client_end() waits for the body to drain */
 };
+/* The body goes by BDAT: never when CHUNKING is compiled out. */
+#define SMTP__CBDAT(c) (SMTP__HAS_CHUNKING && ((c)->_flags & SMTP__CF_BDAT))
 #define SMTP__CF_TRANSACTION                                                                      \
     (SMTP__CF_MAIL_OK | SMTP__CF_FULL | SMTP__CF_BDAT | SMTP__CF_BINARY | SMTP__CF_FAILED |      \
      SMTP__CF_UTF8)
@@ -2503,9 +2532,13 @@ enum smtp__cbody {
  * RCPT as Postfix's relay refusal does). */
 static const uint16_t smtp__cc_greeting[] = {220, 421, 554, 0};
 static const uint16_t smtp__cc_ehlo[] = {250, 421, 500, 501, 502, 504, 550, 0};
+#ifndef SMTP_NO_STARTTLS
 static const uint16_t smtp__cc_tls[] = {220, 421, 454, 500, 501, 502, 503, 0};
+#endif
+#ifndef SMTP_NO_AUTH
 static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
                                          503, 504, 530, 534, 535, 538, 0};
+#endif
 static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
 static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
 static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501, 503,
@@ -2514,19 +2547,33 @@ static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET,
 static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
 static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
 
+/* By enum smtp__kind: a compiled-out kind keeps its row, empty. */
 static const struct smtp__ckind {
-    const uint16_t *codes, *extra;
-    uint8_t last; /* ends a pipelined group: nothing is queued after it */
+    const uint16_t *codes;
+    uint8_t extra; /* smtp__cc_extra too: a receiver's table, which lacks them */
+    uint8_t last;  /* ends a pipelined group: nothing is queued after it */
 } smtp__ckinds[] = {
     {smtp__cc_ehlo, 0, 1},                  /* EHLO */
     {smtp__cc_ehlo, 0, 1},                  /* HELO */
+#ifndef SMTP_NO_STARTTLS
     {smtp__cc_tls, 0, 1},                   /* STARTTLS */
+#else
+    {0, 0, 1},
+#endif
+#ifndef SMTP_NO_AUTH
     {smtp__cc_auth, 0, 1},                  /* AUTH */
-    {smtp__codes_mail, smtp__cc_extra, 0},  /* MAIL */
-    {smtp__codes_rcpt, smtp__cc_extra, 0},  /* RCPT */
+#else
+    {0, 0, 1},
+#endif
+    {smtp__codes_mail, 1, 0},               /* MAIL */
+    {smtp__codes_rcpt, 1, 0},               /* RCPT */
     {smtp__cc_data, 0, 1},                  /* DATA */
+#ifndef SMTP_NO_CHUNKING
     {smtp__cc_bdat, 0, 0},                  /* BDAT (not LAST) */
-    {smtp__codes_data_end, smtp__cc_extra, 1}, /* end of data, BDAT LAST */
+#else
+    {0, 0, 0},
+#endif
+    {smtp__codes_data_end, 1, 1},           /* end of data, BDAT LAST */
     {smtp__cc_simple, 0, 0},                /* RSET */
     {smtp__cc_simple, 0, 1},                /* NOOP */
     {smtp__cc_quit, 0, 1},                  /* QUIT */
@@ -2604,19 +2651,19 @@ static int smtp__cfinish(struct smtp_client *c, size_t start, unsigned kind)
 }
 
 /* A command with no argument or a constant one. */
-static void smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
+static int smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
 {
     size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, cmd, (size_t)-1);
-    (void)smtp__cfinish(c, start, kind);
+    return smtp__cfinish(c, start, kind);
 }
 
-static void smtp__chello(struct smtp_client *c, const char *verb)
+static void smtp__chello(struct smtp_client *c, const char *cmd)
 {
     size_t start = (smtp__croom(c, 0), c->_out_len);
-    smtp__cput(c, verb, 5);
+    smtp__cput(c, cmd, 5);
     smtp__cput(c, c->cfg.hostname, (size_t)-1);
-    (void)smtp__cfinish(c, start, verb[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
+    (void)smtp__cfinish(c, start, cmd[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
     c->_state = SMTP__CS_HELLO;
 }
 
@@ -2664,6 +2711,7 @@ static int smtp__cput_path(struct smtp_client *c, const char *addr, unsigned fla
 }
 
 /* -------------------------------------------------------------- AUTH */
+#ifndef SMTP_NO_AUTH
 
 /* The octet at position pos of the SASL message: the parts
  * _sasl[_sasl_from.._sasl_to) one after the other.  -1 past its end. */
@@ -2740,6 +2788,12 @@ static void smtp__sasl_send(struct smtp_client *c, unsigned from, unsigned to)
     c->_flags |= SMTP__CF_SECRET;
     smtp__sasl_pump(c);
 }
+#else
+static void smtp__sasl_forget(struct smtp_client *c)
+{
+    (void)c; /* no credentials are ever held */
+}
+#endif /* SMTP_NO_AUTH */
 
 /* -------------------------------------------------------- reply reading */
 
@@ -2752,16 +2806,35 @@ static const struct smtp__ckeyword {
     {"SIZE", SMTP_EXT_SIZE},
     {"8BITMIME", SMTP_EXT_8BITMIME},
     {"ENHANCEDSTATUSCODES", SMTP_EXT_ENHANCEDSTATUSCODES},
-    {"SMTPUTF8", SMTP_EXT_SMTPUTF8},
     {"LIMITS", SMTP_EXT_LIMITS},
+/* a compiled-out extension is one no server offers (smtp.h) */
+#ifndef SMTP_NO_SMTPUTF8
+    {"SMTPUTF8", SMTP_EXT_SMTPUTF8},
+#endif
+#ifndef SMTP_NO_CHUNKING
     {"CHUNKING", SMTP_EXT_CHUNKING},
     {"BINARYMIME", SMTP_EXT_BINARYMIME},
+#endif
+#ifndef SMTP_NO_STARTTLS
     {"STARTTLS", SMTP_EXT_STARTTLS},
+#endif
+#ifndef SMTP_NO_AUTH
     {"AUTH", SMTP_EXT_AUTH},
+#endif
+#ifndef SMTP_NO_DSN
     {"DSN", SMTP_EXT_DSN},
-    {"ATRN", SMTP_EXT_ATRN},
+#endif
+#ifndef SMTP_NO_AUTH
+    {"ATRN", SMTP_EXT_ATRN}, /* RFC 2645: needs AUTH */
+#endif
 };
-static const char smtp__mech_names[5][12] = {"", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"};
+/* By enum smtp_mech; "AUTH " and the name start the command. */
+static const char smtp__mech_names[][12] = {"", "PLAIN", "LOGIN",
+#if SMTP__HAS_OAUTH
+                                            "XOAUTH2", "OAUTHBEARER"
+#endif
+};
+#define SMTP__MECHS (sizeof smtp__mech_names / sizeof smtp__mech_names[0])
 
 /* One EHLO line's text t[0..n): "KEYWORD *(SP param)" (RFC 5321 4.1.1.1). */
 static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
@@ -2783,9 +2856,9 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
             uint64_t v;
             if (smtp_parse_u64(t + i, w - i, &v) == SMTP_OK)
                 c->caps.size = v;
-        } else if (smtp__ckeywords[k].ext == SMTP_EXT_AUTH) {
+        } else if (SMTP__HAS_AUTH && smtp__ckeywords[k].ext == SMTP_EXT_AUTH) {
             unsigned m;
-            for (m = 1; m < 5; m++)
+            for (m = 1; m < SMTP__MECHS; m++)
                 if (smtp__is_word(t, i, w, smtp__mech_names[m]))
                     c->caps.mechs |= 1u << m;
         } else if (smtp__ckeywords[k].ext == SMTP_EXT_LIMITS &&
@@ -2905,8 +2978,9 @@ static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned w
 static int smtp__cgreeted(struct smtp_client *c, union smtp_cevent *ev, int tls_refused)
 {
     int tls = (c->_flags & SMTP__CF_TLS) != 0;
-    if (!tls && !tls_refused && c->cfg.tls != SMTP_TLS_OFF && (c->caps.ext & SMTP_EXT_STARTTLS)) {
-        smtp__csimple(c, "STARTTLS", SMTP__K_STARTTLS);
+    if (SMTP__HAS_STARTTLS && !tls && !tls_refused && c->cfg.tls != SMTP_TLS_OFF &&
+        (c->caps.ext & SMTP_EXT_STARTTLS)) {
+        (void)smtp__csimple(c, "STARTTLS", SMTP__K_STARTTLS);
         return 0;
     }
     if (!tls && c->cfg.tls >= SMTP_TLS_REQUIRED)
@@ -2931,11 +3005,12 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
 static void smtp__cabandon(struct smtp_client *c)
 {
     if (c->_flags & SMTP__CF_MAIL_OK)
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+        (void)smtp__csimple(c, "RSET", SMTP__K_RSET);
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
     c->_state = SMTP__CS_READY;
 }
 
+#ifndef SMTP_NO_AUTH
 /* The next SASL message after a 334 (RFC 4954 4): 0, or -1 when the
  * mechanism has none left (a protocol error). */
 static int smtp__cauth_step(struct smtp_client *c)
@@ -2949,16 +3024,18 @@ static int smtp__cauth_step(struct smtp_client *c)
         smtp__sasl_send(c, 0, 5);
         return 0;
     }
-    if ((c->_mech == SMTP_MECH_XOAUTH2 || c->_mech == SMTP_MECH_OAUTHBEARER) && step == 1) {
+    if (SMTP__HAS_OAUTH && (c->_mech == SMTP_MECH_XOAUTH2 || c->_mech == SMTP_MECH_OAUTHBEARER) &&
+        step == 1) {
         /* the error challenge: an empty response (XOAUTH2) or %x01 (RFC 7628 3.2.3);
          * then the server's 5yz ends the exchange */
-        smtp__csimple(c, c->_mech == SMTP_MECH_XOAUTH2 ? "" : "AQ==", SMTP__K_AUTH);
+        (void)smtp__csimple(c, c->_mech == SMTP_MECH_XOAUTH2 ? "" : "AQ==", SMTP__K_AUTH);
         c->_pipe_n--; /* the same AUTH still waits for its reply */
         c->_sasl_step++;
         return 0;
     }
     return -1;
 }
+#endif
 
 /* A whole reply is in: the event it makes for the command it answers, 0
  * when none (the session goes on by itself), or the end of the session. */
@@ -2982,8 +3059,9 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
     if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !smtp__in_codes(smtp__ckinds[kind].extra, code) &&
-        !(kind == SMTP__K_END && (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
+        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)) &&
+        !(SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
+          (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
           smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
@@ -3006,11 +3084,14 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         if (code != 250)
             return smtp__cclose(c, ev, SMTP_WHY_REFUSED);
         return smtp__cgreeted(c, ev, 0);
+#ifndef SMTP_NO_STARTTLS
     case SMTP__K_STARTTLS:
         if (code != 220)
             return smtp__cgreeted(c, ev, 1);
         c->_state = SMTP__CS_TLS;
         return ev->type = SMTP_CEV_TLS;
+#endif
+#ifndef SMTP_NO_AUTH
     case SMTP__K_AUTH:
         if (code == 334) {
             if (smtp__cauth_step(c) < 0)
@@ -3022,6 +3103,7 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         smtp__sasl_forget(c);
         c->_state = SMTP__CS_READY;
         return ev->type = SMTP_CEV_AUTH;
+#endif
     case SMTP__K_MAIL:
         if (cls == 2)
             c->_flags |= SMTP__CF_MAIL_OK;
@@ -3041,19 +3123,21 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
             if (c->_state == SMTP__CS_DATA)
                 smtp__cabandon(c);
         } else if (c->_rcpt_ok == 0 || c->_state != SMTP__CS_DATA) {
-            smtp__csimple(c, ".", SMTP__K_END); /* RFC 2920 3.1: nobody to send to */
+            (void)smtp__csimple(c, ".", SMTP__K_END); /* RFC 2920 3.1: nobody to send to */
             c->_state = SMTP__CS_END;
         } else {
             c->_state = SMTP__CS_BODY;
             c->_body = SMTP__CB_SOL;
         }
         return ev->type = SMTP_CEV_DATA;
+#ifndef SMTP_NO_CHUNKING
     case SMTP__K_BDAT:
         if (cls == 2 || (c->_flags & SMTP__CF_FAILED))
             return 0;
         c->_flags |= SMTP__CF_FAILED; /* RFC 3030 4.2: no more chunks */
         smtp__cabandon(c);
         return ev->type = SMTP_CEV_SENT;
+#endif
     case SMTP__K_END:
         if (c->_flags & SMTP__CF_FAILED) {
             c->_flags &= (uint16_t)~SMTP__CF_FAILED;
@@ -3120,7 +3204,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         return SMTP_TURNED;
     if (c->_out_len > c->_out_off || c->_run_len)
         return SMTP_WANT_WRITE;
-    if (c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read (rule C5) */
+    if (SMTP__HAS_STARTTLS && c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read */
         *used = len;
         return SMTP_NEED_INPUT;
     }
@@ -3170,7 +3254,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
 static void smtp__cend_write(struct smtp_client *c)
 {
     size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
-    if (c->_flags & SMTP__CF_BDAT) {
+    if (SMTP__CBDAT(c)) {
         smtp__cput(c, "BDAT ", 5);
         smtp__cput_num(c, pl);
         smtp__cput(c, " LAST\r\n", 7);
@@ -3197,25 +3281,30 @@ SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len
 
 SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
 {
-    size_t k = SMTP__MIN(n, (size_t)(c->_out_len - c->_out_off));
-    c->_out_off = (uint16_t)(c->_out_off + k);
-    n -= k;
-    if (c->_out_off == c->_out_len) {
+    size_t k = (size_t)(c->_out_len - c->_out_off);
+    if (n < k) { /* part of _out */
+        c->_out_off = (uint16_t)(c->_out_off + n);
+        return;
+    }
+    if (k) { /* all of _out */
+        n -= k;
+#ifndef SMTP_NO_AUTH
         if (c->_flags & SMTP__CF_SECRET) { /* the credentials are out: wipe them */
             memset(c->_out, 0, c->_out_len);
             if (c->_sasl_pos > smtp__sasl_total(c))
                 c->_flags &= (uint16_t)~SMTP__CF_SECRET;
         }
+#endif
         c->_out_off = c->_out_len = 0;
+#ifndef SMTP_NO_AUTH
         if (c->_flags & SMTP__CF_SECRET)
             smtp__sasl_pump(c);
+#endif
     }
-    if (n && c->_out_len == 0) {
+    if (n && c->_out_len == 0) { /* then the body run */
         k = SMTP__MIN(n, c->_run_len);
-        c->_run += k;
+        c->_run = k < c->_run_len ? c->_run + k : 0;
         c->_run_len -= k;
-        if (!c->_run_len)
-            c->_run = 0;
     }
     if ((c->_flags & SMTP__CF_ENDING) && c->_out_len == c->_out_off && !c->_run_len) {
         c->_flags &= (uint16_t)~SMTP__CF_ENDING;
@@ -3225,7 +3314,7 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
 
 SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 {
-    if (c->_state != SMTP__CS_TLS)
+    if (!SMTP__HAS_STARTTLS || c->_state != SMTP__CS_TLS)
         return SMTP_ERR_STATE;
     c->_flags = SMTP__CF_TLS; /* RFC 3207 4.2: forget what was learnt before */
     c->caps.ext = c->caps.mechs = 0, c->caps.size = 0, c->caps.rcptmax = 0;
@@ -3246,11 +3335,17 @@ static int smtp__cidle(const struct smtp_client *c)
     return smtp__cfree(c);
 }
 
+#ifdef SMTP_NO_AUTH
 SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authzid,
                               const char *user, const char *secret)
 {
-    static const char *const head[5] = {"", "AUTH PLAIN", "AUTH LOGIN", "AUTH XOAUTH2",
-                                        "AUTH OAUTHBEARER"};
+    (void)c, (void)mech, (void)authzid, (void)user, (void)secret;
+    return SMTP_ERR_EXT; /* as if no server offered AUTH (smtp.h) */
+}
+#else
+SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authzid,
+                              const char *user, const char *secret)
+{
     const char *part[5];
     size_t len[5], total = 0, start = (smtp__croom(c, 0), c->_out_len);
     unsigned k, n = 5;
@@ -3259,8 +3354,7 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
         return r;
     if (c->_pipe_n)
         return SMTP_ERR_BUSY; /* AUTH is not pipelined */
-    if (mech < SMTP_MECH_PLAIN || mech > SMTP_MECH_OAUTHBEARER ||
-        !(c->caps.mechs & (1u << mech)))
+    if (mech < SMTP_MECH_PLAIN || mech >= (int)SMTP__MECHS || !(c->caps.mechs & (1u << mech)))
         return SMTP_ERR_EXT;
     if ((c->_flags & SMTP__CF_AUTHED))
         return SMTP_ERR_STATE; /* RFC 4954 4: once per session */
@@ -3302,10 +3396,11 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
     }
     c->_mech = (uint8_t)mech;
     c->_sasl_step = 0;
-    smtp__cput(c, head[mech], (size_t)-1);
+    smtp__cput(c, "AUTH ", 5);
+    smtp__cput(c, smtp__mech_names[mech], (size_t)-1);
     /* the initial response when the line stays within 512 octets (RFC 4954 4) */
-    if (mech != SMTP_MECH_LOGIN && start + strlen(head[mech]) + 1 + (total + 2) / 3 * 4 + 2 <=
-                                           SMTP__REPLY_LINE) {
+    if (mech != SMTP_MECH_LOGIN &&
+        c->_out_len + 1 + (total + 2) / 3 * 4 + 2 <= start + SMTP__REPLY_LINE) {
         smtp__cput(c, " ", 1);
         if (total == 0)
             smtp__cput(c, "=", 1); /* an empty initial response */
@@ -3324,6 +3419,7 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
     c->_state = SMTP__CS_AUTH;
     return SMTP_OK;
 }
+#endif /* SMTP_NO_AUTH */
 
 SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
                               const struct smtp_mail_opts *opts)
@@ -3333,7 +3429,8 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     uint32_t ext = c->caps.ext;
     size_t start = (smtp__croom(c, 0), c->_out_len);
     unsigned flags = SMTP_PATH_NULL_OK, k;
-    int r = smtp__cidle(c);
+    int r = smtp__cidle(c), chunking = SMTP__HAS_CHUNKING && (ext & SMTP_EXT_CHUNKING) &&
+                                       !(c->cfg.options & SMTP_COPT_NO_CHUNKING);
     if (r != SMTP_OK)
         return r;
     for (k = 0; k < c->_pipe_n; k++) { /* the last transaction's replies are counted in it */
@@ -3347,15 +3444,14 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
         return SMTP_ERR_SYNTAX;
     if ((opts->body == SMTP_BODY_8BITMIME && !(ext & SMTP_EXT_8BITMIME)) ||
         (opts->body == SMTP_BODY_BINARYMIME && /* BODY= is 8BITMIME's (RFC 3030 3) */
-         ((ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME)) !=
-              (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME) ||
-          (c->cfg.options & SMTP_COPT_NO_CHUNKING))) ||
-        (opts->smtputf8 && !(ext & SMTP_EXT_SMTPUTF8)) ||
-        ((opts->ret || opts->envid) && !(ext & SMTP_EXT_DSN)))
+         (!chunking || (ext & (SMTP_EXT_BINARYMIME | SMTP_EXT_8BITMIME)) !=
+                           (SMTP_EXT_BINARYMIME | SMTP_EXT_8BITMIME))) ||
+        (opts->smtputf8 && (!SMTP__HAS_UTF8 || !(ext & SMTP_EXT_SMTPUTF8))) ||
+        ((opts->ret || opts->envid) && (!SMTP__HAS_DSN || !(ext & SMTP_EXT_DSN))))
         return SMTP_ERR_EXT;
     if ((ext & SMTP_EXT_SIZE) && c->caps.size && opts->size > c->caps.size)
         return SMTP_ERR_SIZE; /* RFC 1870 6.1: the server would refuse it */
-    if (opts->smtputf8)
+    if (SMTP__HAS_UTF8 && opts->smtputf8)
         flags |= SMTP_PATH_UTF8;
     smtp__cput(c, "MAIL FROM:", 10);
     if ((r = smtp__cput_path(c, from, flags)) != SMTP_OK) {
@@ -3368,11 +3464,11 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     }
     if (opts->body && (ext & SMTP_EXT_8BITMIME))
         smtp__cput(c, body[opts->body], (size_t)-1);
-    if (opts->smtputf8)
+    if (SMTP__HAS_UTF8 && opts->smtputf8)
         smtp__cput(c, " SMTPUTF8", 9);
-    if (opts->ret)
+    if (SMTP__HAS_DSN && opts->ret)
         smtp__cput(c, opts->ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS", 9);
-    if (opts->envid) {
+    if (SMTP__HAS_DSN && opts->envid) {
         smtp__cput(c, " ENVID=", 7);
         if (smtp__cput_xtext(c, opts->envid) != SMTP_OK || !*opts->envid) {
             c->_out_len = (uint16_t)start;
@@ -3382,11 +3478,11 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     if ((r = smtp__cfinish(c, start, SMTP__K_MAIL)) != SMTP_OK)
         return r;
     c->_flags &= (uint16_t)~SMTP__CF_TRANSACTION;
-    if (opts->smtputf8)
+    if (SMTP__HAS_UTF8 && opts->smtputf8)
         c->_flags |= SMTP__CF_UTF8;
-    if (opts->body == SMTP_BODY_BINARYMIME)
+    if (chunking && opts->body == SMTP_BODY_BINARYMIME)
         c->_flags |= SMTP__CF_BINARY | SMTP__CF_BDAT;
-    else if ((ext & SMTP_EXT_CHUNKING) && !(c->cfg.options & SMTP_COPT_NO_CHUNKING))
+    else if (chunking)
         c->_flags |= SMTP__CF_BDAT;
     c->_rcpts = c->_rcpt_replies = c->_rcpt_ok = 0;
     c->_state = SMTP__CS_MAIL;
@@ -3410,19 +3506,19 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
         return SMTP_ERR_LIMIT;
     if (!to || notify > 15 || ((notify & SMTP_NOTIFY_NEVER) && notify != SMTP_NOTIFY_NEVER))
         return SMTP_ERR_SYNTAX;
-    if ((notify || orcpt) && !(c->caps.ext & SMTP_EXT_DSN))
+    if ((notify || orcpt) && (!SMTP__HAS_DSN || !(c->caps.ext & SMTP_EXT_DSN)))
         return SMTP_ERR_EXT;
     smtp__cput(c, "RCPT TO:", 8);
     r = smtp__cput_path(c, to,
                         SMTP_PATH_POSTMASTER |
                             ((c->_flags & SMTP__CF_UTF8) ? (unsigned)SMTP_PATH_UTF8 : 0u));
-    for (k = 0; r == SMTP_OK && k < 4; k++)
+    for (k = 0; SMTP__HAS_DSN && r == SMTP_OK && k < 4; k++)
         if (notify & (1u << k)) {
             smtp__cput(c, sep == '=' ? " NOTIFY=" : ",", (size_t)-1);
             smtp__cput(c, words[k], (size_t)-1);
             sep = ',';
         }
-    if (r == SMTP_OK && orcpt) {
+    if (SMTP__HAS_DSN && r == SMTP_OK && orcpt) {
         const char *semi = strchr(orcpt, ';'), *t;
         for (t = orcpt; semi && t < semi; t++)
             if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
@@ -3455,19 +3551,19 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
     if (c->_rcpts == 0)
         return SMTP_ERR_STATE;
     if (c->_pipe_n == 0 && c->_rcpt_ok == 0) { /* every reply is in: nobody took it */
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+        (void)smtp__csimple(c, "RSET", SMTP__K_RSET);
         c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
         c->_state = SMTP__CS_READY;
         return SMTP_ERR_NORCPT;
     }
-    if (c->_flags & SMTP__CF_BDAT) {
+    if (SMTP__CBDAT(c)) {
         if (c->_pipe_n) /* BDAT waits for the envelope's replies */
             return SMTP_ERR_BUSY;
         c->_state = SMTP__CS_BODY;
         c->_body = SMTP__CB_SOL;
         return SMTP_OK;
     }
-    smtp__csimple(c, "DATA", SMTP__K_DATA);
+    (void)smtp__csimple(c, "DATA", SMTP__K_DATA);
     c->_state = SMTP__CS_DATA;
     return SMTP_OK;
 }
@@ -3479,7 +3575,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
 static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t n, size_t *took)
 {
     size_t j = i;
-    int stuff = !(c->_flags & SMTP__CF_BDAT), refuse = (c->cfg.options & SMTP_COPT_BARE_REFUSE) != 0;
+    int stuff = !SMTP__CBDAT(c), refuse = (c->cfg.options & SMTP_COPT_BARE_REFUSE) != 0;
     while (j < n) {
         const char *lf = (const char *)memchr(p + j, '\n', n - j);
         size_t end = lf ? (size_t)(lf - p) : n;
@@ -3540,28 +3636,24 @@ static int smtp__cbody_ok(const struct smtp_client *c)
         return c->_state == SMTP__CS_DATA ? SMTP_ERR_BUSY : SMTP_ERR_STATE;
     if (c->_out_len > c->_out_off || c->_run_len)
         return SMTP_ERR_BUSY;
-    return (c->_flags & SMTP__CF_BDAT) ? smtp__cfree(c) : SMTP_OK;
+    return SMTP__CBDAT(c) ? smtp__cfree(c) : SMTP_OK;
 }
 
 SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used)
 {
     const char *p = (const char *)buf;
-    size_t i = 0, run, took = 0, pl = 0;
-    char pre[3];
-    int r = smtp__cbody_ok(c);
+    size_t i = 0, run, took = 0;
+    int r = smtp__cbody_ok(c), held = 0, dot = 0; /* held: the CRLF octets (0, 2) */
     *used = 0;
     if (r != SMTP_OK || len == 0)
         return r;
-    if (c->_flags & SMTP__CF_BINARY) {
+    if (SMTP__HAS_CHUNKING && (c->_flags & SMTP__CF_BINARY)) {
         run = took = len;
     } else {
-        int h = smtp__cheld(c, p, len, &i);
-        if (h < 0)
+        if ((held = smtp__cheld(c, p, len, &i)) < 0)
             return SMTP_ERR_BARE;
-        if (h)
-            pre[0] = '\r', pre[1] = '\n', pl = 2;
-        if (c->_body == SMTP__CB_SOL && i < len && p[i] == '.' && !(c->_flags & SMTP__CF_BDAT))
-            pre[pl++] = '.'; /* dot-stuffing (RFC 5321 4.5.2) */
+        /* dot-stuffing (RFC 5321 4.5.2) */
+        dot = c->_body == SMTP__CB_SOL && i < len && p[i] == '.' && !SMTP__CBDAT(c);
         if (i < len) {
             run = smtp__crun(c, p, i, len, &took);
             if (run == (size_t)-1)
@@ -3570,14 +3662,17 @@ SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len
             run = 0;
         }
     }
-    (void)smtp__croom(c, 0);
-    if (c->_flags & SMTP__CF_BDAT) {
+    c->_out_off = c->_out_len = 0; /* nothing is pending (smtp__cbody_ok) */
+    if (SMTP__CBDAT(c)) {
         smtp__cput(c, "BDAT ", 5);
-        smtp__cput_num(c, (uint64_t)pl + run);
+        smtp__cput_num(c, (uint64_t)held + run);
         smtp__cput(c, "\r\n", 2);
         smtp__cpush(c, SMTP__K_BDAT);
     }
-    smtp__cput(c, pre, pl);
+    if (held) /* at most 2 + 1 octets after a BDAT header: _out has room */
+        c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
+    if (dot)
+        c->_out[c->_out_len++] = '.';
     c->_run = run ? p + i : 0;
     c->_run_len = run;
     *used = i + took;
@@ -3588,11 +3683,11 @@ SMTP_API int smtp_client_end(struct smtp_client *c)
 {
     size_t skip;
     int h, r = c->_state != SMTP__CS_BODY ? smtp__cbody_ok(c)
-               : (c->_flags & SMTP__CF_BDAT) ? smtp__cfree(c)
-                                              : SMTP_OK;
+               : SMTP__CBDAT(c)           ? smtp__cfree(c)
+                                          : SMTP_OK;
     if (r != SMTP_OK)
         return r;
-    h = (c->_flags & SMTP__CF_BINARY) ? 0 : smtp__cheld(c, "", 0, &skip);
+    h = (SMTP__HAS_CHUNKING && (c->_flags & SMTP__CF_BINARY)) ? 0 : smtp__cheld(c, "", 0, &skip);
     if (h < 0)
         return SMTP_ERR_BARE;
     c->_state = SMTP__CS_END;
@@ -3605,13 +3700,6 @@ SMTP_API int smtp_client_end(struct smtp_client *c)
     return SMTP_OK;
 }
 
-static int smtp__cqueue(struct smtp_client *c, const char *cmd, unsigned kind)
-{
-    size_t start = (smtp__croom(c, 0), c->_out_len);
-    smtp__cput(c, cmd, (size_t)-1);
-    return smtp__cfinish(c, start, kind);
-}
-
 SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
@@ -3620,7 +3708,7 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
                        c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_BODY
                    ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
                    : SMTP_ERR_BUSY;
-    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
+    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
     c->_state = SMTP__CS_READY;
@@ -3630,7 +3718,7 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 SMTP_API int smtp_client_noop(struct smtp_client *c)
 {
     int r = smtp__cidle(c);
-    return r != SMTP_OK ? r : smtp__cqueue(c, "NOOP", SMTP__K_NOOP);
+    return r != SMTP_OK ? r : smtp__csimple(c, "NOOP", SMTP__K_NOOP);
 }
 
 static int smtp__cturn(struct smtp_client *c, const char *cmd, const char *domains)
@@ -3682,7 +3770,7 @@ SMTP_API int smtp_client_quit(struct smtp_client *c)
         return SMTP_ERR_STATE;
     if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
         return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */
-    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
+    if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
         return r;
     c->_state = SMTP__CS_QUIT;
     return SMTP_OK;
@@ -3704,24 +3792,29 @@ SMTP_API int smtp_client_closed(const struct smtp_client *c)
     return c->_state == SMTP__CS_CLOSED;
 }
 
-static const struct smtp__name_row smtp__cev_names[] = {
-#define SMTP__X(name, num, desc) {num, #name, SMTP__T(desc)},
+static const signed char smtp__cev_nums[] = {
+#define SMTP__X(name, num, desc) num,
     SMTP_CLIENT_EVENT_MAP(SMTP__X)
 #undef SMTP__X
 };
+static const char smtp__cev_text[] =
+#define SMTP__X(name, num, desc) #name "\0" SMTP__T(desc) "\0"
+    SMTP_CLIENT_EVENT_MAP(SMTP__X)
+#undef SMTP__X
+    ;
 
 SMTP_API const char *smtp_client_event_name(int ev)
 {
     if (ev <= 0)
         return smtp_event_name(ev);
-    return smtp__lookup(smtp__cev_names, sizeof smtp__cev_names / sizeof smtp__cev_names[0], ev, 0);
+    return SMTP__LOOKUP(smtp__cev, ev, 0);
 }
 
 SMTP_API const char *smtp_client_event_desc(int ev)
 {
     if (ev <= 0)
         return smtp_event_desc(ev);
-    return smtp__lookup(smtp__cev_names, sizeof smtp__cev_names / sizeof smtp__cev_names[0], ev, 1);
+    return SMTP__LOOKUP(smtp__cev, ev, 1);
 }
 #endif /* SMTP_NO_CLIENT */
 
@@ -3734,6 +3827,8 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__HAS_AUTH
 #undef SMTP__HAS_DSN
 #undef SMTP__HAS_UTF8
+#undef SMTP__HAS_OAUTH
+#undef SMTP__CBDAT
 #undef SMTP__B
 #undef SMTP__IN_SESSION
 #undef SMTP__F_TRANSACTION
@@ -3751,3 +3846,5 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__TEXT
 #undef SMTP__TEXT_OF
 #undef SMTP__CF_TRANSACTION
+#undef SMTP__MECHS
+#undef SMTP__LOOKUP

@@ -168,7 +168,9 @@ extern "C" {
  *   SMTP_NO_AUTH      AUTH, MAIL AUTH= (RFC 4954); also drops the
  *                     SMTP_AUTH_USER_MAX buffer from the session
  *   SMTP_NO_DSN       RET= ENVID= NOTIFY= ORCPT= (RFC 3461)
- *   SMTP_NO_SMTPUTF8  SMTPUTF8 (RFC 6531): 8-bit addresses always refused */
+ *   SMTP_NO_SMTPUTF8  SMTPUTF8 (RFC 6531): 8-bit addresses always refused
+ *   SMTP_NO_OAUTH     the sender's XOAUTH2 and OAUTHBEARER (RFC 7628)
+ * What each one means for the sender is in its section below. */
 
 #if SMTP_LINE_MAX < 64 || SMTP_LINE_MAX > 65535
 #error "SMTP_LINE_MAX must be between 64 and 65535"
@@ -729,6 +731,26 @@ SMTP_API const char *smtp_err_desc(int err);
  *      after part of a line went out, or QUIT was sent already) and returns
  *      SMTP_CEV_CLOSED with why SMTP_WHY_PROTOCOL.  421 ends the session at
  *      any point.
+ *
+ * The compile-out switches (SMTP_NO_*, above) leave the client's side of
+ * an extension out as if no server ever offered it: the call or parameter
+ * that needs it returns SMTP_ERR_EXT, and the API keeps its shape, so the
+ * same application builds with any switch set.
+ *   SMTP_NO_AUTH      smtp_client_auth() always returns SMTP_ERR_EXT and
+ *                     caps.mechs stays 0; the SASL state leaves the struct.
+ *                     ATRN needs AUTH: smtp_client_atrn() is SMTP_ERR_EXT.
+ *   SMTP_NO_OAUTH     XOAUTH2 and OAUTHBEARER: SMTP_ERR_EXT, never in
+ *                     caps.mechs (PLAIN and LOGIN stay).
+ *   SMTP_NO_STARTTLS  never STARTTLS: SMTP_TLS_OPPORTUNISTIC stays in
+ *                     plaintext, SMTP_TLS_REQUIRED can never be met (the
+ *                     session ends after EHLO: CEV_CLOSED, SMTP_WHY_NO_TLS,
+ *                     whatever the server offers); SMTP_TLS_IMPLICIT works.
+ *                     smtp_client_tls_done() returns SMTP_ERR_STATE.
+ *   SMTP_NO_CHUNKING  never BDAT: the body goes by DATA even when CHUNKING
+ *                     is offered; BODY=BINARYMIME is SMTP_ERR_EXT.
+ *   SMTP_NO_DSN       RET, ENVID, NOTIFY and ORCPT are SMTP_ERR_EXT.
+ *   SMTP_NO_SMTPUTF8  the SMTPUTF8 parameter is SMTP_ERR_EXT and 8-bit
+ *                     addresses SMTP_ERR_UTF8.
  * ========================================================================= */
 
 #ifndef SMTP_NO_CLIENT
@@ -903,15 +925,16 @@ struct smtp_mail_opts {
 struct smtp_client {
     struct smtp_client_config cfg;
     struct smtp_caps caps;
+#ifndef SMTP_NO_AUTH
     const char *_sasl[5];               /* AUTH: the message's parts (C4) */
     uint16_t _sasl_len[5];
     uint32_t _sasl_pos;                 /* octets of the message encoded */
     uint8_t _sasl_from, _sasl_to;       /* the parts of the message sent now */
     uint8_t _sasl_step;                 /* SASL messages sent so far */
     uint8_t _mech;                      /* enum smtp_mech of the exchange */
+#endif
     const char *_run;                   /* body octets to send in place (C3) */
     size_t _run_len;
-    uint64_t _chunk;                    /* BDAT: octets of this chunk left */
     uint16_t _out_len, _out_off;        /* pending: _out[_out_off.._out_len) */
     uint16_t _line_len;                 /* octets in _line */
     uint16_t _text_len;                 /* octets in _text */

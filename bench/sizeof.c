@@ -6,3 +6,6 @@
 char smtp_sizeof_session[sizeof(struct smtp_session)];
 char smtp_sizeof_event[sizeof(union smtp_event)];
 char smtp_sizeof_config[sizeof(struct smtp_config)];
+#ifndef SMTP_NO_CLIENT
+char smtp_sizeof_client[sizeof(struct smtp_client)];
+#endif

@@ -3,7 +3,8 @@
 #  1. #define SMTP_STATIC and #include "smtp.c" into a file that already has
 #     <sys/param.h> (MIN), <error.h> (error()) and its own reply, error,
 #     command, body and MIN, with -Werror, under gcc and clang.
-#  2. smtp.c compiles as C++ (g++ and clang++ -x c++).
+#  2. smtp.c compiles as C++ (g++ and clang++ -x c++); each role alone with
+#     each compile-out switch compiles clean as C and C++.
 #  3. nm of smtp.o: every function or object it defines starts with smtp_
 #     (compiler-made local labels, which contain a '.', aside).
 #  4. smtp.c and smtp.h are laid out as .clang-format says.
@@ -51,7 +52,24 @@ for cxx in g++ clang++; do
         else bad "$cxx -std=$std: smtp.c as C++"; fi
     done
 done
-for defs in "" "-DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN -DSMTP_NO_SMTPUTF8" "-DSMTP_TERSE"; do
+# 2b. each role alone (and neither: the helpers), with each compile-out
+#     switch, as C (gcc, clang) and as C++ (g++, clang++), strict warnings,
+#     -Werror (-O0: what a switch breaks is an unused function or table
+#     or a conversion, which needs no optimiser; gcc reports unused static
+#     functions only when it compiles, not with -fsyntax-only)
+for role in -DSMTP_NO_CLIENT -DSMTP_NO_SERVER "-DSMTP_NO_CLIENT -DSMTP_NO_SERVER"; do
+    for sw in "" -DSMTP_NO_AUTH -DSMTP_NO_OAUTH -DSMTP_NO_STARTTLS -DSMTP_NO_CHUNKING -DSMTP_NO_DSN \
+              -DSMTP_NO_SMTPUTF8 "-DSMTP_NO_AUTH -DSMTP_NO_STARTTLS -DSMTP_NO_CHUNKING -DSMTP_NO_DSN -DSMTP_NO_SMTPUTF8 -DSMTP_TERSE"; do
+        for c in "gcc -std=c99" "clang -std=c99" "g++ -x c++ -std=c++11" "clang++ -x c++ -std=c++11"; do
+            command -v "${c%% *}" >/dev/null 2>&1 || continue
+            # shellcheck disable=SC2086
+            if $c -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -O0 $role $sw \
+                   -c smtp.c -o "$dir/vendor-sw.o"; then ok
+            else bad "$c $role $sw: smtp.c"; fi
+        done
+    done
+done
+for defs in "" "-DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN -DSMTP_NO_SMTPUTF8" "-DSMTP_TERSE" "-DSMTP_NO_SERVER" "-DSMTP_NO_CLIENT"; do
     gcc -std=c99 -O2 $defs -c smtp.c -o "$dir/vendor-nm.o" || { bad "gcc $defs: smtp.c"; continue; }
     loose=$(nm "$dir/vendor-nm.o" | awk '$2 ~ /^[tTrRdDbBcC]$/ && $3 !~ /^smtp_/ && $3 !~ /\./ {print $3}')
     if [ -z "$loose" ]; then ok; else bad "nm ($defs): names outside smtp_: $loose"; fi
