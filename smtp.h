@@ -170,6 +170,8 @@ extern "C" {
  *   SMTP_NO_DSN       RET= ENVID= NOTIFY= ORCPT= (RFC 3461)
  *   SMTP_NO_SMTPUTF8  SMTPUTF8 (RFC 6531): 8-bit addresses always refused
  *   SMTP_NO_OAUTH     the sender's XOAUTH2 and OAUTHBEARER (RFC 7628)
+ *   SMTP_NO_SERVER    the whole receiver (a device that only sends)
+ *   SMTP_NO_CLIENT    the whole sender
  * What each one means for the sender is in its section below. */
 
 #if SMTP_LINE_MAX < 64 || SMTP_LINE_MAX > 65535
