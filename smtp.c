@@ -3382,6 +3382,19 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
     return SMTP_OK;
 }
 
+/* SMTP_COPT_BARE_REFUSE met a bare CR or LF at `end` (the line it is on
+ * starts at j): the octets before it go out, and the scanner is then
+ * inside that line unless it is empty; -1 when there are none. */
+static size_t smtp__crefuse(struct smtp_client *c, size_t i, size_t j, size_t end, size_t *took)
+{
+    if (end == i)
+        return (size_t)-1;
+    if (end > j)
+        c->_body = SMTP__CB_MID; /* else a CRLF ended the run: at a line start */
+    *took = end - i;
+    return end - i;
+}
+
 /* The body octets p[i..n) that can go out as they are: up to a bare CR or
  * LF, or (over DATA) up to a line that starts with '.'.  Sets *took to the
  * octets consumed (the run, and a CR or LF turned into CRLF next time) and
@@ -3397,7 +3410,7 @@ static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t 
         if (cr && (size_t)(cr - p) + 1 < end) { /* a CR with something else after it */
             end = (size_t)(cr - p);
             if (refuse)
-                return end > i ? (*took = end - i) : (size_t)-1;
+                return smtp__crefuse(c, i, j, end, took);
             c->_body = SMTP__CB_BARE;
             *took = end + 1 - i;
             return end - i;
@@ -3414,7 +3427,7 @@ static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t 
         }
         if (!cr) { /* a bare LF */
             if (refuse)
-                return end > i ? (*took = end - i) : (size_t)-1;
+                return smtp__crefuse(c, i, j, end, took);
             c->_body = SMTP__CB_BARE;
             *took = end + 1 - i;
             return end - i;
