@@ -93,9 +93,10 @@ TEST_SUITES += test-transcripts
 test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
 	@$(TEST_ENV) sh tests/run_transcripts.sh $^
 
-## test-unit       (suite) API unit tests and the embedding example, gcc and clang
+## test-unit       (suite) API unit tests, the embedding example and TURN/ATRN, gcc and clang
 TEST_SUITES += test-unit
-test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%)
+test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) \
+	   $(TEST_CCS:%=$(TEST_DIR)/turn-%) $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
 
 ## test-b2b        (suite) the sender and the receiver back to back in memory, gcc and clang

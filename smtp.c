@@ -90,6 +90,7 @@ enum smtp__state {
     SMTP__ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
     SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_CLOSED,
+    SMTP__ST_TURNED,  /* TURN/ATRN accepted: the connection is the sender's now */
     SMTP__ST_KEEP /* in the decisions table: the state does not change */
 };
 #define SMTP__B(st) (1u << SMTP__ST_##st)
@@ -154,6 +155,7 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
     X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                          \
     X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                         \
     X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))        \
+    X(NEED_AUTH, 530, SMTP__E(5, 7, 0), SMTP__T("Authentication required"))                   \
     X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                      \
     X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                        \
     X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                            \
@@ -260,6 +262,7 @@ static const struct smtp__reply_row {
     X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))                \
     X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable")) \
     X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))  \
+    X(453, 0, SMTP__E(4, 7, 0), SMTP__T("You have no mail"))                                     \
     X(452, 0, SMTP__E(4, 3, 1),                                                                  \
       SMTP__T("Requested action not taken: insufficient system storage"))                        \
     X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                    \
@@ -310,7 +313,7 @@ static const struct smtp__default_row {
  * that depend on more than the state (EHLO for BDAT and AUTH, DATA after
  * BDAT). */
 enum smtp__arg { SMTP__ARG_NONE, SMTP__ARG_OPT, SMTP__ARG_REQ };
-enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_NEVER, SMTP__N_EXT };
+enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_TURN, SMTP__N_EXT };
 
 #define SMTP__VERB_MAP(X)                                                       \
     /*  verb      states in sequence          argument  needs      extension */ \
@@ -328,7 +331,8 @@ enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_NEVER, SMTP
     X(HELP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
     X(NOOP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
     X(QUIT, SMTP__IN_SESSION | SMTP__B(REFUSED), ARG_NONE, N_NONE, 0)           \
-    X(TURN, SMTP__IN_SESSION, ARG_NONE, N_NEVER, 0)                             \
+    X(TURN, SMTP__B(READY), ARG_NONE, N_TURN, 0)                               \
+    X(ATRN, SMTP__B(READY), ARG_OPT, N_EXT, SMTP_EXT_ATRN)                      \
     X(BDAT, SMTP__B(RCPT), ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)                   \
     X(AUTH, SMTP__B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                      \
     X(STARTTLS, SMTP__B(INIT) | SMTP__B(READY), ARG_NONE, N_EXT, SMTP_EXT_STARTTLS)
@@ -372,6 +376,8 @@ static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 5
 static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
 static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0}; /* RFC 3207 4 */
+static const uint16_t smtp__codes_turn[] = {250, 421, 502, 0}; /* RFC 821 4.3 */
+static const uint16_t smtp__codes_atrn[] = {250, 421, 450, 451, 453, 501, 502, 0}; /* RFC 2645 */
 static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501,
                                             534, 535, 538, 0}; /* RFC 4954 6 */
 
@@ -401,6 +407,8 @@ static const struct smtp__decision {
     {smtp__codes_starttls, SMTP__ST_TLS, SMTP__ST_KEEP},    /* EV_STARTTLS */
     {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_AUTH */
     {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BDAT */
+    {smtp__codes_turn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_TURN */
+    {smtp__codes_atrn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_ATRN */
 };
 
 #endif /* SMTP_NO_SERVER */
@@ -697,6 +705,9 @@ static const struct smtp__keyword {
 #endif
 #ifndef SMTP_NO_DSN
     {SMTP_EXT_DSN, "DSN"},
+#endif
+#ifndef SMTP_NO_AUTH
+    {SMTP_EXT_ATRN, "ATRN"},
 #endif
 };
 
@@ -1585,6 +1596,21 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
                : SMTP__NO(SEQUENCE);
 }
 
+/* ATRN's argument: Domains separated by ',' (empty: every domain). */
+static int smtp__domains_ok(const char *a, size_t n)
+{
+    size_t i = 0, st;
+    while (i < n) {
+        for (st = i; i < n && a[i] != ','; i++) {
+        }
+        if (smtp__check_domain(a + st, i - st, 0, 0) != SMTP_OK)
+            return 0;
+        if (i < n && ++i == n)
+            return 0; /* a trailing ',' */
+    }
+    return 1;
+}
+
 /* The verb of l[0..vl), or SMTP__V_COUNT.  Its first four letters,
  * upper-cased once, are compared as one word held in a register: an
  * upper-cased copy of the verb would sit in smtp_feed()'s frame, which is
@@ -1674,7 +1700,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if (v == SMTP__V_COUNT)
         return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
     row = &smtp__verbs[v];
-    if (row->need == SMTP__N_NEVER || (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
+    if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
+        (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
         (row->need == SMTP__N_EXT && !(s->cfg.extensions & row->ext)))
         return SMTP__NO(VERB_OFF);
@@ -1744,6 +1771,18 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
                          v == SMTP__V_VRFY   ? SMTP_EV_VRFY
                          : v == SMTP__V_EXPN ? SMTP_EV_EXPN
                                              : SMTP_EV_HELP);
+    case SMTP__V_TURN:
+        ev->turn.domains.ptr = a;
+        ev->turn.domains.len = 0;
+        return smtp__ask(s, ev, SMTP_EV_TURN);
+    case SMTP__V_ATRN: /* RFC 2645 4: "ATRN" [SP domain *("," domain)] */
+        if (!(s->_flags & SMTP__F_AUTHED))
+            return SMTP__NO(NEED_AUTH);
+        if (!smtp__domains_ok(a, an))
+            return SMTP__NO(ARG_BAD);
+        ev->turn.domains.ptr = a;
+        ev->turn.domains.len = an;
+        return smtp__ask(s, ev, SMTP_EV_ATRN);
     case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
     default: /* SMTP__V_QUIT: every other verb answered 502 above */
@@ -2117,10 +2156,13 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
     c->extensions &=
         ~(uint32_t)((SMTP__HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
                     (SMTP__HAS_STARTTLS ? 0 : SMTP_EXT_STARTTLS) |
-                    (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH) | (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) |
+                    (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH | SMTP_EXT_ATRN) |
+                    (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) |
                     (SMTP__HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
     if (!(c->extensions & SMTP_EXT_CHUNKING))
         c->extensions &= ~(uint32_t)SMTP_EXT_BINARYMIME;
+    if (!(c->extensions & SMTP_EXT_AUTH))
+        c->extensions &= ~(uint32_t)SMTP_EXT_ATRN; /* RFC 2645 4: ATRN needs AUTH */
     s->_state = SMTP__ST_GREET;
 }
 
@@ -2199,6 +2241,8 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     switch (s->_state) {
     case SMTP__ST_CLOSED:
         return SMTP_CLOSED;
+    case SMTP__ST_TURNED: /* what follows is the other role's input */
+        return SMTP_TURNED;
     case SMTP__ST_GREET:
         return smtp__ask(s, ev, SMTP_EV_CONNECT);
     case SMTP__ST_DATA:
@@ -2398,19 +2442,21 @@ enum smtp__cstate {
     SMTP__CS_HELLO,    /* EHLO, HELO or STARTTLS sent */
     SMTP__CS_TLS,      /* STARTTLS got 220: waiting for smtp_client_tls_done() */
     SMTP__CS_READY,    /* no transaction: MAIL, AUTH, NOOP, RSET, QUIT */
-    SMTP__CS_AUTH,     /* AUTH exchange running */
+    SMTP__CS_AUTH,     /* AUTH, TURN or ATRN sent: nothing else until its reply */
     SMTP__CS_MAIL,     /* MAIL sent: RCPT and DATA */
     SMTP__CS_DATA,     /* DATA sent, waiting for 354 */
     SMTP__CS_BODY,     /* body octets go out */
     SMTP__CS_END,      /* end of data sent, waiting for the verdict */
     SMTP__CS_QUIT,     /* QUIT sent */
-    SMTP__CS_CLOSED
+    SMTP__CS_CLOSED,
+    SMTP__CS_TURNED    /* TURN/ATRN got 250: the connection is the receiver's now */
 };
 
 /* What the pipe holds: the command each expected reply answers. */
 enum smtp__kind {
     SMTP__K_EHLO, SMTP__K_HELO, SMTP__K_STARTTLS, SMTP__K_AUTH, SMTP__K_MAIL, SMTP__K_RCPT,
     SMTP__K_DATA, SMTP__K_BDAT, SMTP__K_END, SMTP__K_RSET, SMTP__K_NOOP, SMTP__K_QUIT,
+    SMTP__K_TURN,
     SMTP__K_GREETING /* never in the pipe: the reply that comes unasked first */
 };
 
@@ -2423,10 +2469,10 @@ enum smtp__cflag {
     SMTP__CF_BDAT = 1u << 5,     /* the body goes by BDAT */
     SMTP__CF_BINARY = 1u << 6,   /* BODY=BINARYMIME: BDAT, octets as they are */
     SMTP__CF_FAILED = 1u << 7,   /* a BDAT chunk was refused */
-    SMTP__CF_RESET = 1u << 8,    /* RSET once every reply is in */
     SMTP__CF_SECRET = 1u << 9,   /* _out holds credentials: wipe once sent */
     SMTP__CF_LAST = 1u << 10,    /* the last command ends a group (RFC 2920 3.1) */
-    SMTP__CF_UTF8 = 1u << 11     /* the transaction is SMTPUTF8 */
+    SMTP__CF_UTF8 = 1u << 11,    /* the transaction is SMTPUTF8 */
+    SMTP__CF_ENDING = 1u << 12   /* smtp_client_end() waits for the body to drain */
 };
 #define SMTP__CF_TRANSACTION                                                                      \
     (SMTP__CF_MAIL_OK | SMTP__CF_FULL | SMTP__CF_BDAT | SMTP__CF_BINARY | SMTP__CF_FAILED |      \
@@ -2456,6 +2502,7 @@ static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501, 503,
                                          530, 550, 552, 554, 0};
 static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
 static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
+static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
 
 static const struct smtp__ckind {
     const uint16_t *codes, *extra;
@@ -2473,6 +2520,7 @@ static const struct smtp__ckind {
     {smtp__cc_simple, 0, 0},                /* RSET */
     {smtp__cc_simple, 0, 1},                /* NOOP */
     {smtp__cc_quit, 0, 1},                  /* QUIT */
+    {smtp__cc_turn, 0, 1},                  /* TURN, ATRN */
     {smtp__cc_greeting, 0, 1},              /* the greeting */
 };
 
@@ -2548,14 +2596,14 @@ static int smtp__cfinish(struct smtp_client *c, size_t start, unsigned kind)
 /* A command with no argument or a constant one. */
 static void smtp__csimple(struct smtp_client *c, const char *cmd, unsigned kind)
 {
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, cmd, (size_t)-1);
     (void)smtp__cfinish(c, start, kind);
 }
 
 static void smtp__chello(struct smtp_client *c, const char *verb)
 {
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, verb, 5);
     smtp__cput(c, c->cfg.hostname, (size_t)-1);
     (void)smtp__cfinish(c, start, verb[0] == 'E' ? SMTP__K_EHLO : SMTP__K_HELO);
@@ -2698,6 +2746,7 @@ static const struct smtp__ckeyword {
     {"STARTTLS", SMTP_EXT_STARTTLS},
     {"AUTH", SMTP_EXT_AUTH},
     {"DSN", SMTP_EXT_DSN},
+    {"ATRN", SMTP_EXT_ATRN},
 };
 static const char smtp__mech_names[5][12] = {"", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"};
 
@@ -2818,14 +2867,14 @@ static int smtp__cline(struct smtp_client *c, size_t n)
  * what RFC 5321 3.8 asks, and harmless). */
 static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned why)
 {
+    if (c->_flags & SMTP__CF_SECRET) /* credentials still queued: never sent now */
+        memset(c->_out, 0, sizeof c->_out);
     if (why != SMTP_WHY_421 && why != SMTP_WHY_QUIT && why != SMTP_WHY_ABORT &&
         c->_state != SMTP__CS_QUIT) {
         /* QUIT only where a command can start: not inside the message data,
          * not after part of a line went out (a partial write, a SASL line) */
         int mid = c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
                   (c->_out_off > 0 && c->_out[c->_out_off - 1] != '\n');
-        if (c->_flags & SMTP__CF_SECRET)
-            memset(c->_out, 0, sizeof c->_out);
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
         if (!mid)
@@ -2862,12 +2911,13 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
     return code / 100 == 4 ? SMTP_RCPT_TEMP : SMTP_RCPT_PERM;
 }
 
-/* A transaction is over without the server's verdict on a message: RSET
- * once the pipe is empty if the server had opened it. */
+/* A transaction is over without the server's verdict on a message.  If the
+ * server had opened it, RSET closes it now, behind any reply still due
+ * (only pipelined commands can be pending, and RSET may join them). */
 static void smtp__cabandon(struct smtp_client *c)
 {
     if (c->_flags & SMTP__CF_MAIL_OK)
-        c->_flags |= SMTP__CF_RESET;
+        smtp__csimple(c, "RSET", SMTP__K_RSET);
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
     c->_state = SMTP__CS_READY;
 }
@@ -3002,19 +3052,15 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         return ev->type = SMTP_CEV_RSET;
     case SMTP__K_NOOP:
         return ev->type = SMTP_CEV_REPLY;
+    case SMTP__K_TURN:
+        if (code != 250) {
+            c->_state = SMTP__CS_READY;
+            return ev->type = SMTP_CEV_REPLY;
+        }
+        c->_state = SMTP__CS_TURNED; /* what follows is the other role's input */
+        return ev->type = SMTP_CEV_TURNED;
     default: /* SMTP__K_QUIT */
         return smtp__cclose(c, ev, code == 221 ? SMTP_WHY_QUIT : SMTP_WHY_421);
-    }
-}
-
-/* An abandoned transaction the server still holds open (CF_RESET) is reset
- * as soon as every reply is in: before the event that reports it, so that
- * no MAIL can be queued ahead of the RSET. */
-static void smtp__cpend_reset(struct smtp_client *c)
-{
-    if ((c->_flags & SMTP__CF_RESET) && c->_pipe_n == 0 && c->_state == SMTP__CS_READY) {
-        c->_flags &= (uint16_t)~SMTP__CF_RESET;
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
     }
 }
 
@@ -3034,8 +3080,9 @@ SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_c
         c->cfg = *cfg;
     else
         smtp_client_config_default(&c->cfg);
-    if (!c->cfg.hostname || !*c->cfg.hostname)
-        c->cfg.hostname = "localhost";
+    if (!c->cfg.hostname ||
+        smtp_parse_domain(c->cfg.hostname, strlen(c->cfg.hostname), 1) != SMTP_OK)
+        c->cfg.hostname = "localhost"; /* never an EHLO argument that is not a name */
     if (!c->cfg.max_reply_lines)
         c->cfg.max_reply_lines = 100;
     if (c->cfg.tls == SMTP_TLS_IMPLICIT)
@@ -3053,10 +3100,9 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     ev->any.reply.text.ptr = c->_text;
     if (c->_state == SMTP__CS_CLOSED)
         return (c->_out_len > c->_out_off) ? SMTP_WANT_WRITE : SMTP_CLOSED;
+    if (c->_state == SMTP__CS_TURNED)
+        return SMTP_TURNED;
     if (c->_out_len > c->_out_off || c->_run_len)
-        return SMTP_WANT_WRITE;
-    smtp__cpend_reset(c);
-    if (c->_out_len > c->_out_off)
         return SMTP_WANT_WRITE;
     if (c->_state == SMTP__CS_TLS) { /* plaintext after the 220: never read (rule C5) */
         *used = len;
@@ -3085,7 +3131,6 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
             int e = smtp__creply(c, ev);
             c->_code = 0, c->_lines = 0, c->_text_len = 0;
             c->_enh[0] = c->_enh[1] = 0, c->_detail = 0;
-            smtp__cpend_reset(c); /* before the event: the next MAIL goes after it */
             if (e == SMTP_CEV_TLS) {
                 *used = len; /* what followed the 220 is dropped (rule C5) */
                 return e;
@@ -3102,6 +3147,26 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     }
     *used = i;
     return SMTP_NEED_INPUT;
+}
+
+/* The end of the data, once every body octet before it is out.  _body:
+ * SMTP__CB_BARE when a CRLF is still owed for a held CR or LF. */
+static void smtp__cend_write(struct smtp_client *c)
+{
+    size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
+    if (c->_flags & SMTP__CF_BDAT) {
+        smtp__cput(c, "BDAT ", 5);
+        smtp__cput_num(c, pl);
+        smtp__cput(c, " LAST\r\n", 7);
+        smtp__cput(c, "\r\n", pl);
+        smtp__cpush(c, SMTP__K_END);
+    } else {
+        /* CRLF.CRLF whatever the body's last octets were */
+        smtp__cput(c, "\r\n.\r\n", 5);
+        if (c->_body == SMTP__CB_SOL)
+            c->_out_len = (uint16_t)(c->_out_len - 5), smtp__cput(c, ".\r\n", 3);
+        smtp__cpush(c, SMTP__K_END);
+    }
 }
 
 SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len)
@@ -3136,6 +3201,10 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
         if (!c->_run_len)
             c->_run = 0;
     }
+    if ((c->_flags & SMTP__CF_ENDING) && c->_out_len == c->_out_off && !c->_run_len) {
+        c->_flags &= (uint16_t)~SMTP__CF_ENDING;
+        smtp__cend_write(c);
+    }
 }
 
 SMTP_API int smtp_client_tls_done(struct smtp_client *c)
@@ -3157,8 +3226,6 @@ static int smtp__cidle(const struct smtp_client *c)
                        c->_state == SMTP__CS_TLS
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
-    if (c->_flags & SMTP__CF_RESET)
-        return SMTP_ERR_BUSY; /* the RSET of the abandoned transaction goes first */
     return smtp__cfree(c);
 }
 
@@ -3168,7 +3235,7 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
     static const char *const head[5] = {"", "AUTH PLAIN", "AUTH LOGIN", "AUTH XOAUTH2",
                                         "AUTH OAUTHBEARER"};
     const char *part[5];
-    size_t len[5], total = 0, start = c->_out_len;
+    size_t len[5], total = 0, start = (smtp__croom(c, 0), c->_out_len);
     unsigned k, n = 5;
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
@@ -3247,7 +3314,7 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     static const char *const body[4] = {"", " BODY=7BIT", " BODY=8BITMIME", " BODY=BINARYMIME"};
     static const struct smtp_mail_opts none = {0, 0, 0, 0, 0};
     uint32_t ext = c->caps.ext;
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     unsigned flags = SMTP_PATH_NULL_OK;
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
@@ -3310,7 +3377,7 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
                               const char *orcpt)
 {
     static const char *const words[4] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     unsigned k, sep = '=';
     int r;
     if (c->_state != SMTP__CS_MAIL)
@@ -3336,7 +3403,10 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
             sep = ',';
         }
     if (r == SMTP_OK && orcpt) {
-        const char *semi = strchr(orcpt, ';');
+        const char *semi = strchr(orcpt, ';'), *t;
+        for (t = orcpt; semi && t < semi; t++)
+            if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
+                semi = 0; /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
         if (!semi || semi == orcpt) {
             r = SMTP_ERR_SYNTAX; /* "addr-type;address" (RFC 3461 4.2) */
         } else {
@@ -3366,7 +3436,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
         return SMTP_ERR_STATE;
     if (c->_pipe_n == 0 && c->_rcpt_ok == 0) { /* every reply is in: nobody took it */
         smtp__csimple(c, "RSET", SMTP__K_RSET);
-        c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION | SMTP__CF_RESET);
+        c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
         c->_state = SMTP__CS_READY;
         return SMTP_ERR_NORCPT;
     }
@@ -3509,34 +3579,28 @@ SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len
 
 SMTP_API int smtp_client_end(struct smtp_client *c)
 {
-    size_t pl = 0, skip;
-    int r = smtp__cbody_ok(c), h;
+    size_t skip;
+    int h, r = c->_state != SMTP__CS_BODY ? smtp__cbody_ok(c)
+               : (c->_flags & SMTP__CF_BDAT) ? smtp__cfree(c)
+                                              : SMTP_OK;
     if (r != SMTP_OK)
         return r;
     h = (c->_flags & SMTP__CF_BINARY) ? 0 : smtp__cheld(c, "", 0, &skip);
     if (h < 0)
         return SMTP_ERR_BARE;
-    pl = (size_t)h;
-    if (c->_flags & SMTP__CF_BDAT) {
-        smtp__cput(c, "BDAT ", 5);
-        smtp__cput_num(c, pl);
-        smtp__cput(c, " LAST\r\n", 7);
-        smtp__cput(c, "\r\n", pl);
-        smtp__cpush(c, SMTP__K_END);
-    } else {
-        /* CRLF.CRLF whatever the body's last octets were */
-        smtp__cput(c, "\r\n.\r\n", 5);
-        if (pl == 0 && c->_body == SMTP__CB_SOL)
-            c->_out_len = (uint16_t)(c->_out_len - 5), smtp__cput(c, ".\r\n", 3);
-        smtp__cpush(c, SMTP__K_END);
-    }
     c->_state = SMTP__CS_END;
+    if (h)
+        c->_body = SMTP__CB_BARE;
+    if (c->_out_len > c->_out_off || c->_run_len)
+        c->_flags |= SMTP__CF_ENDING; /* after the body octets still queued */
+    else
+        smtp__cend_write(c);
     return SMTP_OK;
 }
 
 static int smtp__cqueue(struct smtp_client *c, const char *cmd, unsigned kind)
 {
-    size_t start = c->_out_len;
+    size_t start = (smtp__croom(c, 0), c->_out_len);
     smtp__cput(c, cmd, (size_t)-1);
     return smtp__cfinish(c, start, kind);
 }
@@ -3549,7 +3613,7 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
                                                                            : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
-    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION | SMTP__CF_RESET);
+    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
     c->_state = SMTP__CS_READY;
     return SMTP_OK;
 }
@@ -3558,6 +3622,48 @@ SMTP_API int smtp_client_noop(struct smtp_client *c)
 {
     int r = smtp__cidle(c);
     return r != SMTP_OK ? r : smtp__cqueue(c, "NOOP", SMTP__K_NOOP);
+}
+
+static int smtp__cturn(struct smtp_client *c, const char *verb, const char *domains)
+{
+    size_t start = (smtp__croom(c, 0), c->_out_len);
+    int r = smtp__cidle(c);
+    if (r != SMTP_OK)
+        return r;
+    if (c->_pipe_n)
+        return SMTP_ERR_BUSY; /* TURN and ATRN end a group: nothing may precede */
+    smtp__cput(c, verb, (size_t)-1);
+    if (domains && *domains) {
+        const char *p = domains;
+        size_t i = 0, st, n = strlen(domains);
+        while (i < n) { /* Domains separated by ',' (RFC 2645 4) */
+            for (st = i; i < n && p[i] != ','; i++) {
+            }
+            if (smtp__check_domain(p + st, i - st, 0, 0) != SMTP_OK || (i < n && ++i == n)) {
+                c->_out_len = (uint16_t)start;
+                return SMTP_ERR_SYNTAX;
+            }
+        }
+        smtp__cput(c, " ", 1);
+        smtp__cput(c, domains, n);
+    }
+    if ((r = smtp__cfinish(c, start, SMTP__K_TURN)) == SMTP_OK)
+        c->_state = SMTP__CS_AUTH; /* nothing else until the reply */
+    return r;
+}
+
+SMTP_API int smtp_client_turn(struct smtp_client *c)
+{
+    return smtp__cturn(c, "TURN", 0);
+}
+
+SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains)
+{
+    if (!(c->caps.ext & SMTP_EXT_ATRN))
+        return SMTP_ERR_EXT;
+    if (!(c->_flags & SMTP__CF_AUTHED))
+        return SMTP_ERR_STATE; /* RFC 2645 4: after AUTH */
+    return smtp__cturn(c, "ATRN", domains);
 }
 
 SMTP_API int smtp_client_quit(struct smtp_client *c)

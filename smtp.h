@@ -2,7 +2,8 @@
  * smtp.h - the SMTP protocol core (RFC 5321, with RFC 821's SEND/SOML/SAML/TURN)
  *
  * A sans-I/O receiver (server) core: you push the bytes a client sent, it
- * hands back events to decide on and reply bytes to send.  It never touches a
+ * hands back events to decide on and reply bytes to send.  The sender
+ * (client) role is further down ("The sender (client) role").  It never touches a
  * socket, never allocates, keeps no global state, and needs only <stddef.h>,
  * <stdint.h> and <string.h>.  The whole session lives in `struct smtp_session`,
  * which you own: static, on the stack or inside your connection object.
@@ -54,9 +55,9 @@
  *     text and enh arguments may be NULL (the default).
  *
  * Version: SMTP_VERSION_STRING below (CHANGELOG.md).  Status and limits:
- *  - Server role only.  The reply writer, the reply catalogue and the
- *    argument parsers are shared helpers so that a client role can be added
- *    in this file.
+ *  - Both roles: the receiver, and the sender further down.  They share
+ *    the octet classes, the path parsers and the per-command reply code
+ *    tables; SMTP_NO_SERVER or SMTP_NO_CLIENT leaves one out.
  *  - Extensions: PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and
  *    LIMITS (RCPTMAX) by default; CHUNKING + BINARYMIME, STARTTLS, AUTH
  *    (PLAIN, LOGIN) and DSN when you enable them.  Each of CHUNKING,
@@ -197,6 +198,7 @@ extern "C" {
  * (0: not a decision; smtp_event_default() returns it), description.  The
  * names come back from smtp_event_name(). */
 #define SMTP_EVENT_MAP(X)                                                      \
+    X(TURNED, -4, 0, "TURN/ATRN accepted: send the output, then be the sender") \
     X(CLOSED, -3, 0, "session over: send the pending output, then close")      \
     X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")       \
     X(WANT_WRITE, -1, 0, "reply bytes wait in smtp_output(); take them first") \
@@ -217,14 +219,16 @@ extern "C" {
     X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")       \
     X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")          \
     X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")    \
-    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")
+    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")     \
+    X(EV_TURN, 18, 502, "TURN: decide; 250 reverses the roles (SMTP_TURNED)")  \
+    X(EV_ATRN, 19, 453, "ATRN [domains]: decide; 250 reverses the roles")
 
 enum smtp_event_type {
 /* clang-format off */
 #define SMTP__EV_ENUM(name, num, dflt, desc) SMTP_##name = num,
     SMTP_EVENT_MAP(SMTP__EV_ENUM)
 #undef SMTP__EV_ENUM
-    SMTP__EV_LAST = 17
+    SMTP__EV_LAST = 19
     /* clang-format on */
 };
 
@@ -290,7 +294,15 @@ enum smtp_option {
      * servers do and real senders rely on.  Blanks inside a CRLF-terminated
      * line cannot split or join commands, so the default carries no
      * smuggling risk. */
-    SMTP_OPT_STRICT_SPACES = 1u << 7
+    SMTP_OPT_STRICT_SPACES = 1u << 7,
+    /* Accept RFC 821's TURN (SMTP_EV_TURN): after your 250 the roles
+     * reverse and you deliver, on this connection, mail held for the
+     * client.  RISK: nothing proves who the client is (why RFC 2821
+     * removed TURN): anyone who can connect can collect that mail.  Give
+     * 250 only to a client you authenticated some other way (a TLS client
+     * certificate, a private network); prefer ATRN (SMTP_EXT_ATRN), which
+     * needs AUTH.  Off: TURN answers 502. */
+    SMTP_OPT_TURN = 1u << 8
 };
 
 /* Extension bits for smtp_config.extensions: what EHLO advertises and
@@ -308,7 +320,9 @@ enum smtp_extension {
     SMTP_EXT_BINARYMIME = 1u << 7, /* RFC 3030: BODY=BINARYMIME; needs CHUNKING */
     SMTP_EXT_STARTTLS = 1u << 8,   /* RFC 3207: you run the TLS handshake */
     SMTP_EXT_AUTH = 1u << 9,       /* RFC 4954: PLAIN and LOGIN; you verify */
-    SMTP_EXT_DSN = 1u << 10        /* RFC 3461: you generate the reports */
+    SMTP_EXT_DSN = 1u << 10,       /* RFC 3461: you generate the reports */
+    SMTP_EXT_ATRN = 1u << 11       /* RFC 2645: ATRN after AUTH (530 before);
+                                      needs SMTP_EXT_AUTH; you hand the mail over */
 };
 
 /* How a transaction was opened (ev.mail.mode). */
@@ -462,6 +476,12 @@ union smtp_event {
         uint16_t rcpts; /* accepted recipients */
         uint64_t size;  /* message octets handed out as EV_BODY */
     } end;
+    struct smtp_ev_turn { /* SMTP_EV_TURN, SMTP_EV_ATRN */
+        int type;
+        struct smtp_span domains; /* ATRN's argument: Domains separated by ',',
+                                     each checked; empty for TURN or a bare
+                                     ATRN (all the client's domains) */
+    } turn;
     struct smtp_ev_string { /* SMTP_EV_VRFY, _EXPN, _HELP, _NOOP */
         int type;
         struct smtp_span arg; /* the argument, without the blanks around
@@ -539,6 +559,12 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
  *                         taken until they are all acknowledged (rule 6).
  *   SMTP_PENDING     (-2) a deferred decision waits for smtp_reply().
  *   SMTP_CLOSED      (-3) the session is over (QUIT, 421): rule 7.
+ *   SMTP_TURNED      (-4) TURN or ATRN got your 250 and it has been sent:
+ *                         this session is over, and the connection now
+ *                         runs the other way.  smtp_client_init() a sender
+ *                         on it; the octets not taken are its input (the
+ *                         client's 220 greeting).  Every later smtp_feed()
+ *                         returns SMTP_TURNED and takes nothing.
  *   SMTP_EV_*        (>0) an event.  Decision events (those with a default
  *                         reply in SMTP_EVENT_MAP) wait for smtp_reply()
  *                         (rule 5); the others are already answered.
@@ -751,15 +777,16 @@ SMTP_API const char *smtp_err_desc(int err);
     X(CEV_DATA, 6, "reply to DATA: 354 go ahead with the body, else refused")   \
     X(CEV_SENT, 7, "the server's verdict on the message: 250 it took it")        \
     X(CEV_RSET, 8, "reply to RSET")                                               \
-    X(CEV_REPLY, 9, "reply to NOOP")                                              \
-    X(CEV_CLOSED, 10, "session over: ev.closed.why says why")
+    X(CEV_REPLY, 9, "reply to NOOP, or a refused TURN/ATRN")                     \
+    X(CEV_CLOSED, 10, "session over: ev.closed.why says why")                    \
+    X(CEV_TURNED, 11, "TURN/ATRN got 250: be the receiver now (smtp_init())")
 
 enum smtp_cevent_type {
 /* clang-format off */
 #define SMTP__CEV_ENUM(name, num, desc) SMTP_##name = num,
     SMTP_CLIENT_EVENT_MAP(SMTP__CEV_ENUM)
 #undef SMTP__CEV_ENUM
-    SMTP__CEV_LAST = 10
+    SMTP__CEV_LAST = 11
     /* clang-format on */
 };
 
@@ -812,7 +839,8 @@ enum smtp_rcpt_result {
  * copies it (not the hostname string). */
 struct smtp_client_config {
     const char *hostname;    /* our name for EHLO/HELO: a Domain or address
-                                literal, NUL-terminated; default "localhost" */
+                                literal, NUL-terminated; default, and used
+                                instead of anything else, "localhost" */
     uint32_t options;        /* SMTP_COPT_* bits */
     uint8_t tls;             /* enum smtp_tls_policy; default SMTP_TLS_OFF */
     uint8_t max_reply_lines; /* lines in one reply before it is a protocol
@@ -979,6 +1007,19 @@ SMTP_API int smtp_client_rset(struct smtp_client *c);
 
 /* NOOP: SMTP_CEV_REPLY brings the answer. */
 SMTP_API int smtp_client_noop(struct smtp_client *c);
+
+/* smtp_client_turn(): TURN (RFC 821).  smtp_client_atrn(): ATRN (RFC 2645;
+ * domains NULL or "example.org,example.net").  Outside a transaction; asks
+ * the server to
+ * reverse the roles and deliver the mail it holds for us on this
+ * connection.  ATRN needs the server's ATRN keyword (SMTP_ERR_EXT) and a
+ * successful AUTH first (SMTP_ERR_STATE).  On 250 comes SMTP_CEV_TURNED:
+ * this client is over (later feeds return SMTP_TURNED) and you run a
+ * receiver, smtp_init(), on the connection; the octets after the 250 are
+ * its input.  Any other reply comes as SMTP_CEV_REPLY and the session
+ * goes on (453: no mail waiting). */
+SMTP_API int smtp_client_turn(struct smtp_client *c);
+SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains);
 
 /* QUIT: SMTP_CEV_CLOSED (why SMTP_WHY_QUIT) follows the 221. */
 SMTP_API int smtp_client_quit(struct smtp_client *c);

@@ -189,6 +189,8 @@ static inline size_t fz_config_ext(const uint8_t *d, size_t n, struct fz_cfg *c,
         break;
     default: break;
     }
+    if (!all_ext && (c->seed & 0x40u)) /* the bit all_ext uses for REQUIRE_TLS */
+        c->cfg.options |= SMTP_OPT_TURN;
     if (c->seed & 0x80u) /* the seed's top bit: no extension mode uses it */
         c->cfg.options |= SMTP_OPT_STRICT_SPACES;
     return k;
@@ -260,6 +262,7 @@ static const unsigned short fz_codes_end[] = {250, 552, 554, 451, 452, 450, 550,
 static const unsigned short fz_codes_vrfy[] = {250, 251, 252, 550, 551, 553, 502, 504, 421, 214};
 static const unsigned short fz_codes_expn[] = {250, 252, 550, 500, 502, 504, 421, 251};
 static const unsigned short fz_codes_help[] = {211, 214, 502, 504, 421, 250};
+static const unsigned short fz_codes_turn[] = {250, 502, 421, 453, 354};
 
 static const char *const fz_texts[] = {
     "OK", "Line one\nLine two\nLine three", "ctl\r\n250 injected\x01\x7f\ttab",
@@ -389,6 +392,7 @@ static inline void fz_app_event(struct fz_app *a, struct smtp_session *s, const 
     case SMTP_EV_DATA_END: codes = fz_codes_end; nc = sizeof fz_codes_end / 2; break;
     case SMTP_EV_VRFY: codes = fz_codes_vrfy; nc = sizeof fz_codes_vrfy / 2; break;
     case SMTP_EV_EXPN: codes = fz_codes_expn; nc = sizeof fz_codes_expn / 2; break;
+    case SMTP_EV_TURN: codes = fz_codes_turn; nc = sizeof fz_codes_turn / 2; break;
     default: codes = fz_codes_help; nc = sizeof fz_codes_help / 2; break;
     }
     /* Mostly the first (positive) code, so that sessions get far. */
@@ -792,7 +796,7 @@ static inline void fz_drive(struct fz_run *run)
         st = smtp_feed(&run->s, (offer || !FZ_PASS_NULL) ? buf : NULL, offer, &used, &ev);
         FZ_TRACE("feed(%lu) -> %s, used %lu\n", (unsigned long)offer, smtp_event_name(st),
                  (unsigned long)used);
-        FZ_CHECK(st >= SMTP_CLOSED && st <= SMTP__EV_LAST, "smtp_feed: unknown return value");
+        FZ_CHECK(st >= SMTP_TURNED && st <= SMTP__EV_LAST, "smtp_feed: unknown return value");
         FZ_CHECK(used <= offer, "smtp_feed: consumed more than offered");
         fz_dump("  took", buf, used);
         run->pos += used;
@@ -813,6 +817,11 @@ static inline void fz_drive(struct fz_run *run)
         case SMTP_CLOSED:
             FZ_CHECK(smtp_closed(&run->s), "CLOSED but smtp_closed() says 0");
             break;
+        case SMTP_TURNED:
+            FZ_CHECK(!smtp_closed(&run->s), "TURNED but smtp_closed() says 1");
+            FZ_CHECK(used == 0, "TURNED took input");
+            FZ_CHECK(!pending_out, "TURNED with the 250 not yet sent");
+            break;
         default:
             fz_check_event(run, st, &ev, buf, used);
             if (ev.type == SMTP_EV_BODY)
@@ -823,7 +832,7 @@ static inline void fz_drive(struct fz_run *run)
                 FZ_TRACE("%s\n", smtp_event_name(st));
             break;
         }
-        if (st != SMTP_CLOSED && st != SMTP_WANT_WRITE)
+        if (st != SMTP_CLOSED && st != SMTP_WANT_WRITE && st != SMTP_TURNED)
             FZ_CHECK(!smtp_closed(&run->s) || st == SMTP_EV_QUIT,
                      "smtp_closed() says 1 but smtp_feed did not return CLOSED");
         if (run->on_event)
@@ -845,14 +854,15 @@ static inline void fz_drive(struct fz_run *run)
             if (run->stop)
                 return;
         }
-        if (st == SMTP_CLOSED) {
+        if (st == SMTP_CLOSED || st == SMTP_TURNED) {
             size_t u2 = 12345;
             int st2;
             fz_take_output(run);
             while (smtp_output(&run->s, &olen) != NULL)
                 fz_take_output(run);
+            /* what follows belongs to the connection's next role: never taken */
             st2 = smtp_feed(&run->s, run->in + run->pos, run->n - run->pos, &u2, &ev);
-            FZ_CHECK(st2 == SMTP_CLOSED && u2 == 0, "input taken after the session closed");
+            FZ_CHECK(st2 == st && u2 == 0, "input taken after the session closed or turned");
             run->closed = 1;
             return;
         }

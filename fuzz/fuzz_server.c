@@ -341,8 +341,12 @@ static int state_allows(struct model *m, const struct cmd *c, int code)
         return code == 250 || code == 501;
     case V_QUIT:
         return code == 221 || (code == 501 && c->has_arg);
-    case V_TURN:
-        return code == 502;
+    case V_TURN: /* RFC 821 4.1.1; SMTP_OPT_TURN: only between transactions */
+        if (!(opt & SMTP_OPT_TURN))
+            return code == 502;
+        if (!m->helo || m->mail)
+            return code == 503;
+        return code == 250 || code == 502 || (code == 501 && c->has_arg); /* trailing blanks */
     case V_STARTTLS: case V_AUTH: case V_BDAT:
         return code == 502;
     case V_END: {
@@ -382,8 +386,8 @@ static int state_allows(struct model *m, const struct cmd *c, int code)
 
 static void model_update(struct model *m, const struct cmd *c, int code)
 {
-    if (code == 421 || (code == 221 && c->verb == V_QUIT)) {
-        m->closed = 1;
+    if (code == 421 || (code == 221 && c->verb == V_QUIT) || (code == 250 && c->verb == V_TURN)) {
+        m->closed = 1; /* a 250 to TURN: the roles reverse, we say nothing more */
         return;
     }
     switch (c->verb) {
@@ -517,6 +521,7 @@ static int verb_of_event(int t, int *alt)
     case SMTP_EV_HELP: return V_HELP;
     case SMTP_EV_NOOP: return V_NOOP;
     case SMTP_EV_QUIT: return V_QUIT;
+    case SMTP_EV_TURN: return V_TURN;
     default: return -1;
     }
 }
@@ -558,6 +563,9 @@ static void on_event(struct fz_run *run, int st, const union smtp_event *ev)
         FZ_CHECK(c->arg_ok, "EV_HELO/EV_EHLO without a domain");
     if (st == SMTP_EV_EHLO)
         FZ_CHECK(!(m->c->cfg.options & SMTP_OPT_NO_ESMTP), "EV_EHLO with SMTP_OPT_NO_ESMTP");
+    if (st == SMTP_EV_TURN)
+        FZ_CHECK((m->c->cfg.options & SMTP_OPT_TURN) && m->helo && !m->mail,
+                 "EV_TURN without SMTP_OPT_TURN or out of sequence");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,6 +20,7 @@ SIZE64, SIZE1000, SIZE100K = 1, 2, 3
 HOST_PLAIN, HOST_CTL, HOST_LONG = 1 << 2, 2 << 2, 3 << 2
 EXT_MIN, EXT_NOENH, EXT_SEED = 1 << 4, 2 << 4, 3 << 4
 NOERRMAX, SHUTDOWN = 0x40, 0x80
+TURN_ON = 0x40  # seed byte, outside extension mode 3 of fuzz_ext: SMTP_OPT_TURN
 
 
 def lines(*ls):
@@ -181,6 +182,13 @@ def server_seeds():
     out["host-long"] = hdr(0, HOST_LONG | EXT_NOENH) + ESMTP
     out["ext-min"] = hdr(0, EXT_MIN) + ESMTP
     out["ext-seed"] = hdr(0, EXT_SEED, 0x15) + ESMTP
+    # seed bit 0x40 turns SMTP_OPT_TURN on (fuzz_common.h): a 250 reverses
+    # the roles and nothing after TURN may be taken
+    out["turn-on"] = hdr(DEFER | REJECT, 0, TURN_ON) + lines("HELO c.example", "TURN",
+                                                             "220 c.example ESMTP", "EHLO mx")
+    out["turn-sequence"] = hdr(DEFER | REJECT, 0, TURN_ON) + lines(
+        "EHLO c.example", "MAIL FROM:<a@b.c>", "TURN", "RSET", "TURN  ", "TURN x", "QUIT")
+    out["turn-default"] = hdr(0, 0, TURN_ON) + lines("HELO c.example", "TURN", "NOOP")
     return out
 
 

@@ -43,12 +43,16 @@ build unit
 build unit-small -DSMTP_TERSE -DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN \
     -DSMTP_NO_SMTPUTF8
 build embed_example
+build turn
+build embed_client
 build b2b
 wait
 built transcript && { echo "--- transcripts"; run "$TEST_DIR/transcript" tests/transcripts/*.txt; }
 built unit && { echo "--- unit"; run "$TEST_DIR/unit"; }
 built unit-small && { echo "--- unit, SMTP_TERSE and every SMTP_NO_*"; run "$TEST_DIR/unit-small"; }
 built embed_example && { echo "--- embedding example"; embed "$TEST_DIR/embed_example"; }
+built embed_client && { echo "--- sender example"; embedc "$TEST_DIR/embed_client"; }
+built turn && { echo "--- TURN and ATRN, both roles"; run "$TEST_DIR/turn"; }
 built b2b && { echo "--- sender and receiver back to back"; run "$TEST_DIR/b2b"; }
 echo "check: took $(($(date +%s) - start)) s"
 finish check

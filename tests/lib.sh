@@ -32,6 +32,19 @@ embed() {
         echo "ok   $1: replies $EMBED_REPLIES"; p=$((p + 1))
     else echo "FAIL $1: exit $_rc, replies '$_got', expected '$EMBED_REPLIES '"; f=$((f + 1)); fi
 }
+# The sender example must send exactly these octets and exit 0 (the
+# server took the message and the session ended with 221).
+EMBED_CLIENT_OUT='EHLO localhost|MAIL FROM:<sensor@example.org>|RCPT TO:<ops@example.net>|DATA|Subject: alarm||Door 3 opened.|..|.|QUIT|'
+embedc() {
+    "$1" >"$TEST_DIR/embedc.$$.out" 2>/dev/null; _rc=$?
+    _got=$(tr '\n' '|' <"$TEST_DIR/embedc.$$.out"); _crlf=$(tr -cd '\r' <"$TEST_DIR/embedc.$$.out" | wc -c)
+    _lf=$(tr -cd '\n' <"$TEST_DIR/embedc.$$.out" | wc -c)
+    rm -f "$TEST_DIR/embedc.$$.out"
+    _got=$(printf '%s' "$_got" | tr -d '\r')
+    if [ "$_rc" -eq 0 ] && [ "$_got" = "$EMBED_CLIENT_OUT" ] && [ "$_crlf" -eq "$_lf" ]; then
+        echo "ok   $1: sent EHLO MAIL RCPT DATA, the dot-stuffed CRLF body, QUIT"; p=$((p + 1))
+    else echo "FAIL $1: exit $_rc, sent '$_got' ($_crlf CR, $_lf LF)"; f=$((f + 1)); fi
+}
 finish() {
     echo "$1: $p passed, $f failed"
     [ "$f" -eq 0 ]

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks that what the README and `make help` show is true: the embedding
-# example must be tests/embed_example.c verbatim, the README must open with
+# examples must be tests/embed_example.c and tests/embed_client.c verbatim, the README must open with
 # its commands, and `make help` must list every .PHONY target of the
 # Makefile.
 pass=0; fail=0
@@ -10,6 +10,10 @@ want=$(cat tests/embed_example.c)
 got=$(awk '/<!-- embed_example.c -->/ {on=1; next} on && /^```c$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' README.md)
 if [ "$want" = "$got" ]; then ok "README embedding example matches tests/embed_example.c"
 else bad "README embedding example differs from tests/embed_example.c"; fi
+want=$(cat tests/embed_client.c)
+got=$(awk '/<!-- embed_client.c -->/ {on=1; next} on && /^```c$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' README.md)
+if [ "$want" = "$got" ]; then ok "README sender example matches tests/embed_client.c"
+else bad "README sender example differs from tests/embed_client.c"; fi
 for cmd in "make check" "make run" "make test"; do
     if head -n 15 README.md | grep -q "^$cmd"; then ok "README opens with '$cmd'"
     else bad "README does not open with '$cmd'"; fi

@@ -6,6 +6,10 @@
 [ -n "$SKIP" ] && echo "SKIP: $SKIP"
 for b in "$@"; do
     echo "--- $b"
-    case $b in *embed_example*) embed "$b" ;; *) run "$b" ;; esac
+    case $b in
+    *embed_example*) embed "$b" ;;
+    *embed_client*) embedc "$b" ;;
+    *) run "$b" ;;
+    esac
 done
 finish unit

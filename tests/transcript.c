@@ -91,6 +91,8 @@
  *   A: PATTERN              smtp_reply() refused the app's answer
  *                           ("smtp_reply(455) = ERR_CODE")
  *   X: closed               the session is over here
+ *   X: turned               TURN/ATRN accepted: smtp_feed() says SMTP_TURNED
+ *                           and takes none of the input that follows
  * Message data: EV_MAIL and EV_DATA start a new message, so the M lines of
  * a BDAT transaction are the octets of all its chunks.  The chunks of an
  * EV_BDAT must arrive as EV_BODY octets totalling exactly its size before
@@ -460,7 +462,8 @@ static void directive(struct transcript *t, int ln, char *line)
                 {"no_esmtp", SMTP_OPT_NO_ESMTP},
                 {"require_tls", SMTP_OPT_REQUIRE_TLS},
                 {"auth_plaintext", SMTP_OPT_AUTH_PLAINTEXT},
-                {"strict_spaces", SMTP_OPT_STRICT_SPACES}},
+                {"strict_spaces", SMTP_OPT_STRICT_SPACES},
+                {"turn", SMTP_OPT_TURN}},
       exts[] = {{"PIPELINING", SMTP_EXT_PIPELINING},
                 {"SIZE", SMTP_EXT_SIZE},
                 {"8BITMIME", SMTP_EXT_8BITMIME},
@@ -471,7 +474,8 @@ static void directive(struct transcript *t, int ln, char *line)
                 {"BINARYMIME", SMTP_EXT_BINARYMIME},
                 {"STARTTLS", SMTP_EXT_STARTTLS},
                 {"AUTH", SMTP_EXT_AUTH},
-                {"DSN", SMTP_EXT_DSN}};
+                {"DSN", SMTP_EXT_DSN},
+                {"ATRN", SMTP_EXT_ATRN}};
     char *p = line + 1, *name = word(&p), *arg;
     struct smtp_config *c = &t->cfg;
     int ev = -1;
@@ -627,9 +631,10 @@ static void parse(struct transcript *t, const char *file)
             t->tls[t->ntls++] = t->input.len;
             add_item(t, K_T, ln);
             buf_adds(&t->exp[t->nexp - 1].text, "tls");
-        } else if (line[0] == 'X' && line[1] == ':' && strcmp(rest, "closed") == 0) {
+        } else if (line[0] == 'X' && line[1] == ':' &&
+                   (strcmp(rest, "closed") == 0 || strcmp(rest, "turned") == 0)) {
             add_item(t, K_X, ln);
-            buf_adds(&t->exp[t->nexp - 1].text, "closed");
+            buf_adds(&t->exp[t->nexp - 1].text, rest);
         } else {
             die("%s:%d: cannot parse '%s'", file, ln, line);
         }
@@ -823,6 +828,9 @@ static void check_event(struct run *r, const union smtp_event *ev)
     case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
         sp[n++] = &ev->string.arg;
         break;
+    case SMTP_EV_TURN: case SMTP_EV_ATRN:
+        sp[n++] = &ev->turn.domains;
+        break;
     case SMTP_EV_MAIL:
         sp[n++] = &ev->mail.envid;
         sp[n++] = &ev->mail.auth;
@@ -889,6 +897,9 @@ static void log_event(struct run *r, const union smtp_event *ev)
         break;
     case SMTP_EV_VRFY: case SMTP_EV_EXPN: case SMTP_EV_HELP: case SMTP_EV_NOOP:
         kv(b, "arg", ev->string.arg);
+        break;
+    case SMTP_EV_TURN: case SMTP_EV_ATRN:
+        kv(b, "domains", ev->turn.domains);
         break;
     case SMTP_EV_MAIL: case SMTP_EV_RCPT:
         kv(b, "path", ev->mail.path.mailbox);
@@ -958,6 +969,8 @@ static const struct rule *find_rule(const struct transcript *t, const union smtp
         key = ev->hello.domain;
     else if (ev->type == SMTP_EV_VRFY || ev->type == SMTP_EV_EXPN || ev->type == SMTP_EV_HELP)
         key = ev->string.arg;
+    else if (ev->type == SMTP_EV_ATRN)
+        key = ev->turn.domains;
     for (i = 0; i < t->nrules; i++) {
         const struct rule *ru = &t->rules[i];
         if (ru->ev != ev->type)
@@ -1122,7 +1135,7 @@ static void run_session(struct run *r)
             fail(r, "took %zu input octets while output was pending", used);
         if (st > 0 && ev.type != st)
             fail(r, "returned %d but ev.type is %d", st, ev.type);
-        if (st > SMTP__EV_LAST || st < SMTP_CLOSED)
+        if (st > SMTP__EV_LAST || st < SMTP_TURNED)
             fail(r, "returned %d", st);
         /* smtp_closed() may turn 1 with the last reply (EV_QUIT, or
          * WANT_WRITE with a 421); then CLOSED must follow once it is sent */
@@ -1202,14 +1215,14 @@ static void run_session(struct run *r)
         } else if (st == SMTP_WANT_WRITE) {
             if (!smtp_output(r->s, &used))
                 fail(r, "WANT_WRITE with no output");
-        } else if (st == SMTP_CLOSED) {
-            if (!smtp_closed(r->s))
-                fail(r, "CLOSED but smtp_closed() is 0");
+        } else if (st == SMTP_CLOSED || st == SMTP_TURNED) {
+            if (!smtp_closed(r->s) != (st == SMTP_TURNED))
+                fail(r, "%s but smtp_closed() is %d", smtp_event_name(st), smtp_closed(r->s));
             if (!closed) {
                 closed = 1;
                 drain(r, 1); /* the last replies come before the end */
                 log_add(r, K_X);
-                buf_adds(&r->log[r->nlog - 1].text, "closed");
+                buf_adds(&r->log[r->nlog - 1].text, st == SMTP_CLOSED ? "closed" : "turned");
             }
         }
         drain(r, 0);
@@ -1219,8 +1232,9 @@ static void run_session(struct run *r)
             hopped = 1;
             move_session(r);
         }
-        if (st == SMTP_CLOSED) {
+        if (st == SMTP_CLOSED || st == SMTP_TURNED) {
             size_t left;
+            int end = st;
             drain(r, 1);
             /* nothing more is ever taken or said */
             len = n - pos;
@@ -1229,11 +1243,11 @@ static void run_session(struct run *r)
             r->in = guard_page_end - len;
             r->in_len = len;
             st = smtp_feed(r->s, r->in, len, &left, &ev);
-            if (st != SMTP_CLOSED || left)
-                fail(r, "after CLOSED smtp_feed() returned %s and took %zu",
+            if (st != end || left)
+                fail(r, "after %s smtp_feed() returned %s and took %zu", smtp_event_name(end),
                      smtp_event_name(st), left);
             if (smtp_output(r->s, &left))
-                fail(r, "output after CLOSED");
+                fail(r, "output after %s", smtp_event_name(end));
             break;
         }
         if (st == SMTP_NEED_INPUT && pos == avail && !deferred) {
@@ -1300,7 +1314,7 @@ static void show(struct buf *b, const struct item *it)
     case K_E: buf_adds(b, "E: "); buf_add(b, it->text.p, it->text.len); break;
     case K_A: buf_adds(b, "A: "); buf_add(b, it->text.p, it->text.len); break;
     case K_T: buf_adds(b, "T: "); buf_add(b, it->text.p, it->text.len); break;
-    default: buf_adds(b, "X: closed"); break;
+    default: buf_adds(b, "X: "); buf_add(b, it->text.p, it->text.len); break;
     }
 }
 
