@@ -16,7 +16,8 @@
  *           and, one call in four, any API function at random; with
  *           byte 2's top bit set only the plan, fixed by byte 3 (bits0-1
  *           recipients - 1, bits2-3 body chunks - 1, bit4 AUTH first when
- *           offered, bits5-6 its mechanism - 1), two transactions; it calls
+ *           offered, bits5-6 its mechanism - 1, bit7 TURN instead of
+ *           QUIT), two transactions; it calls
  *           smtp_client_tls_done() after SMTP_CEV_TLS, sometimes after
  *           feeding more plaintext first.
  *
@@ -32,7 +33,8 @@
  *     only after a MAIL the server did not refuse; DATA or BDAT only after
  *     a RCPT; no body octet before the 354 (DATA) or the BDAT header;
  *     nothing after DATA until its reply, nothing after the end of the
- *     data until the verdict; nothing after QUIT; AUTH only outside a
+ *     data until the verdict; nothing after QUIT, nothing after TURN or
+ *     ATRN until its reply and nothing after its 250; AUTH only outside a
  *     transaction; the body has no bare CR or LF (except BINARYMIME);
  *   - no echo: the addresses are the application's, and the marker
  *     "INJECT" (in the seeds' replies, EHLO keywords and parameters) never
@@ -140,7 +142,7 @@ static const char host_long[] =
     "h123456789.h123456789.h123456789.h123456789.h123456789.h123456789."
     "h123456789.h123456789.h123456789.h123456789.h123456789.h123456789."
     "h123456789.h123456789.h123456789.h123456789.h123456789.h123456789."
-    "h123456789.h123456789.h123456789.h123456789.h123456789.h123";
+    "h123456789.h123456789.h123456789.h123456789.h123456789.h1"; /* 255 octets */
 
 /* --------------------------------------------------------------- state */
 
@@ -179,6 +181,8 @@ struct run {
     int bdat_cr;          /* the last BDAT octet was a CR */
     int verdict_wait;     /* end of data sent, its verdict not yet reported */
     int quit;             /* QUIT sent: nothing after it */
+    int turn_wait;        /* TURN/ATRN sent: nothing after it until its reply */
+    int turned;           /* CEV_TURNED: the client role is over */
     const char *mark;     /* "INJECT" match state */
     size_t mark_i;
     int closing;          /* the session ended: only QUIT may follow */
@@ -200,8 +204,10 @@ struct run {
     int step;             /* 0 MAIL, 1 RCPT, 2 DATA, 3 body, 4 end, 5 verdict */
     int nrcpt, nbody, ntx;
     int app_quit;         /* smtp_client_quit() returned OK */
+    int app_turn;         /* smtp_client_turn()/_atrn() said OK */
+    int turned_ev;        /* CEV_TURNED seen */
     int plan_only;        /* no random calls: the plan below, fixed */
-    int plan_rcpt, plan_body, plan_auth, plan_mech, authed;
+    int plan_rcpt, plan_body, plan_auth, plan_mech, plan_turn, authed;
     int bdat_app;         /* smtp_client_data() said OK in BDAT mode */
     size_t last_body;     /* octets of the last body chunk handed in */
 };
@@ -297,6 +303,10 @@ static void command(struct run *r, const char *l, size_t n)
         r->ehlo |= l[0] == 'E';
         return;
     }
+    /* after the end of the data the client waits for the verdict, but may
+     * queue the RSET of a transaction a refused BDAT chunk ended */
+    CHECK(!r->verdict_wait || is_word(l, n, "RSET"),
+          "a command after the end of the data before the verdict");
     CHECK(!r->tls_wait, "a command after STARTTLS other than EHLO");
     CHECK(r->hello, "a command before EHLO/HELO");
     if (is_word(l, n, "STARTTLS")) {
@@ -319,6 +329,12 @@ static void command(struct run *r, const char *l, size_t n)
     }
     if (is_word(l, n, "NOOP"))
         return;
+    if (is_word(l, n, "TURN") || is_word(l, n, "ATRN") ||
+        is_word(l, n, "ATRN example.org,example.net")) {
+        CHECK(!r->tx, "TURN/ATRN inside a transaction");
+        r->turn_wait = 1;
+        return;
+    }
     if (starts(l, n, "MAIL FROM:")) {
         size_t k = 10;
         CHECK(!r->tx, "MAIL inside a transaction");
@@ -418,6 +434,13 @@ static void apply(struct run *r, const struct mark *m)
     case SMTP_CEV_READY: /* after a refused STARTTLS (opportunistic) too */
         r->tls_wait = 0;
         break;
+    case SMTP_CEV_REPLY: /* NOOP's, or a refused TURN/ATRN */
+        r->turn_wait = 0;
+        break;
+    case SMTP_CEV_TURNED:
+        r->turn_wait = 0;
+        r->turned = 1;
+        break;
     case SMTP_CEV_CLOSED:
         r->closing = 1;
         break;
@@ -470,6 +493,7 @@ static void wire(struct run *r, uint8_t o)
         r->mark_i = (char)o == marker[0];
     }
     CHECK(!r->quit, "output after QUIT");
+    CHECK(!r->turned, "output after TURN/ATRN got 250");
     if (r->closing) {
         /* the session is over: QUIT, from a line start, and nothing else */
         CHECK(r->line_len > 0 || (!r->data_mode && !r->bdat_left),
@@ -477,12 +501,12 @@ static void wire(struct run *r, uint8_t o)
         CHECK(r->line_len > 0 || o == 'Q', "something else than QUIT after the end");
         r->data_mode = 0;
         r->bdat_left = 0;
-        r->data_wait = r->verdict_wait = 0;
+        r->data_wait = r->verdict_wait = r->turn_wait = 0;
         r->tx = 0;
         r->auth = 0;
     }
+    CHECK(!r->turn_wait, "output after TURN/ATRN before its reply");
     CHECK(!r->data_wait, "output after DATA before its reply");
-    CHECK(!r->verdict_wait, "output after the end of the data before the verdict");
     if (r->bdat_left) { /* a BDAT chunk's octets */
         if (!r->binary) {
             CHECK(o != '\n' || r->bdat_cr, "a bare LF in BDAT data");
@@ -651,6 +675,10 @@ static void event(struct run *r, int st, const union smtp_cevent *ev, size_t use
         if (code != 354)
             r->step = 0;
         break;
+    case SMTP_CEV_TURNED:
+        CHECK(code == 250 && r->app_turn, "CEV_TURNED without TURN/ATRN and 250");
+        r->turned_ev = 1;
+        break;
     case SMTP_CEV_SENT:
         r->bdat_app = 0;
         r->data354 = 0;
@@ -667,7 +695,7 @@ static void event(struct run *r, int st, const union smtp_cevent *ev, size_t use
 static int api(struct run *r, int which)
 {
     uint32_t x = rnd(r);
-    int rc = 0, over = r->closed || r->app_quit;
+    int rc = 0, over = r->closed || r->app_quit || r->turned_ev;
     size_t used = 777;
     switch (which) {
     case 0: { /* MAIL */
@@ -775,6 +803,16 @@ static int api(struct run *r, int which)
             r->authed = 1; /* the plan goes on without it when refused */
         break;
     }
+    case 11:
+    case 12:
+        rc = which == 11 ? smtp_client_turn(&r->c)
+                         : smtp_client_atrn(&r->c, (x >> 4) & 1u ? "example.org,example.net" : NULL);
+        TRACE("app: %s -> %s\n", which == 11 ? "turn" : "atrn", smtp_err_name(rc));
+        if (rc == SMTP_OK) {
+            CHECK(r->ready, "TURN/ATRN accepted before CEV_READY");
+            r->app_turn = 1;
+        }
+        break;
     case 9: {
         uint64_t at = pos_now(r);
         rc = smtp_client_tls_done(&r->c);
@@ -800,7 +838,8 @@ static int api(struct run *r, int which)
         return SMTP_ERR_BUSY;
     }
     CHECK(rc <= 0 && rc >= SMTP__ERR_LAST, "an undocumented return value");
-    CHECK(rc != SMTP_OK || !over, "a command accepted after QUIT or the end");
+    CHECK((rc != SMTP_OK && rc != SMTP_ERR_BUSY) || !over,
+          "a command accepted (or told to wait) after QUIT, TURN or the end");
     return rc;
 }
 
@@ -818,11 +857,11 @@ static void app(struct run *r)
         uint32_t x = rnd(r);
         int which, rc;
         if ((x & 3u) == 0 && !r->plan_only) {
-            which = (int)((x >> 2) % 11u);
+            which = (int)((x >> 2) % 13u);
         } else if (!r->ready) {
             return;
         } else if (r->ntx >= 2 && r->step == 0) {
-            which = 7;
+            which = r->plan_turn ? 11 : 7;
         } else if (r->step == 0 && r->c.caps.mechs &&
                    (r->plan_only ? r->plan_auth && !r->authed : ((x >> 2) & 7u) == 0)) {
             which = 8;
@@ -836,7 +875,7 @@ static void app(struct run *r)
         }
         rc = api(r, which);
         look(r);
-        if (r->plan_only && (rc == SMTP_ERR_BUSY || rc == SMTP_ERR_STATE || which == 7))
+        if (r->plan_only && (rc == SMTP_ERR_BUSY || rc == SMTP_ERR_STATE || which == 7 || which == 11))
             return;
     }
 }
@@ -865,6 +904,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->plan_body = (data[3] >> 2) & 3u;
     r->plan_auth = (data[3] >> 4) & 1u;
     r->plan_mech = 1 + ((data[3] >> 5) & 3u);
+    r->plan_turn = data[3] >> 7;
     r->feed_mode = data[1] & 7u;
     r->ack_mode = (data[1] >> 3) & 7u;
     smtp_client_config_default(&cfg);
@@ -879,8 +919,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3: cfg.hostname = host_long; break;
     default: cfg.hostname = NULL; break;
     }
-    r->host = cfg.hostname ? cfg.hostname : "localhost";
     smtp_client_init(&r->c, &cfg);
+    r->host = r->c.cfg.hostname; /* "localhost" for none, or one that is no name */
     look(r);
     limit = 64ul * (unsigned long)r->n + 4096ul;
     for (;;) {
@@ -921,13 +961,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(olen > 0, "WANT_WRITE with no output waiting");
         else if (st == SMTP_CLOSED)
             CHECK(used == 0 && r->closed && smtp_client_closed(&r->c), "CLOSED: input taken, or no CEV_CLOSED");
+        else if (st == SMTP_TURNED)
+            CHECK(used == 0 && r->turned_ev, "TURNED: input taken, or no CEV_TURNED");
         else
             event(r, st, &ev, used, at);
         if (st == SMTP_CEV_CLOSED)
             CHECK(smtp_client_closed(&r->c), "CEV_CLOSED but smtp_client_closed() says 0");
         look(r);
-        if (st == SMTP_CLOSED)
-            break;
+        if (st == SMTP_CLOSED || st == SMTP_TURNED)
+            break; /* (after TURNED the rest is a receiver's input) */
         if (r->pos == r->n && st == SMTP_NEED_INPUT) {
             /* no more server bytes: let the application finish what it can */
             idle = olen == 0 ? idle + 1 : 0;

@@ -6,7 +6,7 @@
 fuzz_client: the server's side of sessions (RFC 5321 4.3.2 replies to each
 command, RFC 2920 pipelined groups, RFC 3030 BDAT, RFC 3207 STARTTLS with
 plaintext injected after the 220, RFC 4954 AUTH with 334 challenges, 452
-too many recipients, 421, HELO fallback) and hostile replies (a line over
+too many recipients, 421, HELO fallback, TURN and ATRN) and hostile replies (a line over
 512 octets, NUL, bare LF, mixed codes in one reply, endless 250- lines,
 codes no table lists), the marker INJECT in texts and EHLO parameters,
 under each TLS policy, feed and acknowledgement size and a few
@@ -64,7 +64,8 @@ def session(ehlo=EHLO_ALL, nrcpt=1, nbody=0, bdat=False, auth=b"", mid=b""):
 
 
 # (name, stream, tls policy, plan byte 3, extra config bits of byte 0)
-# plan byte 3: bits0-1 recipients - 1, bits2-3 body chunks - 1, bit4 AUTH, bits5-6 mechanism - 1
+# plan byte 3: bits0-1 recipients - 1, bits2-3 body chunks - 1, bit4 AUTH, bits5-6 mechanism - 1,
+# bit7 TURN instead of QUIT
 SERVERS = [
     ("plain", session(), 0, 0x00, 0),
     ("plain-3rcpt-2body", session(nrcpt=3, nbody=2), 0, 0x0a, 0),
@@ -136,6 +137,12 @@ SERVERS = [
     ("code-600", GREET + lines("600 high") + tx(), 0, 0x00, 0),
     ("text-controls", GREET + b"250-mx\x01\x7f\t\x1bINJECT\r\n250 ok\r\n" + tx() + tx() + BYE, 0, 0x00, 0),
     ("size-limit", GREET + lines("250-mx", "250-SIZE 100", "250 DSN") + tx() + tx() + BYE, 0, 0x00, 0),
+    ("turn-250", GREET + EHLO_ALL + tx() + tx() + lines("250 OK, turning around") +
+     lines("220 the roles are reversed INJECT"), 0, 0x80, 0),
+    ("turn-502", GREET + EHLO_ALL + tx() + tx() + lines("502 5.5.1 TURN not implemented", "453 no mail",
+                                                        "250 ok"), 0, 0x80, 0),
+    ("atrn", GREET + lines("250-mx", "250-AUTH PLAIN", "250 ATRN") + lines("235 ok", "250 ok turning",
+                                                                        "EHLO INJECT"), 0, 0x10, 4),
     ("rcptmax-1", GREET + lines("250-mx", "250-PIPELINING", "250 LIMITS RCPTMAX=1") + tx() + tx() + BYE,
      0, 0x01, 0),
 ]
