@@ -2572,6 +2572,8 @@ static int smtp__cfree(const struct smtp_client *c)
 {
     int pipelining = (c->caps.ext & SMTP_EXT_PIPELINING) &&
                      !(c->cfg.options & SMTP_COPT_NO_PIPELINING);
+    if (c->_flags & SMTP__CF_ENDING)
+        return SMTP_ERR_BUSY; /* the end of the data is not queued yet: nothing before it */
     if (c->_pipe_n == 0)
         return SMTP_OK;
     if (!pipelining || (c->_flags & SMTP__CF_LAST) || c->_pipe_n >= SMTP_CLIENT_PIPE_MAX)
