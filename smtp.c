@@ -3225,7 +3225,7 @@ static int smtp__cidle(const struct smtp_client *c)
 {
     if (c->_state != SMTP__CS_READY)
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_TURNED
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
@@ -3611,8 +3611,10 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ? SMTP_ERR_STATE
-                                                                           : SMTP_ERR_BUSY;
+        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
+                       c->_state == SMTP__CS_TURNED
+                   ? SMTP_ERR_STATE
+                   : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
@@ -3671,7 +3673,8 @@ SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains)
 SMTP_API int smtp_client_quit(struct smtp_client *c)
 {
     int r;
-    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS)
+    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS ||
+        c->_state == SMTP__CS_TURNED)
         return SMTP_ERR_STATE;
     if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
         return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */
