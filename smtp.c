@@ -3009,10 +3009,13 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         c->_state = SMTP__CS_READY;
         return ev->type = SMTP_CEV_AUTH;
     case SMTP__K_MAIL:
-        if (cls == 2)
+        if (cls == 2) {
             c->_flags |= SMTP__CF_MAIL_OK;
-        else if (c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA)
+        } else if (c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA) {
+            /* nothing to reset: a 250 seen before was an earlier MAIL's */
+            c->_flags &= (uint16_t)~SMTP__CF_MAIL_OK;
             smtp__cabandon(c);
+        }
         return ev->type = SMTP_CEV_MAIL;
     case SMTP__K_RCPT:
         ev->rcpt.index = c->_rcpt_replies++;
