@@ -2918,8 +2918,8 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
  * (only pipelined commands can be pending, and RSET may join them). */
 static void smtp__cabandon(struct smtp_client *c)
 {
-    if (c->_flags & SMTP__CF_MAIL_OK)
-        smtp__csimple(c, "RSET", SMTP__K_RSET);
+    if ((c->_flags & SMTP__CF_MAIL_OK) && c->_state != SMTP__CS_QUIT)
+        smtp__csimple(c, "RSET", SMTP__K_RSET); /* (QUIT ends it anyway) */
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
     c->_state = SMTP__CS_READY;
 }
@@ -2950,7 +2950,7 @@ static int smtp__cauth_step(struct smtp_client *c)
 
 /* A whole reply is in: the event it makes for the command it answers, 0
  * when none (the session goes on by itself), or the end of the session. */
-static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
+static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
 {
     unsigned code = c->_code, kind = SMTP__K_GREETING, cls = code / 100;
     ev->any.reply.code = code;
@@ -3067,6 +3067,16 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     default: /* SMTP__K_QUIT */
         return smtp__cclose(c, ev, code == 221 ? SMTP_WHY_QUIT : SMTP_WHY_421);
     }
+}
+
+/* Replies to commands pipelined before QUIT leave the session quitting:
+ * nothing may be queued after QUIT. */
+static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
+{
+    int quitting = c->_state == SMTP__CS_QUIT, e = smtp__creply_to(c, ev);
+    if (quitting && c->_state != SMTP__CS_CLOSED)
+        c->_state = SMTP__CS_QUIT;
+    return e;
 }
 
 /* ---------------------------------------------------------- public API */
