@@ -17,7 +17,7 @@ export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 .PHONY: all help check test clean
-## all             (or just `make`) the core's object and the example receiver
+## all             (or just `make`) the core's object, the example receiver and sender
 all: $(BUILD)/smtp.o
 
 ## help            this list
@@ -67,7 +67,9 @@ uninstall:
 # ---------------------------------------------------------------- tests
 # Transcript tests (tests/transcripts/*.txt, run by tests/transcript.c whole,
 # byte by byte, in random chunks, at every split, after struct copies and
-# with a slow writer), API unit tests (tests/unit.c) and the README's
+# with a slow writer), the sender's transcripts (tests/ctranscripts/*.txt,
+# run by tests/ctranscript.c the same ways), API unit tests (tests/unit.c,
+# and tests/cunit.c for the sender) and the README's
 # embedding example (tests/embed_example.c), each built with gcc and clang
 # under ASan+UBSan.  test-config rebuilds the unit tests with other
 # compile-time settings.  Every suite ends with "N passed, N failed".
@@ -93,10 +95,17 @@ TEST_SUITES += test-transcripts
 test-transcripts: $(TEST_CCS:%=$(TEST_DIR)/transcript-%)
 	@$(TEST_ENV) sh tests/run_transcripts.sh $^
 
-## test-unit       (suite) API unit tests, the embedding example and TURN/ATRN, gcc and clang
+## test-ctranscripts (suite) every client transcript in every feeding mode, gcc and clang
+TEST_SUITES += test-ctranscripts
+.PHONY: test-ctranscripts
+test-ctranscripts: $(TEST_CCS:%=$(TEST_DIR)/ctranscript-%)
+	@$(TEST_ENV) sh tests/run_ctranscripts.sh $^
+
+## test-unit       (suite) API unit tests (both roles), the embedding examples and TURN/ATRN, gcc and clang
 TEST_SUITES += test-unit
-test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) \
-	   $(TEST_CCS:%=$(TEST_DIR)/turn-%) $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
+test-unit: $(TEST_CCS:%=$(TEST_DIR)/unit-%) $(TEST_CCS:%=$(TEST_DIR)/cunit-%) \
+	   $(TEST_CCS:%=$(TEST_DIR)/embed_example-%) $(TEST_CCS:%=$(TEST_DIR)/turn-%) \
+	   $(TEST_CCS:%=$(TEST_DIR)/embed_client-%)
 	@$(TEST_ENV) sh tests/run_unit.sh $^
 
 ## test-b2b        (suite) the sender and the receiver back to back in memory, gcc and clang
@@ -236,8 +245,9 @@ SINK_LIBS := -lssl -lcrypto
 else
 SINK_LIBS :=
 SINK_DEFS := -DSMTP_SINK_NO_TLS
+SEND_DEFS := -DSMTP_SEND_NO_TLS
 endif
-all: $(BUILD)/smtp-sink
+all: $(BUILD)/smtp-sink $(BUILD)/smtp-send
 
 .PHONY: FORCE
 $(SINK_TLS_STAMP): FORCE | $(BUILD)
@@ -252,13 +262,23 @@ $(SINK_SAN): examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 $(BUILD)/smtp-sink-clang-asan: examples/smtp-sink.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
 	$(CLANG) $(STRICT) -O1 -g $(SAN) $(SINK_DEFS) -I. examples/smtp-sink.c smtp.c -o $@ $(SINK_LIBS)
 
+# build/smtp-send: the example sender (examples/smtp-send.c + smtp.c), the
+# sink's counterpart, with the same OpenSSL choice (SINK_TLS=0: no --tls,
+# --starttls).  test-send runs a sanitized build against real servers.
+SEND_SAN := $(BUILD)/smtp-send-asan
+$(BUILD)/smtp-send: examples/smtp-send.c $(BUILD)/smtp.o smtp.h $(SINK_TLS_STAMP) | $(BUILD)
+	$(CC) $(STRICT) $(OPT) $(SEND_DEFS) -I. examples/smtp-send.c $(BUILD)/smtp.o -o $@ $(SINK_LIBS)
+
+$(SEND_SAN): examples/smtp-send.c smtp.c smtp.h $(SINK_TLS_STAMP) | $(BUILD)
+	$(CC) $(STRICT) -O1 -g $(SAN) $(SEND_DEFS) -I. examples/smtp-send.c smtp.c -o $@ $(SINK_LIBS)
+
 .PHONY: run test-sink
-## run             build the example sink and start it on 127.0.0.1:2525, Maildir var/Maildir
+## run             build the example sink (and smtp-send) and start the sink on 127.0.0.1:2525, Maildir var/Maildir
 # User data (the Maildir, a TLS key) lives in SINK_DATA, outside $(BUILD):
 # `make clean` never deletes it.  var/ is ignored by git.
 SINK_DATA ?= var
 SINK_ARGS ?= --maildir $(SINK_DATA)/Maildir
-run: $(BUILD)/smtp-sink
+run: $(BUILD)/smtp-sink $(BUILD)/smtp-send
 	mkdir -p $(SINK_DATA)
 	$(BUILD)/smtp-sink --listen 127.0.0.1:2525 $(SINK_ARGS)
 
@@ -266,6 +286,12 @@ run: $(BUILD)/smtp-sink
 TEST_SUITES += test-sink
 test-sink: $(SINK_SAN) $(BUILD)/smtp-sink-clang-asan
 	@python3 tests/clients/run.py --sink $(SINK_SAN) --sink $(BUILD)/smtp-sink-clang-asan
+
+.PHONY: test-send
+## test-send       (suite) smtp-send against smtp-sink, aiosmtpd and Postfix, each started on loopback
+TEST_SUITES += test-send
+test-send: $(SEND_SAN) $(BUILD)/smtp-sink
+	@python3 tests/send/run.py --send $(SEND_SAN) --sink $(BUILD)/smtp-sink
 
 
 # ---------------------------------------------------------------- bench

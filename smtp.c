@@ -2698,8 +2698,11 @@ static void smtp__sasl_pump(struct smtp_client *c)
                 c->_sasl_pos++, got++;
             v = v << 8 | (uint32_t)(o >= 0 ? o : 0);
         }
-        for (k = 0; k < 4; k++)
-            q[k] = k <= got ? b64[(v >> (18 - 6 * k)) & 63] : '=';
+        for (k = 0; k < 4; k++) { /* '=' is an int: no ?: between it and a char */
+            q[k] = '=';
+            if (k <= got)
+                q[k] = b64[(v >> (18 - 6 * k)) & 63];
+        }
         memcpy(c->_out + c->_out_len, q, 4);
         c->_out_len = (uint16_t)(c->_out_len + 4);
     }
@@ -2908,7 +2911,8 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
 {
     if (code / 100 == 2)
         return SMTP_RCPT_OK;
-    if (code == 452 || (c->_flags & SMTP__CF_FULL))
+    /* RFC 5321 4.5.3.1.10: 552 is RFC 821's "too many recipients", a 452 */
+    if (code == 452 || code == 552 || (c->_flags & SMTP__CF_FULL))
         return SMTP_RCPT_LATER;
     return code / 100 == 4 ? SMTP_RCPT_TEMP : SMTP_RCPT_PERM;
 }
@@ -2964,13 +2968,15 @@ static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
             c->_pipe_head = (uint8_t)((c->_pipe_head + 1) % SMTP_CLIENT_PIPE_MAX);
             c->_pipe_n--;
         }
-    } else if (c->_state != SMTP__CS_GREET) {
-        return smtp__cclose(c, ev, code == 421 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL); /* unasked */
+    } else if (c->_state != SMTP__CS_GREET) { /* unasked: 421 or 221 is the server leaving */
+        return smtp__cclose(c, ev, code == 421 || code == 221 ? SMTP_WHY_421 : SMTP_WHY_PROTOCOL);
     }
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
     if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !smtp__in_codes(smtp__ckinds[kind].extra, code))
+        !smtp__in_codes(smtp__ckinds[kind].extra, code) &&
+        !(kind == SMTP__K_END && (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
+          smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
@@ -3022,7 +3028,7 @@ static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
         ev->rcpt.result = (uint8_t)smtp__rcpt_result(c, code);
         if (cls == 2)
             c->_rcpt_ok++;
-        else if (code == 452)
+        else if (code == 452 || code == 552)
             c->_flags |= SMTP__CF_FULL;
         return ev->type = SMTP_CEV_RCPT;
     case SMTP__K_DATA:
@@ -3236,9 +3242,11 @@ SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 /* Common checks of the commands outside a transaction. */
 static int smtp__cidle(const struct smtp_client *c)
 {
-    if (c->_state != SMTP__CS_READY)
+    if (c->_state != SMTP__CS_READY) /* a transaction ends by end() or rset() only */
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_TURNED
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_TURNED ||
+                       c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA ||
+                       c->_state == SMTP__CS_BODY
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
@@ -3330,12 +3338,15 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
     static const struct smtp_mail_opts none = {0, 0, 0, 0, 0};
     uint32_t ext = c->caps.ext;
     size_t start = (smtp__croom(c, 0), c->_out_len);
-    unsigned flags = SMTP_PATH_NULL_OK;
+    unsigned flags = SMTP_PATH_NULL_OK, k;
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
         return r;
-    if (c->_rcpt_replies < c->_rcpts)
-        return SMTP_ERR_BUSY; /* the last transaction's RCPT replies are counted in it */
+    for (k = 0; k < c->_pipe_n; k++) { /* the last transaction's replies are counted in it */
+        unsigned kind = c->_pipe[(c->_pipe_head + k) % SMTP_CLIENT_PIPE_MAX];
+        if (kind >= SMTP__K_MAIL && kind <= SMTP__K_END)
+            return SMTP_ERR_BUSY;
+    }
     if (!opts)
         opts = &none;
     if (!from || opts->body > SMTP_BODY_BINARYMIME || opts->ret > SMTP_RET_HDRS)
@@ -3625,8 +3636,9 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TURNED
-                   ? SMTP_ERR_STATE
+                       c->_state == SMTP__CS_TURNED || c->_state == SMTP__CS_TLS ||
+                       c->_state == SMTP__CS_BODY
+                   ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
                    : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__cqueue(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
@@ -3641,7 +3653,7 @@ SMTP_API int smtp_client_noop(struct smtp_client *c)
     return r != SMTP_OK ? r : smtp__cqueue(c, "NOOP", SMTP__K_NOOP);
 }
 
-static int smtp__cturn(struct smtp_client *c, const char *verb, const char *domains)
+static int smtp__cturn(struct smtp_client *c, const char *cmd, const char *domains)
 {
     size_t start = (smtp__croom(c, 0), c->_out_len);
     int r = smtp__cidle(c);
@@ -3649,7 +3661,7 @@ static int smtp__cturn(struct smtp_client *c, const char *verb, const char *doma
         return r;
     if (c->_pipe_n)
         return SMTP_ERR_BUSY; /* TURN and ATRN end a group: nothing may precede */
-    smtp__cput(c, verb, (size_t)-1);
+    smtp__cput(c, cmd, (size_t)-1);
     if (domains && *domains) {
         const char *p = domains;
         size_t i = 0, st, n = strlen(domains);

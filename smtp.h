@@ -831,8 +831,9 @@ enum smtp_rcpt_result {
     SMTP_RCPT_OK = 0,   /* 250, 251: accepted */
     SMTP_RCPT_TEMP = 1, /* 4yz: try again later */
     SMTP_RCPT_PERM = 2, /* 5yz: will not be delivered */
-    SMTP_RCPT_LATER = 3 /* after a 452 "too many recipients": send it in
-                           another transaction (RFC 5321 4.5.3.1.10) */
+    SMTP_RCPT_LATER = 3 /* after a 452 "too many recipients" (or RFC 821's
+                           552): send it in another transaction (RFC 5321
+                           4.5.3.1.10) */
 };
 
 /* Settings.  smtp_client_config_default() fills it; smtp_client_init()
@@ -972,10 +973,11 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
 
 /* MAIL FROM:<from> (from "" is the null reverse-path), with the parameters
  * in *opts (NULL: none), each only if the server offered its extension
- * (SMTP_ERR_EXT), SIZE no larger than the server's (SMTP_ERR_SIZE).  The
+ * (SMTP_ERR_EXT; SIZE= and BODY=7BIT, which only describe the message, are
+ * left out instead), SIZE no larger than the server's (SMTP_ERR_SIZE).  The
  * address is checked like the receiver checks it (SMTP_ERR_SYNTAX and kin).
- * Starts a transaction: SMTP_ERR_STATE before SMTP_CEV_READY or inside
- * one. */
+ * Starts a transaction: SMTP_ERR_BUSY before SMTP_CEV_READY (it comes by
+ * feeding the replies), SMTP_ERR_STATE inside one. */
 SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
                               const struct smtp_mail_opts *opts);
 

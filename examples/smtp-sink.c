@@ -39,6 +39,10 @@
  *    loop: SSL_read() may leave decrypted octets inside OpenSSL
  *    (SSL_pending()) that no poll() will announce, and a SSL_write() that
  *    returned WANT_WRITE must be repeated with the same octets.
+ *  - Both roles on one connection: with --hold the sink keeps a domain's
+ *    mail, and on ATRN (after AUTH) or TURN (--turn) answers 250; then
+ *    smtp_feed() returns SMTP_TURNED, and the same socket and TLS session
+ *    run smtp_client_* to deliver that mail to the client (see on_turn()).
  *
  * Messages are stored as received (CRLF line ends, dot-unstuffed) after a
  * Return-Path: and a Received: line (RFC 5321 4.4).
@@ -50,6 +54,7 @@
 #include "smtp.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -100,6 +105,19 @@ struct opts {
     const char *tls_cert, *tls_key;
     int require_tls;
     size_t io_size;       /* --io-size: octets per read (testing) */
+    struct hold *holds;   /* --hold DOMAIN[=USER] */
+    size_t nholds;
+    const char *hold_dir; /* --hold-dir */
+    int turn;             /* --turn */
+};
+
+/* A --hold domain: mail for it is kept in hold_dir/DOMAIN/, one file per
+ * message, until a client collects it with TURN or ATRN. */
+struct hold {
+    char domain[SMTP_DOMAIN_MAX + 1]; /* lower case */
+    char *user;                       /* only this --user may collect it; NULL: any */
+    char dir[3300];                   /* hold_dir/domain (at most 3000 + 256) */
+    struct conn *busy;                /* the connection handing it over now */
 };
 
 /* A --user entry.  Both fields are zero-padded to CRED_MAX so that checking
@@ -110,13 +128,23 @@ struct cred {
 };
 
 static struct opts opt = {0, "127.0.0.1:2525", "localhost", NULL, 0, 0, NULL, 100,
-                          300.0, 180.0, 300.0, 500.0, 0, NULL, 0, NULL, NULL, 0, 0};
+                          300.0, 180.0, 300.0, 500.0, 0, NULL, 0, NULL, NULL, 0, 0,
+                          NULL, 0, NULL, 0};
 
 /* ------------------------------------------------------------ state */
+
+/* A file a message is written to: the Maildir copy, or a held copy for
+ * one --hold domain.  Written in tmp/, fsync()ed, renamed to dst. */
+struct out {
+    FILE *f;
+    char tmp[4096], dst[4096];
+    const char *dir;                 /* dst's directory: fsync()ed after the rename */
+};
 
 struct tx {                          /* the current mail transaction */
     int open;                        /* MAIL accepted */
     int utf8;                        /* MAIL had SMTPUTF8 */
+    int body;                        /* MAIL's BODY= (enum smtp_body) */
     int started;                     /* DATA or the first BDAT came */
     char from[SMTP_PATH_MAX + 1];
     char mail_params[SMTP_LINE_MAX]; /* MAIL's ESMTP parameters (DSN...) */
@@ -125,9 +153,12 @@ struct tx {                          /* the current mail transaction */
     char *to;                        /* "<a>,<b>": accepted recipients */
     size_t to_len, to_cap;
     unsigned nto;
+    char **rcpt;                     /* the accepted recipients, nto of them */
+    unsigned rcpt_cap;
     char first_to[SMTP_PATH_MAX + 1];
-    FILE *f;                         /* the file in tmp/ being written */
-    char tmp[4096], id[128];
+    struct out *out;                 /* the files being written (none: discard) */
+    size_t nout;
+    char tmp[4096], id[128];         /* tmp: the path that could not be created */
     int err;                         /* errno of the first storage failure */
     uint64_t size;                   /* octets of mail data received */
 };
@@ -182,6 +213,8 @@ struct conn {
     char *obuf;                      /* TLS: replies taken from the core (TLS_OBUF) */
     size_t olen;                     /* octets in obuf */
     int oflight;                     /* SSL_write(obuf) said WANT_WRITE: repeat it */
+    struct handover *ho;             /* TURN/ATRN got our 250: what to hand over */
+    int client;                      /* the roles are reversed: we are the sender */
 };
 
 struct server {
@@ -326,11 +359,14 @@ static void tx_log(struct conn *c, const char *result)
 
 static void tx_discard_file(struct tx *t)
 {
-    if (t->f) {
-        (void)fclose(t->f); /* a discarded file: its errors do not matter */
-        t->f = NULL;
-        unlink(t->tmp);
+    size_t i;
+    for (i = 0; i < t->nout; i++) {
+        if (t->out[i].f)
+            (void)fclose(t->out[i].f); /* a discarded file: its errors do not matter */
+        t->out[i].f = NULL;
+        unlink(t->out[i].tmp);
     }
+    t->nout = 0;
 }
 
 static void tx_reset(struct tx *t)
@@ -338,12 +374,14 @@ static void tx_reset(struct tx *t)
     tx_discard_file(t);
     t->open = 0;
     t->utf8 = 0;
+    t->body = 0;
     t->started = 0;
     t->from[0] = '\0';
     t->mail_params[0] = '\0';
     t->rp_len = 0;
     t->to_len = 0;
-    t->nto = 0;
+    while (t->nto)
+        free(t->rcpt[--t->nto]);
     t->err = 0;
     t->size = 0;
     t->id[0] = '\0';
@@ -380,6 +418,12 @@ static void tx_add_rcpt(struct tx *t, const char *path, const char *params)
         t->to = xrealloc(t->to, t->to_cap);
     }
     t->to_len += (size_t)sprintf(t->to + t->to_len, "%s<%s>", t->nto ? "," : "", path);
+    if (t->nto == t->rcpt_cap) {
+        t->rcpt_cap = t->rcpt_cap ? t->rcpt_cap * 2 : 8;
+        t->rcpt = xrealloc(t->rcpt, t->rcpt_cap * sizeof *t->rcpt);
+    }
+    t->rcpt[t->nto] = xrealloc(NULL, n + 1);
+    memcpy(t->rcpt[t->nto], path, n + 1);
     if (t->nto++ == 0)
         (void)snprintf(t->first_to, sizeof t->first_to, "%s", path);
 }
@@ -407,19 +451,65 @@ static int mailbox_exists(const char *path)
     return 0;
 }
 
-/* Opens tmp/<id> and writes the trace lines (RFC 5321 4.4).  Returns 0 or
- * an errno value. */
+/* The --hold domain of a recipient (ASCII case ignored), or -1. */
+static long hold_of(const char *path)
+{
+    const char *at = strrchr(path, '@');
+    size_t i;
+    for (i = 0; at && i < opt.nholds; i++)
+        if (eq_nocase(at + 1, opt.holds[i].domain))
+            return (long)i;
+    return -1;
+}
+
+static char maildir_new[3100]; /* opt.maildir/new (--maildir: at most 3000) */
+
+/* Adds a file to write the message into: tmp/ now, dst at the commit. */
+static int out_open(struct tx *t, const char *tmp, const char *dst, const char *dir)
+{
+    struct out *o;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        (void)snprintf(t->tmp, sizeof t->tmp, "%s", tmp);
+        return errno;
+    }
+    t->out = xrealloc(t->out, (t->nout + 1) * sizeof *t->out);
+    o = &t->out[t->nout++];
+    (void)snprintf(o->tmp, sizeof o->tmp, "%s", tmp);
+    (void)snprintf(o->dst, sizeof o->dst, "%s", dst);
+    o->dir = dir;
+    o->f = fdopen(fd, "wb");
+    if (!o->f) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        t->nout--;
+        (void)snprintf(t->tmp, sizeof t->tmp, "%s", tmp);
+        return e;
+    }
+    return 0;
+}
+
+/* Opens the files the message goes to and writes what comes before the
+ * data: the Maildir copy (for the recipients in no --hold domain) gets a
+ * Return-Path: and a Received: line (RFC 5321 4.4); each --hold domain
+ * with recipients gets a held copy, its envelope (see ho_open()) and
+ * the same Received: line: a relay adds no Return-Path:.  With no Maildir
+ * and nothing held, no file: the message is counted and discarded.
+ * Returns 0 or an errno value (t->tmp names the file). */
 static int store_open(struct server *sv, struct conn *c)
 {
     struct tx *t = &c->tx;
     struct timeval tv;
-    char date[64];
+    char date[64], recv[4096], tmp[4096], dst[4096];
     struct tm tm;
     time_t secs;
-    int fd;
+    size_t i, k, n;
+    int e = 0;
     /* RFC 3848 / RFC 6531 3.7.3 protocol names: "S" with TLS, "A"
      * authenticated (RFC 3848 names nothing for HELO over TLS) */
     char proto[16];
+    static const char *const body[4] = {"", "7BIT", "8BITMIME", "BINARYMIME"};
 
     (void)snprintf(proto, sizeof proto, "%s%s%s", !c->esmtp ? "SMTP" : t->utf8 ? "UTF8SMTP" : "ESMTP",
              c->esmtp && c->tls == TLS_ON ? "S" : "", c->esmtp && c->user[0] ? "A" : "");
@@ -428,34 +518,56 @@ static int store_open(struct server *sv, struct conn *c)
     secs = tv.tv_sec;
     (void)snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
              (long)getpid(), ++sv->seq);
-    (void)snprintf(t->tmp, sizeof t->tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
-    fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return errno;
-    t->f = fdopen(fd, "wb");
-    if (!t->f) {
-        int e = errno;
-        close(fd);
-        unlink(t->tmp);
-        return e;
-    }
     gmtime_r(&secs, &tm);
     (void)strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    (void)fprintf(t->f, "Return-Path: <%s>\r\n", t->from);
-    (void)fprintf(t->f, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
+    n = (size_t)snprintf(recv, sizeof recv, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
             c->helo[0] ? c->helo : "unknown", c->lit[0] ? " (" : "", c->lit, c->lit[0] ? ")" : "",
             c->tls_info[0] ? "\r\n\t(using " : "", c->tls_info, c->tls_info[0] ? ")" : "",
             opt.hostname, proto, t->id);
     /* "for" only with a single recipient: it would disclose the others */
-    if (t->nto == 1 && strchr(t->first_to, '@'))
-        (void)fprintf(t->f, "\r\n\tfor <%s>", t->first_to);
-    (void)fprintf(t->f, ";\r\n\t%s\r\n", date);
-    if (ferror(t->f)) {
-        int e = errno ? errno : EIO;
-        tx_discard_file(t);
-        return e;
+    if (t->nto == 1 && strchr(t->first_to, '@') && n < sizeof recv)
+        n += (size_t)snprintf(recv + n, sizeof recv - n, "\r\n\tfor <%s>", t->first_to);
+    if (n < sizeof recv)
+        (void)snprintf(recv + n, sizeof recv - n, ";\r\n\t%s\r\n", date);
+
+    for (i = 0; i < t->nto && hold_of(t->rcpt[i]) >= 0; i++) {
     }
-    return 0;
+    if (i < t->nto && opt.maildir) { /* a recipient in no --hold domain */
+        (void)snprintf(tmp, sizeof tmp, "%s/tmp/%s.%s", opt.maildir, t->id, sv->host);
+        (void)snprintf(dst, sizeof dst, "%s/%s.%s", maildir_new, t->id, sv->host);
+        if ((e = out_open(t, tmp, dst, maildir_new)) != 0)
+            return e;
+        (void)fprintf(t->out[t->nout - 1].f, "Return-Path: <%s>\r\n%s", t->from, recv);
+    }
+    for (k = 0; k < opt.nholds; k++) {
+        FILE *f;
+        for (i = 0; i < t->nto && hold_of(t->rcpt[i]) != (long)k; i++) {
+        }
+        if (i == t->nto)
+            continue;
+        (void)snprintf(tmp, sizeof tmp, "%s/tmp/%s.%s.%zu", opt.hold_dir, t->id, sv->host, k);
+        (void)snprintf(dst, sizeof dst, "%s/%s.%s", opt.holds[k].dir, t->id, sv->host);
+        if ((e = out_open(t, tmp, dst, opt.holds[k].dir)) != 0)
+            break;
+        f = t->out[t->nout - 1].f;
+        (void)fprintf(f, "smtp-sink-hold 1\nfrom <%s>\n", t->from);
+        if (t->body)
+            (void)fprintf(f, "body %s\n", body[t->body & 3]);
+        if (t->utf8)
+            (void)fprintf(f, "smtputf8\n");
+        for (; i < t->nto; i++)
+            if (hold_of(t->rcpt[i]) == (long)k)
+                (void)fprintf(f, "rcpt <%s>\n", t->rcpt[i]);
+        (void)fprintf(f, "\n%s", recv);
+    }
+    for (i = 0; !e && i < t->nout; i++)
+        if (ferror(t->out[i].f)) {
+            e = errno ? errno : EIO;
+            (void)snprintf(t->tmp, sizeof t->tmp, "%s", t->out[i].tmp);
+        }
+    if (e)
+        tx_discard_file(t);
+    return e;
 }
 
 /* ------------------------------------------------------------ connections */
@@ -473,6 +585,25 @@ static void output_done(struct conn *c, size_t n)
 {
     smtp_output_done(&c->s, n);
     c->scanned = c->scanned > n ? c->scanned - n : 0;
+}
+
+struct handover;
+static struct smtp_client *ho_client(struct handover *ho);
+static void ho_close(struct conn *c, const char *why);
+
+/* What the connection's role has to send: the receiver's replies, or
+ * after TURN/ATRN the sender's commands and message data. */
+static const char *conn_out(struct conn *c, size_t *len)
+{
+    return c->client ? smtp_client_output(ho_client(c->ho), len) : smtp_output(&c->s, len);
+}
+
+static void conn_out_done(struct conn *c, size_t n)
+{
+    if (c->client)
+        smtp_client_output_done(ho_client(c->ho), n);
+    else
+        output_done(c, n);
 }
 
 /* Logs each 4xx/5xx reply the core is about to send, whoever decided it
@@ -670,11 +801,11 @@ static int tls_flush(struct conn *c, int force)
         const char *o;
         int n, e;
         if (!c->oflight) {
-            while (c->olen < TLS_OBUF && (o = smtp_output(&c->s, &len)) != NULL) {
+            while (c->olen < TLS_OBUF && (o = conn_out(c, &len)) != NULL) {
                 if (len > TLS_OBUF - c->olen)
                     len = TLS_OBUF - c->olen;
                 memcpy(c->obuf + c->olen, o, len);
-                output_done(c, len);
+                conn_out_done(c, len);
                 c->olen += len;
             }
             if (c->olen == 0 || (!force && c->olen < TLS_OBUF))
@@ -709,6 +840,8 @@ static void conn_close(struct server *sv, struct conn *c, const char *why)
     if (c->dead)
         return;
     tx_abort(c, why);
+    if (c->ho)
+        ho_close(c, why);
 #ifndef SMTP_SINK_NO_TLS
     if (c->ssl && c->tls == TLS_ON && !c->tls_err) {
         ERR_clear_error();
@@ -742,7 +875,7 @@ static int conn_send(struct conn *c, int force)
 #endif
     for (;;) {
         size_t len;
-        const char *o = smtp_output(&c->s, &len);
+        const char *o = conn_out(c, &len);
         ssize_t n;
         if (!o)
             return 1;
@@ -752,7 +885,7 @@ static int conn_send(struct conn *c, int force)
                 continue;
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
-        output_done(c, (size_t)n);
+        conn_out_done(c, (size_t)n);
     }
 }
 
@@ -764,7 +897,8 @@ static int conn_flush(struct conn *c, int force)
     int r, pending = conn_wants_out(c);
     if (!pending)
         return 1;
-    log_refusals(c);
+    if (!c->client) /* the peer's refusals are logged with each held message */
+        log_refusals(c);
     if (c->out_since == 0)
         c->out_since = now();
     r = conn_send(c, force);
@@ -840,10 +974,564 @@ static void note_command(struct conn *c, int ev_type, const union smtp_event *ev
     c->quiet = ev_type == SMTP_EV_DATA_END; /* tx_log() gives the result */
 }
 
+/* ------------------------------------------------------------ TURN and ATRN */
+
+/* TURN (RFC 821, with --turn) and ATRN (RFC 2645, after AUTH) ask for the
+ * mail held for the client's domains.  on_turn() decides: it lists the
+ * held files and answers 250 only when there are some.  After the 250
+ * smtp_feed() returns SMTP_TURNED and the connection runs the other way
+ * (on the same socket, in the same TLS session): the sink is the sender,
+ * smtp_client_* on the octets the receiver did not take (the peer's 220
+ * first).  Each held file is one transaction, all or nothing: DATA (or
+ * BDAT) only once every recipient got 250, else RSET; the file is removed
+ * only after the peer's 250 to its end of data.  Any other outcome leaves
+ * it held for the next TURN/ATRN.  Then QUIT. */
+
+enum hstep {
+    H_GREET, /* waiting for the peer's 220 and EHLO */
+    H_NEXT,  /* between messages */
+    H_RCPT,  /* MAIL sent: the RCPTs go out */
+    H_ENV,   /* waiting for the envelope's replies */
+    H_DATA,  /* DATA sent: waiting for 354 */
+    H_BODY,  /* the held file goes out */
+    H_END,   /* end of data sent: waiting for the verdict */
+    H_QUIT   /* QUIT sent */
+};
+
+struct hfile {
+    char *path;
+    size_t h; /* its --hold domain */
+};
+
+struct handover {
+    struct smtp_client cl;
+    const char *verb;     /* "TURN" or "ATRN", for the log */
+    struct hfile *files;  /* the held messages, oldest first */
+    size_t nfiles, next;
+    enum hstep step;
+    unsigned delivered, kept;
+    /* the message being sent (files[next - 1]) */
+    FILE *f;
+    char from[SMTP_PATH_MAX + 1];
+    char **rcpt;
+    unsigned nrcpt, rcpt_cap, sent, replies;
+    int mail_ok, mail_replied, failed;
+    struct smtp_mail_opts mo;
+    uint64_t size;
+    char why[700];        /* why it stays held */
+    char buf[16384];      /* file data; smtp_client_output() may point here */
+    size_t boff, blen;
+    int feof;
+};
+
+static struct smtp_client *ho_client(struct handover *ho) { return &ho->cl; }
+
+static int hfile_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct hfile *)a)->path, ((const struct hfile *)b)->path);
+}
+
+/* Adds the files held for domain h to the list (names start with the
+ * time of arrival: sorted, oldest first). */
+static void ho_list(struct conn *c, struct handover *ho, size_t h)
+{
+    DIR *d = opendir(opt.holds[h].dir);
+    struct dirent *e;
+    size_t n0 = ho->nfiles;
+    if (!d) {
+        logf_("smtp-sink: client=%s %s: cannot read %s: %s", c->peer, ho->verb, opt.holds[h].dir,
+              strerror(errno));
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(opt.holds[h].dir) + strlen(e->d_name) + 2;
+        if (e->d_name[0] == '.')
+            continue;
+        ho->files = xrealloc(ho->files, (ho->nfiles + 1) * sizeof *ho->files);
+        ho->files[ho->nfiles].path = xrealloc(NULL, l);
+        (void)snprintf(ho->files[ho->nfiles].path, l, "%s/%s", opt.holds[h].dir, e->d_name);
+        ho->files[ho->nfiles++].h = h;
+    }
+    closedir(d);
+    if (ho->nfiles > n0) /* qsort() wants a valid pointer even for no element */
+        qsort(ho->files + n0, ho->nfiles - n0, sizeof *ho->files, hfile_cmp);
+}
+
+static void ho_forget(struct handover *ho)
+{
+    if (ho->f)
+        (void)fclose(ho->f);
+    ho->f = NULL;
+    while (ho->nrcpt)
+        free(ho->rcpt[--ho->nrcpt]);
+}
+
+/* The connection closes: what is not delivered stays held, and the
+ * domains are free for the next TURN/ATRN. */
+static void ho_close(struct conn *c, const char *why)
+{
+    size_t i;
+    if (c->client)
+        logf_("smtp-sink: client=%s %s over (%s): %u delivered, %u kept, %zu not tried", c->peer, c->ho->verb,
+              why, c->ho->delivered, c->ho->kept + (c->ho->f != NULL), c->ho->nfiles - c->ho->next);
+    ho_forget(c->ho);
+    for (i = 0; i < opt.nholds; i++)
+        if (opt.holds[i].busy == c)
+            opt.holds[i].busy = NULL;
+}
+
+static void ho_free(struct handover *ho)
+{
+    size_t i;
+    if (!ho)
+        return;
+    ho_forget(ho);
+    for (i = 0; i < ho->nfiles; i++)
+        free(ho->files[i].path);
+    free(ho->files);
+    free(ho->rcpt);
+    free(ho);
+}
+
+/* May this session collect the mail held for domain h?  A DOMAIN=USER
+ * hold: only after AUTH as USER, by TURN or ATRN.  A plain DOMAIN: by
+ * TURN from a client that says EHLO DOMAIN (that is all TURN knows), or
+ * by ATRN from any authenticated user. */
+static int may_collect(const struct conn *c, size_t h, int atrn)
+{
+    const struct hold *x = &opt.holds[h];
+    if (x->user)
+        return c->user[0] && strcmp(c->user, x->user) == 0;
+    return !atrn || c->user[0];
+}
+
+static long hold_named(const char *d, size_t n)
+{
+    size_t i, k;
+    for (i = 0; i < opt.nholds; i++) {
+        const char *x = opt.holds[i].domain;
+        for (k = 0; k < n && x[k] && lower((unsigned char)d[k]) == x[k]; k++) {
+        }
+        if (k == n && !x[k])
+            return (long)i;
+    }
+    return -1;
+}
+
+/* EV_TURN and EV_ATRN: which domains, and is anything held for them. */
+static void on_turn(struct conn *c, int ev_type, const union smtp_event *ev)
+{
+    int atrn = ev_type == SMTP_EV_ATRN;
+    const char *verb = atrn ? "ATRN" : "TURN";
+    char *pick = xrealloc(NULL, opt.nholds + 1), names[1024];
+    struct handover *ho;
+    size_t i, nl = 0;
+
+    memset(pick, 0, opt.nholds + 1);
+    names[0] = '\0';
+    if (!atrn) { /* the domain the client gave in EHLO/HELO */
+        long h = hold_named(c->helo, strlen(c->helo));
+        if (h < 0 || !may_collect(c, (size_t)h, 0)) {
+            answer(c, 502, NULL, "No mail held for you here");
+            goto out;
+        }
+        pick[h] = 1;
+    } else if (ev->turn.domains.len == 0) { /* every domain this user may collect */
+        for (i = 0; i < opt.nholds; i++)
+            pick[i] = (char)may_collect(c, i, 1);
+    } else { /* "a.example,b.example": each must be the user's */
+        const char *d = ev->turn.domains.ptr, *end = d + ev->turn.domains.len;
+        while (d < end) {
+            const char *comma = memchr(d, ',', (size_t)(end - d));
+            size_t n = comma ? (size_t)(comma - d) : (size_t)(end - d);
+            long h = hold_named(d, n);
+            if (h < 0 || !may_collect(c, (size_t)h, 1)) {
+                answer(c, 450, "4.7.1", "ATRN request refused");
+                goto out;
+            }
+            pick[h] = 1;
+            d += n + 1;
+        }
+    }
+    for (i = 0; i < opt.nholds; i++)
+        if (pick[i] && opt.holds[i].busy) {
+            if (atrn)
+                answer(c, 451, "4.3.0", "Unable to process ATRN request now");
+            else
+                answer(c, 502, NULL, "The mail held for you is being handed over on another connection");
+            goto out;
+        }
+    ho = xrealloc(NULL, sizeof *ho);
+    memset(ho, 0, sizeof *ho);
+    ho->verb = verb;
+    for (i = 0; i < opt.nholds; i++)
+        if (pick[i]) {
+            ho_list(c, ho, i);
+            nl += (size_t)snprintf(names + nl, sizeof names - nl, "%s%s", nl ? "," : "", opt.holds[i].domain);
+            if (nl >= sizeof names)
+                nl = sizeof names - 1;
+        }
+    if (ho->nfiles == 0) {
+        ho_free(ho);
+        if (atrn)
+            answer(c, 453, NULL, "You have no mail");
+        else
+            answer(c, 502, NULL, "No mail held for you here");
+        goto out;
+    }
+    for (i = 0; i < opt.nholds; i++)
+        if (pick[i])
+            opt.holds[i].busy = c;
+    c->ho = ho;
+    answer(c, 250, NULL, "OK now reversing the connection");
+    logf_("smtp-sink: client=%s %s: handing over %zu held message(s) for %s", c->peer, verb, ho->nfiles,
+          names[0] ? names : "-");
+out:
+    free(pick);
+}
+
+/* SMTP_TURNED: our 250 is out; the rest of the input is the peer's, as
+ * the receiver now.  Its 220 is due within --timeout-cmd. */
+static void ho_start(struct conn *c)
+{
+    struct smtp_client_config cc;
+    smtp_client_config_default(&cc);
+    cc.hostname = opt.hostname;
+    /* the connection is TLS already when STARTTLS came before: no second one */
+    cc.tls = c->tls == TLS_ON ? SMTP_TLS_IMPLICIT : SMTP_TLS_OFF;
+    smtp_client_init(&c->ho->cl, &cc);
+    c->ho->step = H_GREET;
+    c->client = 1;
+    c->wait_since = now();
+}
+
+/* "550 5.1.1 text" of a reply, on one line. */
+static void ho_reply(const struct smtp_creply *r, char *buf, size_t cap)
+{
+    size_t n, i;
+    if (r->cls)
+        n = (size_t)snprintf(buf, cap, "%u %u.%u.%u ", r->code, r->cls, r->subject, r->detail);
+    else
+        n = (size_t)snprintf(buf, cap, "%u ", r->code);
+    for (i = 0; i < r->text.len && n + 1 < cap; i++) {
+        char ch = r->text.ptr[i];
+        if (ch == '\n' || ch == '"') /* one line, and the log's quotes stay whole */
+            ch = ' ';
+        buf[n++] = ch;
+    }
+    buf[n < cap ? n : cap - 1] = '\0';
+}
+
+/* Opens the next held file and reads its envelope (store_open() wrote
+ * it).  0, or -1: logged, and the file is left where it is. */
+static int ho_open(struct conn *c)
+{
+    struct handover *ho = c->ho;
+    const char *path = ho->files[ho->next++].path;
+    char line[SMTP_PATH_MAX + 16];
+    int ok, ended = 0, from = 0;
+    struct stat st;
+
+    ho_forget(ho);
+    memset(&ho->mo, 0, sizeof ho->mo);
+    ho->f = fopen(path, "rb");
+    if (!ho->f) {
+        logf_("smtp-sink: client=%s %s: cannot open %s: %s", c->peer, ho->verb, path, strerror(errno));
+        return -1;
+    }
+    ok = fgets(line, sizeof line, ho->f) && strcmp(line, "smtp-sink-hold 1\n") == 0;
+    while (ok && !ended && fgets(line, sizeof line, ho->f)) {
+        size_t l = strlen(line);
+        if (line[l - 1] != '\n') {
+            ok = 0;
+            break;
+        }
+        line[--l] = '\0';
+        if (l == 0) {
+            ended = 1;
+        } else if (strncmp(line, "from <", 6) == 0 && line[l - 1] == '>') {
+            (void)snprintf(ho->from, sizeof ho->from, "%.*s", (int)(l - 7), line + 6);
+            from = 1;
+        } else if (strncmp(line, "rcpt <", 6) == 0 && line[l - 1] == '>' && l > 7) {
+            if (ho->nrcpt == ho->rcpt_cap) {
+                ho->rcpt_cap = ho->rcpt_cap ? ho->rcpt_cap * 2 : 8;
+                ho->rcpt = xrealloc(ho->rcpt, ho->rcpt_cap * sizeof *ho->rcpt);
+            }
+            ho->rcpt[ho->nrcpt] = xrealloc(NULL, l - 6);
+            (void)snprintf(ho->rcpt[ho->nrcpt++], l - 6, "%s", line + 6);
+        } else if (strcmp(line, "body 7BIT") == 0) {
+            ho->mo.body = SMTP_BODY_7BIT;
+        } else if (strcmp(line, "body 8BITMIME") == 0) {
+            ho->mo.body = SMTP_BODY_8BITMIME;
+        } else if (strcmp(line, "body BINARYMIME") == 0) {
+            ho->mo.body = SMTP_BODY_BINARYMIME;
+        } else if (strcmp(line, "smtputf8") == 0) {
+            ho->mo.smtputf8 = 1;
+        } else {
+            ok = 0;
+        }
+    }
+    if (!ok || !ended || !from || ho->nrcpt == 0 || fstat(fileno(ho->f), &st) != 0) {
+        logf_("smtp-sink: client=%s %s: %s is not a held message, left alone", c->peer, ho->verb, path);
+        ho_forget(ho);
+        return -1;
+    }
+    ho->size = (uint64_t)st.st_size - (uint64_t)ftell(ho->f);
+    ho->mo.size = ho->size;
+    ho->sent = ho->replies = 0;
+    ho->mail_ok = ho->mail_replied = ho->failed = 0;
+    ho->why[0] = '\0';
+    ho->boff = ho->blen = 0;
+    ho->feof = 0;
+    return 0;
+}
+
+/* The current message is over: delivered (the peer said 250 to its end of
+ * data: the file goes) or kept (held for the next time). */
+static void ho_done(struct conn *c, int delivered, const char *result)
+{
+    struct handover *ho = c->ho;
+    const struct hfile *hf = &ho->files[ho->next - 1];
+    const char *name = strrchr(hf->path, '/');
+    int gone = delivered && unlink(hf->path) == 0;
+    if (delivered && !gone)
+        logf_("smtp-sink: client=%s %s: cannot remove %s (it will be delivered again): %s", c->peer,
+              ho->verb, hf->path, strerror(errno));
+    logf_("smtp-sink: client=%s %s domain=%s held=%s from=<%s> nrcpt=%u size=%llu result=\"%s%s\"",
+          c->peer, delivered ? "delivered" : "kept", opt.holds[hf->h].domain, name ? name + 1 : hf->path,
+          ho->from, ho->nrcpt, (unsigned long long)ho->size, delivered ? "" : "kept: ", result);
+    if (delivered)
+        ho->delivered++;
+    else
+        ho->kept++;
+    ho_forget(ho);
+    ho->step = H_NEXT;
+}
+
+/* Why the message stays held, the first reason only. */
+static void ho_fail(struct handover *ho, const char *what, const struct smtp_creply *r)
+{
+    char rep[600];
+    ho->failed = 1;
+    if (ho->why[0])
+        return;
+    rep[0] = '\0';
+    if (r)
+        ho_reply(r, rep, sizeof rep);
+    (void)snprintf(ho->why, sizeof ho->why, "%s%s%s", what, r ? " refused: " : "", rep);
+}
+
+static void ho_event(struct conn *c, int st, const union smtp_cevent *ev)
+{
+    struct handover *ho = c->ho;
+    char rep[600], what[SMTP_PATH_MAX + 16];
+    ho_reply(&ev->any.reply, rep, sizeof rep);
+    switch (st) {
+    case SMTP_CEV_READY:
+        if (ho->step == H_GREET)
+            ho->step = H_NEXT;
+        break;
+    case SMTP_CEV_MAIL:
+        ho->mail_replied = 1;
+        ho->mail_ok = ev->any.reply.code / 100 == 2;
+        if (!ho->mail_ok) {
+            (void)snprintf(what, sizeof what, "MAIL FROM:<%s>", ho->from);
+            ho_fail(ho, what, &ev->any.reply);
+        }
+        break;
+    case SMTP_CEV_RCPT:
+        ho->replies++;
+        if (ev->rcpt.result != SMTP_RCPT_OK) {
+            (void)snprintf(what, sizeof what, "RCPT TO:<%s>",
+                           ev->rcpt.index < ho->nrcpt ? ho->rcpt[ev->rcpt.index] : "?");
+            ho_fail(ho, what, &ev->any.reply);
+        }
+        break;
+    case SMTP_CEV_DATA:
+        if (ho->step == H_DATA && ev->any.reply.code == 354) {
+            ho->step = H_BODY;
+        } else if (ho->step == H_DATA) {
+            ho_fail(ho, "DATA", &ev->any.reply);
+            ho_done(c, 0, ho->why);
+        }
+        break;
+    case SMTP_CEV_SENT: /* the verdict, or a refused BDAT chunk */
+        if (ho->step == H_END && ev->any.reply.code == 250) {
+            ho_done(c, 1, rep);
+        } else if (ho->step == H_BODY || ho->step == H_END) {
+            ho_fail(ho, "the message", &ev->any.reply);
+            ho_done(c, 0, ho->why);
+        }
+        break;
+    case SMTP_CEV_CLOSED:
+        if (ev->closed.why != SMTP_WHY_QUIT)
+            logf_("smtp-sink: client=%s %s: the peer ended the session: %s", c->peer, ho->verb,
+                  ev->any.reply.code ? rep : "protocol error");
+        break;
+    default: /* RSET's and NOOP's replies: nothing to do */
+        break;
+    }
+}
+
+static void ho_abort(struct server *sv, struct conn *c, const char *why)
+{
+    smtp_client_abort(&c->ho->cl);
+    conn_close(sv, c, why);
+}
+
+/* Moves the handover on as far as the client core lets it. */
+static void ho_pump(struct server *sv, struct conn *c)
+{
+    struct handover *ho = c->ho;
+    char what[64];
+    for (;;) {
+        size_t used;
+        int r;
+        switch (ho->step) {
+        case H_NEXT:
+            if (!ho->f && ho->next == ho->nfiles) {
+                if (smtp_client_quit(&ho->cl) == SMTP_OK)
+                    ho->step = H_QUIT;
+                return;
+            }
+            if (!ho->f && ho_open(c) != 0) {
+                ho->kept++;
+                continue;
+            }
+            r = smtp_client_mail(&ho->cl, ho->from, &ho->mo);
+            if (r == SMTP_ERR_BUSY)
+                return; /* the file stays open: MAIL goes next time */
+            if (r != SMTP_OK) {
+                (void)snprintf(what, sizeof what, "not sent: %s (%s)", smtp_err_name(r),
+                               r == SMTP_ERR_EXT ? "the peer lacks an extension it needs" : smtp_err_desc(r));
+                ho_done(c, 0, what);
+                continue;
+            }
+            ho->step = H_RCPT;
+            break;
+        case H_RCPT:
+            while (ho->sent < ho->nrcpt) {
+                r = smtp_client_rcpt(&ho->cl, ho->rcpt[ho->sent], 0, NULL);
+                if (r == SMTP_ERR_BUSY)
+                    return;
+                if (r != SMTP_OK) { /* MAIL refused, or more recipients than the peer takes */
+                    (void)snprintf(what, sizeof what, "RCPT not sent: %s", smtp_err_name(r));
+                    ho_fail(ho, what, NULL);
+                    break;
+                }
+                ho->sent++;
+            }
+            ho->step = H_ENV;
+            break;
+        case H_ENV:
+            if (!ho->mail_replied || ho->replies < ho->sent)
+                return;
+            if (ho->failed) { /* all or nothing: the transaction goes */
+                if (ho->mail_ok && smtp_client_rset(&ho->cl) == SMTP_ERR_BUSY)
+                    return;
+                ho_done(c, 0, ho->why);
+                continue;
+            }
+            r = smtp_client_data(&ho->cl);
+            if (r == SMTP_ERR_BUSY)
+                return;
+            if (r != SMTP_OK) {
+                (void)snprintf(what, sizeof what, "DATA not sent: %s", smtp_err_name(r));
+                ho_done(c, 0, what);
+                continue;
+            }
+            ho->step = (ho->cl.caps.ext & SMTP_EXT_CHUNKING) ? H_BODY : H_DATA;
+            break;
+        case H_BODY:
+            if (ho->boff == ho->blen) {
+                if (ho->feof) {
+                    r = smtp_client_end(&ho->cl);
+                    if (r == SMTP_OK)
+                        ho->step = H_END;
+                    return;
+                }
+                if (conn_out(c, &used) != NULL)
+                    return; /* what was sent of buf is still in flight */
+                ho->boff = 0;
+                ho->blen = fread(ho->buf, 1, sizeof ho->buf, ho->f);
+                if (ho->blen == 0 && ferror(ho->f)) {
+                    logf_("smtp-sink: client=%s %s: cannot read %s: %s", c->peer, ho->verb,
+                          ho->files[ho->next - 1].path, strerror(errno));
+                    ho_abort(sv, c, "cannot read a held message");
+                    return;
+                }
+                ho->feof = ho->blen == 0;
+                continue;
+            }
+            r = smtp_client_body(&ho->cl, ho->buf + ho->boff, ho->blen - ho->boff, &used);
+            if (r != SMTP_OK || used == 0)
+                return; /* BUSY: output first; STATE: a BDAT chunk was refused */
+            ho->boff += used;
+            break;
+        default: /* waiting for a reply */
+            return;
+        }
+    }
+}
+
+static void conn_read(struct server *sv, struct conn *c);
+static int conn_wants_in(const struct server *sv, struct conn *c);
+
+/* conn_run() once the roles are reversed. */
+static void ho_run(struct server *sv, struct conn *c)
+{
+    struct handover *ho = c->ho;
+    while (!c->dead) {
+        union smtp_cevent ev;
+        size_t used = 0;
+        int st = smtp_client_feed(&ho->cl, c->ibuf + c->ioff, c->ilen, &used, &ev), fl;
+        c->ioff += used;
+        c->ilen -= used;
+        if (c->ilen == 0)
+            c->ioff = 0;
+        if (st > 0) {
+            ho_event(c, st, &ev);
+            ho_pump(sv, c);
+            continue;
+        }
+        if (st == SMTP_CLOSED) {
+            conn_close(sv, c, "closed");
+            return;
+        }
+        if (st == SMTP_NEED_INPUT)
+            ho_pump(sv, c);
+        if (c->dead)
+            return;
+        if (conn_wants_out(c)) {
+            fl = conn_flush(c, 1);
+            if (fl < 0) {
+                conn_close(sv, c, "write error");
+                return;
+            }
+            if (fl == 0)
+                return; /* wait for POLLOUT */
+            continue;
+        }
+        if (c->eof) {
+            conn_close(sv, c, "connection lost");
+            return;
+        }
+#ifndef SMTP_SINK_NO_TLS
+        if (c->tls == TLS_ON && SSL_pending(c->ssl) > 0 && conn_wants_in(sv, c)) {
+            conn_read(sv, c);
+            if (c->ilen || c->eof)
+                continue;
+        }
+#endif
+        return;
+    }
+}
+
 static void on_event(struct server *sv, struct conn *c, int ev_type, const union smtp_event *ev)
 {
     struct tx *t = &c->tx;
     char res[600];
+    size_t i;
 
     note_command(c, ev_type, ev);
     switch (ev_type) {
@@ -858,6 +1546,7 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
         tx_reset(t);
         t->open = 1; /* the default answer is 250 */
         t->utf8 = ev->mail.smtputf8;
+        t->body = ev->mail.body;
         span_copy(t->from, sizeof t->from, ev->mail.path.mailbox);
         span_copy(t->mail_params, sizeof t->mail_params, ev->mail.params);
         break;
@@ -905,19 +1594,15 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
             t->started = 1;
             c->data_since = now();
             c->data_in = 0;
-            if (opt.maildir) {
-                int e = store_open(sv, c);
-                if (e) {
-                    logf_("smtp-sink: client=%s cannot create %s: %s", c->peer, t->tmp, strerror(e));
-                    t->err = e;
-                }
-            }
+            t->err = store_open(sv, c);
+            if (t->err)
+                logf_("smtp-sink: client=%s cannot create %s: %s", c->peer, t->tmp, strerror(t->err));
         }
         c->in_data = 1;
         break;
     case SMTP_EV_DATA:
         t->started = 1;
-        if (opt.maildir) {
+        {
             int e = store_open(sv, c);
             if (e) {
                 logf_("smtp-sink: client=%s cannot create %s: %s", c->peer, t->tmp, strerror(e));
@@ -933,8 +1618,9 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
         break;
     case SMTP_EV_BODY:
         t->size += ev->body.data.len;
-        if (t->f && !t->err && fwrite(ev->body.data.ptr, 1, ev->body.data.len, t->f) != ev->body.data.len)
-            t->err = errno ? errno : EIO;
+        for (i = 0; i < t->nout && !t->err; i++)
+            if (fwrite(ev->body.data.ptr, 1, ev->body.data.len, t->out[i].f) != ev->body.data.len)
+                t->err = errno ? errno : EIO;
         break;
     case SMTP_EV_DATA_END:
         c->in_data = 0;
@@ -942,8 +1628,8 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
             reply_line(&c->s, res, sizeof res);
             tx_log(c, res);
             tx_reset(t);
-        } else if (opt.maildir) {
-            smtp_defer(&c->s); /* answered once the file is durable */
+        } else if (t->nout || t->err) {
+            smtp_defer(&c->s); /* answered once the files are durable */
             queue_work(sv, c, W_COMMIT);
         } else {
             (void)snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
@@ -956,6 +1642,10 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
     case SMTP_EV_RSET:
         tx_abort(c, "RSET");
         break;
+    case SMTP_EV_TURN:
+    case SMTP_EV_ATRN:
+        on_turn(c, ev_type, ev);
+        break;
     case SMTP_EV_QUIT:
         tx_abort(c, "QUIT");
         break;
@@ -965,13 +1655,14 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
     }
 }
 
-static void conn_read(struct server *sv, struct conn *c);
-static int conn_wants_in(const struct server *sv, struct conn *c);
-
 /* Drives one connection as far as it goes without blocking: send the
  * replies, feed the input, handle the events. */
 static void conn_run(struct server *sv, struct conn *c)
 {
+    if (c->client) {
+        ho_run(sv, c);
+        return;
+    }
     while (!c->dead && c->work == W_NONE) {
         union smtp_event ev;
         size_t used = 0;
@@ -1010,6 +1701,11 @@ static void conn_run(struct server *sv, struct conn *c)
             conn_close(sv, c, "closed"); /* conn_flush() sent everything */
             return;
         }
+        if (st == SMTP_TURNED) { /* our 250 is out: we are the sender now */
+            ho_start(c);
+            ho_run(sv, c);
+            return;
+        }
         if (c->tls == TLS_START) { /* the 220 is out: the handshake starts */
             c->tls = TLS_HANDSHAKE;
             c->hs_since = now();
@@ -1032,15 +1728,25 @@ static void conn_run(struct server *sv, struct conn *c)
     }
 }
 
+/* Unlinks a transaction's files: the first `renamed` are at their dst. */
+static void outs_unlink(struct tx *t, size_t renamed)
+{
+    size_t k;
+    for (k = 0; k < t->nout; k++)
+        unlink(k < renamed ? t->out[k].dst : t->out[k].tmp);
+}
+
 /* Answers the deferred decisions.  All messages ended in this round are
- * made durable together: fsync each file, rename each into new/, then one
- * fsync of new/ makes the renames durable; only then each gets its 250. */
+ * made durable together: fsync each file, rename each into new/ (or its
+ * hold directory), then one fsync of each directory makes the renames
+ * durable; only then each gets its 250.  A message is stored whole or not
+ * at all: its Maildir copy and its held copies go together. */
 static void run_work(struct server *sv)
 {
     while (sv->nwork) {
-        size_t n = sv->nwork, i, committed = 0;
+        size_t n = sv->nwork, i, k, ndirs = 0;
         struct conn **list = xrealloc(NULL, n * sizeof(struct conn *));
-        char path[4096];
+        const char **dirs = NULL;
         int dir_err = 0;
 
         memcpy(list, sv->work, n * sizeof(struct conn *));
@@ -1049,38 +1755,50 @@ static void run_work(struct server *sv)
             struct conn *c = list[i];
             struct tx *t = &c->tx;
             if (c->work == W_RCPT) {
-                if (mailbox_exists(c->rcpt)) {
+                /* a held domain's mailboxes are its client's business */
+                if (hold_of(c->rcpt) >= 0 || mailbox_exists(c->rcpt)) {
                     answer(c, 250, NULL, NULL);
                     tx_add_rcpt(t, c->rcpt, c->rcpt_params);
                 } else {
                     answer(c, 550, "5.1.1", "No such user here");
                 }
             } else if (c->work == W_COMMIT) {
-                if (!t->f && !t->err)
+                if (t->nout == 0 && !t->err)
                     t->err = EIO;
-                else if (!t->err && (fflush(t->f) != 0 || fsync(fileno(t->f)) != 0))
-                    t->err = errno ? errno : EIO;
-                if (t->f && fclose(t->f) != 0 && !t->err)
-                    t->err = errno ? errno : EIO;
-                t->f = NULL;
-                (void)snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
-                if (!t->err && rename(t->tmp, path) != 0)
-                    t->err = errno ? errno : EIO;
-                if (t->err)
-                    unlink(t->tmp);
-                else
-                    committed++;
+                for (k = 0; k < t->nout; k++) {
+                    FILE *f = t->out[k].f;
+                    if (!t->err && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+                        t->err = errno ? errno : EIO;
+                    if (fclose(f) != 0 && !t->err)
+                        t->err = errno ? errno : EIO;
+                    t->out[k].f = NULL;
+                }
+                for (k = 0; !t->err && k < t->nout; k++)
+                    if (rename(t->out[k].tmp, t->out[k].dst) != 0)
+                        t->err = errno ? errno : EIO;
+                if (t->err) {
+                    outs_unlink(t, k ? k - 1 : 0); /* k - 1 renamed before the failure */
+                    continue;
+                }
+                for (k = 0; k < t->nout; k++) { /* each directory once */
+                    size_t d;
+                    for (d = 0; d < ndirs && dirs[d] != t->out[k].dir; d++) {
+                    }
+                    if (d == ndirs) {
+                        dirs = xrealloc(dirs, (ndirs + 1) * sizeof *dirs);
+                        dirs[ndirs++] = t->out[k].dir;
+                    }
+                }
             }
         }
-        if (committed) {
-            int dfd;
-            (void)snprintf(path, sizeof path, "%s/new", opt.maildir);
-            dfd = open(path, O_RDONLY);
+        for (k = 0; k < ndirs; k++) {
+            int dfd = open(dirs[k], O_RDONLY);
             if (dfd < 0 || fsync(dfd) != 0)
                 dir_err = errno ? errno : EIO;
             if (dfd >= 0)
                 close(dfd);
         }
+        free(dirs);
         for (i = 0; i < n; i++) {
             struct conn *c = list[i];
             struct tx *t = &c->tx;
@@ -1088,10 +1806,10 @@ static void run_work(struct server *sv)
             if (c->work == W_COMMIT) {
                 int e = t->err;
                 if (!e && dir_err) { /* renamed, but not durably: take it back */
-                    (void)snprintf(path, sizeof path, "%s/new/%s.%s", opt.maildir, t->id, sv->host);
-                    unlink(path);
+                    outs_unlink(t, t->nout);
                     e = dir_err;
                 }
+                t->nout = 0;
                 if (!e) {
                     (void)snprintf(res, sizeof res, "Ok: queued as %s", t->id);
                     answer(c, 250, NULL, res);
@@ -1108,7 +1826,6 @@ static void run_work(struct server *sv)
                 }
                 reply_line(&c->s, res, sizeof res);
                 tx_log(c, res);
-                t->f = NULL;
                 tx_reset(t);
             }
             c->work = W_NONE;
@@ -1144,7 +1861,11 @@ static void conn_free(struct conn *c)
     SSL_free(c->ssl);
 #endif
     free(c->obuf);
+    ho_free(c->ho);
     wipe(c->ibuf, IBUF_SIZE); /* may hold an AUTH exchange */
+    tx_reset(&c->tx); /* the recipients */
+    free(c->tx.rcpt);
+    free(c->tx.out);
     free(c->tx.to);
     free(c->tx.rparams);
     free(c->ibuf);
@@ -1209,14 +1930,15 @@ static void do_accept(struct server *sv)
 static int conn_wants_out(struct conn *c)
 {
     size_t len;
-    return c->olen || smtp_output(&c->s, &len) != NULL;
+    return c->olen || conn_out(c, &len) != NULL;
 }
 
 /* Nothing is read from STARTTLS to the handshake: SSL_accept() reads. */
 static int conn_wants_in(const struct server *sv, struct conn *c)
 {
     (void)sv;
-    return !c->eof && c->ilen == 0 && c->work == W_NONE && !smtp_closed(&c->s) &&
+    return !c->eof && c->ilen == 0 && c->work == W_NONE &&
+           !(c->client ? smtp_client_closed(ho_client(c->ho)) : smtp_closed(&c->s)) &&
            (c->tls == TLS_OFF || c->tls == TLS_ON);
 }
 
@@ -1240,7 +1962,7 @@ static void conn_events(const struct server *sv, struct conn *c, int *in, int *o
 }
 
 /* Which deadline the connection is under. */
-enum limit { L_HANDSHAKE, L_CLOSE, L_WRITE, L_DATA_IDLE, L_DATA_RATE, L_CMD };
+enum limit { L_HANDSHAKE, L_CLOSE, L_WRITE, L_DATA_IDLE, L_DATA_RATE, L_CMD, L_REPLY };
 
 /* When the connection's current wait times out (and under which rule).
  * These are deadlines, not idle timers that each octet restarts: a client
@@ -1266,6 +1988,8 @@ static double conn_deadline(struct conn *c, enum limit *which)
         if (c->out_since == 0)
             c->out_since = now();
         w = L_WRITE, d = c->out_since + opt.t_write;
+    } else if (c->client) { /* after TURN/ATRN: the peer owes a reply */
+        w = L_REPLY, d = c->wait_since + opt.t_cmd;
     } else if (c->in_data) {
         w = L_DATA_IDLE, d = (c->last_in > c->data_since ? c->last_in : c->data_since) + opt.t_data;
         if (opt.min_rate > 0) {
@@ -1309,6 +2033,11 @@ static void conn_timeout(struct server *sv, struct conn *c)
         logf_("smtp-sink: client=%s timeout: no whole command line within %g s (--timeout-cmd)", c->peer,
               opt.t_cmd);
         break;
+    case L_REPLY: /* a sender sends no 421: it just goes */
+        logf_("smtp-sink: client=%s timeout: no reply within %g s (--timeout-cmd) after %s", c->peer, opt.t_cmd,
+              c->ho->verb);
+        ho_abort(sv, c, "timeout");
+        return;
     }
     tx_abort(c, "timeout");
     c->timed_out = 1;
@@ -1343,7 +2072,7 @@ static void start_stop(struct server *sv)
         struct conn *c = sv->conn[i];
         if (c->dead)
             continue;
-        if (c->tls == TLS_START || c->tls == TLS_HANDSHAKE) { /* no place for a 421 */
+        if (c->tls == TLS_START || c->tls == TLS_HANDSHAKE || c->client) { /* no place for a 421 */
             conn_close(sv, c, "shutdown");
             continue;
         }
@@ -1577,6 +2306,26 @@ static int make_maildir(const char *dir)
     return 0;
 }
 
+/* --hold-dir: tmp/ for the files being written, and one directory per
+ * --hold domain. */
+static int make_holddir(void)
+{
+    char path[3100];
+    size_t i;
+    for (i = 0; i < opt.nholds + 2; i++) {
+        char *p = i < 2 ? path : opt.holds[i - 2].dir;
+        if (i < 2)
+            (void)snprintf(path, sizeof path, "%s%s", opt.hold_dir, i ? "/tmp" : "");
+        else
+            (void)snprintf(p, sizeof opt.holds[0].dir, "%s/%s", opt.hold_dir, opt.holds[i - 2].domain);
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            logf_("smtp-sink: mkdir %s: %s", p, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     (void)fputs("usage: smtp-sink [--stdio | --listen ADDR:PORT] [options]\n"
@@ -1624,7 +2373,24 @@ static void usage(FILE *f)
           "                       SEC of being ready; past it the connection is\n"
           "                       closed without 421 (default 300)\n"
           "  --io-size BYTES      read at most this much at once (1 to 16384,\n"
-          "                       default 16384; small values test partial reads)\n",
+          "                       default 16384; small values test partial reads)\n"
+          "Holding mail for a domain and handing it over (TURN, ATRN):\n"
+          "  --hold DOMAIN[=USER] keep mail for recipients in DOMAIN (repeatable)\n"
+          "                       in --hold-dir instead of the Maildir, until the\n"
+          "                       client collects it: with --user, by ATRN after\n"
+          "                       AUTH (any user; with =USER only that one), or by\n"
+          "                       TURN with --turn.  After the 250 the sink\n"
+          "                       delivers it on the same connection; a message\n"
+          "                       goes only when the client said 250 to its data\n"
+          "  --hold-dir DIR       where held mail is kept (DIR/DOMAIN/, one file\n"
+          "                       per message; created, its parent must exist)\n"
+          "  --turn               accept TURN (RFC 821) for the domain the client\n"
+          "                       named in EHLO/HELO.  RISK: NOTHING PROVES WHO THE\n"
+          "                       CLIENT IS: ANYONE WHO CAN CONNECT CAN COLLECT A\n"
+          "                       DOMAIN'S MAIL (a DOMAIN=USER hold still needs\n"
+          "                       AUTH).  Prefer ATRN\n"
+          "  --timeout-cmd also bounds each reply the client owes once it is the\n"
+          "  receiver after TURN/ATRN\n",
           f);
 #ifdef SMTP_SINK_NO_TLS
     (void)fputs("(built without OpenSSL: no --tls-cert)\n", f);
@@ -1720,6 +2486,10 @@ static int parse_args(int argc, char **argv)
             opt.require_tls = 1;
             continue;
         }
+        if (strcmp(a, "--turn") == 0) {
+            opt.turn = 1;
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             exit(0);
@@ -1733,7 +2503,7 @@ static int parse_args(int argc, char **argv)
         memcpy(name, a, nl);
         name[nl] = '\0';
         if (strcmp(name, "--stdio") == 0 || strcmp(name, "--require-tls") == 0 ||
-            strcmp(name, "--help") == 0) {
+            strcmp(name, "--turn") == 0 || strcmp(name, "--help") == 0) {
             (void)fprintf(stderr, "smtp-sink: %s takes no value, got '%s'\n", name, a);
             return -1;
         }
@@ -1784,6 +2554,31 @@ static int parse_args(int argc, char **argv)
             u->plen = pl;
             memcpy(u->pass, colon + 1, pl);
             wipe((char *)colon + 1, pl); /* out of ps and /proc/PID/cmdline */
+        } else if (strcmp(name, "--hold") == 0) {
+            const char *at = strchr(v, '=');
+            size_t dl = at ? (size_t)(at - v) : strlen(v), j;
+            struct hold *h;
+            if (dl == 0 || dl > SMTP_DOMAIN_MAX || smtp_parse_domain(v, dl, 0) != SMTP_OK ||
+                (at && (!at[1] || strlen(at + 1) >= CRED_MAX)))
+                return bad_value(name, "DOMAIN or DOMAIN=USER (a domain name, no address literal)", v);
+            opt.holds = xrealloc(opt.holds, (opt.nholds + 1) * sizeof *opt.holds);
+            h = &opt.holds[opt.nholds];
+            memset(h, 0, sizeof *h);
+            for (j = 0; j < dl; j++)
+                h->domain[j] = (char)lower((unsigned char)v[j]);
+            for (j = 0; j < opt.nholds; j++)
+                if (strcmp(opt.holds[j].domain, h->domain) == 0)
+                    return bad_value(name, "each domain once", v);
+            if (at) {
+                size_t ul = strlen(at + 1) + 1;
+                h->user = xrealloc(NULL, ul);
+                memcpy(h->user, at + 1, ul);
+            }
+            opt.nholds++;
+        } else if (strcmp(name, "--hold-dir") == 0) {
+            if (!v[0] || strlen(v) > 3000) /* paths in 4096-octet buffers are never cut */
+                return bad_value(name, "a directory of at most 3000 octets", v);
+            opt.hold_dir = v;
         } else if (strcmp(name, "--tls-cert") == 0) {
             opt.tls_cert = v;
         } else if (strcmp(name, "--tls-key") == 0) {
@@ -1833,6 +2628,25 @@ static int parse_args(int argc, char **argv)
         (void)fprintf(stderr, "smtp-sink: --require-tls needs --tls-cert\n");
         return -1;
     }
+    if (opt.nholds && !opt.hold_dir) {
+        (void)fprintf(stderr, "smtp-sink: --hold needs --hold-dir\n");
+        return -1;
+    }
+    if ((opt.hold_dir || opt.turn) && !opt.nholds) {
+        (void)fprintf(stderr, "smtp-sink: %s needs --hold\n", opt.turn ? "--turn" : "--hold-dir");
+        return -1;
+    }
+    for (i = 0; i < (int)opt.nholds; i++) {
+        size_t u;
+        const struct hold *h = &opt.holds[i];
+        for (u = 0; h->user && u < opt.nusers; u++)
+            if (strlen(h->user) == opt.users[u].ulen && memcmp(h->user, opt.users[u].user, opt.users[u].ulen) == 0)
+                break;
+        if (h->user && u == opt.nusers) {
+            (void)fprintf(stderr, "smtp-sink: --hold %s=%s: no --user named '%s'\n", h->domain, h->user, h->user);
+            return -1;
+        }
+    }
 #ifdef SMTP_SINK_NO_TLS
     if (opt.tls_cert) {
         (void)fprintf(stderr, "smtp-sink: built without OpenSSL: --tls-cert is not available\n");
@@ -1875,6 +2689,12 @@ int main(int argc, char **argv)
             logf_("smtp-sink: warning: AUTH without --tls-cert: passwords cross the network in clear text");
         }
     }
+    /* TURN (--turn) and ATRN (with AUTH) hand over the mail held for a
+     * domain; ATRN is offered only when there is AUTH to go with it */
+    if (opt.turn)
+        sv.cfg.options |= SMTP_OPT_TURN;
+    if (opt.nholds && opt.nusers)
+        sv.cfg.extensions |= SMTP_EXT_ATRN;
     sv.cfg.hostname = opt.hostname;
     sv.cfg.max_size = opt.max_size;
     sv.cfg.max_auth_fails = (uint8_t)opt.max_auth_fails; /* 0: the core's default */
@@ -1884,6 +2704,10 @@ int main(int argc, char **argv)
         if (sv.host[i] == '/' || sv.host[i] == ':')
             sv.host[i] = '_';
     if (opt.maildir && make_maildir(opt.maildir) != 0)
+        return 2;
+    if (opt.maildir)
+        (void)snprintf(maildir_new, sizeof maildir_new, "%s/new", opt.maildir);
+    if (opt.nholds && make_holddir() != 0)
         return 2;
 
     if (pipe(sp) != 0)
@@ -1923,6 +2747,9 @@ int main(int argc, char **argv)
     for (i = 0; i < opt.nmailbox; i++)
         free((void *)opt.mailbox[i]);
     free((void *)opt.mailbox);
+    for (i = 0; i < opt.nholds; i++)
+        free(opt.holds[i].user);
+    free(opt.holds);
     if (opt.users)
         wipe(opt.users, opt.nusers * sizeof *opt.users);
     free(opt.users);

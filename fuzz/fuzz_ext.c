@@ -1408,7 +1408,7 @@ static void reply_line(struct ext *x, struct line *l, int code, const char *r, s
     if (l->kind == K_LINE) {
         static const char *const known[] = {"HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "SEND",
                                             "SOML", "SAML", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
-                                            "TURN", "BDAT", "AUTH", "STARTTLS"};
+                                            "TURN", "ATRN", "BDAT", "AUTH", "STARTTLS"};
         size_t i;
         for (i = 0; i < sizeof known / sizeof known[0] && strcmp(l->verb, known[i]) != 0; i++)
             ;

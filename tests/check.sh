@@ -1,10 +1,11 @@
 #!/bin/sh
 # make check: the core's own tests with one compiler and nothing else: the
-# transcripts in every feeding mode, the unit tests (default build and
-# SMTP_TERSE with every extension compiled out), the README's embedding
-# example and the sender wired to the receiver (tests/b2b.c).  No Python,
-# no OpenSSL, no other package.  With ASan+UBSan when the compiler can
-# build and run them, without otherwise (said so).
+# receiver's and the sender's transcripts in every feeding mode, the unit
+# tests (default build and SMTP_TERSE with every extension compiled out),
+# the sender's unit tests, the README's embedding examples, TURN/ATRN and
+# the sender wired to the receiver (tests/b2b.c).  No Python, no OpenSSL,
+# no other package.  With ASan+UBSan when the compiler can build and run
+# them, without otherwise (said so).
 # Environment: CC (default cc), BUILD (build), CHECK_CFLAGS (replaces the
 # warning and debug flags).  Ends with "check: N passed, N failed".
 CC=${CC:-cc}
@@ -39,6 +40,8 @@ built() {
     echo "FAIL $1 does not build with $CC"; f=$((f + 1)); return 1
 }
 build transcript
+build ctranscript
+build cunit
 build unit
 build unit-small -DSMTP_TERSE -DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN \
     -DSMTP_NO_SMTPUTF8
@@ -48,6 +51,8 @@ build embed_client
 build b2b
 wait
 built transcript && { echo "--- transcripts"; run "$TEST_DIR/transcript" tests/transcripts/*.txt; }
+built ctranscript && { echo "--- client transcripts"; run "$TEST_DIR/ctranscript" tests/ctranscripts/*.txt; }
+built cunit && { echo "--- client unit"; run "$TEST_DIR/cunit"; }
 built unit && { echo "--- unit"; run "$TEST_DIR/unit"; }
 built unit-small && { echo "--- unit, SMTP_TERSE and every SMTP_NO_*"; run "$TEST_DIR/unit-small"; }
 built embed_example && { echo "--- embedding example"; embed "$TEST_DIR/embed_example"; }

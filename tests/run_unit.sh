@@ -1,7 +1,7 @@
 #!/bin/sh
 # make test-unit: the unit test binaries and the embedding examples given
-# (tests/unit.c and tests/embed_example.c, built by the Makefile).  Ends with
-# "unit: N passed, N failed".
+# (tests/unit.c, tests/cunit.c and tests/embed_example.c, built by the
+# Makefile).  Ends with "unit: N passed, N failed".
 . tests/lib.sh
 [ -n "$SKIP" ] && echo "SKIP: $SKIP"
 for b in "$@"; do

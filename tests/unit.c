@@ -1474,6 +1474,43 @@ static void test_shutdown_reasons(void)
     free(x);
 }
 
+/* The sender: BODY=BINARYMIME is never left out of a MAIL line it was
+ * asked for (binary data would go unannounced).  It needs BINARYMIME,
+ * CHUNKING and 8BITMIME (whose parameter BODY= is) offered: SMTP_ERR_EXT
+ * and nothing queued without 8BITMIME. */
+static void test_client_binarymime(void)
+{
+#if !defined(SMTP_NO_CLIENT) && !defined(SMTP_NO_CHUNKING)
+    static const char *const ehlo[] = {"250-x\r\n250-CHUNKING\r\n250 BINARYMIME\r\n",
+                                       "250-x\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 BINARYMIME\r\n"};
+    static const char want[] = "MAIL FROM:<a@example.org> BODY=BINARYMIME\r\n";
+    size_t k;
+    for (k = 0; k < 2; k++) {
+        struct smtp_client c;
+        union smtp_cevent ev;
+        struct smtp_mail_opts mo;
+        size_t used, len;
+        const char *o;
+        memset(&mo, 0, sizeof mo);
+        mo.body = SMTP_BODY_BINARYMIME;
+        smtp_client_init(&c, NULL);
+        CHECK_EQ(smtp_client_feed(&c, "220 x\r\n", 7, &used, &ev), SMTP_WANT_WRITE);
+        o = smtp_client_output(&c, &len);
+        CHECK(o && len >= 5 && memcmp(o, "EHLO ", 5) == 0);
+        smtp_client_output_done(&c, len);
+        CHECK_EQ(smtp_client_feed(&c, ehlo[k], strlen(ehlo[k]), &used, &ev), SMTP_CEV_READY);
+        if (k == 0) {
+            CHECK_EQ(smtp_client_mail(&c, "a@example.org", &mo), SMTP_ERR_EXT);
+            CHECK(smtp_client_output(&c, &len) == NULL);
+            continue;
+        }
+        CHECK_EQ(smtp_client_mail(&c, "a@example.org", &mo), SMTP_OK);
+        o = smtp_client_output(&c, &len);
+        CHECK(o && len == sizeof want - 1 && memcmp(o, want, len) == 0);
+    }
+#endif
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -1505,6 +1542,7 @@ static const struct {
     {"empty_fields", test_empty_fields},
     {"decision_api", test_decision_api},
     {"shutdown_reasons", test_shutdown_reasons},
+    {"client_binarymime", test_client_binarymime},
 };
 
 int main(void)

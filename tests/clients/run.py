@@ -17,6 +17,11 @@ pipelined-plaintext injection of CVE-2011-0411, failed and missing
 handshakes, --require-tls, BDAT and pipelining over TLS read 7 octets at a
 time (SSL_pending), and back-pressure under TLS.
 
+TURN and ATRN (--hold, --turn): a scripted peer (plain sockets) asks for
+the held mail, then acts as the receiver the sink delivers to on the same
+connection, and checks each message byte for byte, the refusals, and that
+a message it refuses stays held.
+
 Prints one "ok"/"FAIL" line per check, "SKIP: ..." for clients that are not
 installed (never counted as passed), and ends with "sink: N passed, N failed";
 exits 1 when a check failed.
@@ -1968,6 +1973,16 @@ def test_bad_options(binary, tmp):
         (["--no-such-option", "1"], "unknown option '--no-such-option'"),
         (["--stdio=yes"], "--stdio takes no value"),
         (["stray"], "unknown option 'stray'"),
+        (["--hold", "[127.0.0.1]", "--hold-dir", "/tmp/h"], "--hold: expected DOMAIN or DOMAIN=USER"),
+        (["--hold", "a..example", "--hold-dir", "/tmp/h"], "--hold: expected DOMAIN or DOMAIN=USER"),
+        (["--hold", "a.example=", "--hold-dir", "/tmp/h"], "--hold: expected DOMAIN or DOMAIN=USER"),
+        (["--hold", "a.example", "--hold", "A.example", "--hold-dir", "/tmp/h"], "--hold: expected each domain once"),
+        (["--hold", "a.example"], "--hold needs --hold-dir"),
+        (["--hold-dir", "/tmp/h"], "--hold-dir needs --hold"),
+        (["--turn"], "--turn needs --hold"),
+        (["--turn=yes"], "--turn takes no value"),
+        (["--hold", "a.example=carol", "--hold-dir", "/tmp/h", "--user", "alice:pw"],
+         "--hold a.example=carol: no --user named 'carol'"),
     ]
     def refused(case):
         args, msg = case
@@ -1999,6 +2014,9 @@ def test_bad_options(binary, tmp):
           all(w in usage for w in ("--timeout-cmd SEC", "a whole command line", "--timeout-data SEC",
                                    "longest pause between two reads", "--min-data-rate B",
                                    "--timeout-write SEC", "--max-auth-fails N")), usage)
+    check(name + ": --help names --hold, --hold-dir and --turn, with TURN's risk",
+          all(w in usage for w in ("--hold DOMAIN[=USER]", "--hold-dir DIR", "--turn",
+                                   "NOTHING PROVES WHO THE")), usage)
 
 
 def test_build(tmp):
@@ -2008,7 +2026,7 @@ def test_build(tmp):
     name = "build"
     root = os.path.dirname(os.path.dirname(HERE))
     src = tempfile.mkdtemp(prefix="build-", dir=tmp)
-    for f in ("Makefile", "smtp.c", "smtp.h", "examples/smtp-sink.c"):
+    for f in ("Makefile", "smtp.c", "smtp.h", "examples/smtp-sink.c", "examples/smtp-send.c"):
         os.makedirs(os.path.dirname(os.path.join(src, f)) or src, exist_ok=True)
         shutil.copy(os.path.join(root, f), os.path.join(src, f))
     sink = os.path.join(src, "build", "smtp-sink")
@@ -2054,6 +2072,383 @@ def test_build(tmp):
     cmd = [l for l in r.stdout.decode().splitlines() if "smtp-sink --listen" in l]
     check(name + ": make run stores in var/Maildir, outside build/",
           cmd and "--maildir var/Maildir" in cmd[0] and "build/Maildir" not in cmd[0], r.stdout[-500:])
+
+
+# ---------------------------------------------------------------- TURN, ATRN
+
+class TurnPeer(Raw):
+    """A scripted client that asks the sink for the mail it holds (TURN, or
+    AUTH then ATRN) and, after the 250, is on the same socket the receiver
+    the sink delivers to: 220, EHLO, MAIL, RCPT, DATA or BDAT, QUIT."""
+
+    def cmd(self, line):
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def read_n(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed in the middle of a BDAT chunk")
+            self.buf += d
+        b, self.buf = self.buf[:n], self.buf[n:]
+        return b
+
+    def receive(self, ext=(b"8BITMIME",), refuse=None, greet=True):
+        """Acts as the receiver until QUIT or EOF.  refuse maps "MAIL",
+        "RCPT", "DATA" or "END" (the end of data) to the reply given instead
+        of the positive one.  Returns (messages taken with 250, commands)."""
+        refuse = refuse or {}
+        if greet:
+            self.send(b"220 peer.example ESMTP ready\r\n")
+        msgs, cmds, self.cur, self.chunks = [], [], None, b""
+        while True:
+            try:
+                l = self.line()
+                cmds.append(l)
+                if not self.serve_one(l, ext, refuse, msgs, cmds):
+                    break
+            except EOFError:  # the sink closed: what came so far is the result
+                break
+        return msgs, cmds
+
+    def serve_one(self, l, ext, refuse, msgs, cmds):
+        """Answers one command line; False after QUIT."""
+        cur = self.cur
+
+        def addr(x):
+            return x[x.index(b"<") + 1:x.index(b">")]
+
+        def end_of_data(data):
+            r = refuse.get("END", b"250 2.0.0 Ok")
+            if r.startswith(b"250") and cur is not None:
+                msgs.append((cur[0], list(cur[1]), data))
+            self.send(r + b"\r\n")
+
+        verb = l[:4].upper()
+        if verb == b"EHLO":
+            lines = [b"peer.example"] + list(ext)
+            self.send(b"".join(b"250-" + x + b"\r\n" for x in lines[:-1]) + b"250 " + lines[-1] + b"\r\n")
+        elif verb == b"MAIL":
+            self.cur = cur = (addr(l), [])
+            self.send(refuse.get("MAIL", b"250 2.1.0 Ok") + b"\r\n")
+        elif verb == b"RCPT":
+            r = refuse.get("RCPT", b"250 2.1.5 Ok")
+            if r.startswith(b"250"):
+                cur[1].append(addr(l))
+            self.send(r + b"\r\n")
+        elif verb == b"DATA":
+            r = refuse.get("DATA", b"354 go ahead")
+            self.send(r + b"\r\n")
+            if not r.startswith(b"354"):
+                return True
+            lines = []
+            while True:
+                d = self.line()
+                if d == b".":
+                    break
+                lines.append(d[1:] if d.startswith(b".") else d)
+            end_of_data(b"".join(x + b"\r\n" for x in lines))
+        elif verb == b"BDAT":
+            parts = l.split()
+            self.chunks += self.read_n(int(parts[1]))
+            if len(parts) > 2 and parts[2].upper() == b"LAST":
+                end_of_data(self.chunks)
+                self.chunks = b""
+            else:
+                self.send(b"250 2.0.0 chunk ok\r\n")
+        elif verb == b"RSET":
+            self.cur, self.chunks = None, b""
+            self.send(b"250 2.0.0 Ok\r\n")
+        elif verb == b"QUIT":
+            self.send(b"221 2.0.0 Bye\r\n")
+            return False
+        else:
+            self.send(b"502 5.5.1 not here\r\n")
+        return True
+
+
+def hold_sink(binary, tmp, *args, name="hold"):
+    """A sink holding mail for held.example (TURN, and ATRN by any user) and
+    other.example (ATRN and TURN only after AUTH as alice)."""
+    hold = os.path.join(tempfile.mkdtemp(prefix=name + "-q-", dir=tmp), "hold")
+    sink = Sink(binary, tmp, "--hold", "held.example", "--hold", "other.example=alice",
+                "--hold-dir", hold, "--user", "alice:pw-a", "--user", "bob:pw-b", *args, name=name)
+    sink.hold = hold
+    return sink
+
+
+def held(sink, domain):
+    d = os.path.join(sink.hold, domain)
+    return sorted(os.path.join(d, n) for n in os.listdir(d))
+
+
+def auth_plain(user, pw):
+    return b"AUTH PLAIN " + base64.b64encode(b"\0" + user + b"\0" + pw)
+
+
+def test_turn(binary, tmp):
+    name = "TURN"
+    sink = hold_sink(binary, tmp, "--turn")
+    p = TurnPeer(sink.port)
+    p.reply()
+    code, lines = p.cmd(b"EHLO held.example")
+    check(name + ": EHLO offers ATRN (AUTH and --hold)", code == 250 and b"250-ATRN" in lines
+          or b"250 ATRN" in lines, lines)
+    check(name + ": nothing held yet: TURN is 502", p.cmd(b"TURN")[0] == 502)
+    check(name + ": ATRN before AUTH is 530", p.cmd(b"ATRN")[0] == 530)
+    check(name + ": AUTH as bob", p.cmd(auth_plain(b"bob", b"pw-b"))[0] == 235)
+    check(name + ": nothing held yet: ATRN is 453", p.cmd(b"ATRN")[0] == 453)
+    check(name + ": ATRN held.example is 453 too", p.cmd(b"ATRN held.example")[0] == 453)
+    check(name + ": ATRN for alice's other.example as bob is 450",
+          p.cmd(b"ATRN other.example")[0] == 450)
+    check(name + ": ATRN for a domain not held is 450", p.cmd(b"ATRN nope.example")[0] == 450)
+    p.cmd(b"QUIT")
+    p.close()
+
+    # mail for held and local recipients: the held ones are kept, per domain
+    m1 = message("held one", body_lines(40, seed=31) + b".\r\n..\r\n")
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        refused = c.sendmail("sender@client.example", ["a@held.example", "local@sink.example",
+                                                       "B@HELD.example"], m1)
+    check(name + ": a message to held and local recipients is accepted", refused == {}, refused)
+    expect_stored(name + ": the local recipient's copy is in the Maildir", sink, [m1])
+    files = held(sink, "held.example")
+    env = open(files[0], "rb").read().split(b"\n\n", 1)[0] if files else b""
+    check(name + ": one held copy, with its envelope: the sender and the held domain's recipients",
+          len(files) == 1 and env == b"smtp-sink-hold 1\nfrom <sender@client.example>\nrcpt <a@held.example>\n"
+          b"rcpt <B@HELD.example>", (files, env))
+    check(name + ": nothing under tmp/ of the hold directory", not os.listdir(os.path.join(sink.hold, "tmp")))
+
+    # TURN from a client that says EHLO held.example; the peer's 220 comes
+    # in the same write as TURN: it is the new sender's input
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    p.send(b"TURN\r\n220 peer.example ESMTP in the same packet\r\n")
+    code, lines = p.reply()
+    check(name + ": TURN gets 250 with mail held", code == 250, lines)
+    msgs, cmds = p.receive(greet=False)
+    trace, body = split_trace(msgs[0][2]) if len(msgs) == 1 else (b"", b"")
+    check(name + ": the sink greets the peer (EHLO), delivers one message, then QUIT",
+          len(msgs) == 1 and cmds[0].startswith(b"EHLO ") and cmds[-1] == b"QUIT", cmds)
+    check(name + ": the envelope is the held one",
+          msgs and msgs[0][0] == b"sender@client.example" and msgs[0][1] == [b"a@held.example", b"B@HELD.example"],
+          msgs and msgs[0][:2])
+    check(name + ": the message arrives byte for byte, after our Received: line",
+          body == m1 and trace.startswith(b"Received: from ") and b"by localhost (smtp-sink)" in trace,
+          (trace, body[:200]))
+    check(name + ": the peer's 250 removed the held file", p.eof() and not held(sink, "held.example"),
+          held(sink, "held.example"))
+    check(name + ": logged: TURN, delivered, over",
+          sink.wait_log(r"TURN: handing over 1 held message\(s\) for held\.example")
+          and sink.wait_log(r"delivered domain=held\.example held=\S+ from=<sender@client\.example> nrcpt=2")
+          and sink.wait_log(r"TURN over \(closed\): 1 delivered, 0 kept"), sink.log()[-1500:])
+    p.close()
+
+    # the peer refuses: a recipient (RSET, all or nothing), then the data
+    m2 = message("held two", body_lines(10, seed=32))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.sendmail("s2@client.example", ["x@held.example"], m2)
+    for what, refuse in (("a recipient", {"RCPT": b"550 5.1.1 no such user"}),
+                         ("the end of data", {"END": b"554 5.6.0 no thanks"}),
+                         ("MAIL", {"MAIL": b"451 4.3.0 try later"})):
+        p = TurnPeer(sink.port)
+        p.reply()
+        p.cmd(b"EHLO held.example")
+        code = p.cmd(b"TURN")[0]
+        msgs, cmds = p.receive(refuse=refuse)
+        p.close()
+        check(name + ": the peer refuses %s: the message stays held, the session ends with QUIT" % what,
+              code == 250 and not msgs and cmds[-1:] == [b"QUIT"] and len(held(sink, "held.example")) == 1,
+              (code, cmds, held(sink, "held.example")))
+        if what == "a recipient":
+            check(name + ": ... no DATA after a refused recipient, RSET instead",
+                  b"RSET" in cmds and b"DATA" not in cmds and not any(c.startswith(b"BDAT") for c in cmds), cmds)
+    check(name + ": the refusals are logged with the peer's reply",
+          sink.wait_log(r"kept domain=held\.example .* result=\"kept: RCPT TO:<x@held\.example> refused: "
+                        r"550 5\.1\.1 no such user\"")
+          and sink.wait_log(r"result=\"kept: the message refused: 554 5\.6\.0 no thanks\""), sink.log()[-1500:])
+    # then it is delivered on the next TURN, over BDAT with a pipelining peer
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    p.cmd(b"TURN")
+    msgs, cmds = p.receive(ext=(b"PIPELINING", b"8BITMIME", b"CHUNKING"))
+    p.close()
+    check(name + ": the kept message goes on the next TURN, by BDAT to a CHUNKING peer, byte for byte",
+          len(msgs) == 1 and split_trace(msgs[0][2])[1] == m2 and any(c.startswith(b"BDAT ") for c in cmds)
+          and not held(sink, "held.example"), (cmds, msgs[:1]))
+
+    # TURN for a domain that is not held, and for alice's domain without AUTH
+    for helo in (b"elsewhere.example", b"other.example"):
+        p = TurnPeer(sink.port)
+        p.reply()
+        p.cmd(b"EHLO " + helo)
+        check(name + ": TURN after EHLO %s is 502" % helo.decode(), p.cmd(b"TURN")[0] == 502)
+        p.cmd(b"QUIT")
+        p.close()
+    sink.stop(name)
+
+
+def test_atrn(binary, tmp):
+    name = "ATRN"
+    sink = hold_sink(binary, tmp, "--mailbox", "only@sink.example")  # no --turn
+    m = message("for alice", body_lines(30, seed=41))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.sendmail("s@client.example", ["alice@other.example"], m)
+        c.sendmail("s@client.example", ["h@held.example"], m)
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    check(name + ": held domains take any local part (--mailbox lists only local mailboxes)",
+          len(held(sink, "other.example")) == 1 and len(held(sink, "held.example")) == 1)
+    check(name + ": TURN without --turn is 502 even with mail held", p.cmd(b"TURN")[0] == 502)
+    check(name + ": AUTH as alice", p.cmd(auth_plain(b"alice", b"pw-a"))[0] == 235)
+    code, lines = p.cmd(b"ATRN other.example")
+    check(name + ": ATRN other.example as alice gets 250", code == 250, lines)
+    msgs, cmds = p.receive(ext=(b"PIPELINING", b"8BITMIME"))
+    p.close()
+    check(name + ": the held message arrives byte for byte, only alice's domain",
+          len(msgs) == 1 and msgs[0][1] == [b"alice@other.example"] and split_trace(msgs[0][2])[1] == m,
+          (cmds, msgs[:1]))
+    check(name + ": ... and is no longer held; held.example's stays",
+          not held(sink, "other.example") and len(held(sink, "held.example")) == 1)
+    # a bare ATRN collects every domain the user may: bob gets held.example,
+    # not alice's other.example
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.sendmail("s@client.example", ["again@other.example"], m)
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO peer.example")
+    p.cmd(auth_plain(b"bob", b"pw-b"))
+    code = p.cmd(b"ATRN")[0]
+    # while that connection collects held.example, another one cannot
+    q = TurnPeer(sink.port)
+    q.reply()
+    q.cmd(b"EHLO peer.example")
+    q.cmd(auth_plain(b"bob", b"pw-b"))
+    check(name + ": ATRN for a domain another connection is collecting is 451",
+          q.cmd(b"ATRN held.example")[0] == 451)
+    q.cmd(b"QUIT")
+    q.close()
+    msgs, cmds = p.receive()
+    p.close()
+    check(name + ": a bare ATRN as bob hands over held.example only",
+          code == 250 and len(msgs) == 1 and msgs[0][1] == [b"h@held.example"]
+          and not held(sink, "held.example") and len(held(sink, "other.example")) == 1, (code, cmds))
+    sink.wait_log(r"ATRN over \(closed\): 1 delivered")
+    q = TurnPeer(sink.port)
+    q.reply()
+    q.cmd(b"EHLO peer.example")
+    q.cmd(auth_plain(b"bob", b"pw-b"))
+    check(name + ": once that handover is over, the domain is free again: 453, nothing held",
+          q.cmd(b"ATRN held.example")[0] == 453)
+    q.close()
+    sink.stop(name)
+
+
+def test_hold_more(binary, tmp):
+    """Two held domains in one message, a large message, and a message that
+    needs an extension the peer does not offer."""
+    name = "hold"
+    sink = hold_sink(binary, tmp, "--turn")
+    m = message("two domains", body_lines(20, seed=61))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.sendmail("s@client.example", ["a@held.example", "b@other.example", "c@sink.example"], m)
+    check(name + ": a message to two held domains and a local one: a held copy each, one in the Maildir",
+          len(held(sink, "held.example")) == 1 and len(held(sink, "other.example")) == 1 and len(sink.new()) == 1)
+    big = message("big held", body_lines(30000, seed=62))  # about 1 MB, dot lines in it
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as c:
+        c.sendmail("s@client.example", ["big@held.example"], big)
+    # BODY=BINARYMIME (by BDAT): a peer without CHUNKING cannot take it
+    binmsg = message("binary", bytes(range(256)) + b"\r\n")
+    c = Raw(sink.port)
+    c.reply()
+    c.send(b"EHLO client.example\r\n")
+    c.reply()
+    c.send(b"MAIL FROM:<s@client.example> BODY=BINARYMIME\r\nRCPT TO:<bin@held.example>\r\n"
+           b"BDAT %d LAST\r\n" % len(binmsg) + binmsg)
+    codes = [c.code() for _ in range(3)]
+    c.send(b"QUIT\r\n")
+    c.close()
+    check(name + ": a BINARYMIME message to a held domain is accepted", codes == [250, 250, 250], codes)
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    code = p.cmd(b"TURN")[0]
+    msgs, cmds = p.receive(ext=(b"8BITMIME",))  # no CHUNKING, no BINARYMIME
+    p.close()
+    got = {split_trace(x[2])[1]: x[1] for x in msgs}
+    check(name + ": TURN: the held.example messages arrive (1 MB by DATA, dot-stuffed and back), "
+          "other.example's stays",
+          code == 250 and got.get(m) == [b"a@held.example"] and got.get(big) == [b"big@held.example"]
+          and len(msgs) == 2 and len(held(sink, "other.example")) == 1, (code, len(msgs), cmds[:12]))
+    check(name + ": the BINARYMIME message is not offered to a peer without BINARYMIME and stays held",
+          len(held(sink, "held.example")) == 1 and b"BODY=BINARYMIME" not in b" ".join(cmds)
+          and sink.wait_log(r"kept domain=held\.example .*result=\"kept: not sent: ERR_EXT"), sink.log()[-1000:])
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    p.cmd(b"TURN")
+    msgs, cmds = p.receive(ext=(b"PIPELINING", b"8BITMIME", b"CHUNKING", b"BINARYMIME"))
+    p.close()
+    check(name + ": ... and goes by BDAT, BODY=BINARYMIME, octets unchanged, to a peer that offers it",
+          len(msgs) == 1 and split_trace(msgs[0][2])[1] == binmsg and not held(sink, "held.example")
+          and any(b"BODY=BINARYMIME" in x for x in cmds), cmds)
+    sink.stop(name)
+
+
+def test_turn_timeout(binary, tmp):
+    """After the 250 the peer owes a 220: --timeout-cmd bounds the wait, and
+    the message stays held."""
+    name = "TURN timeout"
+    sink = hold_sink(binary, tmp, "--turn", "--timeout-cmd", "1")
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.sendmail("s@client.example", ["t@held.example"], message("timeout"))
+    p = TurnPeer(sink.port)
+    p.reply()
+    p.cmd(b"EHLO held.example")
+    t0 = time.time()
+    code = p.cmd(b"TURN")[0]
+    closed = p.eof(timeout=10)
+    took = time.time() - t0
+    check(name + ": no 220 from the peer: the sink closes after --timeout-cmd (%.1f s)" % took,
+          code == 250 and closed and 0.9 < took < 5 and p.buf == b"", (code, closed, p.buf))
+    check(name + ": the message stays held, the timeout is logged",
+          len(held(sink, "held.example")) == 1 and sink.wait_log(r"timeout: no reply within 1 s .* after TURN"),
+          sink.log()[-800:])
+    p.close()
+    sink.stop(name)
+
+
+def test_atrn_tls(binary, tmp):
+    """STARTTLS, AUTH, ATRN: the handover runs in the same TLS session."""
+    name = "ATRN over TLS"
+    if not tls_available(binary, tmp, name):
+        return
+    sink = hold_sink(binary, tmp, "--tls-cert", Cert.path, "--tls-key", Cert.key)
+    m = message("over tls", body_lines(50, seed=51))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+        c.starttls(context=Cert.context())
+        c.login("alice", "pw-a")
+        c.sendmail("s@client.example", ["a@other.example"], m)
+    raw = socket.create_connection(("127.0.0.1", sink.port), timeout=10)
+    p = TurnPeer.__new__(TurnPeer)
+    p.s, p.buf = raw, b""
+    p.reply()
+    p.cmd(b"EHLO peer.example")
+    p.cmd(b"STARTTLS")
+    p.s = Cert.context().wrap_socket(raw, server_hostname="localhost")
+    p.cmd(b"EHLO peer.example")
+    p.cmd(auth_plain(b"alice", b"pw-a"))
+    code = p.cmd(b"ATRN other.example")[0]
+    msgs, cmds = p.receive(ext=(b"PIPELINING", b"CHUNKING"))
+    p.close()
+    check(name + ": delivered in the same TLS session, byte for byte",
+          code == 250 and len(msgs) == 1 and split_trace(msgs[0][2])[1] == m and not held(sink, "other.example"),
+          (code, cmds))
+    sink.stop(name)
 
 
 def main():
@@ -2102,6 +2497,11 @@ def main():
             run("AUTH guessing", test_auth_guessing, b, tmp)
             run("refusal log", test_refusal_log, b, tmp)
             run("options", test_bad_options, b, tmp)
+            run("TURN", test_turn, b, tmp)
+            run("ATRN", test_atrn, b, tmp)
+            run("TURN timeout", test_turn_timeout, b, tmp)
+            run("hold", test_hold_more, b, tmp)
+            run("ATRN over TLS", test_atrn_tls, b, tmp)
         PREFIX = ""
         run("build", test_build, tmp)
     finally:
