@@ -634,7 +634,7 @@ static void event(struct run *r, int st, const union smtp_cevent *ev, size_t use
             CHECK(code == 221 && r->rl_at_final && r->rl_final_code == 221 && r->app_quit,
                   "CEV_CLOSED why QUIT without QUIT and 221");
         if (ev->closed.why == SMTP_WHY_421)
-            CHECK(code == 421 || r->app_quit, "CEV_CLOSED why 421 without 421");
+            CHECK(code == 421 || code == 221 || r->app_quit, "CEV_CLOSED why 421 without 421 (or 221 unasked)");
         r->closed = 1;
         /* what was queued and not sent is dropped: the marks apply now */
         for (k = 0; k < r->nmarks; k++)
