@@ -142,7 +142,7 @@ test-vendor: smtp.c smtp.h | $(TEST_DIR)
 # Fuzz targets (fuzz/*.c, one LLVMFuzzerTestOneInput each), built three
 # ways: libFuzzer, AFL++, and the plain replay main.  fuzz/README section of
 # the top README explains the workflow; corpus/README.md the seeds.
-FUZZ_TARGETS  := fuzz_server fuzz_split fuzz_data fuzz_args fuzz_ext
+FUZZ_TARGETS  := fuzz_server fuzz_split fuzz_data fuzz_args fuzz_ext fuzz_client fuzz_b2b
 FUZZ_SECONDS  ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 AFL_SECONDS   ?= 600
@@ -150,7 +150,7 @@ FUZZ_WORK     ?= $(BUILD)/fuzz-work
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_WARN     := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
                  -Wno-implicit-fallthrough -Werror
-FUZZ_DEPS     := smtp.c smtp.h fuzz/fuzz_common.h
+FUZZ_DEPS     := smtp.c smtp.h fuzz/fuzz_common.h fuzz/b2b.h
 FUZZ_DEFS     ?=
 FUZZ_LIBFUZZER := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/libfuzzer/%)
 FUZZ_REPLAY_GCC := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay-gcc/%)
@@ -193,7 +193,7 @@ fuzz-merge: $(FUZZ_LIBFUZZER)
 	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_WORK=$(FUZZ_WORK) BUILD=$(BUILD) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
 	    sh fuzz/merge.sh work
 
-## fuzz-seeds      regenerate the hand-made seeds (fuzz/mkseeds.py) and merge them
+## fuzz-seeds      regenerate the hand-made seeds (fuzz/mkseeds*.py) and merge them
 fuzz-seeds: $(FUZZ_LIBFUZZER)
 	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_WORK=$(FUZZ_WORK) BUILD=$(BUILD) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
 	    sh fuzz/merge.sh seeds

@@ -2629,6 +2629,8 @@ static int smtp__cfree(const struct smtp_client *c)
 {
     int pipelining = (c->caps.ext & SMTP_EXT_PIPELINING) &&
                      !(c->cfg.options & SMTP_COPT_NO_PIPELINING);
+    if (c->_flags & SMTP__CF_ENDING)
+        return SMTP_ERR_BUSY; /* the end of the data is not queued yet: nothing before it */
     if (c->_pipe_n == 0)
         return SMTP_OK;
     if (!pipelining || (c->_flags & SMTP__CF_LAST) || c->_pipe_n >= SMTP_CLIENT_PIPE_MAX)
@@ -3004,8 +3006,8 @@ static unsigned smtp__rcpt_result(const struct smtp_client *c, unsigned code)
  * (only pipelined commands can be pending, and RSET may join them). */
 static void smtp__cabandon(struct smtp_client *c)
 {
-    if (c->_flags & SMTP__CF_MAIL_OK)
-        (void)smtp__csimple(c, "RSET", SMTP__K_RSET);
+    if ((c->_flags & SMTP__CF_MAIL_OK) && c->_state != SMTP__CS_QUIT)
+        (void)smtp__csimple(c, "RSET", SMTP__K_RSET); /* (QUIT ends it anyway) */
     c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
     c->_state = SMTP__CS_READY;
 }
@@ -3039,7 +3041,7 @@ static int smtp__cauth_step(struct smtp_client *c)
 
 /* A whole reply is in: the event it makes for the command it answers, 0
  * when none (the session goes on by itself), or the end of the session. */
-static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
+static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
 {
     unsigned code = c->_code, kind = SMTP__K_GREETING, cls = code / 100;
     ev->any.reply.code = code;
@@ -3105,10 +3107,13 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
         return ev->type = SMTP_CEV_AUTH;
 #endif
     case SMTP__K_MAIL:
-        if (cls == 2)
+        if (cls == 2) {
             c->_flags |= SMTP__CF_MAIL_OK;
-        else if (c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA)
+        } else if (c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA) {
+            /* nothing to reset: a 250 seen before was an earlier MAIL's */
+            c->_flags &= (uint16_t)~SMTP__CF_MAIL_OK;
             smtp__cabandon(c);
+        }
         return ev->type = SMTP_CEV_MAIL;
     case SMTP__K_RCPT:
         ev->rcpt.index = c->_rcpt_replies++;
@@ -3162,6 +3167,16 @@ static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
     default: /* SMTP__K_QUIT */
         return smtp__cclose(c, ev, code == 221 ? SMTP_WHY_QUIT : SMTP_WHY_421);
     }
+}
+
+/* Replies to commands pipelined before QUIT leave the session quitting:
+ * nothing may be queued after QUIT. */
+static int smtp__creply(struct smtp_client *c, union smtp_cevent *ev)
+{
+    int quitting = c->_state == SMTP__CS_QUIT, e = smtp__creply_to(c, ev);
+    if (quitting && c->_state != SMTP__CS_CLOSED)
+        c->_state = SMTP__CS_QUIT;
+    return e;
 }
 
 /* ---------------------------------------------------------- public API */
@@ -3328,8 +3343,9 @@ static int smtp__cidle(const struct smtp_client *c)
 {
     if (c->_state != SMTP__CS_READY) /* a transaction ends by end() or rset() only */
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_MAIL ||
-                       c->_state == SMTP__CS_DATA || c->_state == SMTP__CS_BODY
+                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_TURNED ||
+                       c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA ||
+                       c->_state == SMTP__CS_BODY
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
@@ -3568,6 +3584,19 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
     return SMTP_OK;
 }
 
+/* SMTP_COPT_BARE_REFUSE met a bare CR or LF at `end` (the line it is on
+ * starts at j): the octets before it go out, and the scanner is then
+ * inside that line unless it is empty; -1 when there are none. */
+static size_t smtp__crefuse(struct smtp_client *c, size_t i, size_t j, size_t end, size_t *took)
+{
+    if (end == i)
+        return (size_t)-1;
+    if (end > j)
+        c->_body = SMTP__CB_MID; /* else a CRLF ended the run: at a line start */
+    *took = end - i;
+    return end - i;
+}
+
 /* The body octets p[i..n) that can go out as they are: up to a bare CR or
  * LF, or (over DATA) up to a line that starts with '.'.  Sets *took to the
  * octets consumed (the run, and a CR or LF turned into CRLF next time) and
@@ -3583,7 +3612,7 @@ static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t 
         if (cr && (size_t)(cr - p) + 1 < end) { /* a CR with something else after it */
             end = (size_t)(cr - p);
             if (refuse)
-                return end > i ? (*took = end - i) : (size_t)-1;
+                return smtp__crefuse(c, i, j, end, took);
             c->_body = SMTP__CB_BARE;
             *took = end + 1 - i;
             return end - i;
@@ -3600,7 +3629,7 @@ static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t 
         }
         if (!cr) { /* a bare LF */
             if (refuse)
-                return end > i ? (*took = end - i) : (size_t)-1;
+                return smtp__crefuse(c, i, j, end, took);
             c->_body = SMTP__CB_BARE;
             *took = end + 1 - i;
             return end - i;
@@ -3705,7 +3734,8 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
         return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_BODY
+                       c->_state == SMTP__CS_TURNED || c->_state == SMTP__CS_TLS ||
+                       c->_state == SMTP__CS_BODY
                    ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
                    : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
@@ -3766,7 +3796,8 @@ SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains)
 SMTP_API int smtp_client_quit(struct smtp_client *c)
 {
     int r;
-    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS)
+    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS ||
+        c->_state == SMTP__CS_TURNED)
         return SMTP_ERR_STATE;
     if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
         return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */

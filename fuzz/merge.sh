@@ -2,13 +2,14 @@
 # make fuzz-merge / fuzz-seeds: minimise corpus/<target>/ together with new
 # inputs (-merge=1 of the libFuzzer builds) and write the result back.
 #   fuzz/merge.sh work   build/fuzz-work/<target> (and AFL++ queues for fuzz_server)
-#   fuzz/merge.sh seeds  the hand-made seeds of fuzz/mkseeds.py and mkseeds_ext.py
+#   fuzz/merge.sh seeds  the hand-made seeds of fuzz/mkseeds.py, mkseeds_ext.py and mkseeds_client.py
 # Environment: FUZZ_DIR (libFuzzer builds in $FUZZ_DIR/libfuzzer), FUZZ_WORK,
 # BUILD, FUZZ_TARGETS.
 mode=$1
 if [ "$mode" = seeds ]; then
     rm -rf "$FUZZ_WORK/seeds" && python3 fuzz/mkseeds.py "$FUZZ_WORK/seeds" &&
-        python3 fuzz/mkseeds_ext.py "$FUZZ_WORK/seeds/fuzz_ext" || exit 1
+        python3 fuzz/mkseeds_ext.py "$FUZZ_WORK/seeds/fuzz_ext" &&
+        python3 fuzz/mkseeds_client.py "$FUZZ_WORK/seeds" || exit 1
 fi
 for t in $FUZZ_TARGETS; do
     extra=""
