@@ -95,8 +95,8 @@ enum smtp__state {
     SMTP__ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
     SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_CLOSED,
-    SMTP__ST_TURNED,  /* TURN/ATRN accepted: the connection is the sender's now */
-    SMTP__ST_KEEP /* in the decisions table: the state does not change */
+    SMTP__ST_TURNED, /* TURN/ATRN accepted: the connection is the sender's now */
+    SMTP__ST_KEEP    /* in the decisions table: the state does not change */
 };
 #define SMTP__B(st) (1u << SMTP__ST_##st)
 #define SMTP__IN_SESSION (SMTP__B(INIT) | SMTP__B(READY) | SMTP__B(MAIL) | SMTP__B(RCPT))
@@ -336,7 +336,7 @@ enum smtp__need { SMTP__N_NONE, SMTP__N_SEND, SMTP__N_ESMTP, SMTP__N_TURN, SMTP_
     X(HELP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
     X(NOOP, SMTP__IN_SESSION, ARG_OPT, N_NONE, 0)                               \
     X(QUIT, SMTP__IN_SESSION | SMTP__B(REFUSED), ARG_NONE, N_NONE, 0)           \
-    X(TURN, SMTP__B(READY), ARG_NONE, N_TURN, 0)                               \
+    X(TURN, SMTP__B(READY), ARG_NONE, N_TURN, 0)                                \
     X(ATRN, SMTP__B(READY), ARG_OPT, N_EXT, SMTP_EXT_ATRN)                      \
     X(BDAT, SMTP__B(RCPT), ARG_REQ, N_EXT, SMTP_EXT_CHUNKING)                   \
     X(AUTH, SMTP__B(READY), ARG_REQ, N_EXT, SMTP_EXT_AUTH)                      \
@@ -384,8 +384,8 @@ static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
 static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
 static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
 static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
-static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0}; /* RFC 3207 4 */
-static const uint16_t smtp__codes_turn[] = {250, 421, 502, 0}; /* RFC 821 4.3 */
+static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0};            /* RFC 3207 4 */
+static const uint16_t smtp__codes_turn[] = {250, 421, 502, 0};                     /* RFC 821 4.3 */
 static const uint16_t smtp__codes_atrn[] = {250, 421, 450, 451, 453, 501, 502, 0}; /* RFC 2645 */
 static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501,
                                             534, 535, 538, 0}; /* RFC 4954 6 */
@@ -2178,8 +2178,7 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
         ~(uint32_t)((SMTP__HAS_CHUNKING ? 0 : SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME) |
                     (SMTP__HAS_STARTTLS ? 0 : SMTP_EXT_STARTTLS) |
                     (SMTP__HAS_AUTH ? 0 : SMTP_EXT_AUTH | SMTP_EXT_ATRN) |
-                    (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) |
-                    (SMTP__HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
+                    (SMTP__HAS_DSN ? 0 : SMTP_EXT_DSN) | (SMTP__HAS_UTF8 ? 0 : SMTP_EXT_SMTPUTF8));
     if (!(c->extensions & SMTP_EXT_CHUNKING))
         c->extensions &= ~(uint32_t)SMTP_EXT_BINARYMIME;
     if (!(c->extensions & SMTP_EXT_AUTH))
@@ -2475,54 +2474,64 @@ SMTP_API const char *smtp_err_desc(int err)
  * body runs are sent in place from the caller's buffer (_run). */
 
 enum smtp__cstate {
-    SMTP__CS_GREET,    /* waiting for the greeting */
-    SMTP__CS_HELLO,    /* EHLO, HELO or STARTTLS sent */
-    SMTP__CS_TLS,      /* STARTTLS got 220: waiting for smtp_client_tls_done() */
-    SMTP__CS_READY,    /* no transaction: MAIL, AUTH, NOOP, RSET, QUIT */
-    SMTP__CS_AUTH,     /* AUTH, TURN or ATRN sent: nothing else until its reply */
-    SMTP__CS_MAIL,     /* MAIL sent: RCPT and DATA */
-    SMTP__CS_DATA,     /* DATA sent, waiting for 354 */
-    SMTP__CS_BODY,     /* body octets go out */
-    SMTP__CS_END,      /* end of data sent, waiting for the verdict */
-    SMTP__CS_QUIT,     /* QUIT sent */
+    SMTP__CS_GREET, /* waiting for the greeting */
+    SMTP__CS_HELLO, /* EHLO, HELO or STARTTLS sent */
+    SMTP__CS_TLS,   /* STARTTLS got 220: waiting for smtp_client_tls_done() */
+    SMTP__CS_READY, /* no transaction: MAIL, AUTH, NOOP, RSET, QUIT */
+    SMTP__CS_AUTH,  /* AUTH, TURN or ATRN sent: nothing else until its reply */
+    SMTP__CS_MAIL,  /* MAIL sent: RCPT and DATA */
+    SMTP__CS_DATA,  /* DATA sent, waiting for 354 */
+    SMTP__CS_BODY,  /* body octets go out */
+    SMTP__CS_END,   /* end of data sent, waiting for the verdict */
+    SMTP__CS_QUIT,  /* QUIT sent */
     SMTP__CS_CLOSED,
-    SMTP__CS_TURNED    /* TURN/ATRN got 250: the connection is the receiver's now */
+    SMTP__CS_TURNED /* TURN/ATRN got 250: the connection is the receiver's now */
 };
 
 /* What the pipe holds: the command each expected reply answers. */
 enum smtp__kind {
-    SMTP__K_EHLO, SMTP__K_HELO, SMTP__K_STARTTLS, SMTP__K_AUTH, SMTP__K_MAIL, SMTP__K_RCPT,
-    SMTP__K_DATA, SMTP__K_BDAT, SMTP__K_END, SMTP__K_RSET, SMTP__K_NOOP, SMTP__K_QUIT,
+    SMTP__K_EHLO,
+    SMTP__K_HELO,
+    SMTP__K_STARTTLS,
+    SMTP__K_AUTH,
+    SMTP__K_MAIL,
+    SMTP__K_RCPT,
+    SMTP__K_DATA,
+    SMTP__K_BDAT,
+    SMTP__K_END,
+    SMTP__K_RSET,
+    SMTP__K_NOOP,
+    SMTP__K_QUIT,
     SMTP__K_TURN,
     SMTP__K_GREETING /* never in the pipe: the reply that comes unasked first */
 };
 
 enum smtp__cflag {
-    SMTP__CF_TLS = 1u << 0,      /* the connection is TLS */
-    SMTP__CF_ESMTP = 1u << 1,    /* EHLO was accepted */
-    SMTP__CF_AUTHED = 1u << 2,   /* AUTH got 235 */
-    SMTP__CF_MAIL_OK = 1u << 3,  /* the server opened the transaction */
-    SMTP__CF_FULL = 1u << 4,     /* a RCPT got 452: no more in this transaction */
-    SMTP__CF_BDAT = 1u << 5,     /* the body goes by BDAT */
-    SMTP__CF_BINARY = 1u << 6,   /* BODY=BINARYMIME: BDAT, octets as they are */
-    SMTP__CF_FAILED = 1u << 7,   /* a BDAT chunk was refused */
-    SMTP__CF_SECRET = 1u << 9,   /* _out holds credentials: wipe once sent */
-    SMTP__CF_LAST = 1u << 10,    /* the last command ends a group (RFC 2920 3.1) */
-    SMTP__CF_UTF8 = 1u << 11,    /* the transaction is SMTPUTF8 */
-    SMTP__CF_ENDING = 1u << 12   /* smtp_client_end() waits for the body to drain */
+    SMTP__CF_TLS = 1u << 0,     /* the connection is TLS */
+    SMTP__CF_ESMTP = 1u << 1,   /* EHLO was accepted */
+    SMTP__CF_AUTHED = 1u << 2,  /* AUTH got 235 */
+    SMTP__CF_MAIL_OK = 1u << 3, /* the server opened the transaction */
+    SMTP__CF_FULL = 1u << 4,    /* a RCPT got 452: no more in this transaction */
+    SMTP__CF_BDAT = 1u << 5,    /* the body goes by BDAT */
+    SMTP__CF_BINARY = 1u << 6,  /* BODY=BINARYMIME: BDAT, octets as they are */
+    SMTP__CF_FAILED = 1u << 7,  /* a BDAT chunk was refused */
+    SMTP__CF_SECRET = 1u << 9,  /* _out holds credentials: wipe once sent */
+    SMTP__CF_LAST = 1u << 10,   /* the last command ends a group (RFC 2920 3.1) */
+    SMTP__CF_UTF8 = 1u << 11,   /* the transaction is SMTPUTF8 */
+    SMTP__CF_ENDING = 1u << 12  /* smtp_client_end() waits for the body to drain */
 };
 /* The body goes by BDAT: never when CHUNKING is compiled out. */
 #define SMTP__CBDAT(c) (SMTP__HAS_CHUNKING && ((c)->_flags & SMTP__CF_BDAT))
-#define SMTP__CF_TRANSACTION                                                                      \
-    (SMTP__CF_MAIL_OK | SMTP__CF_FULL | SMTP__CF_BDAT | SMTP__CF_BINARY | SMTP__CF_FAILED |      \
+#define SMTP__CF_TRANSACTION                                                                \
+    (SMTP__CF_MAIL_OK | SMTP__CF_FULL | SMTP__CF_BDAT | SMTP__CF_BINARY | SMTP__CF_FAILED | \
      SMTP__CF_UTF8)
 
 /* Body scanner states. */
 enum smtp__cbody {
-    SMTP__CB_SOL,  /* at a line start: a '.' gets stuffed */
-    SMTP__CB_MID,  /* inside a line */
-    SMTP__CB_CR,   /* a CR was taken, its LF may come next */
-    SMTP__CB_BARE  /* a bare LF was taken: CRLF goes out first */
+    SMTP__CB_SOL, /* at a line start: a '.' gets stuffed */
+    SMTP__CB_MID, /* inside a line */
+    SMTP__CB_CR,  /* a CR was taken, its LF may come next */
+    SMTP__CB_BARE /* a bare LF was taken: CRLF goes out first */
 };
 
 /* The replies the server may give to each command: the receiver's tables
@@ -2541,8 +2550,8 @@ static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
 #endif
 static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
 static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
-static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501, 503,
-                                         530, 550, 552, 554, 0};
+static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501,
+                                         503, 530, 550, 552, 554, 0};
 static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
 static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
 static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
@@ -2553,32 +2562,32 @@ static const struct smtp__ckind {
     uint8_t extra; /* smtp__cc_extra too: a receiver's table, which lacks them */
     uint8_t last;  /* ends a pipelined group: nothing is queued after it */
 } smtp__ckinds[] = {
-    {smtp__cc_ehlo, 0, 1},                  /* EHLO */
-    {smtp__cc_ehlo, 0, 1},                  /* HELO */
+    {smtp__cc_ehlo, 0, 1}, /* EHLO */
+    {smtp__cc_ehlo, 0, 1}, /* HELO */
 #ifndef SMTP_NO_STARTTLS
-    {smtp__cc_tls, 0, 1},                   /* STARTTLS */
+    {smtp__cc_tls, 0, 1}, /* STARTTLS */
 #else
     {0, 0, 1},
 #endif
 #ifndef SMTP_NO_AUTH
-    {smtp__cc_auth, 0, 1},                  /* AUTH */
+    {smtp__cc_auth, 0, 1}, /* AUTH */
 #else
     {0, 0, 1},
 #endif
-    {smtp__codes_mail, 1, 0},               /* MAIL */
-    {smtp__codes_rcpt, 1, 0},               /* RCPT */
-    {smtp__cc_data, 0, 1},                  /* DATA */
+    {smtp__codes_mail, 1, 0}, /* MAIL */
+    {smtp__codes_rcpt, 1, 0}, /* RCPT */
+    {smtp__cc_data, 0, 1},    /* DATA */
 #ifndef SMTP_NO_CHUNKING
-    {smtp__cc_bdat, 0, 0},                  /* BDAT (not LAST) */
+    {smtp__cc_bdat, 0, 0}, /* BDAT (not LAST) */
 #else
     {0, 0, 0},
 #endif
-    {smtp__codes_data_end, 1, 1},           /* end of data, BDAT LAST */
-    {smtp__cc_simple, 0, 0},                /* RSET */
-    {smtp__cc_simple, 0, 1},                /* NOOP */
-    {smtp__cc_quit, 0, 1},                  /* QUIT */
-    {smtp__cc_turn, 0, 1},                  /* TURN, ATRN */
-    {smtp__cc_greeting, 0, 1},              /* the greeting */
+    {smtp__codes_data_end, 1, 1}, /* end of data, BDAT LAST */
+    {smtp__cc_simple, 0, 0},      /* RSET */
+    {smtp__cc_simple, 0, 1},      /* NOOP */
+    {smtp__cc_quit, 0, 1},        /* QUIT */
+    {smtp__cc_turn, 0, 1},        /* TURN, ATRN */
+    {smtp__cc_greeting, 0, 1},    /* the greeting */
 };
 
 static int smtp__in_codes(const uint16_t *t, unsigned code)
@@ -2627,8 +2636,8 @@ static void smtp__cpush(struct smtp_client *c, unsigned kind)
 /* May a command be queued now (rule C2)?  SMTP_OK or SMTP_ERR_BUSY. */
 static int smtp__cfree(const struct smtp_client *c)
 {
-    int pipelining = (c->caps.ext & SMTP_EXT_PIPELINING) &&
-                     !(c->cfg.options & SMTP_COPT_NO_PIPELINING);
+    int pipelining =
+        (c->caps.ext & SMTP_EXT_PIPELINING) && !(c->cfg.options & SMTP_COPT_NO_PIPELINING);
     if (c->_flags & SMTP__CF_ENDING)
         return SMTP_ERR_BUSY; /* the end of the data is not queued yet: nothing before it */
     if (c->_pipe_n == 0)
@@ -3008,7 +3017,7 @@ static void smtp__cabandon(struct smtp_client *c)
 {
     if ((c->_flags & SMTP__CF_MAIL_OK) && c->_state != SMTP__CS_QUIT)
         (void)smtp__csimple(c, "RSET", SMTP__K_RSET); /* (QUIT ends it anyway) */
-    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
+    c->_flags &= (uint16_t) ~(SMTP__CF_TRANSACTION & ~SMTP__CF_FAILED);
     c->_state = SMTP__CS_READY;
 }
 
@@ -3568,7 +3577,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
         return SMTP_ERR_STATE;
     if (c->_pipe_n == 0 && c->_rcpt_ok == 0) { /* every reply is in: nobody took it */
         (void)smtp__csimple(c, "RSET", SMTP__K_RSET);
-        c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
+        c->_flags &= (uint16_t) ~(SMTP__CF_TRANSACTION);
         c->_state = SMTP__CS_READY;
         return SMTP_ERR_NORCPT;
     }
@@ -3740,7 +3749,7 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
                    : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
         return r;
-    c->_flags &= (uint16_t)~(SMTP__CF_TRANSACTION);
+    c->_flags &= (uint16_t) ~(SMTP__CF_TRANSACTION);
     c->_state = SMTP__CS_READY;
     return SMTP_OK;
 }

@@ -201,30 +201,30 @@ extern "C" {
  * (positive).  Columns: name, number, the default reply of a decision event
  * (0: not a decision; smtp_event_default() returns it), description.  The
  * names come back from smtp_event_name(). */
-#define SMTP_EVENT_MAP(X)                                                      \
+#define SMTP_EVENT_MAP(X)                                                       \
     X(TURNED, -4, 0, "TURN/ATRN accepted: send the output, then be the sender") \
-    X(CLOSED, -3, 0, "session over: send the pending output, then close")      \
-    X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")       \
-    X(WANT_WRITE, -1, 0, "reply bytes wait in smtp_output(); take them first") \
-    X(NEED_INPUT, 0, 0, "all input consumed; feed more")                       \
-    X(EV_CONNECT, 1, 220, "new session: 220 (default) or 554 to refuse")       \
-    X(EV_HELO, 2, 250, "HELO <domain>: decide")                                \
-    X(EV_EHLO, 3, 250, "EHLO <domain>: decide")                                \
-    X(EV_MAIL, 4, 250, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")         \
-    X(EV_RCPT, 5, 250, "RCPT TO:<path>: decide")                               \
-    X(EV_DATA, 6, 354, "DATA: decide whether to take a message (354)")         \
-    X(EV_BODY, 7, 0, "a chunk of dot-unstuffed message data")                  \
-    X(EV_DATA_END, 8, 250, "end of message: decide, unless end.reject is set") \
-    X(EV_RSET, 9, 0, "RSET: transaction aborted (already answered 250)")       \
-    X(EV_VRFY, 10, 252, "VRFY <string>: decide")                               \
-    X(EV_EXPN, 11, 502, "EXPN <string>: decide")                               \
-    X(EV_HELP, 12, 214, "HELP [topic]: decide")                                \
-    X(EV_NOOP, 13, 0, "NOOP: already answered 250")                            \
-    X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")       \
-    X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")          \
-    X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")    \
-    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")     \
-    X(EV_TURN, 18, 502, "TURN: decide; 250 reverses the roles (SMTP_TURNED)")  \
+    X(CLOSED, -3, 0, "session over: send the pending output, then close")       \
+    X(PENDING, -2, 0, "waiting for smtp_reply() to a deferred decision")        \
+    X(WANT_WRITE, -1, 0, "reply bytes wait in smtp_output(); take them first")  \
+    X(NEED_INPUT, 0, 0, "all input consumed; feed more")                        \
+    X(EV_CONNECT, 1, 220, "new session: 220 (default) or 554 to refuse")        \
+    X(EV_HELO, 2, 250, "HELO <domain>: decide")                                 \
+    X(EV_EHLO, 3, 250, "EHLO <domain>: decide")                                 \
+    X(EV_MAIL, 4, 250, "MAIL (or SEND/SOML/SAML) FROM:<path>: decide")          \
+    X(EV_RCPT, 5, 250, "RCPT TO:<path>: decide")                                \
+    X(EV_DATA, 6, 354, "DATA: decide whether to take a message (354)")          \
+    X(EV_BODY, 7, 0, "a chunk of dot-unstuffed message data")                   \
+    X(EV_DATA_END, 8, 250, "end of message: decide, unless end.reject is set")  \
+    X(EV_RSET, 9, 0, "RSET: transaction aborted (already answered 250)")        \
+    X(EV_VRFY, 10, 252, "VRFY <string>: decide")                                \
+    X(EV_EXPN, 11, 502, "EXPN <string>: decide")                                \
+    X(EV_HELP, 12, 214, "HELP [topic]: decide")                                 \
+    X(EV_NOOP, 13, 0, "NOOP: already answered 250")                             \
+    X(EV_QUIT, 14, 0, "QUIT: already answered 221; SMTP_CLOSED follows")        \
+    X(EV_STARTTLS, 15, 220, "STARTTLS: decide, then smtp_tls_done()")           \
+    X(EV_AUTH, 16, 535, "AUTH credentials decoded: decide (235 to accept)")     \
+    X(EV_BDAT, 17, 0, "BDAT chunk accepted: its octets follow as EV_BODY")      \
+    X(EV_TURN, 18, 502, "TURN: decide; 250 reverses the roles (SMTP_TURNED)")   \
     X(EV_ATRN, 19, 453, "ATRN [domains]: decide; 250 reverses the roles")
 
 enum smtp_event_type {
@@ -238,21 +238,21 @@ enum smtp_event_type {
 
 /* Return codes of smtp_reply(), smtp_defer() and the parse helpers.
  * 0 is success; every failure is a distinct negative number. */
-#define SMTP_ERR_MAP(X)                                                         \
-    X(OK, 0, "success")                                                         \
-    X(ERR_STATE, -1, "no decision is waiting for an answer")                    \
-    X(ERR_CODE, -2, "reply code not allowed for this command (RFC 5321 4.3.2)") \
-    X(ERR_SYNTAX, -3, "syntax error")                                           \
-    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")               \
-    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63")   \
-    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                       \
-    X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")           \
-    X(ERR_BUSY, -8, "not now: send the output or wait for a reply, then retry")    \
-    X(ERR_EXT, -9, "the server did not offer the extension this needs")             \
-    X(ERR_SIZE, -10, "larger than the SIZE the server announced")                   \
-    X(ERR_LIMIT, -11, "the server takes no more recipients in this transaction")    \
-    X(ERR_NORCPT, -12, "no recipient was accepted: the transaction was reset")      \
-    X(ERR_TLS, -13, "needs TLS first (or SMTP_COPT_AUTH_PLAINTEXT)")                \
+#define SMTP_ERR_MAP(X)                                                          \
+    X(OK, 0, "success")                                                          \
+    X(ERR_STATE, -1, "no decision is waiting for an answer")                     \
+    X(ERR_CODE, -2, "reply code not allowed for this command (RFC 5321 4.3.2)")  \
+    X(ERR_SYNTAX, -3, "syntax error")                                            \
+    X(ERR_LOCAL_LEN, -4, "local-part longer than SMTP_LOCAL_MAX")                \
+    X(ERR_DOMAIN_LEN, -5, "domain longer than SMTP_DOMAIN_MAX or label > 63")    \
+    X(ERR_PATH_LEN, -6, "path longer than SMTP_PATH_MAX")                        \
+    X(ERR_UTF8, -7, "8-bit octets not allowed here, or malformed UTF-8")         \
+    X(ERR_BUSY, -8, "not now: send the output or wait for a reply, then retry")  \
+    X(ERR_EXT, -9, "the server did not offer the extension this needs")          \
+    X(ERR_SIZE, -10, "larger than the SIZE the server announced")                \
+    X(ERR_LIMIT, -11, "the server takes no more recipients in this transaction") \
+    X(ERR_NORCPT, -12, "no recipient was accepted: the transaction was reset")   \
+    X(ERR_TLS, -13, "needs TLS first (or SMTP_COPT_AUTH_PLAINTEXT)")             \
     X(ERR_BARE, -14, "a bare CR or LF in the body, refused by SMTP_COPT_BARE_REFUSE")
 
 enum smtp_err {
@@ -378,7 +378,7 @@ enum smtp_bye {
 
 /* SASL mechanisms of AUTH (ev.auth.mech). */
 enum smtp_mech {
-    SMTP_MECH_PLAIN = 1, /* RFC 4616 */
+    SMTP_MECH_PLAIN = 1,      /* RFC 4616 */
     SMTP_MECH_LOGIN = 2,      /* draft-murchison-sasl-login */
     SMTP_MECH_XOAUTH2 = 3,    /* Google/Microsoft XOAUTH2 (sender only) */
     SMTP_MECH_OAUTHBEARER = 4 /* RFC 7628 (sender only) */
@@ -792,17 +792,17 @@ SMTP_API const char *smtp_err_desc(int err);
 /* What smtp_client_feed() returns: the statuses of SMTP_EVENT_MAP
  * (SMTP_NEED_INPUT, SMTP_WANT_WRITE, SMTP_CLOSED) or a client event.
  * Every client event carries the reply that caused it (ev.reply). */
-#define SMTP_CLIENT_EVENT_MAP(X)                                                 \
-    X(CEV_READY, 1, "greeted, EHLO (and STARTTLS) done: start a transaction")    \
+#define SMTP_CLIENT_EVENT_MAP(X)                                                  \
+    X(CEV_READY, 1, "greeted, EHLO (and STARTTLS) done: start a transaction")     \
     X(CEV_TLS, 2, "STARTTLS accepted: run the handshake, smtp_client_tls_done()") \
-    X(CEV_AUTH, 3, "AUTH over: 235 accepted, anything else refused")             \
+    X(CEV_AUTH, 3, "AUTH over: 235 accepted, anything else refused")              \
     X(CEV_MAIL, 4, "reply to MAIL FROM")                                          \
-    X(CEV_RCPT, 5, "reply to RCPT TO number ev.rcpt.index")                      \
-    X(CEV_DATA, 6, "reply to DATA: 354 go ahead with the body, else refused")   \
-    X(CEV_SENT, 7, "the server's verdict on the message: 250 it took it")        \
+    X(CEV_RCPT, 5, "reply to RCPT TO number ev.rcpt.index")                       \
+    X(CEV_DATA, 6, "reply to DATA: 354 go ahead with the body, else refused")     \
+    X(CEV_SENT, 7, "the server's verdict on the message: 250 it took it")         \
     X(CEV_RSET, 8, "reply to RSET")                                               \
-    X(CEV_REPLY, 9, "reply to NOOP, or a refused TURN/ATRN")                     \
-    X(CEV_CLOSED, 10, "session over: ev.closed.why says why")                    \
+    X(CEV_REPLY, 9, "reply to NOOP, or a refused TURN/ATRN")                      \
+    X(CEV_CLOSED, 10, "session over: ev.closed.why says why")                     \
     X(CEV_TURNED, 11, "TURN/ATRN got 250: be the receiver now (smtp_init())")
 
 enum smtp_cevent_type {
@@ -875,10 +875,10 @@ struct smtp_client_config {
 /* What the server's EHLO reply offered (c->caps, valid from SMTP_CEV_READY;
  * all zero after HELO). */
 struct smtp_caps {
-    uint32_t ext;      /* SMTP_EXT_* bits the server offered */
-    uint32_t mechs;    /* 1u << SMTP_MECH_x for each AUTH mechanism offered */
-    uint64_t size;     /* SIZE n: the server's limit; 0: none given */
-    uint16_t rcptmax;  /* LIMITS RCPTMAX=n; 0: none given */
+    uint32_t ext;     /* SMTP_EXT_* bits the server offered */
+    uint32_t mechs;   /* 1u << SMTP_MECH_x for each AUTH mechanism offered */
+    uint64_t size;    /* SIZE n: the server's limit; 0: none given */
+    uint16_t rcptmax; /* LIMITS RCPTMAX=n; 0: none given */
 };
 
 /* A reply as the client read it. */
@@ -901,9 +901,9 @@ union smtp_cevent {
     struct smtp_cev_rcpt { /* SMTP_CEV_RCPT */
         int type;
         struct smtp_creply reply;
-        uint16_t index;  /* the recipient, counting smtp_client_rcpt() calls
-                            of this transaction from 0 */
-        uint8_t result;  /* enum smtp_rcpt_result */
+        uint16_t index; /* the recipient, counting smtp_client_rcpt() calls
+                           of this transaction from 0 */
+        uint8_t result; /* enum smtp_rcpt_result */
     } rcpt;
     struct smtp_cev_closed { /* SMTP_CEV_CLOSED */
         int type;
@@ -914,12 +914,12 @@ union smtp_cevent {
 
 /* MAIL parameters (smtp_client_mail()).  Zero-initialised: none. */
 struct smtp_mail_opts {
-    uint64_t size;      /* SIZE=: the message's size estimate; 0: none */
-    uint8_t body;       /* enum smtp_body: BODY=; 0: none */
-    uint8_t smtputf8;   /* 1: SMTPUTF8 (UTF-8 in addresses) */
-    uint8_t ret;        /* DSN RET=: SMTP_RET_FULL or _HDRS; 0: none */
-    const char *envid;  /* DSN ENVID= as plain text (printable ASCII); the
-                           core writes it as xtext; NULL: none */
+    uint64_t size;     /* SIZE=: the message's size estimate; 0: none */
+    uint8_t body;      /* enum smtp_body: BODY=; 0: none */
+    uint8_t smtputf8;  /* 1: SMTPUTF8 (UTF-8 in addresses) */
+    uint8_t ret;       /* DSN RET=: SMTP_RET_FULL or _HDRS; 0: none */
+    const char *envid; /* DSN ENVID= as plain text (printable ASCII); the
+                          core writes it as xtext; NULL: none */
 };
 
 /* The client state: fixed size, caller-owned, copyable between calls.
@@ -928,33 +928,33 @@ struct smtp_client {
     struct smtp_client_config cfg;
     struct smtp_caps caps;
 #ifndef SMTP_NO_AUTH
-    const char *_sasl[5];               /* AUTH: the message's parts (C4) */
+    const char *_sasl[5]; /* AUTH: the message's parts (C4) */
     uint16_t _sasl_len[5];
-    uint32_t _sasl_pos;                 /* octets of the message encoded */
-    uint8_t _sasl_from, _sasl_to;       /* the parts of the message sent now */
-    uint8_t _sasl_step;                 /* SASL messages sent so far */
-    uint8_t _mech;                      /* enum smtp_mech of the exchange */
+    uint32_t _sasl_pos;           /* octets of the message encoded */
+    uint8_t _sasl_from, _sasl_to; /* the parts of the message sent now */
+    uint8_t _sasl_step;           /* SASL messages sent so far */
+    uint8_t _mech;                /* enum smtp_mech of the exchange */
 #endif
-    const char *_run;                   /* body octets to send in place (C3) */
+    const char *_run; /* body octets to send in place (C3) */
     size_t _run_len;
-    uint16_t _out_len, _out_off;        /* pending: _out[_out_off.._out_len) */
-    uint16_t _line_len;                 /* octets in _line */
-    uint16_t _text_len;                 /* octets in _text */
-    uint16_t _rcpts, _rcpt_replies;     /* RCPTs sent, replies to them read */
-    uint16_t _rcpt_ok;                  /* recipients accepted */
-    uint16_t _flags;                    /* smtp.c: SMTP__CF_* bits */
-    uint16_t _lines;                    /* lines of the reply being read */
-    unsigned _code;                     /* its code, 0 before its first line */
-    uint8_t _state;                     /* smtp.c: SMTP__CS_* */
-    uint8_t _body;                      /* body scanner: SMTP__CB_* */
-    uint8_t _why;                       /* enum smtp_client_why, once closed */
-    uint8_t _pipe_head, _pipe_n;        /* commands awaiting replies */
+    uint16_t _out_len, _out_off;    /* pending: _out[_out_off.._out_len) */
+    uint16_t _line_len;             /* octets in _line */
+    uint16_t _text_len;             /* octets in _text */
+    uint16_t _rcpts, _rcpt_replies; /* RCPTs sent, replies to them read */
+    uint16_t _rcpt_ok;              /* recipients accepted */
+    uint16_t _flags;                /* smtp.c: SMTP__CF_* bits */
+    uint16_t _lines;                /* lines of the reply being read */
+    unsigned _code;                 /* its code, 0 before its first line */
+    uint8_t _state;                 /* smtp.c: SMTP__CS_* */
+    uint8_t _body;                  /* body scanner: SMTP__CB_* */
+    uint8_t _why;                   /* enum smtp_client_why, once closed */
+    uint8_t _pipe_head, _pipe_n;    /* commands awaiting replies */
     uint8_t _pipe[SMTP_CLIENT_PIPE_MAX];
-    uint8_t _enh[2];                    /* enhanced code of the reply: class, */
-    uint16_t _detail;                   /* subject, detail */
-    char _line[SMTP__CLIENT_LINE];      /* the reply line being assembled */
-    char _text[SMTP_CLIENT_TEXT_MAX];   /* texts of the reply's lines */
-    char _out[SMTP_CLIENT_OUT_MAX];     /* commands to send */
+    uint8_t _enh[2];                  /* enhanced code of the reply: class, */
+    uint16_t _detail;                 /* subject, detail */
+    char _line[SMTP__CLIENT_LINE];    /* the reply line being assembled */
+    char _text[SMTP_CLIENT_TEXT_MAX]; /* texts of the reply's lines */
+    char _out[SMTP_CLIENT_OUT_MAX];   /* commands to send */
 };
 
 /* Fills *cfg with the defaults: "localhost", no options, SMTP_TLS_OFF. */
@@ -1022,8 +1022,7 @@ SMTP_API int smtp_client_data(struct smtp_client *c);
  * chunks.  Returns SMTP_OK with *used set, SMTP_ERR_BUSY (output pending,
  * or 354 not here yet), SMTP_ERR_STATE (no body expected: DATA refused),
  * or SMTP_ERR_BARE. */
-SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len,
-                              size_t *used);
+SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used);
 
 /* Ends the body: CRLF.CRLF (a CRLF first if the body did not end with
  * one), or the last BDAT.  SMTP_CEV_SENT brings the verdict. */
