@@ -84,9 +84,9 @@ TEST_ENV    = TEST_DIR=$(TEST_DIR) SKIP="$(TEST_SKIP)"
 
 $(TEST_DIR):
 	@mkdir -p $@
-$(TEST_DIR)/%-gcc: tests/%.c smtp.c smtp.h | $(TEST_DIR)
+$(TEST_DIR)/%-gcc: tests/%.c tests/tlib.h smtp.c smtp.h | $(TEST_DIR)
 	$(TEST_GCC) $(TEST_FLAGS) tests/$*.c smtp.c -o $@
-$(TEST_DIR)/%-clang: tests/%.c smtp.c smtp.h | $(TEST_DIR)
+$(TEST_DIR)/%-clang: tests/%.c tests/tlib.h smtp.c smtp.h | $(TEST_DIR)
 	$(CLANG) $(TEST_FLAGS) tests/$*.c smtp.c -o $@
 
 .PHONY: test-transcripts test-unit test-config test-packaging
