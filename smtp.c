@@ -3277,8 +3277,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
  * SMTP__CB_BARE when a CRLF is still owed for a held CR or LF. */
 static void smtp__cend_write(struct smtp_client *c)
 {
-    size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
     if (SMTP__CBDAT(c)) {
+        size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
         smtp__cput(c, "BDAT ", 5);
         smtp__cput_num(c, pl);
         smtp__cput(c, " LAST\r\n", 7);
@@ -3537,12 +3537,13 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
     r = smtp__cput_path(c, to,
                         SMTP_PATH_POSTMASTER |
                             ((c->_flags & SMTP__CF_UTF8) ? (unsigned)SMTP_PATH_UTF8 : 0u));
-    for (k = 0; SMTP__HAS_DSN && r == SMTP_OK && k < 4; k++)
-        if (notify & (1u << k)) {
-            smtp__cput(c, sep == '=' ? " NOTIFY=" : ",", (size_t)-1);
-            smtp__cput(c, words[k], (size_t)-1);
-            sep = ',';
-        }
+    if (SMTP__HAS_DSN)
+        for (k = 0; r == SMTP_OK && k < 4; k++)
+            if (notify & (1u << k)) {
+                smtp__cput(c, sep == '=' ? " NOTIFY=" : ",", (size_t)-1);
+                smtp__cput(c, words[k], (size_t)-1);
+                sep = ',';
+            }
     if (SMTP__HAS_DSN && r == SMTP_OK && orcpt) {
         const char *semi = strchr(orcpt, ';'), *t;
         for (t = orcpt; semi && t < semi; t++)
