@@ -2431,18 +2431,26 @@ static const char smtp__err_text[] =
 #undef SMTP__X
     ;
 
-static const char *smtp__lookup(const signed char *num, size_t n, const char *text, int v, int desc)
+/* The name (desc 0) or description of value v: the strings of text[0..tn)
+ * are name, description, name, ... in the order of num[0..n).  Indexes,
+ * not pointer steps, so that every read is seen to stay inside text. */
+static const char *smtp__lookup(const signed char *num, size_t n, const char *text, size_t tn,
+                                int v, int desc)
 {
-    size_t i = 0, k;
+    size_t i = 0, k, o = 0;
     while (i < n && num[i] != v)
         i++;
     if (i == n)
         return "?";
-    for (k = 2 * i + (desc != 0); k; k--)
-        text += strlen(text) + 1;
-    return *text ? text : "?";
+    for (k = 2 * i + (desc != 0); k && o < tn; k--) {
+        while (o < tn && text[o] != '\0')
+            o++;
+        o++;
+    }
+    return o < tn && text[o] ? text + o : "?";
 }
-#define SMTP__LOOKUP(t, v, desc) smtp__lookup(t##_nums, sizeof t##_nums, t##_text, v, desc)
+#define SMTP__LOOKUP(t, v, desc) \
+    smtp__lookup(t##_nums, sizeof t##_nums, t##_text, sizeof t##_text, v, desc)
 
 SMTP_API const char *smtp_event_name(int ev)
 {
