@@ -894,6 +894,24 @@ SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
     return smtp__check_domain(p, 0, n, 0);
 }
 
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
+/* ATRN's argument (RFC 2645 4): Domains separated by ',' (empty: every
+ * domain).  Both roles check it with this. */
+static int smtp__domains_ok(const char *a, size_t n)
+{
+    size_t i = 0, st;
+    while (i < n) {
+        for (st = i; i < n && a[i] != ','; i++) {
+        }
+        if (smtp__check_domain(a, st, i, 0) != SMTP_OK)
+            return 0;
+        if (i < n && ++i == n)
+            return 0; /* a trailing ',' */
+    }
+    return 1;
+}
+#endif
+
 /* The octet at p[*i] in a path, which is not ASCII text: with utf8, the
  * start of a well-formed UTF-8 sequence, which *i then steps over.  Returns
  * 1 for that, 0 for an ASCII octet that is a syntax error, -1 for 8-bit
@@ -1615,21 +1633,6 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
     return s->_state == SMTP__ST_INIT && v != SMTP__V_RCPT && v != SMTP__V_DATA
                ? SMTP__NO(SEQ_HELO)
                : SMTP__NO(SEQUENCE);
-}
-
-/* ATRN's argument: Domains separated by ',' (empty: every domain). */
-static int smtp__domains_ok(const char *a, size_t n)
-{
-    size_t i = 0, st;
-    while (i < n) {
-        for (st = i; i < n && a[i] != ','; i++) {
-        }
-        if (smtp__check_domain(a, st, i, 0) != SMTP_OK)
-            return 0;
-        if (i < n && ++i == n)
-            return 0; /* a trailing ',' */
-    }
-    return 1;
 }
 
 /* The verb of l[0..vl), or SMTP__V_COUNT.  Its first four letters,
@@ -3779,18 +3782,12 @@ static int smtp__cturn(struct smtp_client *c, const char *cmd, const char *domai
         return SMTP_ERR_BUSY; /* TURN and ATRN end a group: nothing may precede */
     smtp__cput(c, cmd, (size_t)-1);
     if (domains && *domains) {
-        const char *p = domains;
-        size_t i = 0, st, n = strlen(domains);
-        while (i < n) { /* Domains separated by ',' (RFC 2645 4) */
-            for (st = i; i < n && p[i] != ','; i++) {
-            }
-            if (smtp__check_domain(p, st, i, 0) != SMTP_OK || (i < n && ++i == n)) {
-                c->_out_len = (uint16_t)start;
-                return SMTP_ERR_SYNTAX;
-            }
+        if (!smtp__domains_ok(domains, strlen(domains))) {
+            c->_out_len = (uint16_t)start;
+            return SMTP_ERR_SYNTAX;
         }
         smtp__cput(c, " ", 1);
-        smtp__cput(c, domains, n);
+        smtp__cput(c, domains, (size_t)-1);
     }
     if ((r = smtp__cfinish(c, start, SMTP__K_TURN)) == SMTP_OK)
         c->_state = SMTP__CS_AUTH; /* nothing else until the reply */
