@@ -3413,7 +3413,7 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
         part[4] = "\1\1";
         break;
     default: /* OAUTHBEARER, RFC 7628 3.1: the GS2 header, then the kvpairs */
-        if (strpbrk(user, ",="))
+        if (memchr(user, ',', strlen(user)) || memchr(user, '=', strlen(user)))
             return SMTP_ERR_SYNTAX;
         part[0] = "n,a=", part[1] = user, part[2] = ",\1auth=Bearer ", part[3] = secret;
         part[4] = "\1\1";
@@ -3556,7 +3556,7 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
                 sep = ',';
             }
     if (SMTP__HAS_DSN && r == SMTP_OK && orcpt) {
-        const char *semi = strchr(orcpt, ';'), *t;
+        const char *semi = (const char *)memchr(orcpt, ';', strlen(orcpt)), *t;
         for (t = orcpt; semi && t < semi; t++)
             if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
                 semi = 0; /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
