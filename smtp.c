@@ -2714,22 +2714,48 @@ static void smtp__cput_num(struct smtp_client *c, uint64_t v)
     smtp__cput(c, d, smtp__put_num(d, v));
 }
 
-/* "<addr>" checked as the receiver checks paths. */
+/* "<addr>".  The check keeps the command line whole (smtp.h): octets
+ * 0x21-0x7e but '<' and '>', SP only inside a quoted local part (a '"'
+ * first, to the next '"' not after a '\'), 8-bit octets only as UTF-8 with
+ * SMTP_PATH_UTF8, one '@' outside the quotes between a local part and a
+ * domain, and the lengths of RFC 5321 4.5.3.1.  The grammar is the
+ * server's to check (501/553 for that recipient). */
 static int smtp__cput_path(struct smtp_client *c, const char *addr, unsigned flags)
 {
-    size_t start = c->_out_len, n;
-    struct smtp_path path;
-    int r, has8 = 0;
+    size_t n = strlen(addr), i, at = 0, l;
+    int q = 0; /* 1 inside the quoted local part, 2 right after its '\' */
+    for (i = 0; i < n; i++) {
+        unsigned char o = (unsigned char)addr[i];
+        if (o >= 0x80) {
+            if (!(flags & SMTP_PATH_UTF8) || (l = smtp__utf8_len(addr, i, n)) == 0)
+                return SMTP_ERR_UTF8;
+            i += l - 1;
+        } else if (o < ' ' || o == 0x7f || o == '<' || o == '>' || (o == ' ' && !q)) {
+            return SMTP_ERR_SYNTAX;
+        } else if (q) {
+            q = q == 2 || o != '"' ? (q == 1 && o == '\\') + 1 : 0;
+        } else if (o == '"' && i == 0) {
+            q = 1;
+        } else if (o == '@') {
+            if (at)
+                return SMTP_ERR_SYNTAX;
+            at = i + 1;
+        }
+    }
+    if (n == 0 ? !(flags & SMTP_PATH_NULL_OK)
+        : at   ? at == 1 || at == n
+               : !(flags & SMTP_PATH_POSTMASTER) || !smtp__is_word(addr, 0, n, "POSTMASTER"))
+        return SMTP_ERR_SYNTAX;
+    if (at > SMTP_LOCAL_MAX + 1)
+        return SMTP_ERR_LOCAL_LEN;
+    if (n - at > SMTP_DOMAIN_MAX)
+        return SMTP_ERR_DOMAIN_LEN;
+    if (n + 2 > SMTP_PATH_MAX)
+        return SMTP_ERR_PATH_LEN;
     smtp__cput(c, "<", 1);
-    smtp__cput(c, addr, (size_t)-1);
+    smtp__cput(c, addr, n);
     smtp__cput(c, ">", 1);
-    if (c->_out_len > sizeof c->_out)
-        return SMTP_OK; /* no room: smtp__cfinish() says so */
-    n = c->_out_len - start;
-    r = smtp__parse_path(c->_out + start, n, flags, &path, &has8);
-    if (r == SMTP_OK && path.len != n)
-        r = SMTP_ERR_SYNTAX; /* a '>' inside */
-    return r;
+    return SMTP_OK;
 }
 
 /* -------------------------------------------------------------- AUTH */
@@ -3210,14 +3236,20 @@ SMTP_API void smtp_client_config_default(struct smtp_client_config *cfg)
 
 SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_config *cfg)
 {
+    size_t k;
     memset(c, 0, sizeof *c);
     if (cfg)
         c->cfg = *cfg;
     else
         smtp_client_config_default(&c->cfg);
-    if (!c->cfg.hostname ||
-        smtp_parse_domain(c->cfg.hostname, strlen(c->cfg.hostname), 1) != SMTP_OK)
-        c->cfg.hostname = "localhost"; /* never an EHLO argument that is not a name */
+    if (c->cfg.hostname) { /* one word of 1-255 octets 0x21-0x7e: the line stays whole */
+        for (k = 0; k < 256 && c->cfg.hostname[k] > ' ' && c->cfg.hostname[k] < 0x7f; k++) {
+        }
+        if (k == 0 || k > SMTP_DOMAIN_MAX || c->cfg.hostname[k])
+            c->cfg.hostname = 0;
+    }
+    if (!c->cfg.hostname)
+        c->cfg.hostname = "localhost";
     if (!c->cfg.max_reply_lines)
         c->cfg.max_reply_lines = 100;
     if (c->cfg.tls == SMTP_TLS_IMPLICIT)
