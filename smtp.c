@@ -2928,7 +2928,7 @@ static size_t smtp__cenh(const char *t, size_t n, unsigned code, uint8_t enh[3],
     for (k = 0; k < 3; k++) {
         size_t st = i;
         part[k] = 0;
-        while (i < n && i - st < 3 && SMTP__IS(t[i], SMTP__C_DIGIT))
+        while (i < n && i - st < 3 && t[i] >= '0' && t[i] <= '9')
             part[k] = part[k] * 10 + (unsigned)(t[i++] - '0');
         if (i == st || (k < 2 && (i >= n || t[i] != '.')))
             return 0;
@@ -2963,9 +2963,8 @@ static int smtp__cline(struct smtp_client *c, size_t n)
     const char *l = c->_line;
     unsigned code;
     size_t i, off;
-    if (n < 5 || l[n - 2] != '\r' || !SMTP__IS(l[0], SMTP__C_DIGIT) ||
-        !SMTP__IS(l[1], SMTP__C_DIGIT) || !SMTP__IS(l[2], SMTP__C_DIGIT) || l[0] < '2' ||
-        l[0] > '5' || l[1] > '5')
+    if (n < 5 || l[n - 2] != '\r' || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '5' ||
+        l[2] < '0' || l[2] > '9')
         return -1;
     n -= 2;
     if (n > 3 && l[3] != ' ' && l[3] != '-')
