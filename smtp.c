@@ -368,14 +368,22 @@ static const struct smtp__verb_row {
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
- * first three are the sender's too.  (With both roles out, only the
- * helpers smtp_parse_*() and the name lookups are left.) */
-#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
-static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
-                                            503, 550, 552, 553, 555, 0};
-static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
-                                            503, 550, 551, 552, 553, 555, 0};
-static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
+ * first three are the sender's too (in its code masks).  (With both roles
+ * out, only the helpers smtp_parse_*() and the name lookups are left.) */
+/* clang-format off */
+#define SMTP__CODES_MAIL(X) \
+    X(250) X(421) X(451) X(452) X(455) X(501) X(503) X(550) X(552) X(553) X(555)
+#define SMTP__CODES_RCPT(X) \
+    X(250) X(251) X(421) X(450) X(451) X(452) X(455) X(501) X(503) X(550) X(551) X(552) \
+    X(553) X(555)
+#define SMTP__CODES_DATA_END(X) X(250) X(421) X(450) X(451) X(452) X(550) X(552) X(554)
+/* clang-format on */
+#ifndef SMTP_NO_SERVER
+#define SMTP__CODE_ITEM(code) code,
+static const uint16_t smtp__codes_mail[] = {SMTP__CODES_MAIL(SMTP__CODE_ITEM) 0};
+static const uint16_t smtp__codes_rcpt[] = {SMTP__CODES_RCPT(SMTP__CODE_ITEM) 0};
+static const uint16_t smtp__codes_data_end[] = {SMTP__CODES_DATA_END(SMTP__CODE_ITEM) 0};
+#undef SMTP__CODE_ITEM
 #endif
 #ifndef SMTP_NO_SERVER
 static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
@@ -2549,63 +2557,77 @@ enum smtp__cbody {
  * (RFC 5321 4.3.2, RFC 821 4.3, the extensions), plus what RFC 5321 4.3.2
  * allows for any command (421, 500, 501) and the few codes real servers
  * give for policy that no table lists (530 of RFC 3207/4954, 554 on MAIL and
- * RCPT as Postfix's relay refusal does). */
-static const uint16_t smtp__cc_greeting[] = {220, 421, 554, 0};
-static const uint16_t smtp__cc_ehlo[] = {250, 421, 500, 501, 502, 504, 550, 0};
-#ifndef SMTP_NO_STARTTLS
-static const uint16_t smtp__cc_tls[] = {220, 421, 454, 500, 501, 502, 503, 0};
-#endif
-#ifndef SMTP_NO_AUTH
-static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
-                                         503, 504, 530, 534, 535, 538, 0};
-#endif
-static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
-static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
-static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501,
-                                         503, 530, 550, 552, 554, 0};
-static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
-static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
-static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
+ * RCPT as Postfix's relay refusal does).  Each command's codes are a mask
+ * over smtp__ccodes; MAIL, RCPT and the end of data take the receiver's
+ * lists (SMTP__CODES_*) and add 500, 530 and 554. */
+/* clang-format off */
+#define SMTP__CCODES(X) \
+    X(220) X(221) X(235) X(250) X(251) X(334) X(354) X(421) X(432) X(450) X(451) X(452) \
+    X(453) X(454) X(455) X(500) X(501) X(502) X(503) X(504) X(530) X(534) X(535) X(538) \
+    X(550) X(551) X(552) X(553) X(554) X(555)
+/* clang-format on */
+enum {
+#define SMTP__X(code) SMTP__B##code,
+    SMTP__CCODES(SMTP__X)
+#undef SMTP__X
+};
+static const uint16_t smtp__ccodes[] = {
+#define SMTP__X(code) code,
+    SMTP__CCODES(SMTP__X)
+#undef SMTP__X
+};
+#define SMTP__M(code) (1ul << SMTP__B##code)
+#define SMTP__MBIT(code) SMTP__M(code) |
+#define SMTP__M_ANY (SMTP__M(421) | SMTP__M(500) | SMTP__M(501))
+#define SMTP__M_EXTRA (SMTP__M(500) | SMTP__M(530) | SMTP__M(554))
+#define SMTP__M_EHLO (SMTP__M_ANY | SMTP__M(250) | SMTP__M(502) | SMTP__M(504) | SMTP__M(550))
+#define SMTP__M_BDAT                                                                          \
+    (SMTP__M_ANY | SMTP__M(250) | SMTP__M(450) | SMTP__M(451) | SMTP__M(452) | SMTP__M(503) | \
+     SMTP__M(530) | SMTP__M(550) | SMTP__M(552) | SMTP__M(554))
+#define SMTP__M_SIMPLE (SMTP__M_ANY | SMTP__M(250) | SMTP__M(504)) /* RSET, NOOP */
 
 /* By enum smtp__kind: a compiled-out kind keeps its row, empty. */
-static const struct smtp__ckind {
-    const uint16_t *codes;
-    uint8_t extra; /* smtp__cc_extra too: a receiver's table, which lacks them */
-    uint8_t last;  /* ends a pipelined group: nothing is queued after it */
-} smtp__ckinds[] = {
-    {smtp__cc_ehlo, 0, 1}, /* EHLO */
-    {smtp__cc_ehlo, 0, 1}, /* HELO */
+static const uint32_t smtp__cmasks[] = {
+    SMTP__M_EHLO, /* EHLO */
+    SMTP__M_EHLO, /* HELO */
 #ifndef SMTP_NO_STARTTLS
-    {smtp__cc_tls, 0, 1}, /* STARTTLS */
+    SMTP__M_ANY | SMTP__M(220) | SMTP__M(454) | SMTP__M(502) | SMTP__M(503), /* STARTTLS */
 #else
-    {0, 0, 1},
+    0,
 #endif
 #ifndef SMTP_NO_AUTH
-    {smtp__cc_auth, 0, 1}, /* AUTH */
+    SMTP__M_ANY | SMTP__M(235) | SMTP__M(334) | SMTP__M(432) | SMTP__M(454) | SMTP__M(502) |
+        SMTP__M(503) | SMTP__M(504) | SMTP__M(530) | SMTP__M(534) | SMTP__M(535) |
+        SMTP__M(538), /* AUTH */
 #else
-    {0, 0, 1},
+    0,
 #endif
-    {smtp__codes_mail, 1, 0}, /* MAIL */
-    {smtp__codes_rcpt, 1, 0}, /* RCPT */
-    {smtp__cc_data, 0, 1},    /* DATA */
-#ifndef SMTP_NO_CHUNKING
-    {smtp__cc_bdat, 0, 0}, /* BDAT (not LAST) */
-#else
-    {0, 0, 0},
-#endif
-    {smtp__codes_data_end, 1, 1}, /* end of data, BDAT LAST */
-    {smtp__cc_simple, 0, 0},      /* RSET */
-    {smtp__cc_simple, 0, 1},      /* NOOP */
-    {smtp__cc_quit, 0, 1},        /* QUIT */
-    {smtp__cc_turn, 0, 1},        /* TURN, ATRN */
-    {smtp__cc_greeting, 0, 1},    /* the greeting */
+    SMTP__CODES_MAIL(SMTP__MBIT) SMTP__M_EXTRA, /* MAIL */
+    SMTP__CODES_RCPT(SMTP__MBIT) SMTP__M_EXTRA, /* RCPT */
+    SMTP__M_ANY | SMTP__M(354) | SMTP__M(451) | SMTP__M(503) | SMTP__M(530) |
+        SMTP__M(554),                               /* DATA */
+    SMTP__M_BDAT,                                   /* BDAT (not LAST) */
+    SMTP__CODES_DATA_END(SMTP__MBIT) SMTP__M_EXTRA, /* end of data, BDAT LAST */
+    SMTP__M_SIMPLE,                                 /* RSET */
+    SMTP__M_SIMPLE,                                 /* NOOP */
+    SMTP__M_ANY | SMTP__M(221),                     /* QUIT */
+    SMTP__M_ANY | SMTP__M(250) | SMTP__M(450) | SMTP__M(451) | SMTP__M(453) | SMTP__M(502) |
+        SMTP__M(503) | SMTP__M(530),            /* TURN, ATRN */
+    SMTP__M(220) | SMTP__M(421) | SMTP__M(554), /* the greeting */
 };
+/* The kinds that end a pipelined group: nothing is queued after them. */
+#define SMTP__K_LAST                                                                            \
+    ((1u << SMTP__K_EHLO) | (1u << SMTP__K_HELO) | (1u << SMTP__K_STARTTLS) |                   \
+     (1u << SMTP__K_AUTH) | (1u << SMTP__K_DATA) | (1u << SMTP__K_END) | (1u << SMTP__K_NOOP) | \
+     (1u << SMTP__K_QUIT) | (1u << SMTP__K_TURN))
 
-static int smtp__in_codes(const uint16_t *t, unsigned code)
+/* May `code` answer a command of that kind (with more: the codes of BDAT)? */
+static int smtp__ccode_ok(unsigned kind, unsigned code, int more)
 {
-    for (; t && *t; t++)
-        if (*t == code)
-            return 1;
+    unsigned k;
+    for (k = 0; k < sizeof smtp__ccodes / sizeof smtp__ccodes[0]; k++)
+        if (smtp__ccodes[k] == code)
+            return ((smtp__cmasks[kind] | (more ? SMTP__M_BDAT : 0)) >> k) & 1;
     return 0;
 }
 
@@ -2638,7 +2660,7 @@ static void smtp__cpush(struct smtp_client *c, unsigned kind)
 {
     c->_pipe[(c->_pipe_head + c->_pipe_n) % SMTP_CLIENT_PIPE_MAX] = (uint8_t)kind;
     c->_pipe_n++;
-    if (smtp__ckinds[kind].last)
+    if ((SMTP__K_LAST >> kind) & 1)
         c->_flags |= SMTP__CF_LAST;
     else
         c->_flags &= (uint16_t)~SMTP__CF_LAST;
@@ -3105,11 +3127,9 @@ static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
     }
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
-    if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)) &&
-        !(SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
-          (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
-          smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
+    if (!smtp__ccode_ok(kind, code,
+                        SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
+                            (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)))) /* BDAT LAST */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
