@@ -2867,37 +2867,20 @@ static void smtp__sasl_forget(struct smtp_client *c)
 
 /* -------------------------------------------------------- reply reading */
 
-/* EHLO keywords and the extension bit each offers. */
-static const struct smtp__ckeyword {
-    char word[20];
-    uint32_t ext;
-} smtp__ckeywords[] = {
-    {"PIPELINING", SMTP_EXT_PIPELINING},
-    {"SIZE", SMTP_EXT_SIZE},
-    {"8BITMIME", SMTP_EXT_8BITMIME},
-    {"ENHANCEDSTATUSCODES", SMTP_EXT_ENHANCEDSTATUSCODES},
-    {"LIMITS", SMTP_EXT_LIMITS},
-/* a compiled-out extension is one no server offers (smtp.h) */
-#ifndef SMTP_NO_SMTPUTF8
-    {"SMTPUTF8", SMTP_EXT_SMTPUTF8},
-#endif
-#ifndef SMTP_NO_CHUNKING
-    {"CHUNKING", SMTP_EXT_CHUNKING},
-    {"BINARYMIME", SMTP_EXT_BINARYMIME},
-#endif
-#ifndef SMTP_NO_STARTTLS
-    {"STARTTLS", SMTP_EXT_STARTTLS},
-#endif
-#ifndef SMTP_NO_AUTH
-    {"AUTH", SMTP_EXT_AUTH},
-#endif
-#ifndef SMTP_NO_DSN
-    {"DSN", SMTP_EXT_DSN},
-#endif
-#ifndef SMTP_NO_AUTH
-    {"ATRN", SMTP_EXT_ATRN}, /* RFC 2645: needs AUTH */
-#endif
-};
+/* EHLO keywords, by the bit of SMTP_EXT_* each offers; SMTP__CEXTS: those
+ * this build uses (a compiled-out extension is one no server offers,
+ * smtp.h). */
+static const char smtp__ckeywords[] = "PIPELINING\0SIZE\0"
+                                      "8BITMIME\0ENHANCEDSTATUSCODES\0"
+                                      "SMTPUTF8\0LIMITS\0CHUNKING\0BINARYMIME\0STARTTLS\0"
+                                      "AUTH\0DSN\0ATRN\0";
+#define SMTP__CEXTS                                                                           \
+    (SMTP_EXT_PIPELINING | SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_ENHANCEDSTATUSCODES | \
+     SMTP_EXT_LIMITS | (SMTP__HAS_UTF8 ? SMTP_EXT_SMTPUTF8 : 0) |                             \
+     (SMTP__HAS_CHUNKING ? SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME : 0) |                     \
+     (SMTP__HAS_STARTTLS ? SMTP_EXT_STARTTLS : 0) |                                           \
+     (SMTP__HAS_AUTH ? SMTP_EXT_AUTH | SMTP_EXT_ATRN : 0) | /* ATRN needs AUTH (RFC 2645) */  \
+     (SMTP__HAS_DSN ? SMTP_EXT_DSN : 0))
 /* By enum smtp_mech; "AUTH " and the name start the command. */
 static const char smtp__mech_names[][12] = {"", "PLAIN", "LOGIN",
 #if SMTP__HAS_OAUTH
@@ -2910,29 +2893,29 @@ static const char smtp__mech_names[][12] = {"", "PLAIN", "LOGIN",
 static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
 {
     size_t i = 0, k, w;
+    uint32_t ext = 1;
     while (i < n && t[i] != ' ' && t[i] != '=')
         i++;
-    for (k = 0; k < sizeof smtp__ckeywords / sizeof smtp__ckeywords[0]; k++)
-        if (smtp__is_word(t, 0, i, smtp__ckeywords[k].word))
+    for (k = 0; smtp__ckeywords[k]; k += strlen(smtp__ckeywords + k) + 1, ext <<= 1)
+        if ((ext & SMTP__CEXTS) && smtp__is_word(t, 0, i, smtp__ckeywords + k))
             break;
-    if (k == sizeof smtp__ckeywords / sizeof smtp__ckeywords[0])
+    if (!smtp__ckeywords[k])
         return; /* a keyword we do not use */
-    c->caps.ext |= smtp__ckeywords[k].ext;
+    c->caps.ext |= ext;
     while (i < n) { /* the parameters */
         i++;
         for (w = i; w < n && t[w] != ' '; w++) {
         }
-        if (smtp__ckeywords[k].ext == SMTP_EXT_SIZE) {
+        if (ext == SMTP_EXT_SIZE) {
             uint64_t v;
             if (smtp_parse_u64(t + i, w - i, &v) == SMTP_OK)
                 c->caps.size = v;
-        } else if (SMTP__HAS_AUTH && smtp__ckeywords[k].ext == SMTP_EXT_AUTH) {
+        } else if (SMTP__HAS_AUTH && ext == SMTP_EXT_AUTH) {
             unsigned m;
             for (m = 1; m < SMTP__MECHS; m++)
                 if (smtp__is_word(t, i, w, smtp__mech_names[m]))
                     c->caps.mechs |= 1u << m;
-        } else if (smtp__ckeywords[k].ext == SMTP_EXT_LIMITS &&
-                   smtp__has_prefix(t, i, w, "RCPTMAX=")) {
+        } else if (ext == SMTP_EXT_LIMITS && smtp__has_prefix(t, i, w, "RCPTMAX=")) {
             uint64_t v;
             if (smtp_parse_u64(t + i + 8, w - i - 8, &v) == SMTP_OK && v > 0)
                 c->caps.rcptmax = (uint16_t)SMTP__MIN(v, 0xffffu);
