@@ -2924,26 +2924,26 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
     }
 }
 
-/* The enhanced status code "c.s.d " at the start of t[0..n) whose class is
- * the reply's first digit (RFC 3463 2): its length, 0 when none. */
-static size_t smtp__cenh(const char *t, size_t n, unsigned code, uint8_t enh[3], uint16_t *detail)
+/* The enhanced status code "class.subject.detail" at the start of t[0..n)
+ * (RFC 3463 2), its class the reply's first digit, then SP or the end of
+ * the line: its length with the SP, 0 when there is none.  The first
+ * line's is the reply's. */
+static size_t smtp__cenh(struct smtp_client *c, const char *t, size_t n)
 {
-    size_t i = 0;
-    unsigned part[3], k;
-    for (k = 0; k < 3; k++) {
-        size_t st = i;
-        part[k] = 0;
-        while (i < n && i - st < 3 && t[i] >= '0' && t[i] <= '9')
-            part[k] = part[k] * 10 + (unsigned)(t[i++] - '0');
-        if (i == st || (k < 2 && (i >= n || t[i] != '.')))
+    unsigned v[3] = {0, 0, 0}, k = 0, d = 0; /* part k, its digits d */
+    size_t i;
+    for (i = 0; i < n && t[i] != ' '; i++) {
+        if (t[i] == '.' && d && k < 2)
+            k++, d = 0;
+        else if (t[i] < '0' || t[i] > '9' || ++d > 3)
             return 0;
-        if (k < 2)
-            i++;
+        else
+            v[k] = v[k] * 10 + (unsigned)(t[i] - '0');
     }
-    if ((i < n && t[i] != ' ') || part[0] != code / 100 || part[1] > 255)
+    if (k < 2 || !d || v[0] != (unsigned)(c->_line[0] - '0') || v[1] > 255)
         return 0;
-    enh[0] = (uint8_t)part[0], enh[1] = (uint8_t)part[1];
-    *detail = (uint16_t)part[2];
+    if (c->_lines == 1)
+        c->_enh[0] = (uint8_t)v[0], c->_enh[1] = (uint8_t)v[1], c->_detail = (uint16_t)v[2];
     return i < n ? i + 1 : i;
 }
 
@@ -2975,7 +2975,7 @@ static int smtp__cline(struct smtp_client *c, size_t n)
     if (n > 3 && l[3] != ' ' && l[3] != '-')
         return -1;
     for (i = 4; i < n; i++)
-        if (l[i] == '\0' || l[i] == '\r' || l[i] == '\n')
+        if (l[i] == '\0' || l[i] == '\r') /* (the only LF ends the line) */
             return -1;
     code = (unsigned)((l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
     if (c->_code && code != c->_code)
@@ -2984,14 +2984,8 @@ static int smtp__cline(struct smtp_client *c, size_t n)
         return -1;
     c->_code = code;
     off = n > 4 ? 4 : n;
-    if (c->caps.ext & SMTP_EXT_ENHANCEDSTATUSCODES) {
-        uint8_t e[3] = {0, 0, 0};
-        uint16_t d = 0;
-        size_t el = smtp__cenh(l + off, n - off, code, e, &d);
-        if (el && c->_lines == 1)
-            c->_enh[0] = e[0], c->_enh[1] = e[1], c->_detail = d;
-        off += el;
-    }
+    if (c->caps.ext & SMTP_EXT_ENHANCEDSTATUSCODES)
+        off += smtp__cenh(c, l + off, n - off);
     if (c->_lines > 1 && c->_pipe_n && c->_pipe[c->_pipe_head] == SMTP__K_EHLO && code == 250)
         smtp__ccap(c, l + off, n - off);
     smtp__ctext(c, l + off, n - off);
