@@ -3063,7 +3063,7 @@ static int smtp__cauth_step(struct smtp_client *c)
 {
     unsigned step = c->_sasl_step;
     if (c->_mech == SMTP_MECH_LOGIN && step < 2) {
-        smtp__sasl_send(c, step, step + 1); /* the user name, then the password */
+        smtp__sasl_send(c, 2 + 2 * step, 3 + 2 * step); /* the user name, then the password */
         return 0;
     }
     if (c->_mech != SMTP_MECH_LOGIN && step == 0) {
@@ -3410,9 +3410,10 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
 SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authzid,
                               const char *user, const char *secret)
 {
-    const char *part[5];
-    size_t len[5], total = 0, start = (smtp__croom(c, 0), c->_out_len);
-    unsigned k, n = 5;
+    size_t lz, lu, ls, start = (smtp__croom(c, 0), c->_out_len);
+#if SMTP__HAS_OAUTH
+    unsigned k;
+#endif
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
         return r;
@@ -3428,57 +3429,46 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
         return SMTP_ERR_SYNTAX;
     if (!authzid)
         authzid = "";
-    switch (mech) {
-    case SMTP_MECH_PLAIN: /* RFC 4616 2: authzid NUL authcid NUL passwd */
-        part[0] = authzid, part[1] = "\0", part[2] = user, part[3] = "\0", part[4] = secret;
-        len[1] = len[3] = 1;
-        break;
-    case SMTP_MECH_LOGIN:
-        part[0] = user, part[1] = secret, n = 2;
-        break;
-    case SMTP_MECH_XOAUTH2:
-        part[0] = "user=", part[1] = user, part[2] = "\1auth=Bearer ", part[3] = secret;
-        part[4] = "\1\1";
-        break;
-    default: /* OAUTHBEARER, RFC 7628 3.1: the GS2 header, then the kvpairs */
-        if (memchr(user, ',', strlen(user)) || memchr(user, '=', strlen(user)))
-            return SMTP_ERR_SYNTAX;
-        part[0] = "n,a=", part[1] = user, part[2] = ",\1auth=Bearer ", part[3] = secret;
-        part[4] = "\1\1";
-        break;
-    }
-    for (k = 0; k < n; k++) {
-        if (!(mech == SMTP_MECH_PLAIN && (k == 1 || k == 3)))
-            len[k] = strlen(part[k]);
-        if (len[k] > 0xffff)
-            return SMTP_ERR_SYNTAX;
-        total += len[k];
-    }
-    for (k = 0; k < 5; k++) {
-        c->_sasl[k] = k < n ? part[k] : 0;
-        c->_sasl_len[k] = (uint16_t)(k < n ? len[k] : 0);
-    }
+    lz = strlen(authzid), lu = strlen(user), ls = strlen(secret);
+    if ((lz | lu | ls) > 0xffff)
+        return SMTP_ERR_SYNTAX;
+#if SMTP__HAS_OAUTH
+    if (mech == SMTP_MECH_OAUTHBEARER &&
+        (memchr(user, ',', lu) || memchr(user, '=', lu))) /* RFC 7628 3.1: a saslname */
+        return SMTP_ERR_SYNTAX;
+#endif
+    /* PLAIN (RFC 4616 2): authzid NUL authcid NUL passwd; LOGIN sends parts
+     * 2 and 4 one after the other (smtp__cauth_step()) */
+    c->_sasl[0] = authzid, c->_sasl[1] = c->_sasl[3] = "", c->_sasl[2] = user;
+    c->_sasl[4] = secret;
+#if SMTP__HAS_OAUTH
+    if (mech == SMTP_MECH_XOAUTH2)
+        c->_sasl[0] = "user=", c->_sasl[1] = user, c->_sasl[2] = "\1auth=Bearer ";
+    if (mech == SMTP_MECH_OAUTHBEARER) /* the GS2 header, then the kvpairs */
+        c->_sasl[0] = "n,a=", c->_sasl[1] = user, c->_sasl[2] = ",\1auth=Bearer ";
+    if (mech >= SMTP_MECH_XOAUTH2)
+        c->_sasl[3] = secret, c->_sasl[4] = "\1\1";
+#endif
+    c->_sasl_len[0] = (uint16_t)lz, c->_sasl_len[1] = c->_sasl_len[3] = 1; /* the NULs */
+    c->_sasl_len[2] = (uint16_t)lu, c->_sasl_len[4] = (uint16_t)ls;
+#if SMTP__HAS_OAUTH
+    for (k = 0; k < 5 && mech >= SMTP_MECH_XOAUTH2; k++)
+        c->_sasl_len[k] = (uint16_t)strlen(c->_sasl[k]);
+#endif
     c->_mech = (uint8_t)mech;
     c->_sasl_step = 0;
+    c->_sasl_from = 0, c->_sasl_to = 5;
     smtp__cput(c, "AUTH ", 5);
     smtp__cput(c, smtp__mech_names[mech], (size_t)-1);
-    /* the initial response when the line stays within 512 octets (RFC 4954 4) */
+    /* the initial response when the line stays within 512 octets (RFC 4954 4);
+     * no mechanism here has an empty one */
     if (mech != SMTP_MECH_LOGIN &&
-        c->_out_len + 1 + (total + 2) / 3 * 4 + 2 <= start + SMTP__REPLY_LINE) {
+        c->_out_len + 1 + (smtp__sasl_total(c) + 2) / 3 * 4 + 2 <= start + SMTP__REPLY_LINE) {
         smtp__cput(c, " ", 1);
-        if (total == 0)
-            smtp__cput(c, "=", 1); /* an empty initial response */
         smtp__cpush(c, SMTP__K_AUTH);
-        if (total == 0) {
-            smtp__cput(c, "\r\n", 2);
-            c->_sasl_step = 1;
-        } else {
-            smtp__sasl_send(c, 0, 5);
-        }
-    } else {
-        r = smtp__cfinish(c, start, SMTP__K_AUTH);
-        if (r != SMTP_OK)
-            return r;
+        smtp__sasl_send(c, 0, 5);
+    } else if ((r = smtp__cfinish(c, start, SMTP__K_AUTH)) != SMTP_OK) {
+        return r;
     }
     c->_state = SMTP__CS_AUTH;
     return SMTP_OK;
