@@ -2809,32 +2809,31 @@ static size_t smtp__sasl_total(const struct smtp_client *c)
  * allows, then CRLF: called again as the output drains (rule C4). */
 static void smtp__sasl_pump(struct smtp_client *c)
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t total = smtp__sasl_total(c);
     if (!(c->_flags & SMTP__CF_SECRET) || c->_sasl_pos > total)
         return;
     (void)smtp__croom(c, 0);
     while (c->_sasl_pos < total && sizeof c->_out - c->_out_len >= 4) {
         uint32_t v = 0;
-        int k, got = 0;
-        char q[4];
+        unsigned k, got = 0, x;
         for (k = 0; k < 3; k++) {
             int o = smtp__sasl_octet(c, c->_sasl_pos);
             if (o >= 0)
                 c->_sasl_pos++, got++;
             v = v << 8 | (uint32_t)(o >= 0 ? o : 0);
         }
-        for (k = 0; k < 4; k++) { /* '=' is an int: no ?: between it and a char */
-            q[k] = '=';
-            if (k <= got)
-                q[k] = b64[(v >> (18 - 6 * k)) & 63];
+        for (k = 0; k < 4; k++) { /* the alphabet A-Z a-z 0-9 + / without a table */
+            x = (v >> (18 - 6 * k)) & 63;
+            c->_out[c->_out_len++] = (char)(k > got   ? '='
+                                            : x < 26  ? 'A' + x
+                                            : x < 52  ? 'a' - 26 + x
+                                            : x < 62  ? x - 4 /* 52 is '0' */
+                                            : x == 62 ? '+'
+                                                      : '/');
         }
-        memcpy(c->_out + c->_out_len, q, 4);
-        c->_out_len = (uint16_t)(c->_out_len + 4);
     }
     if (c->_sasl_pos == total && sizeof c->_out - c->_out_len >= 2) {
-        memcpy(c->_out + c->_out_len, "\r\n", 2);
-        c->_out_len = (uint16_t)(c->_out_len + 2);
+        c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
         c->_sasl_pos++; /* past the end: the message is out */
     }
 }
