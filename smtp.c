@@ -2902,21 +2902,21 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
         return; /* a keyword we do not use */
     c->caps.ext |= ext;
     while (i < n) { /* the parameters */
-        i++;
+        uint64_t v;
+        size_t o = ++i + (ext == SMTP_EXT_LIMITS ? 8 : 0); /* after "RCPTMAX=" */
         for (w = i; w < n && t[w] != ' '; w++) {
         }
-        if (ext == SMTP_EXT_SIZE) {
-            uint64_t v;
-            if (smtp_parse_u64(t + i, w - i, &v) == SMTP_OK)
-                c->caps.size = v;
-        } else if (SMTP__HAS_AUTH && ext == SMTP_EXT_AUTH) {
+        if (SMTP__HAS_AUTH && ext == SMTP_EXT_AUTH) {
             unsigned m;
             for (m = 1; m < SMTP__MECHS; m++)
                 if (smtp__is_word(t, i, w, smtp__mech_names[m]))
                     c->caps.mechs |= 1u << m;
-        } else if (ext == SMTP_EXT_LIMITS && smtp__has_prefix(t, i, w, "RCPTMAX=")) {
-            uint64_t v;
-            if (smtp_parse_u64(t + i + 8, w - i - 8, &v) == SMTP_OK && v > 0)
+        } else if ((ext == SMTP_EXT_SIZE ||
+                    (ext == SMTP_EXT_LIMITS && smtp__has_prefix(t, i, w, "RCPTMAX="))) &&
+                   smtp_parse_u64(t + o, w - o, &v) == SMTP_OK) {
+            if (ext == SMTP_EXT_SIZE)
+                c->caps.size = v;
+            else if (v > 0)
                 c->caps.rcptmax = (uint16_t)SMTP__MIN(v, 0xffffu);
         }
         i = w;
