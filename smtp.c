@@ -2507,6 +2507,10 @@ enum smtp__cstate {
     SMTP__CS_TURNED /* TURN/ATRN got 250: the connection is the receiver's now */
 };
 
+/* Is the client in one of the states of mask m (SMTP__CSB() bits)? */
+#define SMTP__CSB(st) (1u << SMTP__CS_##st)
+#define SMTP__CIN(c, m) (((1u << (c)->_state) & (m)) != 0)
+
 /* What the pipe holds: the command each expected reply answers. */
 enum smtp__kind {
     SMTP__K_EHLO,
@@ -2881,9 +2885,9 @@ static const char smtp__ckeywords[] = "PIPELINING\0SIZE\0"
      (SMTP__HAS_AUTH ? SMTP_EXT_AUTH | SMTP_EXT_ATRN : 0) | /* ATRN needs AUTH (RFC 2645) */  \
      (SMTP__HAS_DSN ? SMTP_EXT_DSN : 0))
 /* By enum smtp_mech; "AUTH " and the name start the command. */
-static const char smtp__mech_names[][12] = {"", "PLAIN", "LOGIN",
+static const char smtp__mech_names[][SMTP__HAS_OAUTH ? 12 : 6] = {"", "PLAIN", "LOGIN",
 #if SMTP__HAS_OAUTH
-                                            "XOAUTH2", "OAUTHBEARER"
+                                                                  "XOAUTH2", "OAUTHBEARER"
 #endif
 };
 #define SMTP__MECHS (sizeof smtp__mech_names / sizeof smtp__mech_names[0])
@@ -3389,10 +3393,9 @@ SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 static int smtp__cidle(const struct smtp_client *c)
 {
     if (c->_state != SMTP__CS_READY) /* a transaction ends by end() or rset() only */
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_TURNED ||
-                       c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA ||
-                       c->_state == SMTP__CS_BODY
+        return SMTP__CIN(c, SMTP__CSB(CLOSED) | SMTP__CSB(QUIT) | SMTP__CSB(TLS) |
+                                SMTP__CSB(TURNED) | SMTP__CSB(MAIL) | SMTP__CSB(DATA) |
+                                SMTP__CSB(BODY))
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
@@ -3771,9 +3774,8 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TURNED || c->_state == SMTP__CS_TLS ||
-                       c->_state == SMTP__CS_BODY
+        return SMTP__CIN(c, SMTP__CSB(CLOSED) | SMTP__CSB(QUIT) | SMTP__CSB(TURNED) |
+                                SMTP__CSB(TLS) | SMTP__CSB(BODY))
                    ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
                    : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
@@ -3828,11 +3830,10 @@ SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains)
 SMTP_API int smtp_client_quit(struct smtp_client *c)
 {
     int r;
-    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS ||
-        c->_state == SMTP__CS_TURNED)
+    /* mid-body QUIT would be data: smtp_client_abort() */
+    if (SMTP__CIN(c, SMTP__CSB(CLOSED) | SMTP__CSB(QUIT) | SMTP__CSB(TLS) | SMTP__CSB(TURNED) |
+                         SMTP__CSB(BODY) | SMTP__CSB(GREET)))
         return SMTP_ERR_STATE;
-    if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
-        return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
         return r;
     c->_state = SMTP__CS_QUIT;
