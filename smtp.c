@@ -990,7 +990,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
 
     out->mailbox.ptr = out->local.ptr = out->domain.ptr = p ? p : "";
     out->mailbox.len = out->local.len = out->domain.len = out->len = 0;
-    if (n < 2 || p[0] != '<')
+    if (!p || n < 2 || p[0] != '<')
         return SMTP_ERR_SYNTAX;
     if (p[1] == '>') {
         out->len = 2;
@@ -2580,7 +2580,7 @@ static const uint16_t smtp__ccodes[] = {
     SMTP__CCODES(SMTP__X)
 #undef SMTP__X
 };
-#define SMTP__M(code) (1ul << SMTP__B##code)
+#define SMTP__M(code) ((uint32_t)1 << SMTP__B##code)
 #define SMTP__MBIT(code) SMTP__M(code) |
 #define SMTP__M_ANY (SMTP__M(421) | SMTP__M(500) | SMTP__M(501))
 #define SMTP__M_EXTRA (SMTP__M(500) | SMTP__M(530) | SMTP__M(554))
@@ -2631,7 +2631,7 @@ static int smtp__ccode_ok(unsigned kind, unsigned code, int more)
     unsigned k;
     for (k = 0; k < sizeof smtp__ccodes / sizeof smtp__ccodes[0]; k++)
         if (smtp__ccodes[k] == code)
-            return ((smtp__cmasks[kind] | (more ? SMTP__M_BDAT : 0)) >> k) & 1;
+            return ((smtp__cmasks[kind] | (more ? SMTP__M_BDAT : 0)) >> k & 1) != 0;
     return 0;
 }
 
