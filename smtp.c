@@ -674,13 +674,20 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
 #endif /* SMTP_NO_SERVER */
 
 #if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
+/* v in decimal at o: its length.  Divides by 10 in 16-bit steps with
+ * 32-bit arithmetic: a 64-bit division would link the C library's
+ * (__aeabi_uldivmod, ~750 octets of Cortex-M flash). */
 static size_t smtp__put_num(char *o, uint64_t v)
 {
     char d[20];
     size_t k = 0, n = 0;
-    do
-        d[k++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    do {
+        uint32_t hi = (uint32_t)(v >> 32), mid, lo;
+        mid = (hi % 10) << 16 | (uint32_t)v >> 16; /* < 10 << 16: mid / 10 < 1 << 16 */
+        lo = (mid % 10) << 16 | ((uint32_t)v & 0xffffu);
+        d[k++] = (char)('0' + lo % 10);
+        v = (uint64_t)(hi / 10) << 32 | (mid / 10) << 16 | lo / 10;
+    } while (v != 0);
     while (k)
         o[n++] = d[--k];
     return n;
@@ -1071,7 +1078,10 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d > 9)
             return SMTP_ERR_SYNTAX;
-        if (v > (UINT64_MAX - d) / 10)
+        /* v * 10 + d > UINT64_MAX, with constants only: a 64-bit division
+         * would link the C library's (__aeabi_uldivmod, ~750 octets of
+         * Cortex-M flash) */
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
             over = 1;
         v = v * 10 + d;
     }
