@@ -927,26 +927,27 @@ struct smtp_mail_opts {
  * Read `cfg` and `caps`; fields starting with '_' are private. */
 struct smtp_client {
     /* the private fields the code uses most come first: on Thumb-2 (and
-     * other compact encodings) a small offset makes a shorter instruction */
+     * other compact encodings) a small offset makes a shorter instruction;
+     * the reply being read, reset at once after each, is first */
+    uint8_t _enh[2];             /* enhanced code of the reply: class, */
+    uint16_t _detail;            /* subject, detail */
+    uint16_t _text_len;          /* octets in _text */
+    uint16_t _lines;             /* lines of the reply being read */
+    unsigned _code;              /* the reply's code, 0 before its first line */
     uint8_t _state;              /* smtp.c: SMTP__CS_* */
     uint8_t _body;               /* body scanner: SMTP__CB_* */
     uint8_t _why;                /* enum smtp_client_why, once closed */
     uint8_t _pipe_head, _pipe_n; /* commands awaiting replies */
-    uint8_t _enh[2];             /* enhanced code of the reply: class, */
 #ifndef SMTP_NO_AUTH
     uint8_t _sasl_from, _sasl_to; /* AUTH: the parts of the message sent now */
     uint8_t _sasl_step;           /* SASL messages sent so far */
     uint8_t _mech;                /* enum smtp_mech of the exchange */
 #endif
-    uint16_t _detail;               /* subject, detail */
     uint16_t _flags;                /* smtp.c: SMTP__CF_* bits */
     uint16_t _out_len, _out_off;    /* pending: _out[_out_off.._out_len) */
     uint16_t _line_len;             /* octets in _line */
-    uint16_t _text_len;             /* octets in _text */
-    uint16_t _lines;                /* lines of the reply being read */
     uint16_t _rcpts, _rcpt_replies; /* RCPTs sent, replies to them read */
     uint16_t _rcpt_ok;              /* recipients accepted */
-    unsigned _code;                 /* the reply's code, 0 before its first line */
     const char *_run;               /* body octets to send in place (C3) */
     size_t _run_len;
     struct smtp_client_config cfg;
