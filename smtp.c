@@ -2769,7 +2769,7 @@ static int smtp__cput_path(struct smtp_client *c, const char *addr, unsigned fla
         } else if (o < ' ' || o == 0x7f || o == '<' || o == '>' || (o == ' ' && !q)) {
             return SMTP_ERR_SYNTAX;
         } else if (q) {
-            q = q == 2 || o != '"' ? (q == 1 && o == '\\') + 1 : 0;
+            q = q == 2 ? 1 : o == '\\' ? 2 : o != '"';
         } else if (o == '"' && i == 0) {
             q = 1;
         } else if (o == '@') {
