@@ -3588,8 +3588,9 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
     if (SMTP__HAS_DSN && r == SMTP_OK && orcpt) {
         const char *semi = (const char *)memchr(orcpt, ';', strlen(orcpt)), *t;
         for (t = orcpt; semi && t < semi; t++)
-            if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
-                semi = 0; /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
+            if ((unsigned)((*t | 0x20) - 'a') > 'z' - 'a' && (unsigned)(*t - '0') > 9 &&
+                *t != '-') /* (by range: the class table is the receiver's) */
+                semi = 0;  /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
         if (!semi || semi == orcpt) {
             r = SMTP_ERR_SYNTAX; /* "addr-type;address" (RFC 3461 4.2) */
         } else {
