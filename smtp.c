@@ -567,7 +567,7 @@ static size_t smtp__enh_len(uint32_t e)
 
 enum smtp__how {
     SMTP__W_HOST = 1,  /* the hostname leads the first line */
-    SMTP__W_CLEAN = 2, /* the text is the core's own: no control octets */
+    SMTP__W_CLEAN = 2, /* the text is the core's own: one line, no control octets */
     SMTP__W_MORE = 4   /* more lines of this reply follow: no final "code SP" */
 };
 
@@ -583,21 +583,21 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                        size_t tl, size_t keep, unsigned how)
 {
     char *o = s->_out;
-    size_t el = smtp__enh_len(enh), sep = 0;
-    for (;;) {
-        const char *nl = (const char *)memchr(t, '\n', tl);
-        size_t len = s->_out_len, ll = nl ? (size_t)(nl - t) : tl, i;
-        size_t hl = (how & SMTP__W_HOST) ? SMTP__MIN(strlen(s->cfg.hostname), (size_t)255) : 0;
+    size_t el = smtp__enh_len(enh), sep = 0, len = s->_out_len;
+    size_t hl = (how & SMTP__W_HOST) ? SMTP__MIN(strlen(s->cfg.hostname), (size_t)255) : 0;
+    for (;;) { /* the catalogue's texts are one line each: no '\n' to look for */
+        const char *nl = (how & SMTP__W_CLEAN) ? 0 : (const char *)memchr(t, '\n', tl);
+        size_t ll = nl ? (size_t)(nl - t) : tl, i;
         size_t need = 4 + (el ? el + 1 : 0) + hl + (hl && ll) + (ll != 0) + 2;
         if (SMTP_REPLY_MAX - len < keep || SMTP_REPLY_MAX - len - keep < need)
             break;
         ll = SMTP__MIN(ll, SMTP__MIN((size_t)SMTP_REPLY_MAX - keep, len + SMTP__REPLY_LINE) - len -
                                need + (ll != 0));
-        o[len++] = (char)('0' + code / 100);
-        o[len++] = (char)('0' + code / 10 % 10);
-        o[len++] = (char)('0' + code % 10);
-        sep = len;
-        o[len++] = '-';
+        o[len] = (char)('0' + code / 100);
+        o[len + 1] = (char)('0' + code / 10 % 10);
+        o[len + 2] = (char)('0' + code % 10);
+        o[sep = len + 3] = '-';
+        len += 4;
         if (el) {
             unsigned part, v;
             o[len++] = (char)('0' + (enh >> 20));
@@ -618,15 +618,17 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
             len += hl;
             if (ll)
                 o[len++] = ' ';
+            hl = 0;
         }
-        for (i = 0; i < ll; i++) /* the catalogue's texts pass unchanged */
-            o[len + i] =
-                (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?');
+        if (how & SMTP__W_CLEAN)
+            memcpy(o + len, t, ll);
+        else
+            for (i = 0; i < ll; i++) /* control octets of the application's text go out as '?' */
+                o[len + i] = SMTP__IS(t[i], SMTP__C_PRINT) ? t[i] : '?';
         len += ll;
         o[len++] = '\r';
         o[len++] = '\n';
         s->_out_len = (uint16_t)len;
-        how &= ~(unsigned)SMTP__W_HOST;
         if (!nl)
             break;
         tl -= (size_t)(nl + 1 - t);
@@ -773,23 +775,26 @@ enum {
  * of smtp__parse_path(), on the deepest stack of a call. */
 static int smtp__check_domain(const char *p, size_t i, size_t n, unsigned how)
 {
-    size_t lab = 0, l;
+    size_t lab = 0, st, l;
     int has8 = 0;
     if (n - i > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
     if (i == n)
         return SMTP_ERR_SYNTAX;
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (SMTP__IS(c, SMTP__C_ALPHA | SMTP__C_DIGIT)) { /* the common case first */
-            if (++lab > 63)
-                return SMTP_ERR_DOMAIN_LEN;
-            continue;
-        }
+    while (i < n) {
+        unsigned char c;
+        for (st = i; i < n && SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT); i++)
+            ; /* the common case first: a run of letters and digits */
+        if ((lab += i - st) > 63)
+            return SMTP_ERR_DOMAIN_LEN;
+        if (i == n)
+            break;
+        c = (unsigned char)p[i];
         if (c == '.') {
             if (lab == 0)
                 return SMTP_ERR_SYNTAX;
             lab = 0;
+            i++;
             continue;
         }
         if (c >= 0x80) {
@@ -805,6 +810,7 @@ static int smtp__check_domain(const char *p, size_t i, size_t n, unsigned how)
             return SMTP_ERR_DOMAIN_LEN;
         if (c == '-' && (i + 1 >= n || p[i + 1] == '.'))
             return SMTP_ERR_SYNTAX; /* a label ends in '-' */
+        i++;
     }
     return lab == 0 ? SMTP_ERR_SYNTAX : has8;
 }
@@ -1025,8 +1031,8 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
             return SMTP_ERR_SYNTAX;
         i++;
     } else {
-        while (i < n && p[i] != '>')
-            i++;
+        const char *gt = (const char *)memchr(p + i, '>', n - i);
+        i = gt ? (size_t)(gt - p) : n;
         if ((r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0)
             return r;
         if (r)
@@ -1635,26 +1641,18 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
                : SMTP__NO(SEQUENCE);
 }
 
-/* The verb of l[0..vl), or SMTP__V_COUNT.  Its first four letters,
- * upper-cased once, are compared as one word held in a register: an
- * upper-cased copy of the verb would sit in smtp_feed()'s frame, which is
- * under every call the core makes. */
+/* The verb of l[0..vl), or SMTP__V_COUNT: the table's names, compared
+ * case-insensitively; most rows differ in their first octet. */
 static unsigned smtp__verb(const char *l, size_t vl)
 {
-    uint32_t head = 0;
     unsigned v;
     size_t i;
-    if (vl < 4 || vl > 8)
-        return SMTP__V_COUNT;
-    for (i = 0; i < 4; i++)
-        head = head << 8 | (uint32_t)smtp__upper((unsigned char)l[i]);
+    char c = (char)smtp__upper((unsigned char)l[0]); /* l[0] is in _line even when vl is 0 */
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
-        if (smtp__verbs[v].len != vl ||
-            ((uint32_t)(unsigned char)name[0] << 24 | (uint32_t)(unsigned char)name[1] << 16 |
-             (uint32_t)(unsigned char)name[2] << 8 | (uint32_t)(unsigned char)name[3]) != head)
+        if (name[0] != c || smtp__verbs[v].len != vl)
             continue;
-        for (i = 4; i < vl && name[i] == smtp__upper((unsigned char)l[i]); i++)
+        for (i = 1; i < vl && name[i] == smtp__upper((unsigned char)l[i]); i++)
             ;
         if (i == vl)
             break;
