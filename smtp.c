@@ -1642,17 +1642,19 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
 }
 
 /* The verb of l[0..vl), or SMTP__V_COUNT: the table's names, compared
- * case-insensitively; most rows differ in their first octet. */
+ * case-insensitively; most rows differ in their first octet.  The names
+ * are upper-case letters, so clearing bit 5 of an octet matches exactly
+ * the letter in either case. */
 static unsigned smtp__verb(const char *l, size_t vl)
 {
     unsigned v;
     size_t i;
-    char c = (char)smtp__upper((unsigned char)l[0]); /* l[0] is in _line even when vl is 0 */
+    char c = (char)(l[0] & ~0x20); /* l[0] is in _line even when vl is 0 */
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
         if (name[0] != c || smtp__verbs[v].len != vl)
             continue;
-        for (i = 1; i < vl && name[i] == smtp__upper((unsigned char)l[i]); i++)
+        for (i = 1; i < vl && name[i] == (char)(l[i] & ~0x20); i++)
             ;
         if (i == vl)
             break;
