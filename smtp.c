@@ -1641,18 +1641,20 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
                : SMTP__NO(SEQUENCE);
 }
 
-/* The verb of l[0..vl), or SMTP__V_COUNT: the table's names, compared
- * case-insensitively; most rows differ in their first octet.  The names
- * are upper-case letters, so clearing bit 5 of an octet matches exactly
- * the letter in either case. */
-static unsigned smtp__verb(const char *l, size_t vl)
+/* The verb that starts l[0..n), followed by a blank or the end, or
+ * SMTP__V_COUNT: the table's names, compared case-insensitively; most rows
+ * differ in their first octet.  The names are upper-case letters, so
+ * clearing bit 5 of an octet matches exactly the letter in either case,
+ * and no blank can hide inside a name. */
+static unsigned smtp__verb(const struct smtp_session *s, const char *l, size_t n)
 {
     unsigned v;
-    size_t i;
-    char c = (char)(l[0] & ~0x20); /* l[0] is in _line even when vl is 0 */
+    size_t i, vl;
+    char c = (char)(l[0] & ~0x20); /* l[0] is in _line even when n is 0 */
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
-        if (name[0] != c || smtp__verbs[v].len != vl)
+        vl = smtp__verbs[v].len;
+        if (name[0] != c || vl > n || (vl < n && !smtp__is_blank(s, l[vl])))
             continue;
         for (i = 1; i < vl && name[i] == (char)(l[i] & ~0x20); i++)
             ;
@@ -1688,9 +1690,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if (!(o & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
         while (n && smtp__is_blank(s, l[n - 1]))
             n--;
-    for (vl = 0; vl < n && !smtp__is_blank(s, l[vl]); vl++)
-        ;
-    v = smtp__verb(l, vl);
+    v = smtp__verb(s, l, n);
+    vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
     a = l + smtp__skip_blanks(s, l, vl, n);
     an = n - (size_t)(a - l);
     if (s->_flags & SMTP__F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
