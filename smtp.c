@@ -1677,54 +1677,16 @@ static int smtp__string_ok(const struct smtp_session *s, const char *a, size_t n
                                 (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
 }
 
-/* One complete command line, _line[0.._line_len), whose defects are lf. */
-static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned lf)
+/* Whether verb v may run now, by its row of the verb table: enabled (502
+ * otherwise), in sequence (503), after STARTTLS when that is required
+ * (530), with an argument when it needs one and none when it takes none
+ * (501).  extra: something follows the verb; an: the argument's length.
+ * 0, or the refusal. */
+static int smtp__allowed(const struct smtp_session *s, unsigned v, int extra, size_t an)
 {
-    char *l = s->_line, *a;
-    size_t n = s->_line_len, vl, an;
-    unsigned v;
-    const struct smtp__verb_row *row;
+    const struct smtp__verb_row *row = &smtp__verbs[v];
     uint32_t o = s->cfg.options;
     int r;
-
-    if (!(o & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
-        while (n && smtp__is_blank(s, l[n - 1]))
-            n--;
-    v = smtp__verb(s, l, n);
-    vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
-    a = l + smtp__skip_blanks(s, l, vl, n);
-    an = n - (size_t)(a - l);
-    if (s->_flags & SMTP__F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
-        if (v == SMTP__V_QUIT && vl == n && !lf)
-            return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
-        smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
-        return 0;
-    }
-#ifndef SMTP_NO_AUTH
-    if (s->_state == SMTP__ST_AUTH) { /* the line is a SASL response, not a command */
-        if (lf) {
-            s->_state = SMTP__ST_READY;
-            return SMTP__NO(AUTH_LINE);
-        }
-        return smtp__auth_response(s, ev, l, s->_line_len);
-    }
-#endif
-#ifndef SMTP_NO_CHUNKING
-    if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
-        (r = smtp__bdat_size(s, a, an, lf)) != 0)
-        return r;
-#endif
-    if (lf & SMTP__L_LONG)
-        return SMTP__NO(LINE_LONG);
-    if (lf & (SMTP__L_BARE_CR | SMTP__L_BARE_LF))
-        return SMTP__NO(LINE_BARE);
-    if (lf & SMTP__L_NUL)
-        return SMTP__NO(LINE_NUL);
-    if (s->_state == SMTP__ST_REFUSED && v != SMTP__V_QUIT) /* RFC 5321 3.1 */
-        return SMTP__NO(ONLY_QUIT);
-    if (v == SMTP__V_COUNT)
-        return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
-    row = &smtp__verbs[v];
     if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
         (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
@@ -1736,10 +1698,18 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         (v == SMTP__V_MAIL || v == SMTP__V_SEND || v == SMTP__V_SOML || v == SMTP__V_SAML ||
          v == SMTP__V_AUTH))
         return SMTP__NO(NEED_TLS);
-    if (row->arg == SMTP__ARG_NONE && vl < n)
+    if (row->arg == SMTP__ARG_NONE && extra)
         return SMTP__NO(ARG_NONE);
     if (row->arg == SMTP__ARG_REQ && an == 0)
         return SMTP__NO(ARG_NEEDED);
+    return 0;
+}
+
+/* Runs verb v, allowed now, with its argument a[0..an): its argument's
+ * checks, then its event, or its reply when it needs no decision. */
+static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, char *a, size_t an)
+{
+    int r;
     switch (v) {
 #ifndef SMTP_NO_CHUNKING
     case SMTP__V_BDAT:
@@ -1808,11 +1778,61 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         ev->turn.domains.ptr = a;
         ev->turn.domains.len = an;
         return smtp__ask(s, ev, SMTP_EV_ATRN);
-    case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
+    case SMTP__V_STARTTLS: /* RFC 3207 4; with SMTP_NO_STARTTLS smtp__allowed() gave 502 */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
-    default: /* SMTP__V_QUIT: every other verb answered 502 above */
+    default: /* SMTP__V_QUIT: every other verb got 502 from smtp__allowed() */
         return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
     }
+}
+
+/* One complete command line, _line[0.._line_len), whose defects are lf. */
+static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned lf)
+{
+    char *l = s->_line, *a;
+    size_t n = s->_line_len, vl, an;
+    unsigned v;
+    int r;
+
+    if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
+        while (n && smtp__is_blank(s, l[n - 1]))
+            n--;
+    v = smtp__verb(s, l, n);
+    vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
+    a = l + smtp__skip_blanks(s, l, vl, n);
+    an = n - (size_t)(a - l);
+    if (s->_flags & SMTP__F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
+        if (v == SMTP__V_QUIT && vl == n && !lf)
+            return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
+        smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
+        return 0;
+    }
+#ifndef SMTP_NO_AUTH
+    if (s->_state == SMTP__ST_AUTH) { /* the line is a SASL response, not a command */
+        if (lf) {
+            s->_state = SMTP__ST_READY;
+            return SMTP__NO(AUTH_LINE);
+        }
+        return smtp__auth_response(s, ev, l, s->_line_len);
+    }
+#endif
+#ifndef SMTP_NO_CHUNKING
+    if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
+        (r = smtp__bdat_size(s, a, an, lf)) != 0)
+        return r;
+#endif
+    if (lf & SMTP__L_LONG)
+        return SMTP__NO(LINE_LONG);
+    if (lf & (SMTP__L_BARE_CR | SMTP__L_BARE_LF))
+        return SMTP__NO(LINE_BARE);
+    if (lf & SMTP__L_NUL)
+        return SMTP__NO(LINE_NUL);
+    if (s->_state == SMTP__ST_REFUSED && v != SMTP__V_QUIT) /* RFC 5321 3.1 */
+        return SMTP__NO(ONLY_QUIT);
+    if (v == SMTP__V_COUNT)
+        return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
+    if ((r = smtp__allowed(s, v, vl < n, an)) != 0)
+        return r;
+    return smtp__run(s, ev, v, a, an);
 }
 
 /* -------------------------------------------------------------- decisions */
