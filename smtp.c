@@ -787,7 +787,7 @@ static int smtp__check_domain(const char *p, size_t i, size_t n, unsigned how)
             ; /* the common case first: a run of letters and digits */
         if ((lab += i - st) > 63)
             return SMTP_ERR_DOMAIN_LEN;
-        if (i == n)
+        if (i >= n)
             break;
         c = (unsigned char)p[i];
         if (c == '.') {
@@ -1031,8 +1031,8 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
             return SMTP_ERR_SYNTAX;
         i++;
     } else {
-        const char *gt = (const char *)memchr(p + i, '>', n - i);
-        i = gt ? (size_t)(gt - p) : n;
+        while (i < n && p[i] != '>')
+            i++;
         if ((r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0)
             return r;
         if (r)
