@@ -540,6 +540,21 @@ static int smtp__hexval(int c)
     return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
+/* v in decimal at o, without leading zeros; returns its length.  The
+ * digits go straight to their place: no buffer on the stack. */
+static size_t smtp__put_num(char *o, uint64_t v)
+{
+    size_t n = 1, i;
+    uint64_t t;
+    for (t = v; t >= 10; t /= 10)
+        n++;
+    for (i = n; i > 0; v /= 10)
+        o[--i] = (char)('0' + v % 10);
+    return n;
+}
+#endif
+
 #ifndef SMTP_NO_SERVER /* the reply writer */
 /* -------------------------------------------------------------- the writer */
 
@@ -584,6 +599,7 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
 {
     char *o = s->_out;
     size_t el = smtp__enh_len(enh), sep = 0, len = s->_out_len;
+    s->_again = 0; /* every write into _out starts here: what _out held is gone */
     size_t hl = (how & SMTP__W_HOST) ? SMTP__MIN(strlen(s->cfg.hostname), (size_t)255) : 0;
     for (;;) { /* the catalogue's texts are one line each: no '\n' to look for */
         const char *nl = (how & SMTP__W_CLEAN) ? 0 : (const char *)memchr(t, '\n', tl);
@@ -593,23 +609,14 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
             break;
         ll = SMTP__MIN(ll, SMTP__MIN((size_t)SMTP_REPLY_MAX - keep, len + SMTP__REPLY_LINE) - len -
                                need + (ll != 0));
-        o[len] = (char)('0' + code / 100);
-        o[len + 1] = (char)('0' + code / 10 % 10);
-        o[len + 2] = (char)('0' + code % 10);
-        o[sep = len + 3] = '-';
-        len += 4;
-        if (el) {
-            unsigned part, v;
-            o[len++] = (char)('0' + (enh >> 20));
-            for (part = 0; part < 2; part++) { /* ".subject" and ".detail", 1-3 digits */
-                v = (unsigned)(part ? enh : enh >> 10) & 1023u;
-                o[len++] = '.';
-                if (v >= 100)
-                    o[len++] = (char)('0' + v / 100);
-                if (v >= 10)
-                    o[len++] = (char)('0' + v / 10 % 10);
-                o[len++] = (char)('0' + v % 10);
-            }
+        len += smtp__put_num(o + len, code);
+        o[sep = len++] = '-';
+        if (el) { /* class "." subject "." detail */
+            len += smtp__put_num(o + len, enh >> 20);
+            o[len++] = '.';
+            len += smtp__put_num(o + len, enh >> 10 & 1023u);
+            o[len++] = '.';
+            len += smtp__put_num(o + len, enh & 1023u);
             o[len++] = ' ';
         }
         if (hl) {
@@ -666,20 +673,6 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
 }
 
 #endif /* SMTP_NO_SERVER */
-
-#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
-static size_t smtp__put_num(char *o, uint64_t v)
-{
-    char d[20];
-    size_t k = 0, n = 0;
-    do
-        d[k++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (k)
-        o[n++] = d[--k];
-    return n;
-}
-#endif
 
 #ifndef SMTP_NO_SERVER /* EHLO reply */
 /* The EHLO keywords, each with the extension bit that offers it, in the
@@ -1873,11 +1866,11 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
                          const char *text)
 {
     const struct smtp__decision *d = &smtp__decisions[ev];
-    const struct smtp__default_row *row = smtp__defaults;
+    const struct smtp__default_row *row;
     const char *given = text;
     uint32_t e = 0;
-    int yes = code < 400;
-    unsigned next = yes ? d->yes : d->no;
+    int yes = code < 400, fresh;
+    unsigned next = yes ? d->yes : d->no, k = 0, key;
 
     s->_await = 0;
     s->_flags &= (uint16_t)~SMTP__F_DEFERRED;
@@ -1896,8 +1889,9 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         }
     }
 #endif
-    while (row->code != code || (row->ev && row->ev != ev))
-        row++; /* every allowed code has a row: smtp_reply() checked it */
+    while (smtp__defaults[k].code != code || (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
+        k++; /* every allowed code has a row: smtp_reply() checked it */
+    row = &smtp__defaults[k];
     if (!e && (e = smtp__enh_parse(enh, code)) == 0)
         e = SMTP__E32(row->enh);
     if (!text)
@@ -1964,7 +1958,19 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     default:
         break;
     }
+    /* A default row's reply written at the start of _out stays there once
+     * sent: the next one (RCPT after RCPT) is the same octets, taken again */
+    fresh = s->_out_len == 0 && !given && !enh;
+    key = (k + 1u) | ((s->_flags & SMTP__F_ESMTP) ? 0x80u : 0u); /* enhanced code or not */
+    if (fresh && s->_again == key) {
+        s->_out_len = s->_again_len;
+        return;
+    }
     smtp__put(s, code, e, text, given ? 0 : SMTP__W_CLEAN);
+    if (fresh && s->_out_len <= 255) {
+        s->_again = (uint8_t)key;
+        s->_again_len = (uint8_t)s->_out_len;
+    }
 }
 
 static int smtp__code_allowed(int ev, unsigned code)
