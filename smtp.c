@@ -1024,9 +1024,16 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
             return SMTP_ERR_SYNTAX;
         i++;
     } else {
-        while (i < n && p[i] != '>')
-            i++;
-        if ((r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0)
+        /* The Domain is what comes before the first '>'.  Usually the
+         * path ends the span, and a good Domain has no '>' in it: then the
+         * last octet is that first '>', and the Domain is read once. */
+        i = n - 1;
+        if (p[i] != '>' || (r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0) {
+            for (i = at; i < n && p[i] != '>'; i++)
+                ;
+            r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0);
+        }
+        if (r < 0)
             return r;
         if (r)
             *has8 = 1;
