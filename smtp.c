@@ -368,14 +368,22 @@ static const struct smtp__verb_row {
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
- * first three are the sender's too.  (With both roles out, only the
- * helpers smtp_parse_*() and the name lookups are left.) */
-#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
-static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
-                                            503, 550, 552, 553, 555, 0};
-static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
-                                            503, 550, 551, 552, 553, 555, 0};
-static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
+ * first three are the sender's too (in its code masks).  (With both roles
+ * out, only the helpers smtp_parse_*() and the name lookups are left.) */
+/* clang-format off */
+#define SMTP__CODES_MAIL(X) \
+    X(250) X(421) X(451) X(452) X(455) X(501) X(503) X(550) X(552) X(553) X(555)
+#define SMTP__CODES_RCPT(X) \
+    X(250) X(251) X(421) X(450) X(451) X(452) X(455) X(501) X(503) X(550) X(551) X(552) \
+    X(553) X(555)
+#define SMTP__CODES_DATA_END(X) X(250) X(421) X(450) X(451) X(452) X(550) X(552) X(554)
+/* clang-format on */
+#ifndef SMTP_NO_SERVER
+#define SMTP__CODE_ITEM(code) code,
+static const uint16_t smtp__codes_mail[] = {SMTP__CODES_MAIL(SMTP__CODE_ITEM) 0};
+static const uint16_t smtp__codes_rcpt[] = {SMTP__CODES_RCPT(SMTP__CODE_ITEM) 0};
+static const uint16_t smtp__codes_data_end[] = {SMTP__CODES_DATA_END(SMTP__CODE_ITEM) 0};
+#undef SMTP__CODE_ITEM
 #endif
 #ifndef SMTP_NO_SERVER
 static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
@@ -541,16 +549,26 @@ static int smtp__hexval(int c)
 }
 
 #if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
-/* v in decimal at o, without leading zeros; returns its length.  The
- * digits go straight to their place: no buffer on the stack. */
+/* v in decimal at o: its length.  Divides by 10 in 16-bit steps with
+ * 32-bit arithmetic: a 64-bit division would link the C library's
+ * (__aeabi_uldivmod, ~750 octets of Cortex-M flash).  The digits come
+ * last first and are turned round in place: no buffer on the stack, which
+ * the reply writer is on the deepest path of. */
 static size_t smtp__put_num(char *o, uint64_t v)
 {
-    size_t n = 1, i;
-    uint64_t t;
-    for (t = v; t >= 10; t /= 10)
-        n++;
-    for (i = n; i > 0; v /= 10)
-        o[--i] = (char)('0' + v % 10);
+    size_t n = 0, i;
+    do {
+        uint32_t hi = (uint32_t)(v >> 32), mid, lo;
+        mid = (hi % 10) << 16 | (uint32_t)v >> 16; /* < 10 << 16: mid / 10 < 1 << 16 */
+        lo = (mid % 10) << 16 | ((uint32_t)v & 0xffffu);
+        o[n++] = (char)('0' + lo % 10);
+        v = (uint64_t)(hi / 10) << 32 | (mid / 10) << 16 | lo / 10;
+    } while (v != 0);
+    for (i = 0; i < n / 2; i++) {
+        char c = o[i];
+        o[i] = o[n - 1 - i];
+        o[n - 1 - i] = c;
+    }
     return n;
 }
 #endif
@@ -599,9 +617,9 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
 {
     char *o = s->_out;
     size_t el = smtp__enh_len(enh), sep = 0, len = s->_out_len;
-    s->_again = 0; /* every write into _out starts here: what _out held is gone */
     size_t hl = (how & SMTP__W_HOST) ? SMTP__MIN(strlen(s->cfg.hostname), (size_t)255) : 0;
-    for (;;) { /* the catalogue's texts are one line each: no '\n' to look for */
+    s->_again = 0; /* every write into _out starts here: what _out held is gone */
+    for (;;) {     /* the catalogue's texts are one line each: no '\n' to look for */
         const char *nl = (how & SMTP__W_CLEAN) ? 0 : (const char *)memchr(t, '\n', tl);
         size_t ll = nl ? (size_t)(nl - t) : tl, i;
         size_t need = 4 + (el ? el + 1 : 0) + hl + (hl && ll) + (ll != 0) + 2;
@@ -981,7 +999,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
 
     out->mailbox.ptr = out->local.ptr = out->domain.ptr = p ? p : "";
     out->mailbox.len = out->local.len = out->domain.len = out->len = 0;
-    if (n < 2 || p[0] != '<')
+    if (!p || n < 2 || p[0] != '<')
         return SMTP_ERR_SYNTAX;
     if (p[1] == '>') {
         out->len = 2;
@@ -1069,7 +1087,10 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d > 9)
             return SMTP_ERR_SYNTAX;
-        if (v > (UINT64_MAX - d) / 10)
+        /* v * 10 + d > UINT64_MAX, with constants only: a 64-bit division
+         * would link the C library's (__aeabi_uldivmod, ~750 octets of
+         * Cortex-M flash) */
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
             over = 1;
         v = v * 10 + d;
     }
@@ -1968,7 +1989,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     /* A default row's reply written at the start of _out stays there once
      * sent: the next one (RCPT after RCPT) is the same octets, taken again */
     fresh = s->_out_len == 0 && !given && !enh;
-    key = (k + 1u) | ((s->_flags & SMTP__F_ESMTP) ? 0x80u : 0u); /* enhanced code or not */
+    key = (k + 1u) << 1 | (s->_flags & SMTP__F_ESMTP); /* the row, with enhanced codes or not */
     if (fresh && s->_again == key) {
         s->_out_len = s->_again_len;
         return;
@@ -2533,6 +2554,10 @@ enum smtp__cstate {
     SMTP__CS_TURNED /* TURN/ATRN got 250: the connection is the receiver's now */
 };
 
+/* Is the client in one of the states of mask m (SMTP__CSB() bits)? */
+#define SMTP__CSB(st) (1u << SMTP__CS_##st)
+#define SMTP__CIN(c, m) (((1u << (c)->_state) & (m)) != 0)
+
 /* What the pipe holds: the command each expected reply answers. */
 enum smtp__kind {
     SMTP__K_EHLO,
@@ -2583,63 +2608,77 @@ enum smtp__cbody {
  * (RFC 5321 4.3.2, RFC 821 4.3, the extensions), plus what RFC 5321 4.3.2
  * allows for any command (421, 500, 501) and the few codes real servers
  * give for policy that no table lists (530 of RFC 3207/4954, 554 on MAIL and
- * RCPT as Postfix's relay refusal does). */
-static const uint16_t smtp__cc_greeting[] = {220, 421, 554, 0};
-static const uint16_t smtp__cc_ehlo[] = {250, 421, 500, 501, 502, 504, 550, 0};
-#ifndef SMTP_NO_STARTTLS
-static const uint16_t smtp__cc_tls[] = {220, 421, 454, 500, 501, 502, 503, 0};
-#endif
-#ifndef SMTP_NO_AUTH
-static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
-                                         503, 504, 530, 534, 535, 538, 0};
-#endif
-static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
-static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
-static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501,
-                                         503, 530, 550, 552, 554, 0};
-static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
-static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
-static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
+ * RCPT as Postfix's relay refusal does).  Each command's codes are a mask
+ * over smtp__ccodes; MAIL, RCPT and the end of data take the receiver's
+ * lists (SMTP__CODES_*) and add 500, 530 and 554. */
+/* clang-format off */
+#define SMTP__CCODES(X) \
+    X(220) X(221) X(235) X(250) X(251) X(334) X(354) X(421) X(432) X(450) X(451) X(452) \
+    X(453) X(454) X(455) X(500) X(501) X(502) X(503) X(504) X(530) X(534) X(535) X(538) \
+    X(550) X(551) X(552) X(553) X(554) X(555)
+/* clang-format on */
+enum {
+#define SMTP__X(code) SMTP__B##code,
+    SMTP__CCODES(SMTP__X)
+#undef SMTP__X
+};
+static const uint16_t smtp__ccodes[] = {
+#define SMTP__X(code) code,
+    SMTP__CCODES(SMTP__X)
+#undef SMTP__X
+};
+#define SMTP__M(code) ((uint32_t)1 << SMTP__B##code)
+#define SMTP__MBIT(code) SMTP__M(code) |
+#define SMTP__M_ANY (SMTP__M(421) | SMTP__M(500) | SMTP__M(501))
+#define SMTP__M_EXTRA (SMTP__M(500) | SMTP__M(530) | SMTP__M(554))
+#define SMTP__M_EHLO (SMTP__M_ANY | SMTP__M(250) | SMTP__M(502) | SMTP__M(504) | SMTP__M(550))
+#define SMTP__M_BDAT                                                                          \
+    (SMTP__M_ANY | SMTP__M(250) | SMTP__M(450) | SMTP__M(451) | SMTP__M(452) | SMTP__M(503) | \
+     SMTP__M(530) | SMTP__M(550) | SMTP__M(552) | SMTP__M(554))
+#define SMTP__M_SIMPLE (SMTP__M_ANY | SMTP__M(250) | SMTP__M(504)) /* RSET, NOOP */
 
 /* By enum smtp__kind: a compiled-out kind keeps its row, empty. */
-static const struct smtp__ckind {
-    const uint16_t *codes;
-    uint8_t extra; /* smtp__cc_extra too: a receiver's table, which lacks them */
-    uint8_t last;  /* ends a pipelined group: nothing is queued after it */
-} smtp__ckinds[] = {
-    {smtp__cc_ehlo, 0, 1}, /* EHLO */
-    {smtp__cc_ehlo, 0, 1}, /* HELO */
+static const uint32_t smtp__cmasks[] = {
+    SMTP__M_EHLO, /* EHLO */
+    SMTP__M_EHLO, /* HELO */
 #ifndef SMTP_NO_STARTTLS
-    {smtp__cc_tls, 0, 1}, /* STARTTLS */
+    SMTP__M_ANY | SMTP__M(220) | SMTP__M(454) | SMTP__M(502) | SMTP__M(503), /* STARTTLS */
 #else
-    {0, 0, 1},
+    0,
 #endif
 #ifndef SMTP_NO_AUTH
-    {smtp__cc_auth, 0, 1}, /* AUTH */
+    SMTP__M_ANY | SMTP__M(235) | SMTP__M(334) | SMTP__M(432) | SMTP__M(454) | SMTP__M(502) |
+        SMTP__M(503) | SMTP__M(504) | SMTP__M(530) | SMTP__M(534) | SMTP__M(535) |
+        SMTP__M(538), /* AUTH */
 #else
-    {0, 0, 1},
+    0,
 #endif
-    {smtp__codes_mail, 1, 0}, /* MAIL */
-    {smtp__codes_rcpt, 1, 0}, /* RCPT */
-    {smtp__cc_data, 0, 1},    /* DATA */
-#ifndef SMTP_NO_CHUNKING
-    {smtp__cc_bdat, 0, 0}, /* BDAT (not LAST) */
-#else
-    {0, 0, 0},
-#endif
-    {smtp__codes_data_end, 1, 1}, /* end of data, BDAT LAST */
-    {smtp__cc_simple, 0, 0},      /* RSET */
-    {smtp__cc_simple, 0, 1},      /* NOOP */
-    {smtp__cc_quit, 0, 1},        /* QUIT */
-    {smtp__cc_turn, 0, 1},        /* TURN, ATRN */
-    {smtp__cc_greeting, 0, 1},    /* the greeting */
+    SMTP__CODES_MAIL(SMTP__MBIT) SMTP__M_EXTRA, /* MAIL */
+    SMTP__CODES_RCPT(SMTP__MBIT) SMTP__M_EXTRA, /* RCPT */
+    SMTP__M_ANY | SMTP__M(354) | SMTP__M(451) | SMTP__M(503) | SMTP__M(530) |
+        SMTP__M(554),                               /* DATA */
+    SMTP__M_BDAT,                                   /* BDAT (not LAST) */
+    SMTP__CODES_DATA_END(SMTP__MBIT) SMTP__M_EXTRA, /* end of data, BDAT LAST */
+    SMTP__M_SIMPLE,                                 /* RSET */
+    SMTP__M_SIMPLE,                                 /* NOOP */
+    SMTP__M_ANY | SMTP__M(221),                     /* QUIT */
+    SMTP__M_ANY | SMTP__M(250) | SMTP__M(450) | SMTP__M(451) | SMTP__M(453) | SMTP__M(502) |
+        SMTP__M(503) | SMTP__M(530),            /* TURN, ATRN */
+    SMTP__M(220) | SMTP__M(421) | SMTP__M(554), /* the greeting */
 };
+/* The kinds that end a pipelined group: nothing is queued after them. */
+#define SMTP__K_LAST                                                                            \
+    ((1u << SMTP__K_EHLO) | (1u << SMTP__K_HELO) | (1u << SMTP__K_STARTTLS) |                   \
+     (1u << SMTP__K_AUTH) | (1u << SMTP__K_DATA) | (1u << SMTP__K_END) | (1u << SMTP__K_NOOP) | \
+     (1u << SMTP__K_QUIT) | (1u << SMTP__K_TURN))
 
-static int smtp__in_codes(const uint16_t *t, unsigned code)
+/* May `code` answer a command of that kind (with more: the codes of BDAT)? */
+static int smtp__ccode_ok(unsigned kind, unsigned code, int more)
 {
-    for (; t && *t; t++)
-        if (*t == code)
-            return 1;
+    unsigned k;
+    for (k = 0; k < sizeof smtp__ccodes / sizeof smtp__ccodes[0]; k++)
+        if (smtp__ccodes[k] == code)
+            return ((smtp__cmasks[kind] | (more ? SMTP__M_BDAT : 0)) >> k & 1) != 0;
     return 0;
 }
 
@@ -2672,7 +2711,7 @@ static void smtp__cpush(struct smtp_client *c, unsigned kind)
 {
     c->_pipe[(c->_pipe_head + c->_pipe_n) % SMTP_CLIENT_PIPE_MAX] = (uint8_t)kind;
     c->_pipe_n++;
-    if (smtp__ckinds[kind].last)
+    if ((SMTP__K_LAST >> kind) & 1)
         c->_flags |= SMTP__CF_LAST;
     else
         c->_flags &= (uint16_t)~SMTP__CF_LAST;
@@ -2748,22 +2787,48 @@ static void smtp__cput_num(struct smtp_client *c, uint64_t v)
     smtp__cput(c, d, smtp__put_num(d, v));
 }
 
-/* "<addr>" checked as the receiver checks paths. */
+/* "<addr>".  The check keeps the command line whole (smtp.h): octets
+ * 0x21-0x7e but '<' and '>', SP only inside a quoted local part (a '"'
+ * first, to the next '"' not after a '\'), 8-bit octets only as UTF-8 with
+ * SMTP_PATH_UTF8, one '@' outside the quotes between a local part and a
+ * domain, and the lengths of RFC 5321 4.5.3.1.  The grammar is the
+ * server's to check (501/553 for that recipient). */
 static int smtp__cput_path(struct smtp_client *c, const char *addr, unsigned flags)
 {
-    size_t start = c->_out_len, n;
-    struct smtp_path path;
-    int r, has8 = 0;
+    size_t n = strlen(addr), i, at = 0, l;
+    int q = 0; /* 1 inside the quoted local part, 2 right after its '\' */
+    for (i = 0; i < n; i++) {
+        unsigned char o = (unsigned char)addr[i];
+        if (o >= 0x80) {
+            if (!(flags & SMTP_PATH_UTF8) || (l = smtp__utf8_len(addr, i, n)) == 0)
+                return SMTP_ERR_UTF8;
+            i += l - 1;
+        } else if (o < ' ' || o == 0x7f || o == '<' || o == '>' || (o == ' ' && !q)) {
+            return SMTP_ERR_SYNTAX;
+        } else if (q) {
+            q = q == 2 ? 1 : o == '\\' ? 2 : o != '"';
+        } else if (o == '"' && i == 0) {
+            q = 1;
+        } else if (o == '@') {
+            if (at)
+                return SMTP_ERR_SYNTAX;
+            at = i + 1;
+        }
+    }
+    if (n == 0 ? !(flags & SMTP_PATH_NULL_OK)
+        : at   ? at == 1 || at == n
+               : !(flags & SMTP_PATH_POSTMASTER) || !smtp__is_word(addr, 0, n, "POSTMASTER"))
+        return SMTP_ERR_SYNTAX;
+    if (at > SMTP_LOCAL_MAX + 1)
+        return SMTP_ERR_LOCAL_LEN;
+    if (n - at > SMTP_DOMAIN_MAX)
+        return SMTP_ERR_DOMAIN_LEN;
+    if (n + 2 > SMTP_PATH_MAX)
+        return SMTP_ERR_PATH_LEN;
     smtp__cput(c, "<", 1);
-    smtp__cput(c, addr, (size_t)-1);
+    smtp__cput(c, addr, n);
     smtp__cput(c, ">", 1);
-    if (c->_out_len > sizeof c->_out)
-        return SMTP_OK; /* no room: smtp__cfinish() says so */
-    n = c->_out_len - start;
-    r = smtp__parse_path(c->_out + start, n, flags, &path, &has8);
-    if (r == SMTP_OK && path.len != n)
-        r = SMTP_ERR_SYNTAX; /* a '>' inside */
-    return r;
+    return SMTP_OK;
 }
 
 /* -------------------------------------------------------------- AUTH */
@@ -2795,32 +2860,31 @@ static size_t smtp__sasl_total(const struct smtp_client *c)
  * allows, then CRLF: called again as the output drains (rule C4). */
 static void smtp__sasl_pump(struct smtp_client *c)
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t total = smtp__sasl_total(c);
     if (!(c->_flags & SMTP__CF_SECRET) || c->_sasl_pos > total)
         return;
     (void)smtp__croom(c, 0);
     while (c->_sasl_pos < total && sizeof c->_out - c->_out_len >= 4) {
         uint32_t v = 0;
-        int k, got = 0;
-        char q[4];
+        unsigned k, got = 0, x;
         for (k = 0; k < 3; k++) {
             int o = smtp__sasl_octet(c, c->_sasl_pos);
             if (o >= 0)
                 c->_sasl_pos++, got++;
             v = v << 8 | (uint32_t)(o >= 0 ? o : 0);
         }
-        for (k = 0; k < 4; k++) { /* '=' is an int: no ?: between it and a char */
-            q[k] = '=';
-            if (k <= got)
-                q[k] = b64[(v >> (18 - 6 * k)) & 63];
+        for (k = 0; k < 4; k++) { /* the alphabet A-Z a-z 0-9 + / without a table */
+            x = (v >> (18 - 6 * k)) & 63;
+            c->_out[c->_out_len++] = (char)(k > got   ? '='
+                                            : x < 26  ? 'A' + x
+                                            : x < 52  ? 'a' - 26 + x
+                                            : x < 62  ? x - 4 /* 52 is '0' */
+                                            : x == 62 ? '+'
+                                                      : '/');
         }
-        memcpy(c->_out + c->_out_len, q, 4);
-        c->_out_len = (uint16_t)(c->_out_len + 4);
     }
     if (c->_sasl_pos == total && sizeof c->_out - c->_out_len >= 2) {
-        memcpy(c->_out + c->_out_len, "\r\n", 2);
-        c->_out_len = (uint16_t)(c->_out_len + 2);
+        c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
         c->_sasl_pos++; /* past the end: the message is out */
     }
 }
@@ -2853,41 +2917,24 @@ static void smtp__sasl_forget(struct smtp_client *c)
 
 /* -------------------------------------------------------- reply reading */
 
-/* EHLO keywords and the extension bit each offers. */
-static const struct smtp__ckeyword {
-    char word[20];
-    uint32_t ext;
-} smtp__ckeywords[] = {
-    {"PIPELINING", SMTP_EXT_PIPELINING},
-    {"SIZE", SMTP_EXT_SIZE},
-    {"8BITMIME", SMTP_EXT_8BITMIME},
-    {"ENHANCEDSTATUSCODES", SMTP_EXT_ENHANCEDSTATUSCODES},
-    {"LIMITS", SMTP_EXT_LIMITS},
-/* a compiled-out extension is one no server offers (smtp.h) */
-#ifndef SMTP_NO_SMTPUTF8
-    {"SMTPUTF8", SMTP_EXT_SMTPUTF8},
-#endif
-#ifndef SMTP_NO_CHUNKING
-    {"CHUNKING", SMTP_EXT_CHUNKING},
-    {"BINARYMIME", SMTP_EXT_BINARYMIME},
-#endif
-#ifndef SMTP_NO_STARTTLS
-    {"STARTTLS", SMTP_EXT_STARTTLS},
-#endif
-#ifndef SMTP_NO_AUTH
-    {"AUTH", SMTP_EXT_AUTH},
-#endif
-#ifndef SMTP_NO_DSN
-    {"DSN", SMTP_EXT_DSN},
-#endif
-#ifndef SMTP_NO_AUTH
-    {"ATRN", SMTP_EXT_ATRN}, /* RFC 2645: needs AUTH */
-#endif
-};
+/* EHLO keywords, by the bit of SMTP_EXT_* each offers; SMTP__CEXTS: those
+ * this build uses (a compiled-out extension is one no server offers,
+ * smtp.h). */
+static const char smtp__ckeywords[] = "PIPELINING\0SIZE\0"
+                                      "8BITMIME\0ENHANCEDSTATUSCODES\0"
+                                      "SMTPUTF8\0LIMITS\0CHUNKING\0BINARYMIME\0STARTTLS\0"
+                                      "AUTH\0DSN\0ATRN\0";
+#define SMTP__CEXTS                                                                           \
+    (SMTP_EXT_PIPELINING | SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_ENHANCEDSTATUSCODES | \
+     SMTP_EXT_LIMITS | (SMTP__HAS_UTF8 ? SMTP_EXT_SMTPUTF8 : 0) |                             \
+     (SMTP__HAS_CHUNKING ? SMTP_EXT_CHUNKING | SMTP_EXT_BINARYMIME : 0) |                     \
+     (SMTP__HAS_STARTTLS ? SMTP_EXT_STARTTLS : 0) |                                           \
+     (SMTP__HAS_AUTH ? SMTP_EXT_AUTH | SMTP_EXT_ATRN : 0) | /* ATRN needs AUTH (RFC 2645) */  \
+     (SMTP__HAS_DSN ? SMTP_EXT_DSN : 0))
 /* By enum smtp_mech; "AUTH " and the name start the command. */
-static const char smtp__mech_names[][12] = {"", "PLAIN", "LOGIN",
+static const char smtp__mech_names[][SMTP__HAS_OAUTH ? 12 : 6] = {"", "PLAIN", "LOGIN",
 #if SMTP__HAS_OAUTH
-                                            "XOAUTH2", "OAUTHBEARER"
+                                                                  "XOAUTH2", "OAUTHBEARER"
 #endif
 };
 #define SMTP__MECHS (sizeof smtp__mech_names / sizeof smtp__mech_names[0])
@@ -2896,57 +2943,57 @@ static const char smtp__mech_names[][12] = {"", "PLAIN", "LOGIN",
 static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
 {
     size_t i = 0, k, w;
+    uint32_t ext = 1;
     while (i < n && t[i] != ' ' && t[i] != '=')
         i++;
-    for (k = 0; k < sizeof smtp__ckeywords / sizeof smtp__ckeywords[0]; k++)
-        if (smtp__is_word(t, 0, i, smtp__ckeywords[k].word))
+    for (k = 0; smtp__ckeywords[k]; k += strlen(smtp__ckeywords + k) + 1, ext <<= 1)
+        if ((ext & SMTP__CEXTS) && smtp__is_word(t, 0, i, smtp__ckeywords + k))
             break;
-    if (k == sizeof smtp__ckeywords / sizeof smtp__ckeywords[0])
+    if (!smtp__ckeywords[k])
         return; /* a keyword we do not use */
-    c->caps.ext |= smtp__ckeywords[k].ext;
+    c->caps.ext |= ext;
     while (i < n) { /* the parameters */
-        i++;
+        uint64_t v;
+        size_t o = ++i + (ext == SMTP_EXT_LIMITS ? 8 : 0); /* after "RCPTMAX=" */
         for (w = i; w < n && t[w] != ' '; w++) {
         }
-        if (smtp__ckeywords[k].ext == SMTP_EXT_SIZE) {
-            uint64_t v;
-            if (smtp_parse_u64(t + i, w - i, &v) == SMTP_OK)
-                c->caps.size = v;
-        } else if (SMTP__HAS_AUTH && smtp__ckeywords[k].ext == SMTP_EXT_AUTH) {
+        if (SMTP__HAS_AUTH && ext == SMTP_EXT_AUTH) {
             unsigned m;
             for (m = 1; m < SMTP__MECHS; m++)
                 if (smtp__is_word(t, i, w, smtp__mech_names[m]))
                     c->caps.mechs |= 1u << m;
-        } else if (smtp__ckeywords[k].ext == SMTP_EXT_LIMITS &&
-                   smtp__has_prefix(t, i, w, "RCPTMAX=")) {
-            uint64_t v;
-            if (smtp_parse_u64(t + i + 8, w - i - 8, &v) == SMTP_OK && v > 0)
+        } else if ((ext == SMTP_EXT_SIZE ||
+                    (ext == SMTP_EXT_LIMITS && smtp__has_prefix(t, i, w, "RCPTMAX="))) &&
+                   smtp_parse_u64(t + o, w - o, &v) == SMTP_OK) {
+            if (ext == SMTP_EXT_SIZE)
+                c->caps.size = v;
+            else if (v > 0)
                 c->caps.rcptmax = (uint16_t)SMTP__MIN(v, 0xffffu);
         }
         i = w;
     }
 }
 
-/* The enhanced status code "c.s.d " at the start of t[0..n) whose class is
- * the reply's first digit (RFC 3463 2): its length, 0 when none. */
-static size_t smtp__cenh(const char *t, size_t n, unsigned code, uint8_t enh[3], uint16_t *detail)
+/* The enhanced status code "class.subject.detail" at the start of t[0..n)
+ * (RFC 3463 2), its class the reply's first digit, then SP or the end of
+ * the line: its length with the SP, 0 when there is none.  The first
+ * line's is the reply's. */
+static size_t smtp__cenh(struct smtp_client *c, const char *t, size_t n)
 {
-    size_t i = 0;
-    unsigned part[3], k;
-    for (k = 0; k < 3; k++) {
-        size_t st = i;
-        part[k] = 0;
-        while (i < n && i - st < 3 && SMTP__IS(t[i], SMTP__C_DIGIT))
-            part[k] = part[k] * 10 + (unsigned)(t[i++] - '0');
-        if (i == st || (k < 2 && (i >= n || t[i] != '.')))
+    unsigned v[3] = {0, 0, 0}, k = 0, d = 0; /* part k, its digits d */
+    size_t i;
+    for (i = 0; i < n && t[i] != ' '; i++) {
+        if (t[i] == '.' && d && k < 2)
+            k++, d = 0;
+        else if (t[i] < '0' || t[i] > '9' || ++d > 3)
             return 0;
-        if (k < 2)
-            i++;
+        else
+            v[k] = v[k] * 10 + (unsigned)(t[i] - '0');
     }
-    if ((i < n && t[i] != ' ') || part[0] != code / 100 || part[1] > 255)
+    if (k < 2 || !d || v[0] != (unsigned)(c->_line[0] - '0') || v[1] > 255)
         return 0;
-    enh[0] = (uint8_t)part[0], enh[1] = (uint8_t)part[1];
-    *detail = (uint16_t)part[2];
+    if (c->_lines == 1)
+        c->_enh[0] = (uint8_t)v[0], c->_enh[1] = (uint8_t)v[1], c->_detail = (uint16_t)v[2];
     return i < n ? i + 1 : i;
 }
 
@@ -2971,15 +3018,14 @@ static int smtp__cline(struct smtp_client *c, size_t n)
     const char *l = c->_line;
     unsigned code;
     size_t i, off;
-    if (n < 5 || l[n - 2] != '\r' || !SMTP__IS(l[0], SMTP__C_DIGIT) ||
-        !SMTP__IS(l[1], SMTP__C_DIGIT) || !SMTP__IS(l[2], SMTP__C_DIGIT) || l[0] < '2' ||
-        l[0] > '5' || l[1] > '5')
+    if (n < 5 || l[n - 2] != '\r' || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '5' ||
+        l[2] < '0' || l[2] > '9')
         return -1;
     n -= 2;
     if (n > 3 && l[3] != ' ' && l[3] != '-')
         return -1;
     for (i = 4; i < n; i++)
-        if (l[i] == '\0' || l[i] == '\r' || l[i] == '\n')
+        if (l[i] == '\0' || l[i] == '\r') /* (the only LF ends the line) */
             return -1;
     code = (unsigned)((l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
     if (c->_code && code != c->_code)
@@ -2988,14 +3034,8 @@ static int smtp__cline(struct smtp_client *c, size_t n)
         return -1;
     c->_code = code;
     off = n > 4 ? 4 : n;
-    if (c->caps.ext & SMTP_EXT_ENHANCEDSTATUSCODES) {
-        uint8_t e[3] = {0, 0, 0};
-        uint16_t d = 0;
-        size_t el = smtp__cenh(l + off, n - off, code, e, &d);
-        if (el && c->_lines == 1)
-            c->_enh[0] = e[0], c->_enh[1] = e[1], c->_detail = d;
-        off += el;
-    }
+    if (c->caps.ext & SMTP_EXT_ENHANCEDSTATUSCODES)
+        off += smtp__cenh(c, l + off, n - off);
     if (c->_lines > 1 && c->_pipe_n && c->_pipe[c->_pipe_head] == SMTP__K_EHLO && code == 250)
         smtp__ccap(c, l + off, n - off);
     smtp__ctext(c, l + off, n - off);
@@ -3073,7 +3113,7 @@ static int smtp__cauth_step(struct smtp_client *c)
 {
     unsigned step = c->_sasl_step;
     if (c->_mech == SMTP_MECH_LOGIN && step < 2) {
-        smtp__sasl_send(c, step, step + 1); /* the user name, then the password */
+        smtp__sasl_send(c, 2 + 2 * step, 3 + 2 * step); /* the user name, then the password */
         return 0;
     }
     if (c->_mech != SMTP_MECH_LOGIN && step == 0) {
@@ -3114,11 +3154,9 @@ static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
     }
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
-    if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)) &&
-        !(SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
-          (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
-          smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
+    if (!smtp__ccode_ok(kind, code,
+                        SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
+                            (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)))) /* BDAT LAST */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
@@ -3244,14 +3282,20 @@ SMTP_API void smtp_client_config_default(struct smtp_client_config *cfg)
 
 SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_config *cfg)
 {
+    size_t k;
     memset(c, 0, sizeof *c);
     if (cfg)
         c->cfg = *cfg;
     else
         smtp_client_config_default(&c->cfg);
-    if (!c->cfg.hostname ||
-        smtp_parse_domain(c->cfg.hostname, strlen(c->cfg.hostname), 1) != SMTP_OK)
-        c->cfg.hostname = "localhost"; /* never an EHLO argument that is not a name */
+    if (c->cfg.hostname) { /* one word of 1-255 octets 0x21-0x7e: the line stays whole */
+        for (k = 0; k < 256 && c->cfg.hostname[k] > ' ' && c->cfg.hostname[k] < 0x7f; k++) {
+        }
+        if (k == 0 || k > SMTP_DOMAIN_MAX || c->cfg.hostname[k])
+            c->cfg.hostname = 0;
+    }
+    if (!c->cfg.hostname)
+        c->cfg.hostname = "localhost";
     if (!c->cfg.max_reply_lines)
         c->cfg.max_reply_lines = 100;
     if (c->cfg.tls == SMTP_TLS_IMPLICIT)
@@ -3396,10 +3440,9 @@ SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 static int smtp__cidle(const struct smtp_client *c)
 {
     if (c->_state != SMTP__CS_READY) /* a transaction ends by end() or rset() only */
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TLS || c->_state == SMTP__CS_TURNED ||
-                       c->_state == SMTP__CS_MAIL || c->_state == SMTP__CS_DATA ||
-                       c->_state == SMTP__CS_BODY
+        return SMTP__CIN(c, SMTP__CSB(CLOSED) | SMTP__CSB(QUIT) | SMTP__CSB(TLS) |
+                                SMTP__CSB(TURNED) | SMTP__CSB(MAIL) | SMTP__CSB(DATA) |
+                                SMTP__CSB(BODY))
                    ? SMTP_ERR_STATE
                    : SMTP_ERR_BUSY;
     return smtp__cfree(c);
@@ -3416,9 +3459,10 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
 SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authzid,
                               const char *user, const char *secret)
 {
-    const char *part[5];
-    size_t len[5], total = 0, start = (smtp__croom(c, 0), c->_out_len);
-    unsigned k, n = 5;
+    size_t lz, lu, ls, start = (smtp__croom(c, 0), c->_out_len);
+#if SMTP__HAS_OAUTH
+    unsigned k;
+#endif
     int r = smtp__cidle(c);
     if (r != SMTP_OK)
         return r;
@@ -3434,57 +3478,46 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
         return SMTP_ERR_SYNTAX;
     if (!authzid)
         authzid = "";
-    switch (mech) {
-    case SMTP_MECH_PLAIN: /* RFC 4616 2: authzid NUL authcid NUL passwd */
-        part[0] = authzid, part[1] = "\0", part[2] = user, part[3] = "\0", part[4] = secret;
-        len[1] = len[3] = 1;
-        break;
-    case SMTP_MECH_LOGIN:
-        part[0] = user, part[1] = secret, n = 2;
-        break;
-    case SMTP_MECH_XOAUTH2:
-        part[0] = "user=", part[1] = user, part[2] = "\1auth=Bearer ", part[3] = secret;
-        part[4] = "\1\1";
-        break;
-    default: /* OAUTHBEARER, RFC 7628 3.1: the GS2 header, then the kvpairs */
-        if (memchr(user, ',', strlen(user)) || memchr(user, '=', strlen(user)))
-            return SMTP_ERR_SYNTAX;
-        part[0] = "n,a=", part[1] = user, part[2] = ",\1auth=Bearer ", part[3] = secret;
-        part[4] = "\1\1";
-        break;
-    }
-    for (k = 0; k < n; k++) {
-        if (!(mech == SMTP_MECH_PLAIN && (k == 1 || k == 3)))
-            len[k] = strlen(part[k]);
-        if (len[k] > 0xffff)
-            return SMTP_ERR_SYNTAX;
-        total += len[k];
-    }
-    for (k = 0; k < 5; k++) {
-        c->_sasl[k] = k < n ? part[k] : 0;
-        c->_sasl_len[k] = (uint16_t)(k < n ? len[k] : 0);
-    }
+    lz = strlen(authzid), lu = strlen(user), ls = strlen(secret);
+    if ((lz | lu | ls) > 0xffff)
+        return SMTP_ERR_SYNTAX;
+#if SMTP__HAS_OAUTH
+    if (mech == SMTP_MECH_OAUTHBEARER &&
+        (memchr(user, ',', lu) || memchr(user, '=', lu))) /* RFC 7628 3.1: a saslname */
+        return SMTP_ERR_SYNTAX;
+#endif
+    /* PLAIN (RFC 4616 2): authzid NUL authcid NUL passwd; LOGIN sends parts
+     * 2 and 4 one after the other (smtp__cauth_step()) */
+    c->_sasl[0] = authzid, c->_sasl[1] = c->_sasl[3] = "", c->_sasl[2] = user;
+    c->_sasl[4] = secret;
+#if SMTP__HAS_OAUTH
+    if (mech == SMTP_MECH_XOAUTH2)
+        c->_sasl[0] = "user=", c->_sasl[1] = user, c->_sasl[2] = "\1auth=Bearer ";
+    if (mech == SMTP_MECH_OAUTHBEARER) /* the GS2 header, then the kvpairs */
+        c->_sasl[0] = "n,a=", c->_sasl[1] = user, c->_sasl[2] = ",\1auth=Bearer ";
+    if (mech >= SMTP_MECH_XOAUTH2)
+        c->_sasl[3] = secret, c->_sasl[4] = "\1\1";
+#endif
+    c->_sasl_len[0] = (uint16_t)lz, c->_sasl_len[1] = c->_sasl_len[3] = 1; /* the NULs */
+    c->_sasl_len[2] = (uint16_t)lu, c->_sasl_len[4] = (uint16_t)ls;
+#if SMTP__HAS_OAUTH
+    for (k = 0; k < 5 && mech >= SMTP_MECH_XOAUTH2; k++)
+        c->_sasl_len[k] = (uint16_t)strlen(c->_sasl[k]);
+#endif
     c->_mech = (uint8_t)mech;
     c->_sasl_step = 0;
+    c->_sasl_from = 0, c->_sasl_to = 5;
     smtp__cput(c, "AUTH ", 5);
     smtp__cput(c, smtp__mech_names[mech], (size_t)-1);
-    /* the initial response when the line stays within 512 octets (RFC 4954 4) */
+    /* the initial response when the line stays within 512 octets (RFC 4954 4);
+     * no mechanism here has an empty one */
     if (mech != SMTP_MECH_LOGIN &&
-        c->_out_len + 1 + (total + 2) / 3 * 4 + 2 <= start + SMTP__REPLY_LINE) {
+        c->_out_len + 1 + (smtp__sasl_total(c) + 2) / 3 * 4 + 2 <= start + SMTP__REPLY_LINE) {
         smtp__cput(c, " ", 1);
-        if (total == 0)
-            smtp__cput(c, "=", 1); /* an empty initial response */
         smtp__cpush(c, SMTP__K_AUTH);
-        if (total == 0) {
-            smtp__cput(c, "\r\n", 2);
-            c->_sasl_step = 1;
-        } else {
-            smtp__sasl_send(c, 0, 5);
-        }
-    } else {
-        r = smtp__cfinish(c, start, SMTP__K_AUTH);
-        if (r != SMTP_OK)
-            return r;
+        smtp__sasl_send(c, 0, 5);
+    } else if ((r = smtp__cfinish(c, start, SMTP__K_AUTH)) != SMTP_OK) {
+        return r;
     }
     c->_state = SMTP__CS_AUTH;
     return SMTP_OK;
@@ -3592,8 +3625,9 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
     if (SMTP__HAS_DSN && r == SMTP_OK && orcpt) {
         const char *semi = (const char *)memchr(orcpt, ';', strlen(orcpt)), *t;
         for (t = orcpt; semi && t < semi; t++)
-            if (!SMTP__IS(*t, SMTP__C_ALPHA | SMTP__C_DIGIT) && *t != '-')
-                semi = 0; /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
+            if ((unsigned)((*t | 0x20) - 'a') > 'z' - 'a' && (unsigned)(*t - '0') > 9 &&
+                *t != '-') /* (by range: the class table is the receiver's) */
+                semi = 0;  /* addr-type is an atom (RFC 3461 4.2): never a CR or SP */
         if (!semi || semi == orcpt) {
             r = SMTP_ERR_SYNTAX; /* "addr-type;address" (RFC 3461 4.2) */
         } else {
@@ -3788,9 +3822,8 @@ SMTP_API int smtp_client_rset(struct smtp_client *c)
 {
     int r;
     if (c->_state != SMTP__CS_READY && c->_state != SMTP__CS_MAIL)
-        return c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT ||
-                       c->_state == SMTP__CS_TURNED || c->_state == SMTP__CS_TLS ||
-                       c->_state == SMTP__CS_BODY
+        return SMTP__CIN(c, SMTP__CSB(CLOSED) | SMTP__CSB(QUIT) | SMTP__CSB(TURNED) |
+                                SMTP__CSB(TLS) | SMTP__CSB(BODY))
                    ? SMTP_ERR_STATE /* as QUIT: in the body it would be data */
                    : SMTP_ERR_BUSY;
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "RSET", SMTP__K_RSET)) != SMTP_OK)
@@ -3845,11 +3878,10 @@ SMTP_API int smtp_client_atrn(struct smtp_client *c, const char *domains)
 SMTP_API int smtp_client_quit(struct smtp_client *c)
 {
     int r;
-    if (c->_state == SMTP__CS_CLOSED || c->_state == SMTP__CS_QUIT || c->_state == SMTP__CS_TLS ||
-        c->_state == SMTP__CS_TURNED)
+    /* mid-body QUIT would be data: smtp_client_abort() */
+    if (SMTP__CIN(c, SMTP__CSB(CLOSED) | SMTP__CSB(QUIT) | SMTP__CSB(TLS) | SMTP__CSB(TURNED) |
+                         SMTP__CSB(BODY) | SMTP__CSB(GREET)))
         return SMTP_ERR_STATE;
-    if (c->_state == SMTP__CS_BODY || c->_state == SMTP__CS_GREET)
-        return SMTP_ERR_STATE; /* mid-body QUIT would be data: smtp_client_abort() */
     if ((r = smtp__cfree(c)) != SMTP_OK || (r = smtp__csimple(c, "QUIT", SMTP__K_QUIT)) != SMTP_OK)
         return r;
     c->_state = SMTP__CS_QUIT;
@@ -3928,3 +3960,18 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__CF_TRANSACTION
 #undef SMTP__MECHS
 #undef SMTP__LOOKUP
+#undef SMTP__CODES_MAIL
+#undef SMTP__CODES_RCPT
+#undef SMTP__CODES_DATA_END
+#undef SMTP__CCODES
+#undef SMTP__M
+#undef SMTP__MBIT
+#undef SMTP__M_ANY
+#undef SMTP__M_EXTRA
+#undef SMTP__M_EHLO
+#undef SMTP__M_BDAT
+#undef SMTP__M_SIMPLE
+#undef SMTP__K_LAST
+#undef SMTP__CEXTS
+#undef SMTP__CSB
+#undef SMTP__CIN
