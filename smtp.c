@@ -661,7 +661,6 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                 o[len++] = SMTP__IS(s->cfg.hostname[i], SMTP__C_PRINT) ? s->cfg.hostname[i] : '?';
             if (ll && len < end)
                 o[len++] = ' ';
-            hl = 0;
         }
         for (; k < le && len < end; k++) /* the catalogue's texts pass unchanged */
             o[len++] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[k], SMTP__C_PRINT) ? t[k] : '?');
