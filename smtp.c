@@ -366,59 +366,161 @@ static const struct smtp__verb_row {
 
 /* ---------------------------------------------------------- decisions table */
 
+/* A reply code in one octet: the class (2-5) less 2 in the top two bits, the
+ * last two digits (below 64 in every list here) in the other six.  200 is in
+ * no list: its 0 ends one. */
+#define SMTP__C8(c) (uint8_t)(((c) / 100 - 2) << 6 | (c) % 100)
+#define SMTP__C16(b) ((unsigned)((b) >> 6) * 100 + 200 + ((unsigned)(b)&63u))
+
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
- * first three are the sender's too.  (With both roles out, only the
+ * first three are the sender's too, with its own lists at the end.  One
+ * object, so that a table names a list by its offset in one octet; `none`
+ * first, the list of a row that has none.  (With both roles out, only the
  * helpers smtp_parse_*() and the name lookups are left.) */
 #if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
-static const uint16_t smtp__codes_mail[] = {250, 421, 451, 452, 455, 501,
-                                            503, 550, 552, 553, 555, 0};
-static const uint16_t smtp__codes_rcpt[] = {250, 251, 421, 450, 451, 452, 455, 501,
-                                            503, 550, 551, 552, 553, 555, 0};
-static const uint16_t smtp__codes_data_end[] = {250, 421, 450, 451, 452, 550, 552, 554, 0};
-#endif
+#define SMTP__X SMTP__C8
+static const struct smtp__code_lists {
+    uint8_t none[1], mail[12], rcpt[15], data_end[9];
 #ifndef SMTP_NO_SERVER
-static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
-static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
-static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
-static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
-static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
-static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
-static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0};            /* RFC 3207 4 */
-static const uint16_t smtp__codes_turn[] = {250, 421, 502, 0};                     /* RFC 821 4.3 */
-static const uint16_t smtp__codes_atrn[] = {250, 421, 450, 451, 453, 501, 502, 0}; /* RFC 2645 */
-static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501,
-                                            534, 535, 538, 0}; /* RFC 4954 6 */
-
-/* Per decision event: the codes allowed, and the state a positive (2xx or
- * 3xx) and a negative answer lead to.  The default reply is smtp.h's
- * SMTP_EVENT_MAP.  What else an answer changes (counters, flags) is in
- * smtp__decide(). */
-static const struct smtp__decision {
-    const uint16_t *codes;
-    uint8_t yes, no;
-} smtp__decisions[SMTP__EV_LAST + 1] = {
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* statuses, unused */
-    {smtp__codes_connect, SMTP__ST_INIT, SMTP__ST_REFUSED}, /* EV_CONNECT */
-    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},      /* EV_HELO */
-    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},      /* EV_EHLO */
-    {smtp__codes_mail, SMTP__ST_MAIL, SMTP__ST_KEEP},       /* EV_MAIL */
-    {smtp__codes_rcpt, SMTP__ST_RCPT, SMTP__ST_KEEP},       /* EV_RCPT */
-    {smtp__codes_data, SMTP__ST_DATA, SMTP__ST_KEEP},       /* EV_DATA */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BODY */
-    {smtp__codes_data_end, SMTP__ST_READY, SMTP__ST_READY}, /* EV_DATA_END */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_RSET */
-    {smtp__codes_vrfy, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_VRFY */
-    {smtp__codes_expn, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_EXPN */
-    {smtp__codes_help, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_HELP */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_NOOP */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_QUIT */
-    {smtp__codes_starttls, SMTP__ST_TLS, SMTP__ST_KEEP},    /* EV_STARTTLS */
-    {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_AUTH */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BDAT */
-    {smtp__codes_turn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_TURN */
-    {smtp__codes_atrn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_ATRN */
+    uint8_t connect[4], helo[6], data[6], vrfy[11], expn[9], help[7];
+#ifndef SMTP_NO_STARTTLS
+    uint8_t starttls[5];
+#endif
+    uint8_t turn[4];
+#ifndef SMTP_NO_AUTH
+    uint8_t atrn[8], auth[9];
+#endif
+#endif /* SMTP_NO_SERVER */
+#ifndef SMTP_NO_CLIENT
+    uint8_t c_greeting[4], c_ehlo[8];
+#ifndef SMTP_NO_STARTTLS
+    uint8_t c_tls[8];
+#endif
+#ifndef SMTP_NO_AUTH
+    uint8_t c_auth[15];
+#endif
+    uint8_t c_extra[4], c_data[9];
+#ifndef SMTP_NO_CHUNKING
+    uint8_t c_bdat[13];
+#endif
+    uint8_t c_simple[6], c_quit[5], c_turn[11];
+#endif /* SMTP_NO_CLIENT */
+} smtp__codes = {
+    /* clang-format off */
+    {0},
+    {SMTP__X(250), SMTP__X(421), SMTP__X(451), SMTP__X(452), SMTP__X(455), SMTP__X(501),
+     SMTP__X(503), SMTP__X(550), SMTP__X(552), SMTP__X(553), SMTP__X(555), 0}, /* MAIL */
+    {SMTP__X(250), SMTP__X(251), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(452),
+     SMTP__X(455), SMTP__X(501), SMTP__X(503), SMTP__X(550), SMTP__X(551), SMTP__X(552),
+     SMTP__X(553), SMTP__X(555), 0}, /* RCPT */
+    {SMTP__X(250), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(452), SMTP__X(550),
+     SMTP__X(552), SMTP__X(554), 0}, /* end of data */
+#ifndef SMTP_NO_SERVER
+    {SMTP__X(220), SMTP__X(421), SMTP__X(554), 0}, /* connect */
+    {SMTP__X(250), SMTP__X(421), SMTP__X(501), SMTP__X(504), SMTP__X(550), 0}, /* HELO, EHLO */
+    {SMTP__X(354), SMTP__X(421), SMTP__X(451), SMTP__X(503), SMTP__X(554), 0}, /* DATA */
+    {SMTP__X(250), SMTP__X(251), SMTP__X(252), SMTP__X(421), SMTP__X(501), SMTP__X(502),
+     SMTP__X(504), SMTP__X(550), SMTP__X(551), SMTP__X(553), 0}, /* VRFY */
+    {SMTP__X(250), SMTP__X(252), SMTP__X(421), SMTP__X(500), SMTP__X(501), SMTP__X(502),
+     SMTP__X(504), SMTP__X(550), 0}, /* EXPN */
+    {SMTP__X(211), SMTP__X(214), SMTP__X(421), SMTP__X(501), SMTP__X(502), SMTP__X(504), 0}, /* HELP */
+#ifndef SMTP_NO_STARTTLS
+    {SMTP__X(220), SMTP__X(421), SMTP__X(454), SMTP__X(501), 0}, /* STARTTLS: RFC 3207 4 */
+#endif
+    {SMTP__X(250), SMTP__X(421), SMTP__X(502), 0}, /* TURN: RFC 821 4.3 */
+#ifndef SMTP_NO_AUTH
+    {SMTP__X(250), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(453), SMTP__X(501),
+     SMTP__X(502), 0}, /* ATRN: RFC 2645 */
+    {SMTP__X(235), SMTP__X(421), SMTP__X(432), SMTP__X(454), SMTP__X(501), SMTP__X(534),
+     SMTP__X(535), SMTP__X(538), 0}, /* AUTH: RFC 4954 6 */
+#endif
+#endif /* SMTP_NO_SERVER */
+#ifndef SMTP_NO_CLIENT
+    /* The sender's: the receiver's tables (RFC 5321 4.3.2, RFC 821 4.3, the
+     * extensions), plus what RFC 5321 4.3.2 allows for any command (421,
+     * 500, 501) and the few codes real servers give for policy that no
+     * table lists (530 of RFC 3207/4954, 554 on MAIL and RCPT as Postfix's
+     * relay refusal does).  MAIL, RCPT and the end of data use the lists
+     * above, with c_extra. */
+    {SMTP__X(220), SMTP__X(421), SMTP__X(554), 0}, /* the greeting */
+    {SMTP__X(250), SMTP__X(421), SMTP__X(500), SMTP__X(501), SMTP__X(502), SMTP__X(504),
+     SMTP__X(550), 0}, /* EHLO, HELO */
+#ifndef SMTP_NO_STARTTLS
+    {SMTP__X(220), SMTP__X(421), SMTP__X(454), SMTP__X(500), SMTP__X(501), SMTP__X(502),
+     SMTP__X(503), 0}, /* STARTTLS */
+#endif
+#ifndef SMTP_NO_AUTH
+    {SMTP__X(235), SMTP__X(334), SMTP__X(421), SMTP__X(432), SMTP__X(454), SMTP__X(500),
+     SMTP__X(501), SMTP__X(502), SMTP__X(503), SMTP__X(504), SMTP__X(530), SMTP__X(534),
+     SMTP__X(535), SMTP__X(538), 0}, /* AUTH */
+#endif
+    {SMTP__X(500), SMTP__X(530), SMTP__X(554), 0}, /* extra */
+    {SMTP__X(354), SMTP__X(421), SMTP__X(451), SMTP__X(500), SMTP__X(501), SMTP__X(503),
+     SMTP__X(530), SMTP__X(554), 0}, /* DATA */
+#ifndef SMTP_NO_CHUNKING
+    {SMTP__X(250), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(452), SMTP__X(500),
+     SMTP__X(501), SMTP__X(503), SMTP__X(530), SMTP__X(550), SMTP__X(552), SMTP__X(554), 0}, /* BDAT */
+#endif
+    {SMTP__X(250), SMTP__X(421), SMTP__X(500), SMTP__X(501), SMTP__X(504), 0}, /* RSET, NOOP */
+    {SMTP__X(221), SMTP__X(421), SMTP__X(500), SMTP__X(501), 0}, /* QUIT */
+    {SMTP__X(250), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(453), SMTP__X(500),
+     SMTP__X(501), SMTP__X(502), SMTP__X(503), SMTP__X(530), 0}, /* TURN, ATRN */
+#endif
+    /* clang-format on */
 };
+#undef SMTP__X
+#define SMTP__CODES(m) (uint8_t) offsetof(struct smtp__code_lists, m)
+typedef char smtp__codes_fit[sizeof(struct smtp__code_lists) <= 256 ? 1 : -1]; /* one octet */
+#endif
+
+#ifndef SMTP_NO_SERVER
+#ifdef SMTP_NO_STARTTLS
+#define SMTP__CODES_STARTTLS SMTP__CODES(none) /* the event never comes */
+#else
+#define SMTP__CODES_STARTTLS SMTP__CODES(starttls)
+#endif
+#ifdef SMTP_NO_AUTH
+#define SMTP__CODES_ATRN SMTP__CODES(none)
+#define SMTP__CODES_AUTH SMTP__CODES(none)
+#else
+#define SMTP__CODES_ATRN SMTP__CODES(atrn)
+#define SMTP__CODES_AUTH SMTP__CODES(auth)
+#endif
+
+/* Per decision event: the codes allowed (an offset in smtp__codes), and the
+ * state a positive (2xx or 3xx) and a negative answer lead to, four bits
+ * each.  The default reply is smtp.h's SMTP_EVENT_MAP.  What else an answer
+ * changes (counters, flags) is in smtp__decide(). */
+#define SMTP__DECISION(codes, yes, no)                          \
+    {                                                           \
+        (codes), (uint8_t)(SMTP__ST_##yes << 4 | SMTP__ST_##no) \
+    }
+static const struct smtp__decision {
+    uint8_t codes, next;
+} smtp__decisions[SMTP__EV_LAST + 1] = {
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* statuses, unused */
+    SMTP__DECISION(SMTP__CODES(connect), INIT, REFUSED), /* EV_CONNECT */
+    SMTP__DECISION(SMTP__CODES(helo), READY, KEEP),      /* EV_HELO */
+    SMTP__DECISION(SMTP__CODES(helo), READY, KEEP),      /* EV_EHLO */
+    SMTP__DECISION(SMTP__CODES(mail), MAIL, KEEP),       /* EV_MAIL */
+    SMTP__DECISION(SMTP__CODES(rcpt), RCPT, KEEP),       /* EV_RCPT */
+    SMTP__DECISION(SMTP__CODES(data), DATA, KEEP),       /* EV_DATA */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_BODY */
+    SMTP__DECISION(SMTP__CODES(data_end), READY, READY), /* EV_DATA_END */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_RSET */
+    SMTP__DECISION(SMTP__CODES(vrfy), KEEP, KEEP),       /* EV_VRFY */
+    SMTP__DECISION(SMTP__CODES(expn), KEEP, KEEP),       /* EV_EXPN */
+    SMTP__DECISION(SMTP__CODES(help), KEEP, KEEP),       /* EV_HELP */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_NOOP */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_QUIT */
+    SMTP__DECISION(SMTP__CODES_STARTTLS, TLS, KEEP),     /* EV_STARTTLS */
+    SMTP__DECISION(SMTP__CODES_AUTH, KEEP, KEEP),        /* EV_AUTH */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_BDAT */
+    SMTP__DECISION(SMTP__CODES(turn), TURNED, KEEP),     /* EV_TURN */
+    SMTP__DECISION(SMTP__CODES_ATRN, TURNED, KEEP),      /* EV_ATRN */
+};
+#undef SMTP__DECISION
 
 #endif /* SMTP_NO_SERVER */
 
@@ -1856,7 +1958,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     const char *given = text;
     uint32_t e = 0;
     int yes = code < 400;
-    unsigned next = yes ? d->yes : d->no;
+    unsigned next = yes ? d->next >> 4 : d->next & 15u;
 
     s->_await = 0;
     s->_flags &= (uint16_t)~SMTP__F_DEFERRED;
@@ -1948,9 +2050,9 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
 
 static int smtp__code_allowed(int ev, unsigned code)
 {
-    const uint16_t *c; /* ev is s->_await: always a decision event */
-    for (c = smtp__decisions[ev].codes; *c; c++)
-        if (*c == code)
+    const uint8_t *c; /* ev is s->_await: always a decision event */
+    for (c = (const uint8_t *)&smtp__codes + smtp__decisions[ev].codes; *c; c++)
+        if (SMTP__C16(*c) == code)
             return 1;
     return 0;
 }
@@ -2545,66 +2647,49 @@ enum smtp__cbody {
     SMTP__CB_BARE /* a bare LF was taken: CRLF goes out first */
 };
 
-/* The replies the server may give to each command: the receiver's tables
- * (RFC 5321 4.3.2, RFC 821 4.3, the extensions), plus what RFC 5321 4.3.2
- * allows for any command (421, 500, 501) and the few codes real servers
- * give for policy that no table lists (530 of RFC 3207/4954, 554 on MAIL and
- * RCPT as Postfix's relay refusal does). */
-static const uint16_t smtp__cc_greeting[] = {220, 421, 554, 0};
-static const uint16_t smtp__cc_ehlo[] = {250, 421, 500, 501, 502, 504, 550, 0};
-#ifndef SMTP_NO_STARTTLS
-static const uint16_t smtp__cc_tls[] = {220, 421, 454, 500, 501, 502, 503, 0};
+#ifndef SMTP_NO_CHUNKING
+#define SMTP__CODES_CBDAT SMTP__CODES(c_bdat)
+#else
+#define SMTP__CODES_CBDAT SMTP__CODES(none)
 #endif
-#ifndef SMTP_NO_AUTH
-static const uint16_t smtp__cc_auth[] = {235, 334, 421, 432, 454, 500, 501, 502,
-                                         503, 504, 530, 534, 535, 538, 0};
-#endif
-static const uint16_t smtp__cc_extra[] = {500, 530, 554, 0};
-static const uint16_t smtp__cc_data[] = {354, 421, 451, 500, 501, 503, 530, 554, 0};
-static const uint16_t smtp__cc_bdat[] = {250, 421, 450, 451, 452, 500, 501,
-                                         503, 530, 550, 552, 554, 0};
-static const uint16_t smtp__cc_simple[] = {250, 421, 500, 501, 504, 0}; /* RSET, NOOP */
-static const uint16_t smtp__cc_quit[] = {221, 421, 500, 501, 0};
-static const uint16_t smtp__cc_turn[] = {250, 421, 450, 451, 453, 500, 501, 502, 503, 530, 0};
-
-/* By enum smtp__kind: a compiled-out kind keeps its row, empty. */
+/* By enum smtp__kind, the replies the server may give to each command (an
+ * offset in smtp__codes, whose lists for the sender are there): a
+ * compiled-out kind keeps its row, empty. */
 static const struct smtp__ckind {
-    const uint16_t *codes;
-    uint8_t extra; /* smtp__cc_extra too: a receiver's table, which lacks them */
+    uint8_t codes;
+    uint8_t extra; /* smtp__codes.c_extra too: a receiver's table, which lacks them */
     uint8_t last;  /* ends a pipelined group: nothing is queued after it */
 } smtp__ckinds[] = {
-    {smtp__cc_ehlo, 0, 1}, /* EHLO */
-    {smtp__cc_ehlo, 0, 1}, /* HELO */
+    {SMTP__CODES(c_ehlo), 0, 1}, /* EHLO */
+    {SMTP__CODES(c_ehlo), 0, 1}, /* HELO */
 #ifndef SMTP_NO_STARTTLS
-    {smtp__cc_tls, 0, 1}, /* STARTTLS */
+    {SMTP__CODES(c_tls), 0, 1}, /* STARTTLS */
 #else
-    {0, 0, 1},
+    {SMTP__CODES(none), 0, 1},
 #endif
 #ifndef SMTP_NO_AUTH
-    {smtp__cc_auth, 0, 1}, /* AUTH */
+    {SMTP__CODES(c_auth), 0, 1}, /* AUTH */
 #else
-    {0, 0, 1},
+    {SMTP__CODES(none), 0, 1},
 #endif
-    {smtp__codes_mail, 1, 0}, /* MAIL */
-    {smtp__codes_rcpt, 1, 0}, /* RCPT */
-    {smtp__cc_data, 0, 1},    /* DATA */
-#ifndef SMTP_NO_CHUNKING
-    {smtp__cc_bdat, 0, 0}, /* BDAT (not LAST) */
-#else
-    {0, 0, 0},
-#endif
-    {smtp__codes_data_end, 1, 1}, /* end of data, BDAT LAST */
-    {smtp__cc_simple, 0, 0},      /* RSET */
-    {smtp__cc_simple, 0, 1},      /* NOOP */
-    {smtp__cc_quit, 0, 1},        /* QUIT */
-    {smtp__cc_turn, 0, 1},        /* TURN, ATRN */
-    {smtp__cc_greeting, 0, 1},    /* the greeting */
+    {SMTP__CODES(mail), 1, 0},       /* MAIL */
+    {SMTP__CODES(rcpt), 1, 0},       /* RCPT */
+    {SMTP__CODES(c_data), 0, 1},     /* DATA */
+    {SMTP__CODES_CBDAT, 0, 0},       /* BDAT (not LAST) */
+    {SMTP__CODES(data_end), 1, 1},   /* end of data, BDAT LAST */
+    {SMTP__CODES(c_simple), 0, 0},   /* RSET */
+    {SMTP__CODES(c_simple), 0, 1},   /* NOOP */
+    {SMTP__CODES(c_quit), 0, 1},     /* QUIT */
+    {SMTP__CODES(c_turn), 0, 1},     /* TURN, ATRN */
+    {SMTP__CODES(c_greeting), 0, 1}, /* the greeting */
 };
 
-static int smtp__in_codes(const uint16_t *t, unsigned code)
+/* Whether code is in the list at offset off of smtp__codes. */
+static int smtp__in_codes(unsigned off, unsigned code)
 {
-    for (; t && *t; t++)
-        if (*t == code)
+    const uint8_t *t;
+    for (t = (const uint8_t *)&smtp__codes + off; *t; t++)
+        if (SMTP__C16(*t) == code)
             return 1;
     return 0;
 }
@@ -3081,10 +3166,10 @@ static int smtp__creply_to(struct smtp_client *c, union smtp_cevent *ev)
     if (code == 421)
         return smtp__cclose(c, ev, SMTP_WHY_421);
     if (!smtp__in_codes(smtp__ckinds[kind].codes, code) &&
-        !(smtp__ckinds[kind].extra && smtp__in_codes(smtp__cc_extra, code)) &&
+        !(smtp__ckinds[kind].extra && smtp__in_codes(SMTP__CODES(c_extra), code)) &&
         !(SMTP__HAS_CHUNKING && kind == SMTP__K_END &&
           (c->_flags & (SMTP__CF_BDAT | SMTP__CF_FAILED)) &&
-          smtp__in_codes(smtp__cc_bdat, code))) /* BDAT LAST: a BDAT's codes too */
+          smtp__in_codes(SMTP__CODES_CBDAT, code))) /* BDAT LAST: a BDAT's codes too */
         return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
     switch (kind) {
     case SMTP__K_GREETING:
@@ -3889,6 +3974,13 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef smtp__put
 #undef SMTP__E
 #undef SMTP__E32
+#undef SMTP__C8
+#undef SMTP__C16
+#undef SMTP__CODES
+#undef SMTP__CODES_STARTTLS
+#undef SMTP__CODES_ATRN
+#undef SMTP__CODES_AUTH
+#undef SMTP__CODES_CBDAT
 #undef SMTP__TEXT
 #undef SMTP__TEXT_OF
 #undef SMTP__CF_TRANSACTION
