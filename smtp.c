@@ -130,12 +130,21 @@ enum smtp__lflag {                       /* what was wrong with the command line
 
 enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_DOTCR };
 
+/* A reply code in one octet: the class (2-5) less 2 in the top two bits, the
+ * last two digits (below 64 in every list here) in the other six.  200 is in
+ * no list: its 0 ends one.  The catalogue's rows hold theirs so too. */
+#define SMTP__C8(c) (uint8_t)(((c) / 100 - 2) << 6 | (c) % 100)
+#define SMTP__C16(b) ((unsigned)((b) >> 6) * 100 + 200 + ((unsigned)(b)&63u))
+
 #ifndef SMTP_NO_SERVER /* the reply catalogue and the verbs */
 /* ------------------------------------------------------ the reply catalogue */
 
-/* An enhanced status code (RFC 3463) class.subject.detail in 16 bits; 0 is
- * none.  Sent only after EHLO has advertised them. */
+/* An enhanced status code (RFC 3463) class.subject.detail as written in
+ * the maps; 0 is none.  Sent only after EHLO has advertised them.  A row
+ * keeps it in one octet, its class being the reply code's: 0x80 | subject
+ * << 4 | detail (SMTP__E8(), checked below: subject < 8, detail < 16). */
 #define SMTP__E(c, s, d) ((c) << 12 | (s) << 8 | (d))
+#define SMTP__E8(e) (uint8_t)((e) ? 0x80 | ((e) >> 4 & 0x70) | ((e)&15) : 0)
 
 /* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are
  * in the second table below.  No reply code, enhanced code or text appears anywhere else in this
@@ -236,11 +245,11 @@ static const struct smtp__reply_row {
 #ifndef SMTP_TERSE
     const char *text;
 #endif
-    uint16_t code, enh;
+    uint8_t code, enh; /* SMTP__C8(), SMTP__E8() */
 } smtp__replies[SMTP__R_COUNT] = {
     /* clang-format off */
     {SMTP__TEXT("") 0, 0},
-#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) (code), (enh)},
+#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh)},
     SMTP__REPLY_MAP(SMTP__X)
 #undef SMTP__X
     /* clang-format on */
@@ -302,13 +311,27 @@ static const struct smtp__default_row {
 #ifndef SMTP_TERSE
     const char *text;
 #endif
-    uint16_t code, enh;
-    uint8_t ev;
+    uint8_t code, enh, ev; /* SMTP__C8(), SMTP__E8() */
 } smtp__defaults[] = {
-#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text)(code), (enh), SMTP__EV_##ev},
+#define SMTP__X(code, ev, enh, text) \
+    {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh), SMTP__EV_##ev},
     SMTP__DEFAULT_MAP(SMTP__X)
 #undef SMTP__X
 };
+
+/* Every row's codes fit their octets: a class of 2-5 with two digits below
+ * 64, an enhanced code of the reply's class with subject < 8 and detail
+ * < 16 (or none). */
+#define SMTP__FITS(code, enh)                                        \
+    &&(code) / 100 >= 2 && (code) / 100 <= 5 && (code) % 100 < 64 && \
+        ((enh) == 0 || ((enh) >> 12 == (code) / 100 && ((enh) >> 8 & 15) < 8 && ((enh)&255) < 16))
+#define SMTP__X(id, code, enh, text) SMTP__FITS(code, enh)
+typedef char smtp__replies_fit[(1 SMTP__REPLY_MAP(SMTP__X)) ? 1 : -1];
+#undef SMTP__X
+#define SMTP__X(code, ev, enh, text) SMTP__FITS(code, enh)
+typedef char smtp__defaults_fit[(1 SMTP__DEFAULT_MAP(SMTP__X)) ? 1 : -1];
+#undef SMTP__X
+#undef SMTP__FITS
 
 /* --------------------------------------------------------- sequencing table */
 
@@ -365,12 +388,6 @@ static const struct smtp__verb_row {
 #endif /* SMTP_NO_SERVER */
 
 /* ---------------------------------------------------------- decisions table */
-
-/* A reply code in one octet: the class (2-5) less 2 in the top two bits, the
- * last two digits (below 64 in every list here) in the other six.  200 is in
- * no list: its 0 ends one. */
-#define SMTP__C8(c) (uint8_t)(((c) / 100 - 2) << 6 | (c) % 100)
-#define SMTP__C16(b) ((unsigned)((b) >> 6) * 100 + 200 + ((unsigned)(b)&63u))
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
@@ -646,10 +663,12 @@ static int smtp__hexval(int c)
 /* -------------------------------------------------------------- the writer */
 
 /* Enhanced codes inside the writer: class << 20 | subject << 10 | detail,
- * each part up to 999 (RFC 3463: 1*3digit), 0 for none.  The tables'
- * 16-bit SMTP__E() form widens to it. */
-#define SMTP__E32(e) \
-    ((uint32_t)(e) >> 12 << 20 | ((uint32_t)(e) >> 8 & 15u) << 10 | ((uint32_t)(e)&255u))
+ * each part up to 999 (RFC 3463: 1*3digit), 0 for none.  A row's one-octet
+ * form (SMTP__E8()) widens to it with the class of its code. */
+static uint32_t smtp__e32(unsigned code, unsigned e8)
+{
+    return e8 ? (uint32_t)(code / 100) << 20 | (uint32_t)(e8 >> 4 & 7u) << 10 | (e8 & 15u) : 0;
+}
 
 /* The enhanced code to send: none before EHLO has advertised them (RFC
  * 2034), else e. */
@@ -747,9 +766,10 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
 static void smtp__say(struct smtp_session *s, unsigned id)
 {
     const struct smtp__reply_row *r = &smtp__replies[id];
-    smtp__put(s, r->code, SMTP__E32(r->enh), SMTP__TEXT_OF(r),
-              SMTP__W_CLEAN | (r->code == 221 || r->code == 421 ? SMTP__W_HOST : 0));
-    if (r->code == 421)
+    unsigned code = SMTP__C16(r->code);
+    smtp__put(s, code, smtp__e32(code, r->enh), SMTP__TEXT_OF(r),
+              SMTP__W_CLEAN | (code == 221 || code == 421 ? SMTP__W_HOST : 0));
+    if (code == 421)
         s->_state = SMTP__ST_CLOSED;
 }
 
@@ -758,7 +778,7 @@ static void smtp__say(struct smtp_session *s, unsigned id)
  * (RFC 5321 4.2.2 allows 421 anywhere). */
 static void smtp__refuse(struct smtp_session *s, unsigned id)
 {
-    unsigned code = smtp__replies[id].code;
+    unsigned code = SMTP__C16(smtp__replies[id].code);
     if ((code / 10 == 50 || code == 555) && ++s->_errors > s->cfg.max_errors &&
         s->cfg.max_errors != 0xffff)
         id = SMTP__R_ERRORS;
@@ -1969,18 +1989,18 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails &&
             s->cfg.max_auth_fails != 255) {
             const struct smtp__reply_row *r = &smtp__replies[SMTP__R_AUTH_GUESSING];
-            code = r->code;
+            code = SMTP__C16(r->code);
             enh = 0;
             given = 0;
             text = SMTP__TEXT_OF(r);
-            e = SMTP__E32(r->enh);
+            e = smtp__e32(code, r->enh);
         }
     }
 #endif
-    while (row->code != code || (row->ev && row->ev != ev))
+    while (row->code != SMTP__C8(code) || (row->ev && row->ev != ev))
         row++; /* every allowed code has a row: smtp_reply() checked it */
     if (!e && (e = smtp__enh_parse(enh, code)) == 0)
-        e = SMTP__E32(row->enh);
+        e = smtp__e32(code, row->enh);
     if (!text)
         text = SMTP__TEXT_OF(row);
     if (next != SMTP__ST_KEEP)
@@ -3973,7 +3993,7 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__NO
 #undef smtp__put
 #undef SMTP__E
-#undef SMTP__E32
+#undef SMTP__E8
 #undef SMTP__C8
 #undef SMTP__C16
 #undef SMTP__CODES
