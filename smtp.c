@@ -89,11 +89,11 @@ enum smtp__state {
     SMTP__ST_READY,   /* HELO/EHLO done, no transaction */
     SMTP__ST_MAIL,    /* MAIL accepted, no recipient yet */
     SMTP__ST_RCPT,    /* at least one recipient accepted */
+    SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_DATA,    /* receiving mail data after DATA */
     SMTP__ST_BDAT,    /* receiving the octets of a BDAT chunk */
     SMTP__ST_AUTH,    /* AUTH: waiting for a response line to a 334 */
     SMTP__ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
-    SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_CLOSED,
     SMTP__ST_TURNED, /* TURN/ATRN accepted: the connection is the sender's now */
     SMTP__ST_KEEP    /* in the decisions table: the state does not change */
@@ -374,16 +374,24 @@ enum smtp__verb {
     /* clang-format on */
 };
 
+/* The states of a verb's row are those up to REFUSED (one octet), its
+ * extension bit one of SMTP_EXT_CHUNKING and above, kept shifted down. */
+#define SMTP__EXT_SHIFT 6
 static const struct smtp__verb_row {
     char name[9];
-    uint8_t len, arg, need;
-    uint16_t states, ext;
+    uint8_t len, arg, need, states, ext;
 } smtp__verbs[SMTP__V_COUNT] = {
-#define SMTP__X(v, states, arg, need, ext) \
-    {#v, (uint8_t)(sizeof #v - 1), SMTP__##arg, SMTP__##need, (uint16_t)(states), (uint16_t)(ext)},
+#define SMTP__X(v, states, arg, need, ext)                \
+    {#v,           (uint8_t)(sizeof #v - 1), SMTP__##arg, \
+     SMTP__##need, (uint8_t)(states),        (uint8_t)((ext) >> SMTP__EXT_SHIFT)},
     SMTP__VERB_MAP(SMTP__X)
 #undef SMTP__X
 };
+#define SMTP__X(v, states, arg, need, ext)                                        \
+    &&(states) < 256 && ((ext) >> SMTP__EXT_SHIFT << SMTP__EXT_SHIFT) == (ext) && \
+        (ext) >> SMTP__EXT_SHIFT < 256
+typedef char smtp__verbs_fit[(1 SMTP__VERB_MAP(SMTP__X)) ? 1 : -1];
+#undef SMTP__X
 
 #endif /* SMTP_NO_SERVER */
 
@@ -1016,7 +1024,7 @@ SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
     return smtp__check_domain(p, 0, n, 0);
 }
 
-#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
+#if (!defined(SMTP_NO_SERVER) && !defined(SMTP_NO_AUTH)) || !defined(SMTP_NO_CLIENT)
 /* ATRN's argument (RFC 2645 4): Domains separated by ',' (empty: every
  * domain).  Both roles check it with this. */
 static int smtp__domains_ok(const char *a, size_t n)
@@ -1849,7 +1857,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
         (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
-        (row->need == SMTP__N_EXT && !(s->cfg.extensions & row->ext)))
+        (row->need == SMTP__N_EXT && !(s->cfg.extensions & (uint32_t)row->ext << SMTP__EXT_SHIFT)))
         return SMTP__NO(VERB_OFF);
     if ((r = smtp__sequence(s, v)) != 0)
         return r;
@@ -1921,6 +1929,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         ev->turn.domains.ptr = a;
         ev->turn.domains.len = 0;
         return smtp__ask(s, ev, SMTP_EV_TURN);
+#ifndef SMTP_NO_AUTH   /* ATRN needs AUTH: 502 above without it */
     case SMTP__V_ATRN: /* RFC 2645 4: "ATRN" [SP domain *("," domain)] */
         if (!(s->_flags & SMTP__F_AUTHED))
             return SMTP__NO(NEED_AUTH);
@@ -1929,6 +1938,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         ev->turn.domains.ptr = a;
         ev->turn.domains.len = an;
         return smtp__ask(s, ev, SMTP_EV_ATRN);
+#endif
     case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
     default: /* SMTP__V_QUIT: every other verb answered 502 above */
@@ -3989,6 +3999,7 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__EV_MAIL
 #undef SMTP__EV_RCPT
 #undef SMTP__VERB_MAP
+#undef SMTP__EXT_SHIFT
 #undef SMTP__IS
 #undef SMTP__NO
 #undef smtp__put
