@@ -810,38 +810,31 @@ static size_t smtp__put_num(char *o, uint64_t v)
 #endif
 
 #ifndef SMTP_NO_SERVER /* EHLO reply */
-/* The EHLO keywords, each with the extension bit that offers it, in the
- * order they are sent.  A compiled-out extension's bit is never set
- * (smtp_init()): its row is left out. */
-static const struct smtp__keyword {
-    uint16_t ext;
-    char kw[20];
-} smtp__keywords[] = {
-    {SMTP_EXT_PIPELINING, "PIPELINING"},
-    {SMTP_EXT_SIZE, "SIZE"},
-    {SMTP_EXT_8BITMIME, "8BITMIME"},
-    {SMTP_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
-#ifndef SMTP_NO_SMTPUTF8
-    {SMTP_EXT_SMTPUTF8, "SMTPUTF8"},
+/* The EHLO keywords, "\0"-separated, one for each extension bit from bit
+ * 0 (the order they are sent in).  A compiled-out extension's is empty, its
+ * bit never set (smtp_init()). */
+#ifdef SMTP_NO_SMTPUTF8
+#define SMTP__KW_UTF8 ""
+#else
+#define SMTP__KW_UTF8 "SMTPUTF8"
 #endif
-    {SMTP_EXT_LIMITS, "LIMITS RCPTMAX="},
-#ifndef SMTP_NO_CHUNKING
-    {SMTP_EXT_CHUNKING, "CHUNKING"},
-    {SMTP_EXT_BINARYMIME, "BINARYMIME"},
+#ifdef SMTP_NO_CHUNKING
+#define SMTP__KW_CHUNKING "\0"
+#else
+#define SMTP__KW_CHUNKING "CHUNKING\0BINARYMIME"
 #endif
-#ifndef SMTP_NO_STARTTLS
-    {SMTP_EXT_STARTTLS, "STARTTLS"},
+#ifdef SMTP_NO_DSN
+#define SMTP__KW_DSN ""
+#else
+#define SMTP__KW_DSN "DSN"
 #endif
-#ifndef SMTP_NO_AUTH
-    {SMTP_EXT_AUTH, "AUTH PLAIN LOGIN"},
-#endif
-#ifndef SMTP_NO_DSN
-    {SMTP_EXT_DSN, "DSN"},
-#endif
-#ifndef SMTP_NO_AUTH
-    {SMTP_EXT_ATRN, "ATRN"},
-#endif
-};
+/* clang-format off */
+static const char smtp__keywords[] =
+    "PIPELINING\0" "SIZE\0" "8BITMIME\0" "ENHANCEDSTATUSCODES\0" SMTP__KW_UTF8 "\0"
+    "LIMITS RCPTMAX=\0" SMTP__KW_CHUNKING "\0" SMTP__IF_STARTTLS("STARTTLS") "\0"
+    SMTP__IF_AUTH("AUTH PLAIN LOGIN") "\0" SMTP__KW_DSN "\0" SMTP__IF_AUTH("ATRN");
+/* clang-format on */
+#define SMTP__KW_LAST SMTP_EXT_ATRN
 
 /* The EHLO reply: hostname (and the first line of text) first, then one
  * keyword a line.  The keywords' room is kept first (their longest: SIZE
@@ -851,31 +844,30 @@ static const struct smtp__keyword {
  * guarantees, so every line below fits. */
 static void smtp__put_ehlo(struct smtp_session *s, const char *text)
 {
-    uint32_t e = s->cfg.extensions;
-    size_t i, sep, keep = 0, tl = strlen(text);
-    const char *nl = (const char *)memchr(text, '\n', tl);
+    uint32_t e = s->cfg.extensions & (2u * SMTP__KW_LAST - 1), bit; /* no bit above: no keyword */
+    size_t sep, keep = 0, tl = strlen(text);
+    const char *nl = (const char *)memchr(text, '\n', tl), *kw;
     if (s->_flags & SMTP__F_TLS)
         e &= ~(uint32_t)SMTP_EXT_STARTTLS; /* RFC 3207 4.2 */
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
-    for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++)
-        if (e & smtp__keywords[i].ext)
-            keep += 6 + strlen(smtp__keywords[i].kw) +
-                    (smtp__keywords[i].ext == SMTP_EXT_SIZE ? 21 : 5);
+    for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1)
+        if (e & bit)
+            keep += 6 + strlen(kw) + (bit == SMTP_EXT_SIZE ? 21 : 5);
     sep = s->_out_len + 3u; /* the first line's '-': it always fits */
     smtp__line(s, 250, 0, text, nl ? (size_t)(nl - text) : tl, keep, SMTP__W_HOST | SMTP__W_MORE);
-    for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++) {
+    for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1) {
         char *o = s->_out + s->_out_len;
-        size_t n = strlen(smtp__keywords[i].kw);
-        if (!(e & smtp__keywords[i].ext))
+        size_t n = strlen(kw);
+        if (!(e & bit))
             continue;
         o[0] = '2', o[1] = '5', o[2] = '0', o[3] = '-'; /* the code of the reply's first line */
-        memcpy(o + 4, smtp__keywords[i].kw, n);
+        memcpy(o + 4, kw, n);
         n += 4;
-        if (smtp__keywords[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
+        if (bit == SMTP_EXT_SIZE && s->cfg.max_size) {
             o[n++] = ' ';
             n += smtp__put_num(o + n, s->cfg.max_size);
-        } else if (smtp__keywords[i].ext == SMTP_EXT_LIMITS) {
+        } else if (bit == SMTP_EXT_LIMITS) {
             n += smtp__put_num(o + n, s->cfg.max_rcpt);
         }
         o[n++] = '\r';
@@ -1988,7 +1980,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     const char *given = text;
     uint32_t e = 0;
     int yes = code < 400;
-    unsigned next = yes ? d->next >> 4 : d->next & 15u;
+    unsigned next = yes ? d->next >> 4 : d->next & 15u, how;
 
     s->_await = 0;
     s->_flags &= (uint16_t)~SMTP__F_DEFERRED;
@@ -2015,20 +2007,17 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         text = SMTP__TEXT_OF(row);
     if (next != SMTP__ST_KEEP)
         s->_state = (uint8_t)next;
-    if (code == 421) {
-        smtp__put(s, 421, e, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
-        s->_state = SMTP__ST_CLOSED;
-        return;
-    }
-    switch (ev) {
+    /* the hostname leads 421 (RFC 5321 3.8), the greeting and HELO's 250 */
+    how = (given ? 0 : SMTP__W_CLEAN) | (code == 421 ? SMTP__W_HOST : 0);
+    switch (code == 421 ? 0 : ev) {
     case SMTP_EV_CONNECT:
         if (!given) /* the greeting has its own default */
             text = SMTP__TEXT_OF(
                 &smtp__replies[!yes                                   ? SMTP__R_GREET_REFUSED
                                : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
                                                                       : SMTP__R_GREET]);
-        smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
-        return;
+        e = 0, how |= SMTP__W_HOST;
+        break;
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
         if (!yes)
@@ -2039,11 +2028,12 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         s->_rcpts = 0;
         if (!given)
             text = "";
-        if (ev == SMTP_EV_EHLO)
+        if (ev == SMTP_EV_EHLO) {
             smtp__put_ehlo(s, text);
-        else
-            smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
-        return;
+            return;
+        }
+        e = 0, how |= SMTP__W_HOST;
+        break;
     case SMTP_EV_MAIL:
         if (yes) {
             s->_rcpts = 0;
@@ -2075,7 +2065,9 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     default:
         break;
     }
-    smtp__put(s, code, e, text, given ? 0 : SMTP__W_CLEAN);
+    smtp__put(s, code, e, text, how);
+    if (code == 421)
+        s->_state = SMTP__ST_CLOSED;
 }
 
 static int smtp__code_allowed(int ev, unsigned code)
@@ -3999,6 +3991,10 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__EV_MAIL
 #undef SMTP__EV_RCPT
 #undef SMTP__VERB_MAP
+#undef SMTP__KW_UTF8
+#undef SMTP__KW_CHUNKING
+#undef SMTP__KW_DSN
+#undef SMTP__KW_LAST
 #undef SMTP__EXT_SHIFT
 #undef SMTP__IS
 #undef SMTP__NO
