@@ -1248,12 +1248,18 @@ static int smtp__path_error(int r, int mail)
 enum smtp__param {
     SMTP__P_SIZE,
     SMTP__P_BODY,
+#ifndef SMTP_NO_SMTPUTF8 /* a compiled-out extension's are not there: 555 */
     SMTP__P_UTF8,
+#endif
+#ifndef SMTP_NO_DSN
     SMTP__P_RET,
     SMTP__P_ENVID,
-    SMTP__P_AUTH,
     SMTP__P_NOTIFY,
     SMTP__P_ORCPT,
+#endif
+#ifndef SMTP_NO_AUTH
+    SMTP__P_AUTH,
+#endif
     SMTP__P_COUNT
 };
 static const struct smtp__param_row {
@@ -1261,9 +1267,17 @@ static const struct smtp__param_row {
     uint8_t mail; /* 1 MAIL, 0 RCPT */
     uint16_t ext;
 } smtp__params[SMTP__P_COUNT] = {
-    {"SIZE", 1, SMTP_EXT_SIZE},  {"BODY", 1, SMTP_EXT_8BITMIME}, {"SMTPUTF8", 1, SMTP_EXT_SMTPUTF8},
-    {"RET", 1, SMTP_EXT_DSN},    {"ENVID", 1, SMTP_EXT_DSN},     {"AUTH", 1, SMTP_EXT_AUTH},
-    {"NOTIFY", 0, SMTP_EXT_DSN}, {"ORCPT", 0, SMTP_EXT_DSN},
+    {"SIZE", 1, SMTP_EXT_SIZE},         {"BODY", 1, SMTP_EXT_8BITMIME},
+#ifndef SMTP_NO_SMTPUTF8
+    {"SMTPUTF8", 1, SMTP_EXT_SMTPUTF8},
+#endif
+#ifndef SMTP_NO_DSN
+    {"RET", 1, SMTP_EXT_DSN},           {"ENVID", 1, SMTP_EXT_DSN},
+    {"NOTIFY", 0, SMTP_EXT_DSN},        {"ORCPT", 0, SMTP_EXT_DSN},
+#endif
+#ifndef SMTP_NO_AUTH
+    {"AUTH", 1, SMTP_EXT_AUTH},
+#endif
 };
 
 /* xtext of 1..max octets that decodes to SP and printable US-ASCII only
@@ -1352,9 +1366,11 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
         } else
             break;
         return 0;
+#ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
         ev->mail.smtputf8 = 1;
         return v ? SMTP__NO(SMTPUTF8_VALUE) : 0;
+#endif
 #ifndef SMTP_NO_AUTH
     case SMTP__P_AUTH: /* RFC 4954 5: xtext or "<>" */
         if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || smtp__xtext_ok(v, vl, 500)))
@@ -1405,8 +1421,10 @@ static int smtp__param_number(const union smtp_event *ev, unsigned id)
     switch (id) {
     case SMTP__P_BODY:
         return ev->mail.body;
+#ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
         return 0;
+#endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET:
         return ev->mail.ret;
