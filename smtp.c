@@ -1755,15 +1755,16 @@ static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, siz
 static int smtp__sequence(const struct smtp_session *s, unsigned v)
 {
     uint16_t f = s->_flags;
-    if ((v == SMTP__V_BDAT || (v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) &&
+    if (((SMTP__HAS_CHUNKING && v == SMTP__V_BDAT) ||
+         (SMTP__HAS_AUTH && v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) &&
         !(f & SMTP__F_ESMTP) && s->_state != SMTP__ST_INIT)
         return SMTP__NO(SEQ_EHLO); /* RFC 3030 2, RFC 4954 4 */
     if (smtp__verbs[v].states & (1u << s->_state)) {
-        if (v == SMTP__V_DATA && (f & (SMTP__F_BDAT | SMTP__F_BINARY)))
+        if (SMTP__HAS_CHUNKING && v == SMTP__V_DATA && (f & (SMTP__F_BDAT | SMTP__F_BINARY)))
             return (f & SMTP__F_BDAT) ? SMTP__NO(SEQ_DATA_BDAT) : SMTP__NO(SEQ_BINARYMIME);
-        if (v == SMTP__V_AUTH && (f & SMTP__F_AUTHED))
+        if (SMTP__HAS_AUTH && v == SMTP__V_AUTH && (f & SMTP__F_AUTHED))
             return SMTP__NO(SEQ_AUTHED);
-        if (v == SMTP__V_STARTTLS && (f & SMTP__F_TLS))
+        if (SMTP__HAS_STARTTLS && v == SMTP__V_STARTTLS && (f & SMTP__F_TLS))
             return SMTP__NO(SEQ_TLS);
         return 0;
     }
@@ -1949,8 +1950,10 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         ev->turn.domains.len = an;
         return smtp__ask(s, ev, SMTP_EV_ATRN);
 #endif
-    case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
+#ifndef SMTP_NO_STARTTLS   /* 502 above without it */
+    case SMTP__V_STARTTLS: /* RFC 3207 4 */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
+#endif
     default: /* SMTP__V_QUIT: every other verb answered 502 above */
         return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
     }
@@ -2076,10 +2079,12 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
             s->_reject = SMTP_REJECT_NONE;
         }
         break;
+#ifndef SMTP_NO_AUTH
     case SMTP_EV_AUTH:
         if (yes)
             s->_flags |= SMTP__F_AUTHED;
         break;
+#endif
     default:
         break;
     }
