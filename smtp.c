@@ -1538,7 +1538,7 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     i = mail ? 5 : 3;
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
         i = smtp__skip_blanks(s, a, i, n);
-    if ((s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
+    if (SMTP__HAS_UTF8 && (s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
     if ((r = smtp__parse_path(a + i, n - i, flags, &ev->mail.path, &has8)) != SMTP_OK)
         return smtp__path_error(r, mail);
@@ -1570,7 +1570,7 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     }
     if ((r = smtp__mail_params(s, ev, mail)) != 0)
         return r;
-    if (has8 && !(mail ? ev->mail.smtputf8 : (s->_flags & SMTP__F_UTF8)))
+    if (SMTP__HAS_UTF8 && has8 && !(mail ? ev->mail.smtputf8 : (s->_flags & SMTP__F_UTF8)))
         return SMTP__NO(UTF8_NEEDED); /* RFC 6531 3.5 */
     return 0;
 }
@@ -1905,8 +1905,10 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
             return r;
         ev->mail.mode = (uint8_t)(v == SMTP__V_MAIL ? 0u : SMTP_MODE_SEND + (v - SMTP__V_SEND));
         s->_flags = (uint16_t)((s->_flags & ~(SMTP__F_PEND_UTF8 | SMTP__F_PEND_BINARY)) |
-                               (ev->mail.smtputf8 ? SMTP__F_PEND_UTF8 : 0) |
-                               (ev->mail.body == SMTP_BODY_BINARYMIME ? SMTP__F_PEND_BINARY : 0));
+                               (SMTP__HAS_UTF8 && ev->mail.smtputf8 ? SMTP__F_PEND_UTF8 : 0) |
+                               (SMTP__HAS_CHUNKING && ev->mail.body == SMTP_BODY_BINARYMIME
+                                    ? SMTP__F_PEND_BINARY
+                                    : 0));
         return smtp__ask(s, ev, SMTP_EV_MAIL);
     case SMTP__V_RCPT:
         if ((r = smtp__mail_rcpt(s, ev, a, an, 0)) != 0)
@@ -2060,9 +2062,11 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
             s->_rcpts = 0;
             s->_size = 0;
             s->_reject = SMTP_REJECT_NONE;
-            s->_flags = (uint16_t)((s->_flags & ~SMTP__F_TRANSACTION) |
-                                   ((s->_flags & SMTP__F_PEND_UTF8) ? SMTP__F_UTF8 : 0) |
-                                   ((s->_flags & SMTP__F_PEND_BINARY) ? SMTP__F_BINARY : 0));
+            s->_flags =
+                (uint16_t)((s->_flags & ~SMTP__F_TRANSACTION) |
+                           (SMTP__HAS_UTF8 && (s->_flags & SMTP__F_PEND_UTF8) ? SMTP__F_UTF8 : 0) |
+                           (SMTP__HAS_CHUNKING && (s->_flags & SMTP__F_PEND_BINARY) ? SMTP__F_BINARY
+                                                                                    : 0));
         }
         break;
     case SMTP_EV_RCPT:
@@ -2421,9 +2425,11 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     case SMTP__ST_BDAT:
         return smtp__bdat_feed(s, p, len, used, ev);
 #endif
-    case SMTP__ST_TLS: /* plaintext after STARTTLS is never executed */
+#ifndef SMTP_NO_STARTTLS /* the state STARTTLS's decision leads to */
+    case SMTP__ST_TLS:   /* plaintext after STARTTLS is never executed */
         *used = len;
         return SMTP_NEED_INPUT;
+#endif
     default:
         break;
     }
