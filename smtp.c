@@ -192,11 +192,11 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
     X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                 \
     X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))              \
     X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))      \
-    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                       \
-      SMTP__T("Message size exceeds fixed maximum message size"))                             \
     X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                      \
     X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))             \
     X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                 \
+    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                       \
+      SMTP__T("Message size exceeds fixed maximum message size"))                             \
     X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T_CHUNKING("Syntax: BDAT size [LAST]"))       \
     X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                       \
       SMTP__T_CHUNKING("Cannot read BDAT size, closing transmission channel"))                \
@@ -232,6 +232,12 @@ enum smtp__reply {
     SMTP__R_COUNT
     /* clang-format on */
 };
+
+/* The refusals of a message's end come in SMTP_REJECT_x's order. */
+#define SMTP__IN_ORDER(r, x) (SMTP__R_##r - SMTP__R_MSG_BARE == SMTP_REJECT_##x - SMTP_REJECT_BARE)
+typedef char smtp__reject_order
+    [SMTP__IN_ORDER(MSG_LONG_LINE, LONG_LINE) && SMTP__IN_ORDER(SIZE_OVER, SIZE) ? 1 : -1];
+#undef SMTP__IN_ORDER
 
 /* With SMTP_TERSE a row is only its two codes: the texts are not there. */
 #ifdef SMTP_TERSE
@@ -786,9 +792,9 @@ static void smtp__say(struct smtp_session *s, unsigned id)
  * (RFC 5321 4.2.2 allows 421 anywhere). */
 static void smtp__refuse(struct smtp_session *s, unsigned id)
 {
-    unsigned code = SMTP__C16(smtp__replies[id].code);
-    if ((code / 10 == 50 || code == 555) && ++s->_errors > s->cfg.max_errors &&
-        s->cfg.max_errors != 0xffff)
+    unsigned c = smtp__replies[id].code; /* SMTP__C8(): 500-509 and 555 */
+    if (((c >= SMTP__C8(500) && c <= SMTP__C8(509)) || c == SMTP__C8(555)) &&
+        ++s->_errors > s->cfg.max_errors && s->cfg.max_errors != 0xffff)
         id = SMTP__R_ERRORS;
     smtp__say(s, id);
 }
@@ -2172,9 +2178,8 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
     if (!s->_reject)
         return smtp__ask(s, ev, SMTP_EV_DATA_END);
     s->_state = SMTP__ST_READY;
-    smtp__say(s, s->_reject == SMTP_REJECT_SIZE        ? SMTP__R_SIZE_OVER
-                 : s->_reject == SMTP_REJECT_LONG_LINE ? SMTP__R_MSG_LONG_LINE
-                                                       : SMTP__R_MSG_BARE);
+    smtp__say(s, (unsigned)SMTP__R_MSG_BARE - (unsigned)SMTP_REJECT_BARE +
+                     s->_reject); /* in SMTP_REJECT_x's order */
     return SMTP_EV_DATA_END;
 }
 
