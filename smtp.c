@@ -806,9 +806,14 @@ static size_t smtp__put_num(char *o, uint64_t v)
 {
     char d[20];
     size_t k = 0, n = 0;
-    do
-        d[k++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
+    do { /* (hi, lo) / 10 in 32-bit steps: Cortex-M has no 64-bit division */
+        uint32_t t = hi % 10 << 16 | lo >> 16, u; /* t, u < 10 << 16 */
+        hi /= 10;
+        u = t % 10 << 16 | (lo & 0xffffu);
+        lo = t / 10 << 16 | u / 10;
+        d[k++] = (char)('0' + u % 10);
+    } while (hi || lo);
     while (k)
         o[n++] = d[--k];
     return n;
@@ -1191,8 +1196,8 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d > 9)
             return SMTP_ERR_SYNTAX;
-        if (v > (UINT64_MAX - d) / 10)
-            over = 1;
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+            over = 1; /* v * 10 + d would not fit (no 64-bit division: none on Cortex-M) */
         v = v * 10 + d;
     }
     *out = over ? UINT64_MAX : v; /* "too large", never a wrapped small number */
