@@ -1820,11 +1820,15 @@ static int smtp__string_ok(const struct smtp_session *s, const char *a, size_t n
 {
     int has8 = 0;
     size_t i;
-    for (i = 0; i < n && (utf8 ? (unsigned char)a[i] >= 32 : SMTP__IS(a[i], SMTP__C_PRINT) != 0);
+    for (i = 0; i < n &&
+                (utf8 ? (unsigned char)a[i] >= 32 && (SMTP__HAS_UTF8 || (unsigned char)a[i] < 0x80)
+                      : SMTP__IS(a[i], SMTP__C_PRINT) != 0);
          i++)
         ;
-    return i == n && (!utf8 || (smtp__check_utf8(a, n, &has8) &&
-                                (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
+    /* without SMTPUTF8 no 8-bit octet passes: the loop has said it */
+    return i == n &&
+           (!utf8 || !SMTP__HAS_UTF8 ||
+            (smtp__check_utf8(a, n, &has8) && (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
 }
 
 /* One complete command line, _line[0.._line_len), whose defects are lf. */
