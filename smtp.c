@@ -149,58 +149,72 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
 /* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are
  * in the second table below.  No reply code, enhanced code or text appears anywhere else in this
  * file; the README's table of them is checked against these rows by `make test`. */
-#define SMTP__REPLY_MAP(X)                                                                    \
-    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                  \
-    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                            \
-    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                 \
-    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                             \
-    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                 \
-    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                      \
-    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                            \
-    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                   \
-    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                    \
-    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))           \
-    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                   \
-    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                       \
-    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                            \
-    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                       \
-    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))                \
+#define SMTP__REPLY_MAP(X)                                                                   \
+    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                 \
+    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                           \
+    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                \
+    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                            \
+    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                \
+    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                     \
+    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                           \
+    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                  \
+    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                   \
+    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))          \
+    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                  \
+    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                      \
+    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                           \
+    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                        \
+    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                     \
+    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                       \
+    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                           \
+    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                     \
+    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))            \
+    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))              \
+    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))              \
+    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                     \
+    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                        \
+    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                            \
+    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))             \
+    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                       \
+    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                          \
+    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                              \
+    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address")) \
+    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))       \
+    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                  \
+    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))        \
+    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))     \
+    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                \
+    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))             \
+    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))     \
+    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                     \
+    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))            \
+    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                \
+    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                      \
+      SMTP__T("Message size exceeds fixed maximum message size"))                            \
+    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                      \
+    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                   \
+      SMTP__T("Service not available, closing transmission channel"))                        \
+    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))  \
+    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                 \
+    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                              \
+    X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
+
+/* The rows only an extension's code uses, in groups: a build without the
+ * extension leaves its group out of the table when no group after it is in
+ * (the ids stay the same). */
+#define SMTP__REPLY_MAP_STARTTLS(X)                                  \
+    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active")) \
+    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))
+#define SMTP__REPLY_MAP_CHUNKING(X)                                                     \
+    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                 \
+    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))          \
+    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T_CHUNKING("Syntax: BDAT size [LAST]")) \
+    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                 \
+      SMTP__T_CHUNKING("Cannot read BDAT size, closing transmission channel"))          \
+    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T_CHUNKING("Chunk received"))
+#define SMTP__REPLY_MAP_AUTH(X)                                                               \
     X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                    \
-    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                          \
-    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                         \
-    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))        \
     X(NEED_AUTH, 530, SMTP__E(5, 7, 0), SMTP__T("Authentication required"))                   \
-    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                      \
-    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                        \
-    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                            \
-    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                      \
-    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))             \
-    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))               \
-    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))               \
-    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                      \
-    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                         \
-    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                             \
-    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))              \
-    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                        \
-    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                           \
-    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                               \
-    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address"))  \
-    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))        \
-    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                   \
-    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))         \
-    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))      \
-    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                 \
-    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))              \
-    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))      \
-    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                      \
-    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))             \
-    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                 \
-    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                       \
-      SMTP__T("Message size exceeds fixed maximum message size"))                             \
-    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T_CHUNKING("Syntax: BDAT size [LAST]"))       \
-    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                       \
-      SMTP__T_CHUNKING("Cannot read BDAT size, closing transmission channel"))                \
-    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T_CHUNKING("Chunk received"))                  \
     X(AUTH_TLS, 538, SMTP__E(5, 7, 11),                                                       \
       SMTP__T_AUTH("Encryption required for requested authentication mechanism"))             \
     X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T_AUTH("Unrecognized authentication type"))     \
@@ -214,20 +228,16 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
     X(AUTH_ASK, 334, 0, "") /* RFC 4954 4: an empty challenge */                              \
     X(AUTH_ASK_USER, 334, 0,                                                                  \
       SMTP__IF_AUTH("VXNlcm5hbWU6")) /* base64 "Username:": protocol, kept terse */           \
-    X(AUTH_ASK_PASS, 334, 0, SMTP__IF_AUTH("UGFzc3dvcmQ6")) /* base64 "Password:" */          \
-    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                       \
-    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                    \
-      SMTP__T("Service not available, closing transmission channel"))                         \
-    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))   \
-    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                  \
-    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                               \
-    X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
+    X(AUTH_ASK_PASS, 334, 0, SMTP__IF_AUTH("UGFzc3dvcmQ6")) /* base64 "Password:" */
 
 enum smtp__reply {
     /* clang-format off */
     SMTP__R_NONE,
 #define SMTP__X(id, code, enh, text) SMTP__R_##id,
     SMTP__REPLY_MAP(SMTP__X)
+    SMTP__REPLY_MAP_STARTTLS(SMTP__X)
+    SMTP__REPLY_MAP_CHUNKING(SMTP__X)
+    SMTP__REPLY_MAP_AUTH(SMTP__X)
 #undef SMTP__X
     SMTP__R_COUNT
     /* clang-format on */
@@ -252,11 +262,20 @@ static const struct smtp__reply_row {
     const char *text;
 #endif
     uint8_t code, enh; /* SMTP__C8(), SMTP__E8() */
-} smtp__replies[SMTP__R_COUNT] = {
+} smtp__replies[] = {
     /* clang-format off */
     {SMTP__TEXT("") 0, 0},
 #define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh)},
     SMTP__REPLY_MAP(SMTP__X)
+#if !defined(SMTP_NO_STARTTLS) || !defined(SMTP_NO_CHUNKING) || !defined(SMTP_NO_AUTH)
+    SMTP__REPLY_MAP_STARTTLS(SMTP__X)
+#endif
+#if !defined(SMTP_NO_CHUNKING) || !defined(SMTP_NO_AUTH)
+    SMTP__REPLY_MAP_CHUNKING(SMTP__X)
+#endif
+#ifndef SMTP_NO_AUTH
+    SMTP__REPLY_MAP_AUTH(SMTP__X)
+#endif
 #undef SMTP__X
     /* clang-format on */
 };
@@ -276,13 +295,10 @@ static const struct smtp__reply_row {
     X(211, 0, SMTP__E(2, 0, 0), SMTP__T("System status"))                                        \
     X(220, 0, SMTP__E(2, 0, 0),                                                                  \
       SMTP__T_STARTTLS("Ready to start TLS")) /* the greeting has its own */                     \
-    X(235, 0, SMTP__E(2, 7, 0), SMTP__T_AUTH("Authentication successful"))                       \
     X(251, 0, SMTP__E(2, 1, 5), SMTP__T("User not local; will forward"))                         \
     X(421, 0, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel"))  \
-    X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))                \
     X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable")) \
     X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))  \
-    X(453, 0, SMTP__E(4, 7, 0), SMTP__T("You have no mail"))                                     \
     X(452, 0, SMTP__E(4, 3, 1),                                                                  \
       SMTP__T("Requested action not taken: insufficient system storage"))                        \
     X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                    \
@@ -292,10 +308,6 @@ static const struct smtp__reply_row {
     X(502, 0, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                              \
     X(503, 0, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                             \
     X(504, 0, SMTP__E(5, 5, 4), SMTP__T("Command parameter not implemented"))                    \
-    X(534, 0, SMTP__E(5, 7, 9), SMTP__T_AUTH("Authentication mechanism is too weak"))            \
-    X(535, 0, SMTP__E(5, 7, 8), SMTP__T_AUTH("Authentication credentials invalid"))              \
-    X(538, 0, SMTP__E(5, 7, 11),                                                                 \
-      SMTP__T_AUTH("Encryption required for requested authentication mechanism"))                \
     X(550, RCPT, SMTP__E(5, 1, 1), SMTP__T("Requested action not taken: mailbox unavailable"))   \
     X(550, 0, SMTP__E(5, 7, 1), SMTP__T("Requested action not taken: mailbox unavailable"))      \
     X(551, 0, SMTP__E(5, 1, 6), SMTP__T("User not local"))                                       \
@@ -309,6 +321,16 @@ static const struct smtp__reply_row {
     X(554, 0, SMTP__E(5, 0, 0), SMTP__T("Transaction failed"))                                   \
     X(555, 0, SMTP__E(5, 5, 4),                                                                  \
       SMTP__T("MAIL FROM/RCPT TO parameters not recognized or not implemented"))
+/* AUTH's and ATRN's codes: left out with SMTP_NO_AUTH, which leaves no
+ * decision that may give them. */
+#define SMTP__DEFAULT_MAP_AUTH(X)                                                     \
+    X(235, 0, SMTP__E(2, 7, 0), SMTP__T_AUTH("Authentication successful"))            \
+    X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))     \
+    X(453, 0, SMTP__E(4, 7, 0), SMTP__T("You have no mail"))                          \
+    X(534, 0, SMTP__E(5, 7, 9), SMTP__T_AUTH("Authentication mechanism is too weak")) \
+    X(535, 0, SMTP__E(5, 7, 8), SMTP__T_AUTH("Authentication credentials invalid"))   \
+    X(538, 0, SMTP__E(5, 7, 11),                                                      \
+      SMTP__T_AUTH("Encryption required for requested authentication mechanism"))
 
 #define SMTP__EV_0 0
 #define SMTP__EV_MAIL SMTP_EV_MAIL
@@ -319,10 +341,15 @@ static const struct smtp__default_row {
 #endif
     uint8_t code, enh, ev; /* SMTP__C8(), SMTP__E8() */
 } smtp__defaults[] = {
+/* clang-format off */
 #define SMTP__X(code, ev, enh, text) \
     {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh), SMTP__EV_##ev},
     SMTP__DEFAULT_MAP(SMTP__X)
+#ifndef SMTP_NO_AUTH
+    SMTP__DEFAULT_MAP_AUTH(SMTP__X)
+#endif
 #undef SMTP__X
+    /* clang-format on */
 };
 
 /* Every row's codes fit their octets: a class of 2-5 with two digits below
@@ -332,10 +359,14 @@ static const struct smtp__default_row {
     &&(code) / 100 >= 2 && (code) / 100 <= 5 && (code) % 100 < 64 && \
         ((enh) == 0 || ((enh) >> 12 == (code) / 100 && ((enh) >> 8 & 15) < 8 && ((enh)&255) < 16))
 #define SMTP__X(id, code, enh, text) SMTP__FITS(code, enh)
-typedef char smtp__replies_fit[(1 SMTP__REPLY_MAP(SMTP__X)) ? 1 : -1];
+typedef char smtp__replies_fit[(1 SMTP__REPLY_MAP(SMTP__X) SMTP__REPLY_MAP_STARTTLS(SMTP__X)
+                                    SMTP__REPLY_MAP_CHUNKING(SMTP__X) SMTP__REPLY_MAP_AUTH(SMTP__X))
+                                   ? 1
+                                   : -1];
 #undef SMTP__X
 #define SMTP__X(code, ev, enh, text) SMTP__FITS(code, enh)
-typedef char smtp__defaults_fit[(1 SMTP__DEFAULT_MAP(SMTP__X)) ? 1 : -1];
+typedef char
+    smtp__defaults_fit[(1 SMTP__DEFAULT_MAP(SMTP__X) SMTP__DEFAULT_MAP_AUTH(SMTP__X)) ? 1 : -1];
 #undef SMTP__X
 #undef SMTP__FITS
 
@@ -455,7 +486,8 @@ static const struct smtp__code_lists {
      SMTP__X(504), SMTP__X(550), SMTP__X(551), SMTP__X(553), 0}, /* VRFY */
     {SMTP__X(250), SMTP__X(252), SMTP__X(421), SMTP__X(500), SMTP__X(501), SMTP__X(502),
      SMTP__X(504), SMTP__X(550), 0}, /* EXPN */
-    {SMTP__X(211), SMTP__X(214), SMTP__X(421), SMTP__X(501), SMTP__X(502), SMTP__X(504), 0}, /* HELP */
+    /* HELP */
+    {SMTP__X(211), SMTP__X(214), SMTP__X(421), SMTP__X(501), SMTP__X(502), SMTP__X(504), 0},
 #ifndef SMTP_NO_STARTTLS
     {SMTP__X(220), SMTP__X(421), SMTP__X(454), SMTP__X(501), 0}, /* STARTTLS: RFC 3207 4 */
 #endif
@@ -491,7 +523,8 @@ static const struct smtp__code_lists {
      SMTP__X(530), SMTP__X(554), 0}, /* DATA */
 #ifndef SMTP_NO_CHUNKING
     {SMTP__X(250), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(452), SMTP__X(500),
-     SMTP__X(501), SMTP__X(503), SMTP__X(530), SMTP__X(550), SMTP__X(552), SMTP__X(554), 0}, /* BDAT */
+     SMTP__X(501), SMTP__X(503), SMTP__X(530), SMTP__X(550), SMTP__X(552), SMTP__X(554),
+     0}, /* BDAT */
 #endif
     {SMTP__X(250), SMTP__X(421), SMTP__X(500), SMTP__X(501), SMTP__X(504), 0}, /* RSET, NOOP */
     {SMTP__X(221), SMTP__X(421), SMTP__X(500), SMTP__X(501), 0}, /* QUIT */
@@ -4029,7 +4062,11 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__IN_SESSION
 #undef SMTP__F_TRANSACTION
 #undef SMTP__REPLY_MAP
+#undef SMTP__REPLY_MAP_STARTTLS
+#undef SMTP__REPLY_MAP_CHUNKING
+#undef SMTP__REPLY_MAP_AUTH
 #undef SMTP__DEFAULT_MAP
+#undef SMTP__DEFAULT_MAP_AUTH
 #undef SMTP__EV_0
 #undef SMTP__EV_MAIL
 #undef SMTP__EV_RCPT
