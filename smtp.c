@@ -179,12 +179,10 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
     X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                          \
     X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                              \
     X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address")) \
-    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))       \
     X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                  \
     X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))        \
     X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))     \
     X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                \
-    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))             \
     X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))     \
     X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                     \
     X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))            \
@@ -201,7 +199,21 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
 
 /* The rows only an extension's code uses, in groups: a build without the
  * extension leaves its group out of the table when no group after it is in
- * (the ids stay the same). */
+ * (the ids stay the same): SMTP__GROUPS is how many are in. */
+#if !defined(SMTP_NO_AUTH)
+#define SMTP__GROUPS 4
+#elif !defined(SMTP_NO_CHUNKING)
+#define SMTP__GROUPS 3
+#elif !defined(SMTP_NO_STARTTLS)
+#define SMTP__GROUPS 2
+#elif !defined(SMTP_NO_SMTPUTF8)
+#define SMTP__GROUPS 1
+#else
+#define SMTP__GROUPS 0
+#endif
+#define SMTP__REPLY_MAP_SMTPUTF8(X)                                                    \
+    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8")) \
+    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))
 #define SMTP__REPLY_MAP_STARTTLS(X)                                  \
     X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active")) \
     X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))
@@ -230,14 +242,17 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
       SMTP__IF_AUTH("VXNlcm5hbWU6")) /* base64 "Username:": protocol, kept terse */           \
     X(AUTH_ASK_PASS, 334, 0, SMTP__IF_AUTH("UGFzc3dvcmQ6")) /* base64 "Password:" */
 
+/* clang-format off */
+#define SMTP__REPLY_ALL(X) \
+    SMTP__REPLY_MAP(X) SMTP__REPLY_MAP_SMTPUTF8(X) SMTP__REPLY_MAP_STARTTLS(X) \
+    SMTP__REPLY_MAP_CHUNKING(X) SMTP__REPLY_MAP_AUTH(X)
+/* clang-format on */
+
 enum smtp__reply {
     /* clang-format off */
     SMTP__R_NONE,
 #define SMTP__X(id, code, enh, text) SMTP__R_##id,
-    SMTP__REPLY_MAP(SMTP__X)
-    SMTP__REPLY_MAP_STARTTLS(SMTP__X)
-    SMTP__REPLY_MAP_CHUNKING(SMTP__X)
-    SMTP__REPLY_MAP_AUTH(SMTP__X)
+    SMTP__REPLY_ALL(SMTP__X)
 #undef SMTP__X
     SMTP__R_COUNT
     /* clang-format on */
@@ -267,13 +282,16 @@ static const struct smtp__reply_row {
     {SMTP__TEXT("") 0, 0},
 #define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh)},
     SMTP__REPLY_MAP(SMTP__X)
-#if !defined(SMTP_NO_STARTTLS) || !defined(SMTP_NO_CHUNKING) || !defined(SMTP_NO_AUTH)
+#if SMTP__GROUPS >= 1
+    SMTP__REPLY_MAP_SMTPUTF8(SMTP__X)
+#endif
+#if SMTP__GROUPS >= 2
     SMTP__REPLY_MAP_STARTTLS(SMTP__X)
 #endif
-#if !defined(SMTP_NO_CHUNKING) || !defined(SMTP_NO_AUTH)
+#if SMTP__GROUPS >= 3
     SMTP__REPLY_MAP_CHUNKING(SMTP__X)
 #endif
-#ifndef SMTP_NO_AUTH
+#if SMTP__GROUPS >= 4
     SMTP__REPLY_MAP_AUTH(SMTP__X)
 #endif
 #undef SMTP__X
@@ -359,10 +377,7 @@ static const struct smtp__default_row {
     &&(code) / 100 >= 2 && (code) / 100 <= 5 && (code) % 100 < 64 && \
         ((enh) == 0 || ((enh) >> 12 == (code) / 100 && ((enh) >> 8 & 15) < 8 && ((enh)&255) < 16))
 #define SMTP__X(id, code, enh, text) SMTP__FITS(code, enh)
-typedef char smtp__replies_fit[(1 SMTP__REPLY_MAP(SMTP__X) SMTP__REPLY_MAP_STARTTLS(SMTP__X)
-                                    SMTP__REPLY_MAP_CHUNKING(SMTP__X) SMTP__REPLY_MAP_AUTH(SMTP__X))
-                                   ? 1
-                                   : -1];
+typedef char smtp__replies_fit[(1 SMTP__REPLY_ALL(SMTP__X)) ? 1 : -1];
 #undef SMTP__X
 #define SMTP__X(code, ev, enh, text) SMTP__FITS(code, enh)
 typedef char
@@ -412,15 +427,18 @@ enum smtp__verb {
 };
 
 /* The states of a verb's row are those up to REFUSED (one octet), its
- * extension bit one of SMTP_EXT_CHUNKING and above, kept shifted down. */
+ * argument and need share an octet, its extension bit is one of
+ * SMTP_EXT_CHUNKING and above, kept shifted down. */
 #define SMTP__EXT_SHIFT 6
+#define SMTP__ARG_OF(row) ((row)->how & 3u)
+#define SMTP__NEED_OF(row) ((row)->how >> 2)
 static const struct smtp__verb_row {
     char name[9];
-    uint8_t len, arg, need, states, ext;
+    uint8_t len, how, states, ext;
 } smtp__verbs[SMTP__V_COUNT] = {
-#define SMTP__X(v, states, arg, need, ext)                \
-    {#v,           (uint8_t)(sizeof #v - 1), SMTP__##arg, \
-     SMTP__##need, (uint8_t)(states),        (uint8_t)((ext) >> SMTP__EXT_SHIFT)},
+#define SMTP__X(v, states, arg, need, ext)                                                        \
+    {#v, (uint8_t)(sizeof #v - 1), (uint8_t)(SMTP__##arg | SMTP__##need << 2), (uint8_t)(states), \
+     (uint8_t)((ext) >> SMTP__EXT_SHIFT)},
     SMTP__VERB_MAP(SMTP__X)
 #undef SMTP__X
 };
@@ -813,10 +831,10 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
 static void smtp__say(struct smtp_session *s, unsigned id)
 {
     const struct smtp__reply_row *r = &smtp__replies[id];
-    unsigned code = SMTP__C16(r->code);
+    unsigned c = r->code, code = SMTP__C16(c); /* c: SMTP__C8() */
     smtp__put(s, code, smtp__e32(code, r->enh), SMTP__TEXT_OF(r),
-              SMTP__W_CLEAN | (code == 221 || code == 421 ? SMTP__W_HOST : 0));
-    if (code == 421)
+              SMTP__W_CLEAN | (c == SMTP__C8(221) || c == SMTP__C8(421) ? SMTP__W_HOST : 0));
+    if (c == SMTP__C8(421))
         s->_state = SMTP__ST_CLOSED;
 }
 
@@ -1913,10 +1931,11 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if (v == SMTP__V_COUNT)
         return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
     row = &smtp__verbs[v];
-    if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
-        (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
-        (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
-        (row->need == SMTP__N_EXT && !(s->cfg.extensions & (uint32_t)row->ext << SMTP__EXT_SHIFT)))
+    if ((SMTP__NEED_OF(row) == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
+        (SMTP__NEED_OF(row) == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
+        (SMTP__NEED_OF(row) == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
+        (SMTP__NEED_OF(row) == SMTP__N_EXT &&
+         !(s->cfg.extensions & (uint32_t)row->ext << SMTP__EXT_SHIFT)))
         return SMTP__NO(VERB_OFF);
     if ((r = smtp__sequence(s, v)) != 0)
         return r;
@@ -1924,9 +1943,9 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         (v == SMTP__V_MAIL || v == SMTP__V_SEND || v == SMTP__V_SOML || v == SMTP__V_SAML ||
          v == SMTP__V_AUTH))
         return SMTP__NO(NEED_TLS);
-    if (row->arg == SMTP__ARG_NONE && vl < n)
+    if (SMTP__ARG_OF(row) == SMTP__ARG_NONE && vl < n)
         return SMTP__NO(ARG_NONE);
-    if (row->arg == SMTP__ARG_REQ && an == 0)
+    if (SMTP__ARG_OF(row) == SMTP__ARG_REQ && an == 0)
         return SMTP__NO(ARG_NEEDED);
     switch (v) {
 #ifndef SMTP_NO_CHUNKING
@@ -4062,7 +4081,10 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__IN_SESSION
 #undef SMTP__F_TRANSACTION
 #undef SMTP__REPLY_MAP
+#undef SMTP__REPLY_MAP_SMTPUTF8
+#undef SMTP__REPLY_ALL
 #undef SMTP__REPLY_MAP_STARTTLS
+#undef SMTP__GROUPS
 #undef SMTP__REPLY_MAP_CHUNKING
 #undef SMTP__REPLY_MAP_AUTH
 #undef SMTP__DEFAULT_MAP
@@ -4076,6 +4098,8 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__KW_DSN
 #undef SMTP__KW_LAST
 #undef SMTP__EXT_SHIFT
+#undef SMTP__ARG_OF
+#undef SMTP__NEED_OF
 #undef SMTP__IS
 #undef SMTP__NO
 #undef smtp__put
