@@ -159,6 +159,7 @@ struct tx {                          /* the current mail transaction */
     struct out *out;                 /* the files being written (none: discard) */
     size_t nout;
     char tmp[4096], id[128];         /* tmp: the path that could not be created */
+    unsigned long seq;               /* the server's number for this message */
     int err;                         /* errno of the first storage failure */
     uint64_t size;                   /* octets of mail data received */
 };
@@ -385,6 +386,7 @@ static void tx_reset(struct tx *t)
     t->err = 0;
     t->size = 0;
     t->id[0] = '\0';
+    t->seq = 0;
     if (t->to)
         t->to[0] = '\0';
 }
@@ -517,7 +519,7 @@ static int store_open(struct server *sv, struct conn *c)
     gettimeofday(&tv, NULL);
     secs = tv.tv_sec;
     (void)snprintf(t->id, sizeof t->id, "%lld.M%06ldP%ldQ%lu", (long long)tv.tv_sec, (long)tv.tv_usec,
-             (long)getpid(), ++sv->seq);
+             (long)getpid(), t->seq = ++sv->seq);
     gmtime_r(&secs, &tm);
     (void)strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     n = (size_t)snprintf(recv, sizeof recv, "Received: from %s%s%s%s%s%s%s\r\n\tby %s (smtp-sink) with %s id %s",
@@ -1632,7 +1634,7 @@ static void on_event(struct server *sv, struct conn *c, int ev_type, const union
             smtp_defer(&c->s); /* answered once the files are durable */
             queue_work(sv, c, W_COMMIT);
         } else {
-            (void)snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", ++sv->seq);
+            (void)snprintf(res, sizeof res, "Ok: message %lu accepted and discarded", t->seq);
             answer(c, 250, NULL, res);
             reply_line(&c->s, res, sizeof res);
             tx_log(c, res);

@@ -365,6 +365,16 @@ def test_stdio(binary, tmp):
               out2 == whole and rc2 == 0 and sanitizer_quiet(err2),
               "rc=%d\n%r\n%r" % (rc2, out2, whole))
 
+    # Without --maildir each message is counted once: 1, 2, 3 over DATA and
+    # BDAT, whatever the chunking.
+    two = (b"EHLO client.example\r\n" +
+           b"MAIL FROM:<a@client.example>\r\nRCPT TO:<Jones@Beta.ARPA>\r\nDATA\r\nx\r\n.\r\n" * 2 +
+           b"MAIL FROM:<a@client.example>\r\nRCPT TO:<Jones@Beta.ARPA>\r\nBDAT 3 LAST\r\nx\r\n"
+           b"QUIT\r\n")
+    out, err, rc = run_stdio(binary, two, plain)
+    nums = re.findall(rb"Ok: message (\d+) accepted and discarded", out)
+    check(name + ": discarded messages are numbered 1, 2, 3", nums == [b"1", b"2", b"3"], out)
+
     # EOF in the middle of the data: nothing stored, nothing left in tmp/.
     cut = (b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n"
            b"RCPT TO:<Jones@Beta.ARPA>\r\nDATA\r\nSubject: cut\r\n\r\nhalf a mess")
