@@ -373,13 +373,13 @@ static const struct smtp__default_row {
 /* Every row's codes fit their octets: a class of 2-5 with two digits below
  * 64, an enhanced code of the reply's class with subject < 8 and detail
  * < 16 (or none). */
-#define SMTP__FITS(code, enh)                                        \
-    &&(code) / 100 >= 2 && (code) / 100 <= 5 && (code) % 100 < 64 && \
-        ((enh) == 0 || ((enh) >> 12 == (code) / 100 && ((enh) >> 8 & 15) < 8 && ((enh)&255) < 16))
-#define SMTP__X(id, code, enh, text) SMTP__FITS(code, enh)
+#define SMTP__FITS(code, enh)                                       \
+    ((code) / 100 >= 2 && (code) / 100 <= 5 && (code) % 100 < 64 && \
+     ((enh) == 0 || ((enh) >> 12 == (code) / 100 && ((enh) >> 8 & 15) < 8 && ((enh)&255) < 16)))
+#define SMTP__X(id, code, enh, text) &&SMTP__FITS(code, enh)
 typedef char smtp__replies_fit[(1 SMTP__REPLY_ALL(SMTP__X)) ? 1 : -1];
 #undef SMTP__X
-#define SMTP__X(code, ev, enh, text) SMTP__FITS(code, enh)
+#define SMTP__X(code, ev, enh, text) &&SMTP__FITS(code, enh)
 typedef char
     smtp__defaults_fit[(1 SMTP__DEFAULT_MAP(SMTP__X) SMTP__DEFAULT_MAP_AUTH(SMTP__X)) ? 1 : -1];
 #undef SMTP__X
@@ -924,7 +924,7 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
         if (!(e & bit))
             continue;
         o[0] = '2', o[1] = '5', o[2] = '0', o[3] = '-'; /* the code of the reply's first line */
-        memcpy(o + 4, kw, n);
+        memcpy(o + 4, kw, n + 1);                       /* its NUL too, overwritten below */
         n += 4;
         if (bit == SMTP_EXT_SIZE && s->cfg.max_size) {
             o[n++] = ' ';
