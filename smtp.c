@@ -26,8 +26,9 @@
 #define SMTP__T(s) s
 #endif
 /* The text of a reply only an extension sends is "" when the extension is
- * compiled out: the row stays (the ids are the same in every build), the
- * text, which nothing can send, does not take flash. */
+ * compiled out: the ids are the same in every build, and where its row
+ * stays (a later group of rows is in), the text, which nothing can send,
+ * does not take flash. */
 #ifdef SMTP_NO_CHUNKING
 #define SMTP__IF_CHUNKING(s) ""
 #else
