@@ -530,6 +530,7 @@ struct smtp_session {
     uint8_t _lflags;             /* current command line: SMTP__L_* bits */
     uint8_t _reject;             /* enum smtp_reject for the current message */
     uint8_t _bye;                /* enum smtp_bye of smtp_shutdown() */
+    uint8_t _again, _again_len;  /* a default reply still in _out[0.._again_len), or 0 */
     char _line[SMTP_LINE_MAX];   /* the command line being assembled */
     char _out[SMTP_REPLY_MAX];   /* replies to send */
 #ifndef SMTP_NO_AUTH
@@ -865,7 +866,8 @@ enum smtp_rcpt_result {
 struct smtp_client_config {
     const char *hostname;    /* our name for EHLO/HELO: a Domain or address
                                 literal, NUL-terminated; default, and used
-                                instead of anything else, "localhost" */
+                                instead of anything that is not one word of
+                                1-255 octets 0x21-0x7e, "localhost" */
     uint32_t options;        /* SMTP_COPT_* bits */
     uint8_t tls;             /* enum smtp_tls_policy; default SMTP_TLS_OFF */
     uint8_t max_reply_lines; /* lines in one reply before it is a protocol
@@ -925,33 +927,38 @@ struct smtp_mail_opts {
 /* The client state: fixed size, caller-owned, copyable between calls.
  * Read `cfg` and `caps`; fields starting with '_' are private. */
 struct smtp_client {
+    /* the private fields the code uses most come first: on Thumb-2 (and
+     * other compact encodings) a small offset makes a shorter instruction;
+     * the reply being read, reset at once after each, is first */
+    uint8_t _enh[2];             /* enhanced code of the reply: class, */
+    uint16_t _detail;            /* subject, detail */
+    uint16_t _text_len;          /* octets in _text */
+    uint16_t _lines;             /* lines of the reply being read */
+    unsigned _code;              /* the reply's code, 0 before its first line */
+    uint8_t _state;              /* smtp.c: SMTP__CS_* */
+    uint8_t _body;               /* body scanner: SMTP__CB_* */
+    uint8_t _why;                /* enum smtp_client_why, once closed */
+    uint8_t _pipe_head, _pipe_n; /* commands awaiting replies */
+#ifndef SMTP_NO_AUTH
+    uint8_t _sasl_from, _sasl_to; /* AUTH: the parts of the message sent now */
+    uint8_t _sasl_step;           /* SASL messages sent so far */
+    uint8_t _mech;                /* enum smtp_mech of the exchange */
+#endif
+    uint16_t _flags;                /* smtp.c: SMTP__CF_* bits */
+    uint16_t _out_len, _out_off;    /* pending: _out[_out_off.._out_len) */
+    uint16_t _line_len;             /* octets in _line */
+    uint16_t _rcpts, _rcpt_replies; /* RCPTs sent, replies to them read */
+    uint16_t _rcpt_ok;              /* recipients accepted */
+    const char *_run;               /* body octets to send in place (C3) */
+    size_t _run_len;
     struct smtp_client_config cfg;
     struct smtp_caps caps;
 #ifndef SMTP_NO_AUTH
     const char *_sasl[5]; /* AUTH: the message's parts (C4) */
     uint16_t _sasl_len[5];
-    uint32_t _sasl_pos;           /* octets of the message encoded */
-    uint8_t _sasl_from, _sasl_to; /* the parts of the message sent now */
-    uint8_t _sasl_step;           /* SASL messages sent so far */
-    uint8_t _mech;                /* enum smtp_mech of the exchange */
+    uint32_t _sasl_pos; /* octets of the message encoded */
 #endif
-    const char *_run; /* body octets to send in place (C3) */
-    size_t _run_len;
-    uint16_t _out_len, _out_off;    /* pending: _out[_out_off.._out_len) */
-    uint16_t _line_len;             /* octets in _line */
-    uint16_t _text_len;             /* octets in _text */
-    uint16_t _rcpts, _rcpt_replies; /* RCPTs sent, replies to them read */
-    uint16_t _rcpt_ok;              /* recipients accepted */
-    uint16_t _flags;                /* smtp.c: SMTP__CF_* bits */
-    uint16_t _lines;                /* lines of the reply being read */
-    unsigned _code;                 /* its code, 0 before its first line */
-    uint8_t _state;                 /* smtp.c: SMTP__CS_* */
-    uint8_t _body;                  /* body scanner: SMTP__CB_* */
-    uint8_t _why;                   /* enum smtp_client_why, once closed */
-    uint8_t _pipe_head, _pipe_n;    /* commands awaiting replies */
     uint8_t _pipe[SMTP_CLIENT_PIPE_MAX];
-    uint8_t _enh[2];                  /* enhanced code of the reply: class, */
-    uint16_t _detail;                 /* subject, detail */
     char _line[SMTP__CLIENT_LINE];    /* the reply line being assembled */
     char _text[SMTP_CLIENT_TEXT_MAX]; /* texts of the reply's lines */
     char _out[SMTP_CLIENT_OUT_MAX];   /* commands to send */
@@ -1000,15 +1007,28 @@ SMTP_API int smtp_client_auth(struct smtp_client *c, int mech, const char *authz
  * in *opts (NULL: none), each only if the server offered its extension
  * (SMTP_ERR_EXT; SIZE= and BODY=7BIT, which only describe the message, are
  * left out instead), SIZE no larger than the server's (SMTP_ERR_SIZE).  The
- * address is checked like the receiver checks it (SMTP_ERR_SYNTAX and kin).
- * Starts a transaction: SMTP_ERR_BUSY before SMTP_CEV_READY (it comes by
+ * address is checked only so that it cannot break the command line or add
+ * a parameter: octets 0x21-0x7e except '<' and '>'; SP only inside a quoted
+ * local part (one that starts with '"', up to the next '"' not escaped by
+ * '\'); octets >= 0x80 only with opts->smtputf8, as well-formed UTF-8
+ * (else SMTP_ERR_UTF8); exactly one '@' outside the quotes, between a
+ * non-empty local part and a non-empty domain (no source route); at most
+ * 64 octets of local part (SMTP_ERR_LOCAL_LEN), 255 of domain
+ * (SMTP_ERR_DOMAIN_LEN), 256 with the brackets (SMTP_ERR_PATH_LEN) (RFC
+ * 5321 4.5.3.1); SMTP_ERR_SYNTAX otherwise.  The rest of RFC 5321 4.1.2
+ * (dots, label syntax, address literals) is the server's to check: it
+ * refuses such an address with 501 or 553, which comes back as that
+ * command's reply.  Starts a transaction: SMTP_ERR_BUSY before SMTP_CEV_READY (it comes by
  * feeding the replies), SMTP_ERR_STATE inside one. */
 SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
                               const struct smtp_mail_opts *opts);
 
 /* RCPT TO:<to>, with NOTIFY= (SMTP_NOTIFY_* bits, 0: none) and ORCPT=
  * (orcpt "rfc822;user@example.org", written as xtext; NULL: none) when the
- * server offers DSN.  SMTP_ERR_LIMIT after a 452 "too many recipients" or
+ * server offers DSN.  `to` is checked as smtp_client_mail() checks `from`
+ * (UTF-8 when the MAIL had smtputf8), except that "" is refused and
+ * "Postmaster" (any case) without a domain is allowed (RFC 5321 4.5.1).
+ * SMTP_ERR_LIMIT after a 452 "too many recipients" or
  * when the server's RCPTMAX is reached: send the rest in another
  * transaction. */
 SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned notify,

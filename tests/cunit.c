@@ -470,6 +470,31 @@ static void test_names_and_defaults(void)
     smtp_client_init(&c, &cfg);
     CHECK(strcmp(c.cfg.hostname, "localhost") == 0);
     CHECK_EQ(c.cfg.max_reply_lines, 100);
+    { /* the EHLO name: one word of 1-255 octets 0x21-0x7e, else "localhost" */
+        static const char *const keep[] = {"[192.0.2.1]", "-odd_name-", "x"};
+        static const char *const drop[] = {"a b", "a\tb", "a\x7f", "caf\xc3\xa9", "a\r\n"};
+        char big[300];
+        size_t k;
+        for (k = 0; k < sizeof keep / sizeof keep[0]; k++) {
+            cfg.hostname = keep[k];
+            smtp_client_init(&c, &cfg);
+            CHECK(c.cfg.hostname == keep[k]);
+        }
+        for (k = 0; k < sizeof drop / sizeof drop[0]; k++) {
+            cfg.hostname = drop[k];
+            smtp_client_init(&c, &cfg);
+            CHECK(strcmp(c.cfg.hostname, "localhost") == 0);
+        }
+        memset(big, 'a', sizeof big - 1);
+        big[sizeof big - 1] = 0;
+        for (k = 254; k <= 257; k++) { /* up to 255 octets */
+            big[k] = 0;
+            cfg.hostname = big;
+            smtp_client_init(&c, &cfg);
+            CHECK((c.cfg.hostname == big) == (k <= 255));
+            big[k] = 'a';
+        }
+    }
     CHECK_EQ(smtp_client_closed(&c), 0);
 }
 
