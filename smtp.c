@@ -26,8 +26,9 @@
 #define SMTP__T(s) s
 #endif
 /* The text of a reply only an extension sends is "" when the extension is
- * compiled out: the row stays (the ids are the same in every build), the
- * text, which nothing can send, does not take flash. */
+ * compiled out: the ids are the same in every build, and where its row
+ * stays (a later group of rows is in), the text, which nothing can send,
+ * does not take flash. */
 #ifdef SMTP_NO_CHUNKING
 #define SMTP__IF_CHUNKING(s) ""
 #else
@@ -89,11 +90,11 @@ enum smtp__state {
     SMTP__ST_READY,   /* HELO/EHLO done, no transaction */
     SMTP__ST_MAIL,    /* MAIL accepted, no recipient yet */
     SMTP__ST_RCPT,    /* at least one recipient accepted */
+    SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_DATA,    /* receiving mail data after DATA */
     SMTP__ST_BDAT,    /* receiving the octets of a BDAT chunk */
     SMTP__ST_AUTH,    /* AUTH: waiting for a response line to a 334 */
     SMTP__ST_TLS,     /* STARTTLS answered 220: discarding until smtp_tls_done() */
-    SMTP__ST_REFUSED, /* greeting was 554: only QUIT works (RFC 5321 3.1) */
     SMTP__ST_CLOSED,
     SMTP__ST_TURNED, /* TURN/ATRN accepted: the connection is the sender's now */
     SMTP__ST_KEEP    /* in the decisions table: the state does not change */
@@ -130,68 +131,103 @@ enum smtp__lflag {                       /* what was wrong with the command line
 
 enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_DOTCR };
 
+/* A reply code in one octet: the class (2-5) less 2 in the top two bits, the
+ * last two digits (below 64 in every list here) in the other six.  200 is in
+ * no list: its 0 ends one.  The catalogue's rows hold theirs so too. */
+#define SMTP__C8(c) (uint8_t)(((c) / 100 - 2) << 6 | (c) % 100)
+#define SMTP__C16(b) ((unsigned)((b) >> 6) * 100 + 200 + ((unsigned)(b)&63u))
+
 #ifndef SMTP_NO_SERVER /* the reply catalogue and the verbs */
 /* ------------------------------------------------------ the reply catalogue */
 
-/* An enhanced status code (RFC 3463) class.subject.detail in 16 bits; 0 is
- * none.  Sent only after EHLO has advertised them. */
+/* An enhanced status code (RFC 3463) class.subject.detail as written in
+ * the maps; 0 is none.  Sent only after EHLO has advertised them.  A row
+ * keeps it in one octet, its class being the reply code's: 0x80 | subject
+ * << 4 | detail (SMTP__E8(), checked below: subject < 8, detail < 16). */
 #define SMTP__E(c, s, d) ((c) << 12 | (s) << 8 | (d))
+#define SMTP__E8(e) (uint8_t)((e) ? 0x80 | ((e) >> 4 & 0x70) | ((e)&15) : 0)
 
 /* Every reply the core writes itself: id, code, enhanced code, text.  smtp_reply()'s defaults are
  * in the second table below.  No reply code, enhanced code or text appears anywhere else in this
  * file; the README's table of them is checked against these rows by `make test`. */
-#define SMTP__REPLY_MAP(X)                                                                    \
-    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                  \
-    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                            \
-    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                 \
-    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                             \
-    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                 \
-    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                      \
-    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                            \
-    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                   \
-    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                    \
-    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))           \
-    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                   \
-    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                       \
-    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                            \
-    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                       \
-    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))                \
+#define SMTP__REPLY_MAP(X)                                                                   \
+    X(GREET, 220, 0, SMTP__T("ESMTP ready"))                                                 \
+    X(GREET_821, 220, 0, SMTP__T("Service ready"))                                           \
+    X(GREET_REFUSED, 554, 0, SMTP__T("No SMTP service here"))                                \
+    X(LINE_LONG, 500, SMTP__E(5, 5, 2), SMTP__T("Line too long"))                            \
+    X(LINE_BARE, 500, SMTP__E(5, 5, 2), SMTP__T("Bare CR or LF not allowed"))                \
+    X(LINE_NUL, 500, SMTP__E(5, 5, 2), SMTP__T("NUL octet not allowed"))                     \
+    X(LINE_EMPTY, 500, SMTP__E(5, 5, 2), SMTP__T("Empty command"))                           \
+    X(VERB_UNKNOWN, 500, SMTP__E(5, 5, 2), SMTP__T("Command unrecognized"))                  \
+    X(VERB_OFF, 502, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                   \
+    X(ONLY_QUIT, 503, SMTP__E(5, 5, 1), SMTP__T("No SMTP service here, only QUIT"))          \
+    X(SEQUENCE, 503, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                  \
+    X(SEQ_HELO, 503, SMTP__E(5, 5, 1), SMTP__T("Send HELO/EHLO first"))                      \
+    X(SEQ_EHLO, 503, SMTP__E(5, 5, 1), SMTP__T("Send EHLO first"))                           \
+    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                        \
+    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                     \
+    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                       \
+    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                           \
+    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                     \
+    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))            \
+    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))              \
+    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))              \
+    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                     \
+    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                        \
+    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                            \
+    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))             \
+    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                       \
+    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                          \
+    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                              \
+    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address")) \
+    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                  \
+    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))        \
+    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))     \
+    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                \
+    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))     \
+    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                     \
+    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))            \
+    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                \
+    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                      \
+      SMTP__T("Message size exceeds fixed maximum message size"))                            \
+    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                      \
+    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                   \
+      SMTP__T("Service not available, closing transmission channel"))                        \
+    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))  \
+    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                 \
+    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                              \
+    X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
+
+/* The rows only an extension's code uses, in groups: a build without the
+ * extension leaves its group out of the table when no group after it is in
+ * (the ids stay the same): SMTP__GROUPS is how many are in. */
+#if !defined(SMTP_NO_AUTH)
+#define SMTP__GROUPS 4
+#elif !defined(SMTP_NO_CHUNKING)
+#define SMTP__GROUPS 3
+#elif !defined(SMTP_NO_STARTTLS)
+#define SMTP__GROUPS 2
+#elif !defined(SMTP_NO_SMTPUTF8)
+#define SMTP__GROUPS 1
+#else
+#define SMTP__GROUPS 0
+#endif
+#define SMTP__REPLY_MAP_SMTPUTF8(X)                                                    \
+    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8")) \
+    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))
+#define SMTP__REPLY_MAP_STARTTLS(X)                                  \
+    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active")) \
+    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))
+#define SMTP__REPLY_MAP_CHUNKING(X)                                                     \
+    X(SEQ_DATA_BDAT, 503, SMTP__E(5, 5, 1), SMTP__T("DATA after BDAT"))                 \
+    X(SEQ_BINARYMIME, 503, SMTP__E(5, 5, 1), SMTP__T("BINARYMIME needs BDAT"))          \
+    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T_CHUNKING("Syntax: BDAT size [LAST]")) \
+    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                 \
+      SMTP__T_CHUNKING("Cannot read BDAT size, closing transmission channel"))          \
+    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T_CHUNKING("Chunk received"))
+#define SMTP__REPLY_MAP_AUTH(X)                                                               \
     X(SEQ_AUTHED, 503, SMTP__E(5, 5, 1), SMTP__T("Already authenticated"))                    \
-    X(SEQ_TLS, 503, SMTP__E(5, 5, 1), SMTP__T("TLS already active"))                          \
-    X(NO_RCPT, 554, SMTP__E(5, 5, 1), SMTP__T("No valid recipients"))                         \
-    X(NEED_TLS, 530, SMTP__E(5, 7, 0), SMTP__T("Must issue a STARTTLS command first"))        \
     X(NEED_AUTH, 530, SMTP__E(5, 7, 0), SMTP__T("Authentication required"))                   \
-    X(ARG_NONE, 501, SMTP__E(5, 5, 4), SMTP__T("No parameters allowed"))                      \
-    X(ARG_NEEDED, 501, SMTP__E(5, 5, 4), SMTP__T("Argument required"))                        \
-    X(ARG_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid argument"))                            \
-    X(DOMAIN_BAD, 501, SMTP__E(5, 5, 4), SMTP__T("Invalid domain name"))                      \
-    X(MAIL_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: MAIL FROM:<address>"))             \
-    X(RCPT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax: RCPT TO:<address>"))               \
-    X(FROM_SYNTAX, 501, SMTP__E(5, 1, 7), SMTP__T("Bad sender address syntax"))               \
-    X(FROM_LOCAL, 501, SMTP__E(5, 1, 7), SMTP__T("Local part too long"))                      \
-    X(FROM_DOMAIN, 501, SMTP__E(5, 1, 7), SMTP__T("Domain too long"))                         \
-    X(FROM_PATH, 501, SMTP__E(5, 1, 7), SMTP__T("Path too long"))                             \
-    X(TO_SYNTAX, 501, SMTP__E(5, 1, 3), SMTP__T("Bad recipient address syntax"))              \
-    X(TO_LOCAL, 501, SMTP__E(5, 1, 3), SMTP__T("Local part too long"))                        \
-    X(TO_DOMAIN, 501, SMTP__E(5, 1, 3), SMTP__T("Domain too long"))                           \
-    X(TO_PATH, 501, SMTP__E(5, 1, 3), SMTP__T("Path too long"))                               \
-    X(UTF8_BAD, 501, SMTP__E(5, 6, 7), SMTP__T("Malformed or unannounced UTF-8 in address"))  \
-    X(UTF8_NEEDED, 553, SMTP__E(5, 6, 7), SMTP__T("Non-ASCII address needs SMTPUTF8"))        \
-    X(PARAMS, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameters"))                   \
-    X(PARAM_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("Syntax error in parameter value"))         \
-    X(PARAM_CONFLICT, 501, SMTP__E(5, 5, 4), SMTP__T("Conflicting duplicate parameter"))      \
-    X(PARAM_UNKNOWN, 555, SMTP__E(5, 5, 4), SMTP__T("Unsupported parameter"))                 \
-    X(SMTPUTF8_VALUE, 501, SMTP__E(5, 5, 4), SMTP__T("SMTPUTF8 takes no value"))              \
-    X(BINARYMIME_OFF, 504, SMTP__E(5, 5, 4), SMTP__T("BODY=BINARYMIME not implemented"))      \
-    X(SIZE_OVER, 552, SMTP__E(5, 3, 4),                                                       \
-      SMTP__T("Message size exceeds fixed maximum message size"))                             \
-    X(RCPTS_OVER, 452, SMTP__E(4, 5, 3), SMTP__T("Too many recipients"))                      \
-    X(MSG_BARE, 554, SMTP__E(5, 6, 0), SMTP__T("Message contains bare CR or LF"))             \
-    X(MSG_LONG_LINE, 554, SMTP__E(5, 6, 0), SMTP__T("Message line too long"))                 \
-    X(BDAT_SYNTAX, 501, SMTP__E(5, 5, 4), SMTP__T_CHUNKING("Syntax: BDAT size [LAST]"))       \
-    X(BDAT_SIZE, 421, SMTP__E(4, 5, 4),                                                       \
-      SMTP__T_CHUNKING("Cannot read BDAT size, closing transmission channel"))                \
-    X(BDAT_CHUNK, 250, SMTP__E(2, 0, 0), SMTP__T_CHUNKING("Chunk received"))                  \
     X(AUTH_TLS, 538, SMTP__E(5, 7, 11),                                                       \
       SMTP__T_AUTH("Encryption required for requested authentication mechanism"))             \
     X(AUTH_MECH, 504, SMTP__E(5, 5, 4), SMTP__T_AUTH("Unrecognized authentication type"))     \
@@ -205,24 +241,29 @@ enum smtp__dstate { SMTP__D_SOL, SMTP__D_MID, SMTP__D_CR, SMTP__D_DOT, SMTP__D_D
     X(AUTH_ASK, 334, 0, "") /* RFC 4954 4: an empty challenge */                              \
     X(AUTH_ASK_USER, 334, 0,                                                                  \
       SMTP__IF_AUTH("VXNlcm5hbWU6")) /* base64 "Username:": protocol, kept terse */           \
-    X(AUTH_ASK_PASS, 334, 0, SMTP__IF_AUTH("UGFzc3dvcmQ6")) /* base64 "Password:" */          \
-    X(ERRORS, 421, SMTP__E(4, 7, 0), SMTP__T("Error: too many errors"))                       \
-    X(BYE_SHUTDOWN, 421, SMTP__E(4, 3, 2),                                                    \
-      SMTP__T("Service not available, closing transmission channel"))                         \
-    X(BYE_TIMEOUT, 421, SMTP__E(4, 4, 2), SMTP__T("Timeout, closing transmission channel"))   \
-    X(BYE_BUSY, 421, SMTP__E(4, 3, 2), SMTP__T("Too busy, try again later"))                  \
-    X(OK, 250, SMTP__E(2, 0, 0), SMTP__T("OK"))                                               \
-    X(BYE, 221, SMTP__E(2, 0, 0), SMTP__T("Service closing transmission channel"))
+    X(AUTH_ASK_PASS, 334, 0, SMTP__IF_AUTH("UGFzc3dvcmQ6")) /* base64 "Password:" */
+
+/* clang-format off */
+#define SMTP__REPLY_ALL(X) \
+    SMTP__REPLY_MAP(X) SMTP__REPLY_MAP_SMTPUTF8(X) SMTP__REPLY_MAP_STARTTLS(X) \
+    SMTP__REPLY_MAP_CHUNKING(X) SMTP__REPLY_MAP_AUTH(X)
+/* clang-format on */
 
 enum smtp__reply {
     /* clang-format off */
     SMTP__R_NONE,
 #define SMTP__X(id, code, enh, text) SMTP__R_##id,
-    SMTP__REPLY_MAP(SMTP__X)
+    SMTP__REPLY_ALL(SMTP__X)
 #undef SMTP__X
     SMTP__R_COUNT
     /* clang-format on */
 };
+
+/* The refusals of a message's end come in SMTP_REJECT_x's order. */
+#define SMTP__IN_ORDER(r, x) (SMTP__R_##r - SMTP__R_MSG_BARE == SMTP_REJECT_##x - SMTP_REJECT_BARE)
+typedef char smtp__reject_order
+    [SMTP__IN_ORDER(MSG_LONG_LINE, LONG_LINE) && SMTP__IN_ORDER(SIZE_OVER, SIZE) ? 1 : -1];
+#undef SMTP__IN_ORDER
 
 /* With SMTP_TERSE a row is only its two codes: the texts are not there. */
 #ifdef SMTP_TERSE
@@ -236,12 +277,24 @@ static const struct smtp__reply_row {
 #ifndef SMTP_TERSE
     const char *text;
 #endif
-    uint16_t code, enh;
-} smtp__replies[SMTP__R_COUNT] = {
+    uint8_t code, enh; /* SMTP__C8(), SMTP__E8() */
+} smtp__replies[] = {
     /* clang-format off */
     {SMTP__TEXT("") 0, 0},
-#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) (code), (enh)},
+#define SMTP__X(id, code, enh, text) {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh)},
     SMTP__REPLY_MAP(SMTP__X)
+#if SMTP__GROUPS >= 1
+    SMTP__REPLY_MAP_SMTPUTF8(SMTP__X)
+#endif
+#if SMTP__GROUPS >= 2
+    SMTP__REPLY_MAP_STARTTLS(SMTP__X)
+#endif
+#if SMTP__GROUPS >= 3
+    SMTP__REPLY_MAP_CHUNKING(SMTP__X)
+#endif
+#if SMTP__GROUPS >= 4
+    SMTP__REPLY_MAP_AUTH(SMTP__X)
+#endif
 #undef SMTP__X
     /* clang-format on */
 };
@@ -261,13 +314,10 @@ static const struct smtp__reply_row {
     X(211, 0, SMTP__E(2, 0, 0), SMTP__T("System status"))                                        \
     X(220, 0, SMTP__E(2, 0, 0),                                                                  \
       SMTP__T_STARTTLS("Ready to start TLS")) /* the greeting has its own */                     \
-    X(235, 0, SMTP__E(2, 7, 0), SMTP__T_AUTH("Authentication successful"))                       \
     X(251, 0, SMTP__E(2, 1, 5), SMTP__T("User not local; will forward"))                         \
     X(421, 0, SMTP__E(4, 3, 2), SMTP__T("Service not available, closing transmission channel"))  \
-    X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))                \
     X(450, 0, SMTP__E(4, 2, 1), SMTP__T("Requested mail action not taken: mailbox unavailable")) \
     X(451, 0, SMTP__E(4, 3, 0), SMTP__T("Requested action aborted: local error in processing"))  \
-    X(453, 0, SMTP__E(4, 7, 0), SMTP__T("You have no mail"))                                     \
     X(452, 0, SMTP__E(4, 3, 1),                                                                  \
       SMTP__T("Requested action not taken: insufficient system storage"))                        \
     X(454, 0, SMTP__E(4, 7, 0), SMTP__T("Temporary failure"))                                    \
@@ -277,10 +327,6 @@ static const struct smtp__reply_row {
     X(502, 0, SMTP__E(5, 5, 1), SMTP__T("Command not implemented"))                              \
     X(503, 0, SMTP__E(5, 5, 1), SMTP__T("Bad sequence of commands"))                             \
     X(504, 0, SMTP__E(5, 5, 4), SMTP__T("Command parameter not implemented"))                    \
-    X(534, 0, SMTP__E(5, 7, 9), SMTP__T_AUTH("Authentication mechanism is too weak"))            \
-    X(535, 0, SMTP__E(5, 7, 8), SMTP__T_AUTH("Authentication credentials invalid"))              \
-    X(538, 0, SMTP__E(5, 7, 11),                                                                 \
-      SMTP__T_AUTH("Encryption required for requested authentication mechanism"))                \
     X(550, RCPT, SMTP__E(5, 1, 1), SMTP__T("Requested action not taken: mailbox unavailable"))   \
     X(550, 0, SMTP__E(5, 7, 1), SMTP__T("Requested action not taken: mailbox unavailable"))      \
     X(551, 0, SMTP__E(5, 1, 6), SMTP__T("User not local"))                                       \
@@ -294,6 +340,16 @@ static const struct smtp__reply_row {
     X(554, 0, SMTP__E(5, 0, 0), SMTP__T("Transaction failed"))                                   \
     X(555, 0, SMTP__E(5, 5, 4),                                                                  \
       SMTP__T("MAIL FROM/RCPT TO parameters not recognized or not implemented"))
+/* AUTH's and ATRN's codes: left out with SMTP_NO_AUTH, which leaves no
+ * decision that may give them. */
+#define SMTP__DEFAULT_MAP_AUTH(X)                                                     \
+    X(235, 0, SMTP__E(2, 7, 0), SMTP__T_AUTH("Authentication successful"))            \
+    X(432, 0, SMTP__E(4, 7, 12), SMTP__T_AUTH("A password transition is needed"))     \
+    X(453, 0, SMTP__E(4, 7, 0), SMTP__T("You have no mail"))                          \
+    X(534, 0, SMTP__E(5, 7, 9), SMTP__T_AUTH("Authentication mechanism is too weak")) \
+    X(535, 0, SMTP__E(5, 7, 8), SMTP__T_AUTH("Authentication credentials invalid"))   \
+    X(538, 0, SMTP__E(5, 7, 11),                                                      \
+      SMTP__T_AUTH("Encryption required for requested authentication mechanism"))
 
 #define SMTP__EV_0 0
 #define SMTP__EV_MAIL SMTP_EV_MAIL
@@ -302,13 +358,33 @@ static const struct smtp__default_row {
 #ifndef SMTP_TERSE
     const char *text;
 #endif
-    uint16_t code, enh;
-    uint8_t ev;
+    uint8_t code, enh, ev; /* SMTP__C8(), SMTP__E8() */
 } smtp__defaults[] = {
-#define SMTP__X(code, ev, enh, text) {SMTP__TEXT(text)(code), (enh), SMTP__EV_##ev},
+/* clang-format off */
+#define SMTP__X(code, ev, enh, text) \
+    {SMTP__TEXT(text) SMTP__C8(code), SMTP__E8(enh), SMTP__EV_##ev},
     SMTP__DEFAULT_MAP(SMTP__X)
+#ifndef SMTP_NO_AUTH
+    SMTP__DEFAULT_MAP_AUTH(SMTP__X)
+#endif
 #undef SMTP__X
+    /* clang-format on */
 };
+
+/* Every row's codes fit their octets: a class of 2-5 with two digits below
+ * 64, an enhanced code of the reply's class with subject < 8 and detail
+ * < 16 (or none). */
+#define SMTP__FITS(code, enh)                                       \
+    ((code) / 100 >= 2 && (code) / 100 <= 5 && (code) % 100 < 64 && \
+     ((enh) == 0 || ((enh) >> 12 == (code) / 100 && ((enh) >> 8 & 15) < 8 && ((enh)&255) < 16)))
+#define SMTP__X(id, code, enh, text) &&SMTP__FITS(code, enh)
+typedef char smtp__replies_fit[(1 SMTP__REPLY_ALL(SMTP__X)) ? 1 : -1];
+#undef SMTP__X
+#define SMTP__X(code, ev, enh, text) &&SMTP__FITS(code, enh)
+typedef char
+    smtp__defaults_fit[(1 SMTP__DEFAULT_MAP(SMTP__X) SMTP__DEFAULT_MAP_AUTH(SMTP__X)) ? 1 : -1];
+#undef SMTP__X
+#undef SMTP__FITS
 
 /* --------------------------------------------------------- sequencing table */
 
@@ -351,16 +427,27 @@ enum smtp__verb {
     /* clang-format on */
 };
 
+/* The states of a verb's row are those up to REFUSED (one octet), its
+ * argument and need share an octet, its extension bit is one of
+ * SMTP_EXT_CHUNKING and above, kept shifted down. */
+#define SMTP__EXT_SHIFT 6
+#define SMTP__ARG_OF(row) ((row)->how & 3u)
+#define SMTP__NEED_OF(row) ((row)->how >> 2)
 static const struct smtp__verb_row {
     char name[9];
-    uint8_t len, arg, need;
-    uint16_t states, ext;
+    uint8_t len, how, states, ext;
 } smtp__verbs[SMTP__V_COUNT] = {
-#define SMTP__X(v, states, arg, need, ext) \
-    {#v, (uint8_t)(sizeof #v - 1), SMTP__##arg, SMTP__##need, (uint16_t)(states), (uint16_t)(ext)},
+#define SMTP__X(v, states, arg, need, ext)                                                        \
+    {#v, (uint8_t)(sizeof #v - 1), (uint8_t)(SMTP__##arg | SMTP__##need << 2), (uint8_t)(states), \
+     (uint8_t)((ext) >> SMTP__EXT_SHIFT)},
     SMTP__VERB_MAP(SMTP__X)
 #undef SMTP__X
 };
+#define SMTP__X(v, states, arg, need, ext)                                        \
+    &&(states) < 256 && ((ext) >> SMTP__EXT_SHIFT << SMTP__EXT_SHIFT) == (ext) && \
+        (ext) >> SMTP__EXT_SHIFT < 256
+typedef char smtp__verbs_fit[(1 SMTP__VERB_MAP(SMTP__X)) ? 1 : -1];
+#undef SMTP__X
 
 #endif /* SMTP_NO_SERVER */
 
@@ -368,8 +455,11 @@ static const struct smtp__verb_row {
 
 /* The replies an application may give to each decision: RFC 5321 4.3.2
  * and RFC 821 4.3 together, 421 everywhere, plus the extension RFCs.  The
- * first three are the sender's too (in its code masks).  (With both roles
- * out, only the helpers smtp_parse_*() and the name lookups are left.) */
+ * first three are the sender's too (in its code masks), so they are
+ * X-macro lists that both roles expand.  One object, so that a table names
+ * a list by its offset in one octet; `none` first, the list of a row that
+ * has none.  (With both roles out, only the helpers smtp_parse_*() and the
+ * name lookups are left.) */
 /* clang-format off */
 #define SMTP__CODES_MAIL(X) \
     X(250) X(421) X(451) X(452) X(455) X(501) X(503) X(550) X(552) X(553) X(555)
@@ -379,54 +469,103 @@ static const struct smtp__verb_row {
 #define SMTP__CODES_DATA_END(X) X(250) X(421) X(450) X(451) X(452) X(550) X(552) X(554)
 /* clang-format on */
 #ifndef SMTP_NO_SERVER
-#define SMTP__CODE_ITEM(code) code,
-static const uint16_t smtp__codes_mail[] = {SMTP__CODES_MAIL(SMTP__CODE_ITEM) 0};
-static const uint16_t smtp__codes_rcpt[] = {SMTP__CODES_RCPT(SMTP__CODE_ITEM) 0};
-static const uint16_t smtp__codes_data_end[] = {SMTP__CODES_DATA_END(SMTP__CODE_ITEM) 0};
-#undef SMTP__CODE_ITEM
+/* NOLINTBEGIN(bugprone-macro-parentheses): list items, not expressions */
+#define SMTP__CODE_ONE(code) +1
+#define SMTP__CODE_ITEM(code) SMTP__C8(code),
+/* NOLINTEND(bugprone-macro-parentheses) */
+#define SMTP__X SMTP__C8
+static const struct smtp__code_lists {
+    uint8_t none[1], mail[1 SMTP__CODES_MAIL(SMTP__CODE_ONE)],
+        rcpt[1 SMTP__CODES_RCPT(SMTP__CODE_ONE)], data_end[1 SMTP__CODES_DATA_END(SMTP__CODE_ONE)];
+    uint8_t connect[4], helo[6], data[6], vrfy[11], expn[9], help[7];
+#ifndef SMTP_NO_STARTTLS
+    uint8_t starttls[5];
 #endif
-#ifndef SMTP_NO_SERVER
-static const uint16_t smtp__codes_connect[] = {220, 421, 554, 0};
-static const uint16_t smtp__codes_helo[] = {250, 421, 501, 504, 550, 0};
-static const uint16_t smtp__codes_data[] = {354, 421, 451, 503, 554, 0};
-static const uint16_t smtp__codes_vrfy[] = {250, 251, 252, 421, 501, 502, 504, 550, 551, 553, 0};
-static const uint16_t smtp__codes_expn[] = {250, 252, 421, 500, 501, 502, 504, 550, 0};
-static const uint16_t smtp__codes_help[] = {211, 214, 421, 501, 502, 504, 0};
-static const uint16_t smtp__codes_starttls[] = {220, 421, 454, 501, 0};            /* RFC 3207 4 */
-static const uint16_t smtp__codes_turn[] = {250, 421, 502, 0};                     /* RFC 821 4.3 */
-static const uint16_t smtp__codes_atrn[] = {250, 421, 450, 451, 453, 501, 502, 0}; /* RFC 2645 */
-static const uint16_t smtp__codes_auth[] = {235, 421, 432, 454, 501,
-                                            534, 535, 538, 0}; /* RFC 4954 6 */
-
-/* Per decision event: the codes allowed, and the state a positive (2xx or
- * 3xx) and a negative answer lead to.  The default reply is smtp.h's
- * SMTP_EVENT_MAP.  What else an answer changes (counters, flags) is in
- * smtp__decide(). */
-static const struct smtp__decision {
-    const uint16_t *codes;
-    uint8_t yes, no;
-} smtp__decisions[SMTP__EV_LAST + 1] = {
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* statuses, unused */
-    {smtp__codes_connect, SMTP__ST_INIT, SMTP__ST_REFUSED}, /* EV_CONNECT */
-    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},      /* EV_HELO */
-    {smtp__codes_helo, SMTP__ST_READY, SMTP__ST_KEEP},      /* EV_EHLO */
-    {smtp__codes_mail, SMTP__ST_MAIL, SMTP__ST_KEEP},       /* EV_MAIL */
-    {smtp__codes_rcpt, SMTP__ST_RCPT, SMTP__ST_KEEP},       /* EV_RCPT */
-    {smtp__codes_data, SMTP__ST_DATA, SMTP__ST_KEEP},       /* EV_DATA */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BODY */
-    {smtp__codes_data_end, SMTP__ST_READY, SMTP__ST_READY}, /* EV_DATA_END */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_RSET */
-    {smtp__codes_vrfy, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_VRFY */
-    {smtp__codes_expn, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_EXPN */
-    {smtp__codes_help, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_HELP */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_NOOP */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_QUIT */
-    {smtp__codes_starttls, SMTP__ST_TLS, SMTP__ST_KEEP},    /* EV_STARTTLS */
-    {smtp__codes_auth, SMTP__ST_KEEP, SMTP__ST_KEEP},       /* EV_AUTH */
-    {0, SMTP__ST_KEEP, SMTP__ST_KEEP},                      /* EV_BDAT */
-    {smtp__codes_turn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_TURN */
-    {smtp__codes_atrn, SMTP__ST_TURNED, SMTP__ST_KEEP},     /* EV_ATRN */
+    uint8_t turn[4];
+#ifndef SMTP_NO_AUTH
+    uint8_t atrn[8], auth[9];
+#endif
+} smtp__codes = {
+    /* clang-format off */
+    {0},
+    {SMTP__CODES_MAIL(SMTP__CODE_ITEM) 0},     /* MAIL */
+    {SMTP__CODES_RCPT(SMTP__CODE_ITEM) 0},     /* RCPT */
+    {SMTP__CODES_DATA_END(SMTP__CODE_ITEM) 0}, /* end of data */
+    {SMTP__X(220), SMTP__X(421), SMTP__X(554), 0}, /* connect */
+    {SMTP__X(250), SMTP__X(421), SMTP__X(501), SMTP__X(504), SMTP__X(550), 0}, /* HELO, EHLO */
+    {SMTP__X(354), SMTP__X(421), SMTP__X(451), SMTP__X(503), SMTP__X(554), 0}, /* DATA */
+    {SMTP__X(250), SMTP__X(251), SMTP__X(252), SMTP__X(421), SMTP__X(501), SMTP__X(502),
+     SMTP__X(504), SMTP__X(550), SMTP__X(551), SMTP__X(553), 0}, /* VRFY */
+    {SMTP__X(250), SMTP__X(252), SMTP__X(421), SMTP__X(500), SMTP__X(501), SMTP__X(502),
+     SMTP__X(504), SMTP__X(550), 0}, /* EXPN */
+    /* HELP */
+    {SMTP__X(211), SMTP__X(214), SMTP__X(421), SMTP__X(501), SMTP__X(502), SMTP__X(504), 0},
+#ifndef SMTP_NO_STARTTLS
+    {SMTP__X(220), SMTP__X(421), SMTP__X(454), SMTP__X(501), 0}, /* STARTTLS: RFC 3207 4 */
+#endif
+    {SMTP__X(250), SMTP__X(421), SMTP__X(502), 0}, /* TURN: RFC 821 4.3 */
+#ifndef SMTP_NO_AUTH
+    {SMTP__X(250), SMTP__X(421), SMTP__X(450), SMTP__X(451), SMTP__X(453), SMTP__X(501),
+     SMTP__X(502), 0}, /* ATRN: RFC 2645 */
+    {SMTP__X(235), SMTP__X(421), SMTP__X(432), SMTP__X(454), SMTP__X(501), SMTP__X(534),
+     SMTP__X(535), SMTP__X(538), 0}, /* AUTH: RFC 4954 6 */
+#endif
+    /* clang-format on */
 };
+#undef SMTP__X
+#undef SMTP__CODE_ITEM
+#undef SMTP__CODE_ONE
+#define SMTP__CODES(m) (uint8_t) offsetof(struct smtp__code_lists, m)
+typedef char smtp__codes_fit[sizeof(struct smtp__code_lists) <= 256 ? 1 : -1]; /* one octet */
+#endif
+
+#ifndef SMTP_NO_SERVER
+#ifdef SMTP_NO_STARTTLS
+#define SMTP__CODES_STARTTLS SMTP__CODES(none) /* the event never comes */
+#else
+#define SMTP__CODES_STARTTLS SMTP__CODES(starttls)
+#endif
+#ifdef SMTP_NO_AUTH
+#define SMTP__CODES_ATRN SMTP__CODES(none)
+#define SMTP__CODES_AUTH SMTP__CODES(none)
+#else
+#define SMTP__CODES_ATRN SMTP__CODES(atrn)
+#define SMTP__CODES_AUTH SMTP__CODES(auth)
+#endif
+
+/* Per decision event: the codes allowed (an offset in smtp__codes), and the
+ * state a positive (2xx or 3xx) and a negative answer lead to, four bits
+ * each.  The default reply is smtp.h's SMTP_EVENT_MAP.  What else an answer
+ * changes (counters, flags) is in smtp__decide(). */
+#define SMTP__DECISION(codes, yes, no)                          \
+    {                                                           \
+        (codes), (uint8_t)(SMTP__ST_##yes << 4 | SMTP__ST_##no) \
+    }
+static const struct smtp__decision {
+    uint8_t codes, next;
+} smtp__decisions[SMTP__EV_LAST + 1] = {
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* statuses, unused */
+    SMTP__DECISION(SMTP__CODES(connect), INIT, REFUSED), /* EV_CONNECT */
+    SMTP__DECISION(SMTP__CODES(helo), READY, KEEP),      /* EV_HELO */
+    SMTP__DECISION(SMTP__CODES(helo), READY, KEEP),      /* EV_EHLO */
+    SMTP__DECISION(SMTP__CODES(mail), MAIL, KEEP),       /* EV_MAIL */
+    SMTP__DECISION(SMTP__CODES(rcpt), RCPT, KEEP),       /* EV_RCPT */
+    SMTP__DECISION(SMTP__CODES(data), DATA, KEEP),       /* EV_DATA */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_BODY */
+    SMTP__DECISION(SMTP__CODES(data_end), READY, READY), /* EV_DATA_END */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_RSET */
+    SMTP__DECISION(SMTP__CODES(vrfy), KEEP, KEEP),       /* EV_VRFY */
+    SMTP__DECISION(SMTP__CODES(expn), KEEP, KEEP),       /* EV_EXPN */
+    SMTP__DECISION(SMTP__CODES(help), KEEP, KEEP),       /* EV_HELP */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_NOOP */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_QUIT */
+    SMTP__DECISION(SMTP__CODES_STARTTLS, TLS, KEEP),     /* EV_STARTTLS */
+    SMTP__DECISION(SMTP__CODES_AUTH, KEEP, KEEP),        /* EV_AUTH */
+    SMTP__DECISION(SMTP__CODES(none), KEEP, KEEP),       /* EV_BDAT */
+    SMTP__DECISION(SMTP__CODES(turn), TURNED, KEEP),     /* EV_TURN */
+    SMTP__DECISION(SMTP__CODES_ATRN, TURNED, KEEP),      /* EV_ATRN */
+};
+#undef SMTP__DECISION
 
 #endif /* SMTP_NO_SERVER */
 
@@ -577,10 +716,12 @@ static size_t smtp__put_num(char *o, uint64_t v)
 /* -------------------------------------------------------------- the writer */
 
 /* Enhanced codes inside the writer: class << 20 | subject << 10 | detail,
- * each part up to 999 (RFC 3463: 1*3digit), 0 for none.  The tables'
- * 16-bit SMTP__E() form widens to it. */
-#define SMTP__E32(e) \
-    ((uint32_t)(e) >> 12 << 20 | ((uint32_t)(e) >> 8 & 15u) << 10 | ((uint32_t)(e)&255u))
+ * each part up to 999 (RFC 3463: 1*3digit), 0 for none.  A row's one-octet
+ * form (SMTP__E8()) widens to it with the class of its code. */
+static uint32_t smtp__e32(unsigned code, unsigned e8)
+{
+    return e8 ? (uint32_t)(code / 100) << 20 | (uint32_t)(e8 >> 4 & 7u) << 10 | (e8 & 15u) : 0;
+}
 
 /* The enhanced code to send: none before EHLO has advertised them (RFC
  * 2034), else e. */
@@ -686,12 +827,15 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
 static void smtp__say(struct smtp_session *s, unsigned id)
 {
     const struct smtp__reply_row *r;
+    unsigned c, code;
     /* Eva: one state per reply, so that each text is seen with its own length */
     //@ split id;
     r = &smtp__replies[id];
-    smtp__put(s, r->code, SMTP__E32(r->enh), SMTP__TEXT_OF(r),
-              SMTP__W_CLEAN | (r->code == 221 || r->code == 421 ? SMTP__W_HOST : 0));
-    if (r->code == 421)
+    c = r->code; /* SMTP__C8() */
+    code = SMTP__C16(c);
+    smtp__put(s, code, smtp__e32(code, r->enh), SMTP__TEXT_OF(r),
+              SMTP__W_CLEAN | (c == SMTP__C8(221) || c == SMTP__C8(421) ? SMTP__W_HOST : 0));
+    if (c == SMTP__C8(421))
         s->_state = SMTP__ST_CLOSED;
 }
 
@@ -700,9 +844,9 @@ static void smtp__say(struct smtp_session *s, unsigned id)
  * (RFC 5321 4.2.2 allows 421 anywhere). */
 static void smtp__refuse(struct smtp_session *s, unsigned id)
 {
-    unsigned code = smtp__replies[id].code;
-    if ((code / 10 == 50 || code == 555) && ++s->_errors > s->cfg.max_errors &&
-        s->cfg.max_errors != 0xffff)
+    unsigned c = smtp__replies[id].code; /* SMTP__C8(): 500-509 and 555 */
+    if (((c >= SMTP__C8(500) && c <= SMTP__C8(509)) || c == SMTP__C8(555)) &&
+        ++s->_errors > s->cfg.max_errors && s->cfg.max_errors != 0xffff)
         id = SMTP__R_ERRORS;
     smtp__say(s, id);
 }
@@ -710,38 +854,31 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
 #endif /* SMTP_NO_SERVER */
 
 #ifndef SMTP_NO_SERVER /* EHLO reply */
-/* The EHLO keywords, each with the extension bit that offers it, in the
- * order they are sent.  A compiled-out extension's bit is never set
- * (smtp_init()): its row is left out. */
-static const struct smtp__keyword {
-    uint16_t ext;
-    char kw[20];
-} smtp__keywords[] = {
-    {SMTP_EXT_PIPELINING, "PIPELINING"},
-    {SMTP_EXT_SIZE, "SIZE"},
-    {SMTP_EXT_8BITMIME, "8BITMIME"},
-    {SMTP_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
-#ifndef SMTP_NO_SMTPUTF8
-    {SMTP_EXT_SMTPUTF8, "SMTPUTF8"},
+/* The EHLO keywords, "\0"-separated, one for each extension bit from bit
+ * 0 (the order they are sent in).  A compiled-out extension's is empty, its
+ * bit never set (smtp_init()). */
+#ifdef SMTP_NO_SMTPUTF8
+#define SMTP__KW_UTF8 ""
+#else
+#define SMTP__KW_UTF8 "SMTPUTF8"
 #endif
-    {SMTP_EXT_LIMITS, "LIMITS RCPTMAX="},
-#ifndef SMTP_NO_CHUNKING
-    {SMTP_EXT_CHUNKING, "CHUNKING"},
-    {SMTP_EXT_BINARYMIME, "BINARYMIME"},
+#ifdef SMTP_NO_CHUNKING
+#define SMTP__KW_CHUNKING "\0"
+#else
+#define SMTP__KW_CHUNKING "CHUNKING\0BINARYMIME"
 #endif
-#ifndef SMTP_NO_STARTTLS
-    {SMTP_EXT_STARTTLS, "STARTTLS"},
+#ifdef SMTP_NO_DSN
+#define SMTP__KW_DSN ""
+#else
+#define SMTP__KW_DSN "DSN"
 #endif
-#ifndef SMTP_NO_AUTH
-    {SMTP_EXT_AUTH, "AUTH PLAIN LOGIN"},
-#endif
-#ifndef SMTP_NO_DSN
-    {SMTP_EXT_DSN, "DSN"},
-#endif
-#ifndef SMTP_NO_AUTH
-    {SMTP_EXT_ATRN, "ATRN"},
-#endif
-};
+/* clang-format off */
+static const char smtp__keywords[] =
+    "PIPELINING\0" "SIZE\0" "8BITMIME\0" "ENHANCEDSTATUSCODES\0" SMTP__KW_UTF8 "\0"
+    "LIMITS RCPTMAX=\0" SMTP__KW_CHUNKING "\0" SMTP__IF_STARTTLS("STARTTLS") "\0"
+    SMTP__IF_AUTH("AUTH PLAIN LOGIN") "\0" SMTP__KW_DSN "\0" SMTP__IF_AUTH("ATRN");
+/* clang-format on */
+#define SMTP__KW_LAST SMTP_EXT_ATRN
 
 /* The EHLO reply: hostname (and the first line of text) first, then one
  * keyword a line.  The keywords' room is kept first (their longest: SIZE
@@ -751,31 +888,30 @@ static const struct smtp__keyword {
  * guarantees, so every line below fits. */
 static void smtp__put_ehlo(struct smtp_session *s, const char *text)
 {
-    uint32_t e = s->cfg.extensions;
-    size_t i, sep, keep = 0, tl = strlen(text);
-    const char *nl = (const char *)memchr(text, '\n', tl);
+    uint32_t e = s->cfg.extensions & (2u * SMTP__KW_LAST - 1), bit; /* no bit above: no keyword */
+    size_t sep, keep = 0, tl = strlen(text);
+    const char *nl = (const char *)memchr(text, '\n', tl), *kw;
     if (s->_flags & SMTP__F_TLS)
         e &= ~(uint32_t)SMTP_EXT_STARTTLS; /* RFC 3207 4.2 */
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
-    for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++)
-        if (e & smtp__keywords[i].ext)
-            keep += 6 + strlen(smtp__keywords[i].kw) +
-                    (smtp__keywords[i].ext == SMTP_EXT_SIZE ? 21 : 5);
+    for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1)
+        if (e & bit)
+            keep += 6 + strlen(kw) + (bit == SMTP_EXT_SIZE ? 21 : 5);
     sep = s->_out_len + 3u; /* the first line's '-': it always fits */
     smtp__line(s, 250, 0, text, nl ? (size_t)(nl - text) : tl, keep, SMTP__W_HOST | SMTP__W_MORE);
-    for (i = 0; i < sizeof smtp__keywords / sizeof smtp__keywords[0]; i++) {
+    for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1) {
         char *o = s->_out + s->_out_len;
-        size_t n = strlen(smtp__keywords[i].kw);
-        if (!(e & smtp__keywords[i].ext))
+        size_t n = strlen(kw);
+        if (!(e & bit))
             continue;
         o[0] = '2', o[1] = '5', o[2] = '0', o[3] = '-'; /* the code of the reply's first line */
-        memcpy(o + 4, smtp__keywords[i].kw, n);
+        memcpy(o + 4, kw, n + 1);                       /* its NUL too, overwritten below */
         n += 4;
-        if (smtp__keywords[i].ext == SMTP_EXT_SIZE && s->cfg.max_size) {
+        if (bit == SMTP_EXT_SIZE && s->cfg.max_size) {
             o[n++] = ' ';
             n += smtp__put_num(o + n, s->cfg.max_size);
-        } else if (smtp__keywords[i].ext == SMTP_EXT_LIMITS) {
+        } else if (bit == SMTP_EXT_LIMITS) {
             n += smtp__put_num(o + n, s->cfg.max_rcpt);
         }
         o[n++] = '\r';
@@ -928,7 +1064,7 @@ SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
     return smtp__check_domain(p, 0, n, 0);
 }
 
-#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
+#if (!defined(SMTP_NO_SERVER) && !defined(SMTP_NO_AUTH)) || !defined(SMTP_NO_CLIENT)
 /* ATRN's argument (RFC 2645 4): Domains separated by ',' (empty: every
  * domain).  Both roles check it with this. */
 static int smtp__domains_ok(const char *a, size_t n)
@@ -1170,12 +1306,18 @@ static int smtp__path_error(int r, int mail)
 enum smtp__param {
     SMTP__P_SIZE,
     SMTP__P_BODY,
+#ifndef SMTP_NO_SMTPUTF8 /* a compiled-out extension's are not there: 555 */
     SMTP__P_UTF8,
+#endif
+#ifndef SMTP_NO_DSN
     SMTP__P_RET,
     SMTP__P_ENVID,
-    SMTP__P_AUTH,
     SMTP__P_NOTIFY,
     SMTP__P_ORCPT,
+#endif
+#ifndef SMTP_NO_AUTH
+    SMTP__P_AUTH,
+#endif
     SMTP__P_COUNT
 };
 static const struct smtp__param_row {
@@ -1183,9 +1325,17 @@ static const struct smtp__param_row {
     uint8_t mail; /* 1 MAIL, 0 RCPT */
     uint16_t ext;
 } smtp__params[SMTP__P_COUNT] = {
-    {"SIZE", 1, SMTP_EXT_SIZE},  {"BODY", 1, SMTP_EXT_8BITMIME}, {"SMTPUTF8", 1, SMTP_EXT_SMTPUTF8},
-    {"RET", 1, SMTP_EXT_DSN},    {"ENVID", 1, SMTP_EXT_DSN},     {"AUTH", 1, SMTP_EXT_AUTH},
-    {"NOTIFY", 0, SMTP_EXT_DSN}, {"ORCPT", 0, SMTP_EXT_DSN},
+    {"SIZE", 1, SMTP_EXT_SIZE},         {"BODY", 1, SMTP_EXT_8BITMIME},
+#ifndef SMTP_NO_SMTPUTF8
+    {"SMTPUTF8", 1, SMTP_EXT_SMTPUTF8},
+#endif
+#ifndef SMTP_NO_DSN
+    {"RET", 1, SMTP_EXT_DSN},           {"ENVID", 1, SMTP_EXT_DSN},
+    {"NOTIFY", 0, SMTP_EXT_DSN},        {"ORCPT", 0, SMTP_EXT_DSN},
+#endif
+#ifndef SMTP_NO_AUTH
+    {"AUTH", 1, SMTP_EXT_AUTH},
+#endif
 };
 
 /* xtext of 1..max octets that decodes to SP and printable US-ASCII only
@@ -1274,9 +1424,11 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
         } else
             break;
         return 0;
+#ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
         ev->mail.smtputf8 = 1;
         return v ? SMTP__NO(SMTPUTF8_VALUE) : 0;
+#endif
 #ifndef SMTP_NO_AUTH
     case SMTP__P_AUTH: /* RFC 4954 5: xtext or "<>" */
         if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || smtp__xtext_ok(v, vl, 500)))
@@ -1327,8 +1479,10 @@ static int smtp__param_number(const union smtp_event *ev, unsigned id)
     switch (id) {
     case SMTP__P_BODY:
         return ev->mail.body;
+#ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
         return 0;
+#endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET:
         return ev->mail.ret;
@@ -1442,7 +1596,7 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     i = mail ? 5 : 3;
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
         i = smtp__skip_blanks(s, a, i, n);
-    if ((s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
+    if (SMTP__HAS_UTF8 && (s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
     if ((r = smtp__parse_path(a + i, n - i, flags, &ev->mail.path, &has8)) != SMTP_OK)
         return smtp__path_error(r, mail);
@@ -1474,7 +1628,7 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     }
     if ((r = smtp__mail_params(s, ev, mail)) != 0)
         return r;
-    if (has8 && !(mail ? ev->mail.smtputf8 : (s->_flags & SMTP__F_UTF8)))
+    if (SMTP__HAS_UTF8 && has8 && !(mail ? ev->mail.smtputf8 : (s->_flags & SMTP__F_UTF8)))
         return SMTP__NO(UTF8_NEEDED); /* RFC 6531 3.5 */
     return 0;
 }
@@ -1659,15 +1813,16 @@ static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, siz
 static int smtp__sequence(const struct smtp_session *s, unsigned v)
 {
     uint16_t f = s->_flags;
-    if ((v == SMTP__V_BDAT || (v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) &&
+    if (((SMTP__HAS_CHUNKING && v == SMTP__V_BDAT) ||
+         (SMTP__HAS_AUTH && v == SMTP__V_AUTH && s->_state == SMTP__ST_READY)) &&
         !(f & SMTP__F_ESMTP) && s->_state != SMTP__ST_INIT)
         return SMTP__NO(SEQ_EHLO); /* RFC 3030 2, RFC 4954 4 */
     if (smtp__verbs[v].states & (1u << s->_state)) {
-        if (v == SMTP__V_DATA && (f & (SMTP__F_BDAT | SMTP__F_BINARY)))
+        if (SMTP__HAS_CHUNKING && v == SMTP__V_DATA && (f & (SMTP__F_BDAT | SMTP__F_BINARY)))
             return (f & SMTP__F_BDAT) ? SMTP__NO(SEQ_DATA_BDAT) : SMTP__NO(SEQ_BINARYMIME);
-        if (v == SMTP__V_AUTH && (f & SMTP__F_AUTHED))
+        if (SMTP__HAS_AUTH && v == SMTP__V_AUTH && (f & SMTP__F_AUTHED))
             return SMTP__NO(SEQ_AUTHED);
-        if (v == SMTP__V_STARTTLS && (f & SMTP__F_TLS))
+        if (SMTP__HAS_STARTTLS && v == SMTP__V_STARTTLS && (f & SMTP__F_TLS))
             return SMTP__NO(SEQ_TLS);
         return 0;
     }
@@ -1708,11 +1863,15 @@ static int smtp__string_ok(const struct smtp_session *s, const char *a, size_t n
 {
     int has8 = 0;
     size_t i;
-    for (i = 0; i < n && (utf8 ? (unsigned char)a[i] >= 32 : SMTP__IS(a[i], SMTP__C_PRINT) != 0);
+    for (i = 0; i < n &&
+                (utf8 ? (unsigned char)a[i] >= 32 && (SMTP__HAS_UTF8 || (unsigned char)a[i] < 0x80)
+                      : SMTP__IS(a[i], SMTP__C_PRINT) != 0);
          i++)
         ;
-    return i == n && (!utf8 || (smtp__check_utf8(a, n, &has8) &&
-                                (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
+    /* without SMTPUTF8 no 8-bit octet passes: the loop has said it */
+    return i == n &&
+           (!utf8 || !SMTP__HAS_UTF8 ||
+            (smtp__check_utf8(a, n, &has8) && (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
 }
 
 /* Whether verb v may run now, by its row of the verb table: enabled (502
@@ -1725,10 +1884,11 @@ static int smtp__allowed(const struct smtp_session *s, unsigned v, int extra, si
     const struct smtp__verb_row *row = &smtp__verbs[v];
     uint32_t o = s->cfg.options;
     int r;
-    if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
-        (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
-        (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
-        (row->need == SMTP__N_EXT && !(s->cfg.extensions & row->ext)))
+    if ((SMTP__NEED_OF(row) == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
+        (SMTP__NEED_OF(row) == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
+        (SMTP__NEED_OF(row) == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
+        (SMTP__NEED_OF(row) == SMTP__N_EXT &&
+         !(s->cfg.extensions & (uint32_t)row->ext << SMTP__EXT_SHIFT)))
         return SMTP__NO(VERB_OFF);
     if ((r = smtp__sequence(s, v)) != 0)
         return r;
@@ -1736,9 +1896,9 @@ static int smtp__allowed(const struct smtp_session *s, unsigned v, int extra, si
         (v == SMTP__V_MAIL || v == SMTP__V_SEND || v == SMTP__V_SOML || v == SMTP__V_SAML ||
          v == SMTP__V_AUTH))
         return SMTP__NO(NEED_TLS);
-    if (row->arg == SMTP__ARG_NONE && extra)
+    if (SMTP__ARG_OF(row) == SMTP__ARG_NONE && extra)
         return SMTP__NO(ARG_NONE);
-    if (row->arg == SMTP__ARG_REQ && an == 0)
+    if (SMTP__ARG_OF(row) == SMTP__ARG_REQ && an == 0)
         return SMTP__NO(ARG_NEEDED);
     return 0;
 }
@@ -1773,8 +1933,10 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
             return r;
         ev->mail.mode = (uint8_t)(v == SMTP__V_MAIL ? 0u : SMTP_MODE_SEND + (v - SMTP__V_SEND));
         s->_flags = (uint16_t)((s->_flags & ~(SMTP__F_PEND_UTF8 | SMTP__F_PEND_BINARY)) |
-                               (ev->mail.smtputf8 ? SMTP__F_PEND_UTF8 : 0) |
-                               (ev->mail.body == SMTP_BODY_BINARYMIME ? SMTP__F_PEND_BINARY : 0));
+                               (SMTP__HAS_UTF8 && ev->mail.smtputf8 ? SMTP__F_PEND_UTF8 : 0) |
+                               (SMTP__HAS_CHUNKING && ev->mail.body == SMTP_BODY_BINARYMIME
+                                    ? SMTP__F_PEND_BINARY
+                                    : 0));
         return smtp__ask(s, ev, SMTP_EV_MAIL);
     case SMTP__V_RCPT:
         if ((r = smtp__mail_rcpt(s, ev, a, an, 0)) != 0)
@@ -1808,6 +1970,7 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
         ev->turn.domains.ptr = a;
         ev->turn.domains.len = 0;
         return smtp__ask(s, ev, SMTP_EV_TURN);
+#ifndef SMTP_NO_AUTH   /* ATRN needs AUTH: 502 above without it */
     case SMTP__V_ATRN: /* RFC 2645 4: "ATRN" [SP domain *("," domain)] */
         if (!(s->_flags & SMTP__F_AUTHED))
             return SMTP__NO(NEED_AUTH);
@@ -1816,8 +1979,11 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
         ev->turn.domains.ptr = a;
         ev->turn.domains.len = an;
         return smtp__ask(s, ev, SMTP_EV_ATRN);
-    case SMTP__V_STARTTLS: /* RFC 3207 4; with SMTP_NO_STARTTLS smtp__allowed() gave 502 */
+#endif
+#ifndef SMTP_NO_STARTTLS   /* smtp__allowed() gave 502 without it */
+    case SMTP__V_STARTTLS: /* RFC 3207 4 */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
+#endif
     default: /* SMTP__V_QUIT: every other verb got 502 from smtp__allowed() */
         return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
     }
@@ -1915,7 +2081,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     const char *given = text;
     uint32_t e = 0;
     int yes = code < 400, fresh;
-    unsigned next = yes ? d->yes : d->no, k = 0, key;
+    unsigned next = yes ? d->next >> 4 : d->next & 15u, how, k = 0, key;
     /* For Eva: one state per event, code and "text given or not", so that
      * the row found and the text written are each known exactly. */
     //@ split ev;
@@ -1931,31 +2097,29 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails &&
             s->cfg.max_auth_fails != 255) {
             const struct smtp__reply_row *r = &smtp__replies[SMTP__R_AUTH_GUESSING];
-            code = r->code;
+            code = SMTP__C16(r->code);
             enh = 0;
             given = 0;
             text = SMTP__TEXT_OF(r);
-            e = SMTP__E32(r->enh);
+            e = smtp__e32(code, r->enh);
         }
     }
 #endif
     /* Eva: unrolled past the last row, so the search is followed to its row */
     //@ loop unroll 64;
-    while (smtp__defaults[k].code != code || (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
+    while (smtp__defaults[k].code != SMTP__C8(code) ||
+           (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
         k++; /* every allowed code has a row: smtp_reply() checked it */
     row = &smtp__defaults[k];
     if (!e && (e = smtp__enh_parse(enh, code)) == 0)
-        e = SMTP__E32(row->enh);
+        e = smtp__e32(code, row->enh);
     if (!text)
         text = SMTP__TEXT_OF(row);
     if (next != SMTP__ST_KEEP)
         s->_state = (uint8_t)next;
-    if (code == 421) {
-        smtp__put(s, 421, e, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
-        s->_state = SMTP__ST_CLOSED;
-        return;
-    }
-    switch (ev) {
+    /* the hostname leads 421 (RFC 5321 3.8), the greeting and HELO's 250 */
+    how = (given ? 0 : SMTP__W_CLEAN) | (code == 421 ? SMTP__W_HOST : 0);
+    switch (code == 421 ? 0 : ev) {
     case SMTP_EV_CONNECT:
         if (!given) { /* the greeting has its own default */
             unsigned id = !yes                                   ? SMTP__R_GREET_REFUSED
@@ -1965,8 +2129,8 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
             text = SMTP__TEXT_OF(&smtp__replies[id]);
             (void)id; /* SMTP_TERSE: no texts */
         }
-        smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
-        return;
+        e = 0, how |= SMTP__W_HOST;
+        break;
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
         if (!yes)
@@ -1977,19 +2141,22 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         s->_rcpts = 0;
         if (!given)
             text = "";
-        if (ev == SMTP_EV_EHLO)
+        if (ev == SMTP_EV_EHLO) {
             smtp__put_ehlo(s, text);
-        else
-            smtp__put(s, code, 0, text, SMTP__W_HOST | (given ? 0 : SMTP__W_CLEAN));
-        return;
+            return;
+        }
+        e = 0, how |= SMTP__W_HOST;
+        break;
     case SMTP_EV_MAIL:
         if (yes) {
             s->_rcpts = 0;
             s->_size = 0;
             s->_reject = SMTP_REJECT_NONE;
-            s->_flags = (uint16_t)((s->_flags & ~SMTP__F_TRANSACTION) |
-                                   ((s->_flags & SMTP__F_PEND_UTF8) ? SMTP__F_UTF8 : 0) |
-                                   ((s->_flags & SMTP__F_PEND_BINARY) ? SMTP__F_BINARY : 0));
+            s->_flags =
+                (uint16_t)((s->_flags & ~SMTP__F_TRANSACTION) |
+                           (SMTP__HAS_UTF8 && (s->_flags & SMTP__F_PEND_UTF8) ? SMTP__F_UTF8 : 0) |
+                           (SMTP__HAS_CHUNKING && (s->_flags & SMTP__F_PEND_BINARY) ? SMTP__F_BINARY
+                                                                                    : 0));
         }
         break;
     case SMTP_EV_RCPT:
@@ -2006,23 +2173,29 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
             s->_reject = SMTP_REJECT_NONE;
         }
         break;
+#ifndef SMTP_NO_AUTH
     case SMTP_EV_AUTH:
         if (yes)
             s->_flags |= SMTP__F_AUTHED;
         break;
+#endif
     default:
         break;
     }
     /* A default row's reply written at the start of _out stays there once
-     * sent: the next one (RCPT after RCPT) is the same octets, taken again */
-    fresh = s->_out_len == 0 && !given && !enh;
+     * sent: the next one (RCPT after RCPT) is the same octets, taken again.
+     * Only a row's own reply: not one with the hostname (421, the greeting,
+     * HELO), whose text is not the row's. */
+    fresh = s->_out_len == 0 && how == SMTP__W_CLEAN && !enh;
     key = (k + 1u) << 1 | (s->_flags & SMTP__F_ESMTP); /* the row, with enhanced codes or not */
     if (fresh && s->_again == key) {
         s->_out_len = s->_again_len;
         return;
     }
-    smtp__put(s, code, e, text, given ? 0 : SMTP__W_CLEAN);
-    if (fresh && s->_out_len <= 255) {
+    smtp__put(s, code, e, text, how);
+    if (code == 421)
+        s->_state = SMTP__ST_CLOSED;
+    else if (fresh && s->_out_len <= 255) {
         s->_again = (uint8_t)key;
         s->_again_len = (uint8_t)s->_out_len;
     }
@@ -2030,9 +2203,9 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
 
 static int smtp__code_allowed(int ev, unsigned code)
 {
-    const uint16_t *c; /* ev is s->_await: always a decision event */
-    for (c = smtp__decisions[ev].codes; *c; c++)
-        if (*c == code)
+    const uint8_t *c; /* ev is s->_await: always a decision event */
+    for (c = (const uint8_t *)&smtp__codes + smtp__decisions[ev].codes; *c; c++)
+        if (SMTP__C16(*c) == code)
             return 1;
     return 0;
 }
@@ -2103,9 +2276,8 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
     if (!s->_reject)
         return smtp__ask(s, ev, SMTP_EV_DATA_END);
     s->_state = SMTP__ST_READY;
-    smtp__say(s, s->_reject == SMTP_REJECT_SIZE        ? SMTP__R_SIZE_OVER
-                 : s->_reject == SMTP_REJECT_LONG_LINE ? SMTP__R_MSG_LONG_LINE
-                                                       : SMTP__R_MSG_BARE);
+    smtp__say(s, (unsigned)SMTP__R_MSG_BARE - (unsigned)SMTP_REJECT_BARE +
+                     s->_reject); /* in SMTP_REJECT_x's order */
     return SMTP_EV_DATA_END;
 }
 
@@ -2356,9 +2528,11 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     case SMTP__ST_BDAT:
         return smtp__bdat_feed(s, p, len, used, ev);
 #endif
-    case SMTP__ST_TLS: /* plaintext after STARTTLS is never executed */
+#ifndef SMTP_NO_STARTTLS /* the state STARTTLS's decision leads to */
+    case SMTP__ST_TLS:   /* plaintext after STARTTLS is never executed */
         *used = len;
         return SMTP_NEED_INPUT;
+#endif
     default:
         break;
     }
@@ -3974,16 +4148,36 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__IN_SESSION
 #undef SMTP__F_TRANSACTION
 #undef SMTP__REPLY_MAP
+#undef SMTP__REPLY_MAP_SMTPUTF8
+#undef SMTP__REPLY_ALL
+#undef SMTP__REPLY_MAP_STARTTLS
+#undef SMTP__GROUPS
+#undef SMTP__REPLY_MAP_CHUNKING
+#undef SMTP__REPLY_MAP_AUTH
 #undef SMTP__DEFAULT_MAP
+#undef SMTP__DEFAULT_MAP_AUTH
 #undef SMTP__EV_0
 #undef SMTP__EV_MAIL
 #undef SMTP__EV_RCPT
 #undef SMTP__VERB_MAP
+#undef SMTP__KW_UTF8
+#undef SMTP__KW_CHUNKING
+#undef SMTP__KW_DSN
+#undef SMTP__KW_LAST
+#undef SMTP__EXT_SHIFT
+#undef SMTP__ARG_OF
+#undef SMTP__NEED_OF
 #undef SMTP__IS
 #undef SMTP__NO
 #undef smtp__put
 #undef SMTP__E
-#undef SMTP__E32
+#undef SMTP__E8
+#undef SMTP__C8
+#undef SMTP__C16
+#undef SMTP__CODES
+#undef SMTP__CODES_STARTTLS
+#undef SMTP__CODES_ATRN
+#undef SMTP__CODES_AUTH
 #undef SMTP__TEXT
 #undef SMTP__TEXT_OF
 #undef SMTP__CF_TRANSACTION
