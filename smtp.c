@@ -548,6 +548,31 @@ static int smtp__hexval(int c)
     return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
+#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
+/* v in decimal at o: its length.  Divides by 10 in 16-bit steps with
+ * 32-bit arithmetic: a 64-bit division would link the C library's
+ * (__aeabi_uldivmod, ~750 octets of Cortex-M flash).  The digits come
+ * last first and are turned round in place: no buffer on the stack, which
+ * the reply writer is on the deepest path of. */
+static size_t smtp__put_num(char *o, uint64_t v)
+{
+    size_t n = 0, i;
+    do {
+        uint32_t hi = (uint32_t)(v >> 32), mid, lo;
+        mid = (hi % 10) << 16 | (uint32_t)v >> 16; /* < 10 << 16: mid / 10 < 1 << 16 */
+        lo = (mid % 10) << 16 | ((uint32_t)v & 0xffffu);
+        o[n++] = (char)('0' + lo % 10);
+        v = (uint64_t)(hi / 10) << 32 | (mid / 10) << 16 | lo / 10;
+    } while (v != 0);
+    for (i = 0; i < n / 2; i++) {
+        char c = o[i];
+        o[i] = o[n - 1 - i];
+        o[n - 1 - i] = c;
+    }
+    return n;
+}
+#endif
+
 #ifndef SMTP_NO_SERVER /* the reply writer */
 /* -------------------------------------------------------------- the writer */
 
@@ -575,7 +600,7 @@ static size_t smtp__enh_len(uint32_t e)
 
 enum smtp__how {
     SMTP__W_HOST = 1,  /* the hostname leads the first line */
-    SMTP__W_CLEAN = 2, /* the text is the core's own: no control octets */
+    SMTP__W_CLEAN = 2, /* the text is the core's own: one line, no control octets */
     SMTP__W_MORE = 4   /* more lines of this reply follow: no final "code SP" */
 };
 
@@ -593,12 +618,16 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
     char *o = s->_out;
     size_t el = smtp__enh_len(enh), sep = 0, k = 0, le, len = s->_out_len;
     //@ split el;
-    for (;;) { /* the line t[k..le) */
+    s->_again = 0; /* every write into _out starts here: what _out held is gone */
+    for (;;) {     /* the line t[k..le) */
         size_t ll, i, end;
         size_t hl = (how & SMTP__W_HOST) ? SMTP__MIN(strlen(s->cfg.hostname), (size_t)255) : 0;
         size_t need;
-        for (le = k; le < tl && t[le] != '\n'; le++)
-            ;
+        if (how & SMTP__W_CLEAN) /* the catalogue's texts are one line each */
+            le = tl;
+        else
+            for (le = k; le < tl && t[le] != '\n'; le++)
+                ;
         le = SMTP__MIN(le, tl); /* a no-op, but Eva cannot bound le after the loop alone */
         ll = le - k;
         need = 4 + (el ? el + 1 : 0) + hl + (hl && ll) + (ll != 0) + 2;
@@ -679,27 +708,6 @@ static void smtp__refuse(struct smtp_session *s, unsigned id)
 }
 
 #endif /* SMTP_NO_SERVER */
-
-#if !defined(SMTP_NO_SERVER) || !defined(SMTP_NO_CLIENT)
-/* v in decimal at o: its length.  Divides by 10 in 16-bit steps with
- * 32-bit arithmetic: a 64-bit division would link the C library's
- * (__aeabi_uldivmod, ~750 octets of Cortex-M flash). */
-static size_t smtp__put_num(char *o, uint64_t v)
-{
-    char d[20];
-    size_t k = 0, n = 0;
-    do {
-        uint32_t hi = (uint32_t)(v >> 32), mid, lo;
-        mid = (hi % 10) << 16 | (uint32_t)v >> 16; /* < 10 << 16: mid / 10 < 1 << 16 */
-        lo = (mid % 10) << 16 | ((uint32_t)v & 0xffffu);
-        d[k++] = (char)('0' + lo % 10);
-        v = (uint64_t)(hi / 10) << 32 | (mid / 10) << 16 | lo / 10;
-    } while (v != 0);
-    while (k)
-        o[n++] = d[--k];
-    return n;
-}
-#endif
 
 #ifndef SMTP_NO_SERVER /* EHLO reply */
 /* The EHLO keywords, each with the extension bit that offers it, in the
@@ -795,23 +803,26 @@ enum {
  * of smtp__parse_path(), on the deepest stack of a call. */
 static int smtp__check_domain(const char *p, size_t i, size_t n, unsigned how)
 {
-    size_t lab = 0, l;
+    size_t lab = 0, st, l;
     int has8 = 0;
     if (n - i > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
     if (i == n)
         return SMTP_ERR_SYNTAX;
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (SMTP__IS(c, SMTP__C_ALPHA | SMTP__C_DIGIT)) { /* the common case first */
-            if (++lab > 63)
-                return SMTP_ERR_DOMAIN_LEN;
-            continue;
-        }
+    while (i < n) {
+        unsigned char c;
+        for (st = i; i < n && SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT); i++)
+            ; /* the common case first: a run of letters and digits */
+        if ((lab += i - st) > 63)
+            return SMTP_ERR_DOMAIN_LEN;
+        if (i >= n)
+            break;
+        c = (unsigned char)p[i];
         if (c == '.') {
             if (lab == 0)
                 return SMTP_ERR_SYNTAX;
             lab = 0;
+            i++;
             continue;
         }
         if (c >= 0x80) {
@@ -827,6 +838,7 @@ static int smtp__check_domain(const char *p, size_t i, size_t n, unsigned how)
             return SMTP_ERR_DOMAIN_LEN;
         if (c == '-' && (i + 1 >= n || p[i + 1] == '.'))
             return SMTP_ERR_SYNTAX; /* a label ends in '-' */
+        i++;
     }
     return lab == 0 ? SMTP_ERR_SYNTAX : has8;
 }
@@ -1047,9 +1059,16 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
             return SMTP_ERR_SYNTAX;
         i++;
     } else {
-        while (i < n && p[i] != '>')
-            i++;
-        if ((r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0)
+        /* The Domain is what comes before the first '>'.  Usually the
+         * path ends the span, and a good Domain has no '>' in it: then the
+         * last octet is that first '>', and the Domain is read once. */
+        i = n - 1;
+        if (p[i] != '>' || (r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0)) < 0) {
+            for (i = at; i < n && p[i] != '>'; i++)
+                ;
+            r = smtp__check_domain(p, at, i, utf8 ? SMTP__D_UTF8 : 0);
+        }
+        if (r < 0)
             return r;
         if (r)
             *has8 = 1;
@@ -1665,26 +1684,22 @@ static int smtp__sequence(const struct smtp_session *s, unsigned v)
                : SMTP__NO(SEQUENCE);
 }
 
-/* The verb of l[0..vl), or SMTP__V_COUNT.  Its first four letters,
- * upper-cased once, are compared as one word held in a register: an
- * upper-cased copy of the verb would sit in smtp_feed()'s frame, which is
- * under every call the core makes. */
-static unsigned smtp__verb(const char *l, size_t vl)
+/* The verb that starts l[0..n), followed by a blank or the end, or
+ * SMTP__V_COUNT: the table's names, compared case-insensitively; most rows
+ * differ in their first octet.  The names are upper-case letters, so
+ * clearing bit 5 of an octet matches exactly the letter in either case,
+ * and no blank can hide inside a name. */
+static unsigned smtp__verb(const struct smtp_session *s, const char *l, size_t n)
 {
-    uint32_t head = 0;
     unsigned v;
-    size_t i;
-    if (vl < 4 || vl > 8)
-        return SMTP__V_COUNT;
-    for (i = 0; i < 4; i++)
-        head = head << 8 | (uint32_t)smtp__upper((unsigned char)l[i]);
+    size_t i, vl;
+    char c = (char)(l[0] & ~0x20); /* l[0] is in _line even when n is 0 */
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
-        if (smtp__verbs[v].len != vl ||
-            ((uint32_t)(unsigned char)name[0] << 24 | (uint32_t)(unsigned char)name[1] << 16 |
-             (uint32_t)(unsigned char)name[2] << 8 | (uint32_t)(unsigned char)name[3]) != head)
+        vl = smtp__verbs[v].len;
+        if (name[0] != c || vl > n || (vl < n && !smtp__is_blank(s, l[vl])))
             continue;
-        for (i = 4; i < vl && name[i] == smtp__upper((unsigned char)l[i]); i++)
+        for (i = 1; i < vl && name[i] == (char)(l[i] & ~0x20); i++)
             ;
         if (i == vl)
             break;
@@ -1705,55 +1720,16 @@ static int smtp__string_ok(const struct smtp_session *s, const char *a, size_t n
                                 (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
 }
 
-/* One complete command line, _line[0.._line_len), whose defects are lf. */
-static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned lf)
+/* Whether verb v may run now, by its row of the verb table: enabled (502
+ * otherwise), in sequence (503), after STARTTLS when that is required
+ * (530), with an argument when it needs one and none when it takes none
+ * (501).  extra: something follows the verb; an: the argument's length.
+ * 0, or the refusal. */
+static int smtp__allowed(const struct smtp_session *s, unsigned v, int extra, size_t an)
 {
-    char *l = s->_line, *a;
-    size_t n = s->_line_len, vl, an;
-    unsigned v;
-    const struct smtp__verb_row *row;
+    const struct smtp__verb_row *row = &smtp__verbs[v];
     uint32_t o = s->cfg.options;
     int r;
-
-    if (!(o & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
-        while (n && smtp__is_blank(s, l[n - 1]))
-            n--;
-    for (vl = 0; vl < n && !smtp__is_blank(s, l[vl]); vl++)
-        ;
-    v = smtp__verb(l, vl);
-    a = l + smtp__skip_blanks(s, l, vl, n);
-    an = n - (size_t)(a - l);
-    if (s->_flags & SMTP__F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
-        if (v == SMTP__V_QUIT && vl == n && !lf)
-            return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
-        smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
-        return 0;
-    }
-#ifndef SMTP_NO_AUTH
-    if (s->_state == SMTP__ST_AUTH) { /* the line is a SASL response, not a command */
-        if (lf) {
-            s->_state = SMTP__ST_READY;
-            return SMTP__NO(AUTH_LINE);
-        }
-        return smtp__auth_response(s, ev, l, s->_line_len);
-    }
-#endif
-#ifndef SMTP_NO_CHUNKING
-    if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
-        (r = smtp__bdat_size(s, a, an, lf)) != 0)
-        return r;
-#endif
-    if (lf & SMTP__L_LONG)
-        return SMTP__NO(LINE_LONG);
-    if (lf & (SMTP__L_BARE_CR | SMTP__L_BARE_LF))
-        return SMTP__NO(LINE_BARE);
-    if (lf & SMTP__L_NUL)
-        return SMTP__NO(LINE_NUL);
-    if (s->_state == SMTP__ST_REFUSED && v != SMTP__V_QUIT) /* RFC 5321 3.1 */
-        return SMTP__NO(ONLY_QUIT);
-    if (v == SMTP__V_COUNT)
-        return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
-    row = &smtp__verbs[v];
     if ((row->need == SMTP__N_TURN && !(o & SMTP_OPT_TURN)) ||
         (row->need == SMTP__N_SEND && !(o & SMTP_OPT_SEND)) ||
         (row->need == SMTP__N_ESMTP && (o & SMTP_OPT_NO_ESMTP)) ||
@@ -1765,10 +1741,18 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         (v == SMTP__V_MAIL || v == SMTP__V_SEND || v == SMTP__V_SOML || v == SMTP__V_SAML ||
          v == SMTP__V_AUTH))
         return SMTP__NO(NEED_TLS);
-    if (row->arg == SMTP__ARG_NONE && vl < n)
+    if (row->arg == SMTP__ARG_NONE && extra)
         return SMTP__NO(ARG_NONE);
     if (row->arg == SMTP__ARG_REQ && an == 0)
         return SMTP__NO(ARG_NEEDED);
+    return 0;
+}
+
+/* Runs verb v, allowed now, with its argument a[0..an): its argument's
+ * checks, then its event, or its reply when it needs no decision. */
+static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, char *a, size_t an)
+{
+    int r;
     switch (v) {
 #ifndef SMTP_NO_CHUNKING
     case SMTP__V_BDAT:
@@ -1837,11 +1821,61 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         ev->turn.domains.ptr = a;
         ev->turn.domains.len = an;
         return smtp__ask(s, ev, SMTP_EV_ATRN);
-    case SMTP__V_STARTTLS: /* RFC 3207 4; unreachable (502 above) with SMTP_NO_STARTTLS */
+    case SMTP__V_STARTTLS: /* RFC 3207 4; with SMTP_NO_STARTTLS smtp__allowed() gave 502 */
         return smtp__ask(s, ev, SMTP_EV_STARTTLS);
-    default: /* SMTP__V_QUIT: every other verb answered 502 above */
+    default: /* SMTP__V_QUIT: every other verb got 502 from smtp__allowed() */
         return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
     }
+}
+
+/* One complete command line, _line[0.._line_len), whose defects are lf. */
+static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned lf)
+{
+    char *l = s->_line, *a;
+    size_t n = s->_line_len, vl, an;
+    unsigned v;
+    int r;
+
+    if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
+        while (n && smtp__is_blank(s, l[n - 1]))
+            n--;
+    v = smtp__verb(s, l, n);
+    vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
+    a = l + smtp__skip_blanks(s, l, vl, n);
+    an = n - (size_t)(a - l);
+    if (s->_flags & SMTP__F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
+        if (v == SMTP__V_QUIT && vl == n && !lf)
+            return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
+        smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
+        return 0;
+    }
+#ifndef SMTP_NO_AUTH
+    if (s->_state == SMTP__ST_AUTH) { /* the line is a SASL response, not a command */
+        if (lf) {
+            s->_state = SMTP__ST_READY;
+            return SMTP__NO(AUTH_LINE);
+        }
+        return smtp__auth_response(s, ev, l, s->_line_len);
+    }
+#endif
+#ifndef SMTP_NO_CHUNKING
+    if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
+        (r = smtp__bdat_size(s, a, an, lf)) != 0)
+        return r;
+#endif
+    if (lf & SMTP__L_LONG)
+        return SMTP__NO(LINE_LONG);
+    if (lf & (SMTP__L_BARE_CR | SMTP__L_BARE_LF))
+        return SMTP__NO(LINE_BARE);
+    if (lf & SMTP__L_NUL)
+        return SMTP__NO(LINE_NUL);
+    if (s->_state == SMTP__ST_REFUSED && v != SMTP__V_QUIT) /* RFC 5321 3.1 */
+        return SMTP__NO(ONLY_QUIT);
+    if (v == SMTP__V_COUNT)
+        return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
+    if ((r = smtp__allowed(s, v, vl < n, an)) != 0)
+        return r;
+    return smtp__run(s, ev, v, a, an);
 }
 
 /* -------------------------------------------------------------- decisions */
@@ -1882,11 +1916,11 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
                          const char *text)
 {
     const struct smtp__decision *d = &smtp__decisions[ev];
-    const struct smtp__default_row *row = smtp__defaults;
+    const struct smtp__default_row *row;
     const char *given = text;
     uint32_t e = 0;
-    int yes = code < 400;
-    unsigned next = yes ? d->yes : d->no;
+    int yes = code < 400, fresh;
+    unsigned next = yes ? d->yes : d->no, k = 0, key;
     /* For Eva: one state per event, code and "text given or not", so that
      * the row found and the text written are each known exactly. */
     //@ split ev;
@@ -1912,8 +1946,9 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
 #endif
     /* Eva: unrolled past the last row, so the search is followed to its row */
     //@ loop unroll 64;
-    while (row->code != code || (row->ev && row->ev != ev))
-        row++; /* every allowed code has a row: smtp_reply() checked it */
+    while (smtp__defaults[k].code != code || (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
+        k++; /* every allowed code has a row: smtp_reply() checked it */
+    row = &smtp__defaults[k];
     if (!e && (e = smtp__enh_parse(enh, code)) == 0)
         e = SMTP__E32(row->enh);
     if (!text)
@@ -1983,7 +2018,19 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     default:
         break;
     }
+    /* A default row's reply written at the start of _out stays there once
+     * sent: the next one (RCPT after RCPT) is the same octets, taken again */
+    fresh = s->_out_len == 0 && !given && !enh;
+    key = (k + 1u) << 1 | (s->_flags & SMTP__F_ESMTP); /* the row, with enhanced codes or not */
+    if (fresh && s->_again == key) {
+        s->_out_len = s->_again_len;
+        return;
+    }
     smtp__put(s, code, e, text, given ? 0 : SMTP__W_CLEAN);
+    if (fresh && s->_out_len <= 255) {
+        s->_again = (uint8_t)key;
+        s->_again_len = (uint8_t)s->_out_len;
+    }
 }
 
 static int smtp__code_allowed(int ev, unsigned code)

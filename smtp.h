@@ -530,6 +530,7 @@ struct smtp_session {
     uint8_t _lflags;             /* current command line: SMTP__L_* bits */
     uint8_t _reject;             /* enum smtp_reject for the current message */
     uint8_t _bye;                /* enum smtp_bye of smtp_shutdown() */
+    uint8_t _again, _again_len;  /* a default reply still in _out[0.._again_len), or 0 */
     char _line[SMTP_LINE_MAX];   /* the command line being assembled */
     char _out[SMTP_REPLY_MAX];   /* replies to send */
 #ifndef SMTP_NO_AUTH

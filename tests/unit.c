@@ -430,6 +430,63 @@ static void test_output_partial(void)
     free(x);
 }
 
+/* A default reply that follows the same one, already sent (RCPT after
+ * RCPT), is taken again from where it was written; whatever is written in
+ * between (another answer, a partial acknowledgement, HELO's replies
+ * without enhanced codes) must not leave a stale copy behind. */
+#ifdef SMTP_TERSE
+#define T_(text) ""
+#else
+#define T_(text) text
+#endif
+#define OK_RCPT "250 2.1.5 " T_("OK") "\r\n"
+static void test_reply_repeat(void)
+{
+    struct sess *x = malloc(sizeof *x);
+    union smtp_event ev;
+    const char *o;
+    size_t mark, n;
+    if (!x)
+        abort();
+    sess_init(x, NULL); /* at most 2 recipients a transaction: SMTP_RCPT_MAX may be 2 */
+    CHECK_EQ(feed_str(x, "EHLO c\r\nMAIL FROM:<a@b>\r\n", SMTP_EV_MAIL, &ev), SMTP_EV_MAIL);
+    drain(x);
+    mark = x->out_len;
+    x->in = "RCPT TO:<x@y>\r\nRCPT TO:<x@y>\r\nRCPT TO:<x@y>\r\nRSET\r\nMAIL FROM:<a@b>\r\n"
+            "RCPT TO:<x@y>\r\nRCPT TO:<x@y>\r\nRCPT TO:<x@y>\r\nRSET\r\nMAIL FROM:<a@b>\r\n"
+            "RCPT TO:<x@y>\r\nRCPT TO:<x@y>\r\n";
+    x->len = strlen(x->in);
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 1: the default */
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 2: refused */
+    CHECK_EQ(smtp_reply(&x->s, 550, NULL, NULL), SMTP_OK);
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 3: the default */
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 4: the default */
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 5: refused, own text */
+    CHECK_EQ(smtp_reply(&x->s, 550, NULL, "No"), SMTP_OK);
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 6: the default */
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 7: the default, sent in two parts */
+    CHECK_EQ(smtp_feed(&x->s, x->in, x->len, &n, &ev), SMTP_WANT_WRITE);
+    o = smtp_output(&x->s, &n);
+    CHECK(o != NULL && n == strlen(OK_RCPT) && memcmp(o, OK_RCPT, n) == 0);
+    smtp_output_done(&x->s, 5);
+    drain(x);
+    CHECK_EQ(until(x, SMTP_EV_RCPT, &ev), SMTP_EV_RCPT); /* 8: the default */
+    CHECK_EQ(feed_str(x, "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nRCPT TO:<x@y>\r\n", -99,
+                      &ev),
+             SMTP_NEED_INPUT);
+    /* RCPT 1 to 8 (the first 5 octets of 7 acknowledged above), RSET and
+     * MAIL after 3 and 6, then HELO, MAIL and two RCPT without enhanced
+     * codes */
+    CHECK(strcmp(x->out + mark,
+                 "250 2.1.0 " T_("OK") "\r\n" OK_RCPT
+                 "550 5.1.1 " T_("Requested action not taken: mailbox unavailable") "\r\n" OK_RCPT
+                 "250 2.0.0 " T_("OK") "\r\n250 2.1.0 " T_("OK") "\r\n" OK_RCPT
+                 "550 5.1.1 No\r\n" OK_RCPT "250 2.0.0 " T_("OK") "\r\n250 2.1.0 " T_("OK") "\r\n"
+                 ".1.5 " T_("OK") "\r\n" OK_RCPT
+                 "250 localhost\r\n250 " T_("OK") "\r\n250 " T_("OK") "\r\n250 " T_("OK") "\r\n") == 0);
+    free(x);
+}
+
 static void test_consumed(void)
 {
     struct sess *x = malloc(sizeof *x);
@@ -1522,6 +1579,7 @@ static const struct {
     {"reply_state", test_reply_state},
     {"defer", test_defer},
     {"output_partial", test_output_partial},
+    {"reply_repeat", test_reply_repeat},
     {"consumed", test_consumed},
     {"empty_spans", test_empty_spans},
     {"truncation", test_truncation},
