@@ -371,7 +371,8 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   helpers-terse:proof/helpers.c:-DSMTP_TERSE \
                   session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
-                  session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1
+                  session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \
+                  client:proof/client.c
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
 .PHONY: prove prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)

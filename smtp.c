@@ -1228,15 +1228,15 @@ SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smt
     return smtp__parse_path(p, n, flags, out, &has8);
 }
 
-SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
+/* smtp_parse_u64() on p[i..n): indices, not a sub-span (proof/README.md). */
+static int smtp__u64(const char *p, size_t i, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
-    size_t i;
     int over = 0;
     *out = 0;
-    if (n == 0)
+    if (i >= n)
         return SMTP_ERR_SYNTAX;
-    for (i = 0; i < n; i++) { /* every octet is checked, also past an overflow */
+    for (; i < n; i++) { /* every octet is checked, also past an overflow */
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d > 9)
             return SMTP_ERR_SYNTAX;
@@ -1249,6 +1249,11 @@ SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
     }
     *out = over ? UINT64_MAX : v; /* "too large", never a wrapped small number */
     return over ? SMTP_ERR_SYNTAX : SMTP_OK;
+}
+
+SMTP_API int smtp_parse_u64(const char *p, size_t n, uint64_t *out)
+{
+    return smtp__u64(p, 0, n, out);
 }
 
 SMTP_API long smtp_xtext_decode(const char *p, size_t n, char *out, size_t cap)
@@ -2899,14 +2904,18 @@ static int smtp__croom(struct smtp_client *c, size_t n)
 }
 
 /* Appends p[0..n) (or strlen(p) for n == (size_t)-1); on no room sets
- * _out_len past the end, which smtp__cfinish() turns into a roll-back. */
+ * _out_len past the end, which smtp__cfinish() turns into a roll-back.
+ * Octet by octet, each checked against the end: Eva proves that, where it
+ * cannot relate _out_len + n to the room (proof/README.md). */
 static void smtp__cput(struct smtp_client *c, const char *p, size_t n)
 {
+    size_t k;
     if (n == (size_t)-1)
         n = strlen(p);
-    if (c->_out_len <= sizeof c->_out && n <= sizeof c->_out - c->_out_len)
-        memcpy(c->_out + c->_out_len, p, n);
-    c->_out_len = (uint16_t)SMTP__MIN((size_t)c->_out_len + n, sizeof c->_out + 1);
+    for (k = 0; k < n && c->_out_len < sizeof c->_out; k++)
+        c->_out[c->_out_len++] = p[k];
+    if (k < n)
+        c->_out_len = sizeof c->_out + 1;
 }
 
 /* Pushes kind onto the pipe: its reply is expected after the others. */
@@ -3142,15 +3151,18 @@ static const char smtp__mech_names[][SMTP__HAS_OAUTH ? 12 : 6] = {"", "PLAIN", "
 };
 #define SMTP__MECHS (sizeof smtp__mech_names / sizeof smtp__mech_names[0])
 
-/* One EHLO line's text t[0..n): "KEYWORD *(SP param)" (RFC 5321 4.1.1.1). */
-static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
+/* One EHLO line's text _line[s..n): "KEYWORD *(SP param)" (RFC 5321
+ * 4.1.1.1).  Indices into _line, not a sub-span: proof/README.md. */
+static void smtp__ccap(struct smtp_client *c, size_t s, size_t n)
 {
-    size_t i = 0, k, w;
+    const char *t = c->_line;
+    size_t i = s, k, w;
     uint32_t ext = 1;
     while (i < n && t[i] != ' ' && t[i] != '=')
         i++;
+    //@ loop unroll 13;
     for (k = 0; smtp__ckeywords[k]; k += strlen(smtp__ckeywords + k) + 1, ext <<= 1)
-        if ((ext & SMTP__CEXTS) && smtp__is_word(t, 0, i, smtp__ckeywords + k))
+        if ((ext & SMTP__CEXTS) && smtp__is_word(t, s, i, smtp__ckeywords + k))
             break;
     if (!smtp__ckeywords[k])
         return; /* a keyword we do not use */
@@ -3167,7 +3179,7 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
                     c->caps.mechs |= 1u << m;
         } else if ((ext == SMTP_EXT_SIZE ||
                     (ext == SMTP_EXT_LIMITS && smtp__has_prefix(t, i, w, "RCPTMAX="))) &&
-                   smtp_parse_u64(t + o, w - o, &v) == SMTP_OK) {
+                   smtp__u64(t, o, w, &v) == SMTP_OK) {
             if (ext == SMTP_EXT_SIZE)
                 c->caps.size = v;
             else if (v > 0)
@@ -3177,38 +3189,38 @@ static void smtp__ccap(struct smtp_client *c, const char *t, size_t n)
     }
 }
 
-/* The enhanced status code "class.subject.detail" at the start of t[0..n)
- * (RFC 3463 2), its class the reply's first digit, then SP or the end of
- * the line: its length with the SP, 0 when there is none.  The first
- * line's is the reply's. */
-static size_t smtp__cenh(struct smtp_client *c, const char *t, size_t n)
+/* The enhanced status code "class.subject.detail" at the start of
+ * _line[s..n) (RFC 3463 2), its class the reply's first digit, then SP or
+ * the end of the line: the index after it and the SP, s when there is
+ * none.  The first line's is the reply's. */
+static size_t smtp__cenh(struct smtp_client *c, size_t s, size_t n)
 {
+    const char *t = c->_line;
     unsigned v[3] = {0, 0, 0}, k = 0, d = 0; /* part k, its digits d */
     size_t i;
-    for (i = 0; i < n && t[i] != ' '; i++) {
+    for (i = s; i < n && t[i] != ' '; i++) {
         if (t[i] == '.' && d && k < 2)
             k++, d = 0;
         else if (t[i] < '0' || t[i] > '9' || ++d > 3)
-            return 0;
+            return s;
         else
             v[k] = v[k] * 10 + (unsigned)(t[i] - '0');
     }
-    if (k < 2 || !d || v[0] != (unsigned)(c->_line[0] - '0') || v[1] > 255)
-        return 0;
+    if (k < 2 || !d || v[0] != (unsigned)(t[0] - '0') || v[1] > 255)
+        return s;
     if (c->_lines == 1)
         c->_enh[0] = (uint8_t)v[0], c->_enh[1] = (uint8_t)v[1], c->_detail = (uint16_t)v[2];
     return i < n ? i + 1 : i;
 }
 
-/* Adds a line's text to _text: '\n' between lines, control octets as '?',
- * cut at SMTP_CLIENT_TEXT_MAX. */
-static void smtp__ctext(struct smtp_client *c, const char *t, size_t n)
+/* Adds a line's text _line[i..n) to _text: '\n' between lines, control
+ * octets as '?', cut at SMTP_CLIENT_TEXT_MAX. */
+static void smtp__ctext(struct smtp_client *c, size_t i, size_t n)
 {
-    size_t i;
     if (c->_lines > 1 && c->_text_len < sizeof c->_text)
         c->_text[c->_text_len++] = '\n';
-    for (i = 0; i < n && c->_text_len < sizeof c->_text; i++) {
-        unsigned char o = (unsigned char)t[i];
+    for (; i < n && c->_text_len < sizeof c->_text; i++) {
+        unsigned char o = (unsigned char)c->_line[i];
         c->_text[c->_text_len++] = (char)(o < ' ' || o == 0x7f ? '?' : o);
     }
 }
@@ -3238,10 +3250,10 @@ static int smtp__cline(struct smtp_client *c, size_t n)
     c->_code = code;
     off = n > 4 ? 4 : n;
     if (c->caps.ext & SMTP_EXT_ENHANCEDSTATUSCODES)
-        off += smtp__cenh(c, l + off, n - off);
+        off = smtp__cenh(c, off, n);
     if (c->_lines > 1 && c->_pipe_n && c->_pipe[c->_pipe_head] == SMTP__K_EHLO && code == 250)
-        smtp__ccap(c, l + off, n - off);
-    smtp__ctext(c, l + off, n - off);
+        smtp__ccap(c, off, n);
+    smtp__ctext(c, off, n);
     return n <= 3 || l[3] == ' ';
 }
 
@@ -3492,6 +3504,7 @@ SMTP_API void smtp_client_init(struct smtp_client *c, const struct smtp_client_c
     else
         smtp_client_config_default(&c->cfg);
     if (c->cfg.hostname) { /* one word of 1-255 octets 0x21-0x7e: the line stays whole */
+        //@ loop unroll 257;
         for (k = 0; k < 256 && c->cfg.hostname[k] > ' ' && c->cfg.hostname[k] < 0x7f; k++) {
         }
         if (k == 0 || k > SMTP_DOMAIN_MAX || c->cfg.hostname[k])
@@ -3525,18 +3538,15 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         return SMTP_NEED_INPUT;
     }
     while (i < len) {
-        const char *lf = (const char *)memchr(p + i, '\n', len - i);
-        size_t take = lf ? (size_t)(lf - (p + i)) + 1 : len - i;
+        char o = p[i++];
         int r;
-        if (take > sizeof c->_line - c->_line_len) { /* longer than 512 octets */
+        if (c->_line_len >= sizeof c->_line) { /* longer than 512 octets */
             *used = len;
             return smtp__cclose(c, ev, SMTP_WHY_PROTOCOL);
         }
-        memcpy(c->_line + c->_line_len, p + i, take);
-        c->_line_len = (uint16_t)(c->_line_len + take);
-        i += take;
-        if (!lf)
-            break;
+        c->_line[c->_line_len++] = o;
+        if (o != '\n')
+            continue;
         r = smtp__cline(c, c->_line_len);
         c->_line_len = 0;
         if (r < 0) {
