@@ -5,11 +5,14 @@
 # error or a crash can never pass.  Each suite's wall time is printed after
 # it ("=== suite: N s"), to see where CI's minutes go.
 passed=0; failed=0
+# A suite's prerequisites (its builds) are made TEST_JOBS at a time (default:
+# the number of CPUs); the suite itself then runs alone.
+jobs=${TEST_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 tmp=$(mktemp -d)
 for suite in "$@"; do
     echo "=== $suite"
     t0=$(date +%s)
-    { make --no-print-directory "$suite" 2>&1; echo $? >"$tmp/rc"; } | tee "$tmp/out"
+    { make --no-print-directory -j"$jobs" "$suite" 2>&1; echo $? >"$tmp/rc"; } | tee "$tmp/out"
     line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$tmp/out" | tail -n 1)
     if [ -n "$line" ]; then
         p=$(echo "$line" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/')
