@@ -27,21 +27,37 @@ CPPCHECK=${CPPCHECK:-cppcheck}
 TIDY_CHECKS='-*,bugprone-*,cert-*,clang-analyzer-*,-bugprone-easily-swappable-parameters'
 NO_EXT='-DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN -DSMTP_NO_SMTPUTF8'
 out=$BUILD/analyze
-mkdir -p "$out"
+rm -rf "$out"; mkdir -p "$out"
 pass=0; fail=0
 
-# check NAME CMD...: runs CMD; any "warning:" or "error:" line, or a
-# non-zero exit, is a finding.
+# check NAME CMD...: starts CMD in the background (ANALYZE_JOBS at a time,
+# default one per CPU); report() then judges each in the order started: any
+# "warning:" or "error:" line, or a non-zero exit, is a finding.  $obj is a
+# fresh output file name for CMD.
+jobs=${ANALYZE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+n=0
+obj=$out/000.o
 check() {
     name=$1; shift
-    log=$out/$(echo "$name" | tr ' /=' '___').log
-    "$@" >"$log" 2>&1; rc=$?
-    if [ $rc -eq 0 ] && ! grep -qE '(warning|error):' "$log"; then
-        pass=$((pass + 1)); echo "ok   $name"
-    else
-        fail=$((fail + 1)); echo "FAIL $name (exit $rc):"
-        grep -E '(warning|error):' "$log" | sed 's/^/    /'
-    fi
+    log=$out/$(printf %03d $n).log
+    echo "$name" >"$log.name"
+    { "$@" >"$log" 2>&1; echo $? >"$log.rc"; } &
+    n=$((n + 1))
+    obj=$out/$(printf %03d $n).o
+    [ $((n % jobs)) -eq 0 ] && wait
+}
+report() {
+    wait
+    for rcf in "$out"/[0-9][0-9][0-9].log.rc; do
+        [ -e "$rcf" ] || continue
+        log=${rcf%.rc}; name=$(cat "$log.name"); rc=$(cat "$rcf")
+        if [ "$rc" -eq 0 ] && ! grep -qE '(warning|error):' "$log"; then
+            pass=$((pass + 1)); echo "ok   $name"
+        else
+            fail=$((fail + 1)); echo "FAIL $name (exit $rc):"
+            grep -E '(warning|error):' "$log" | sed 's/^/    /'
+        fi
+    done
 }
 
 have() { command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $1 not installed"; return 1; }; }
@@ -58,10 +74,10 @@ for u in $units; do
     # shellcheck disable=SC2086 # $defs is a word list
     {
         if have "$GCC"; then
-            check "gcc -fanalyzer $tag" "$GCC" -std=c99 -fanalyzer $defs -I. -c "$f" -o "$out/gcc.o"
+            check "gcc -fanalyzer $tag" "$GCC" -std=c99 -fanalyzer $defs -I. -c "$f" -o "$obj"
         fi
         if have "$CLANG"; then
-            check "clang --analyze $tag" "$CLANG" --analyze -std=c99 $defs -I. "$f" -o "$out/clang.plist"
+            check "clang --analyze $tag" "$CLANG" --analyze -std=c99 $defs -I. "$f" -o "$obj"
         fi
         if have "$CLANG_TIDY"; then
             check "clang-tidy $tag" "$CLANG_TIDY" --quiet --checks="$TIDY_CHECKS" --warnings-as-errors='*' \
@@ -75,5 +91,6 @@ if have "$CPPCHECK"; then
             --error-exitcode=1 --inline-suppr -I. "$f"
     done
 fi
+report
 echo "analyze: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
