@@ -2055,24 +2055,26 @@ static void smtp__wipe_auth(struct smtp_session *s)
 }
 #endif
 
-/* class "." 1*3digit "." 1*3digit, the class matching the code */
 /* An application's enhanced code: class "." 1*3digit "." 1*3digit, the
  * class matching the code (RFC 3463 2).  Returns it packed, or 0. */
 static uint32_t smtp__enh_parse(const char *e, unsigned code)
 {
-    size_t i = 2, part, d;
-    uint32_t v = 0, out;
-    if (!e || code / 100 == 3 || e[0] != (char)('0' + code / 100) || e[1] != '.')
+    size_t i = 1, part, d;
+    uint32_t out;
+    if (!e || code / 100 == 3 || e[0] != (char)('0' + code / 100))
         return 0;
-    out = (uint32_t)(code / 100) << 20;
-    for (part = 0; part < 2; part++) {
-        for (d = 0, v = 0; e[i] >= '0' && e[i] <= '9' && d < 4; d++)
-            v = v * 10 + (uint32_t)(e[i++] - '0');
-        if (d < 1 || d > 3 || e[i++] != (part ? '\0' : '.'))
+    out = code / 100;
+    for (part = 0; part < 2; part++) { /* "." and 1-3 digits, twice: each shifts in 10 bits */
+        uint32_t v = 0;
+        if (e[i++] != '.')
             return 0;
-        out |= v << (part ? 0 : 10);
+        for (d = 0; e[i] >= '0' && e[i] <= '9' && d < 4; d++)
+            v = v * 10 + (uint32_t)(e[i++] - '0');
+        if (d < 1 || d > 3)
+            return 0;
+        out = out << 10 | v;
     }
-    return out;
+    return e[i] ? 0 : out;
 }
 
 /* The answer `code` to decision event ev: the reply (the defaults of
