@@ -2219,7 +2219,23 @@ static int smtp__code_allowed(int ev, unsigned code)
 
 /* ------------------------------------------------------------ DATA and BDAT */
 
+/* Mail data (RFC 5321 4.5.2) goes out as spans of the caller's buffer, CRLF
+ * and all.  Only CRLF "." CRLF ends it; a bare CR or LF never ends a line,
+ * so "<LF>.<LF>" and its kin stay data.  Where octets are dropped (a
+ * stuffed dot, a CR that ended the input and waits for its LF) or replaced
+ * (a CRLF split between two inputs, a bare CR or LF being normalised), the
+ * span is cut: what goes out in their place is the start of smtp__crlf. */
 static const char smtp__crlf[] = "\r\n";
+
+/* A cut: how many octets of smtp__crlf go out in place of the octets read
+ * (0: none, dropped), or no cut, or the end of the data. */
+enum smtp__dcut {
+    SMTP__DC_DROP = 0,
+    SMTP__DC_CR = 1,
+    SMTP__DC_CRLF = 2,
+    SMTP__DC_KEEP, /* no cut: they stay in the span */
+    SMTP__DC_END   /* the LF of CRLF "." CRLF */
+};
 
 static void smtp__reject(struct smtp_session *s, unsigned why)
 {
@@ -2248,6 +2264,8 @@ static int smtp__body(struct smtp_session *s, union smtp_event *ev, const char *
     return 1;
 }
 
+/* n more octets of the current line, against max_text_line (RFC 5321
+ * 4.5.3.1.6: CRLF included, a stuffed dot not). */
 static void smtp__text_add(struct smtp_session *s, size_t n)
 {
     if (n > s->cfg.max_text_line - s->_text_len) {
@@ -2258,19 +2276,92 @@ static void smtp__text_add(struct smtp_session *s, size_t n)
     }
 }
 
-/* A bare CR or LF: what to hand out in its place (CRLF when normalising,
- * itself otherwise; strict mode refuses the message at its end). */
-static const char *smtp__bare(struct smtp_session *s, const char *self)
+/* The LF of a CRLF: the line is over, the next one starts. */
+static void smtp__data_eol(struct smtp_session *s)
+{
+    smtp__text_add(s, 1);
+    s->_dstate = SMTP__D_SOL;
+    s->_text_len = 0;
+}
+
+/* A bare CR or LF, counted: the octets of smtp__crlf that go out in its
+ * place, CRLF when normalising, else itself (1; strict mode refuses the
+ * message at its end). */
+static unsigned smtp__bare(struct smtp_session *s)
 {
     uint32_t o = s->cfg.options;
     if (!(o & (SMTP_OPT_BARE_KEEP | SMTP_OPT_BARE_NORMALIZE))) {
         smtp__reject(s, SMTP_REJECT_BARE);
-        return self;
+        return SMTP__DC_CR;
     }
     if (o & SMTP_OPT_BARE_NORMALIZE)
         smtp__text_add(s, 1); /* it goes out as CRLF: two octets, not one */
     s->_text_len = 0;         /* a physical line ends here, for the length limit */
-    return (o & SMTP_OPT_BARE_NORMALIZE) ? smtp__crlf : self;
+    return (o & SMTP_OPT_BARE_NORMALIZE) ? SMTP__DC_CRLF : SMTP__DC_CR;
+}
+
+/* The octet c at a line start (D_SOL, D_DOT after a stuffed dot) or after
+ * a held CR (D_CR, D_DOTCR).  *take: 1 when c is used up here, 0 when
+ * D_MID, where every other path leads, reads it again. */
+static unsigned smtp__data_start(struct smtp_session *s, char c, size_t *take)
+{
+    unsigned st = s->_dstate;
+    s->_dstate = SMTP__D_MID;
+    *take = 0;
+    switch (st) {
+    case SMTP__D_SOL: /* a stuffed dot: dropped, not counted */
+        if (c != '.')
+            return SMTP__DC_KEEP;
+        s->_dstate = SMTP__D_DOT;
+        break;
+    case SMTP__D_DOT: /* "." CR: held, the end if LF follows */
+        if (c != '\r')
+            return SMTP__DC_KEEP;
+        smtp__text_add(s, 1);
+        s->_dstate = SMTP__D_DOTCR;
+        break;
+    case SMTP__D_DOTCR:
+        return c == '\n' ? SMTP__DC_END : smtp__bare(s); /* the CR held */
+    default: /* D_CR: a CRLF split between two inputs, or the CR held is bare */
+        if (c != '\n')
+            return smtp__bare(s);
+        smtp__data_eol(s);
+        *take = 1;
+        return SMTP__DC_CRLF;
+    }
+    *take = 1;
+    return SMTP__DC_DROP;
+}
+
+/* D_MID: the text from p[*pi] to the next CR or LF, at memchr speed, and
+ * the line end there: *pi moves to it (len when there is none), *take is
+ * how many of its octets were read. */
+static unsigned smtp__data_text(struct smtp_session *s, const char *p, size_t *pi, size_t len,
+                                size_t *take)
+{
+    size_t i = *pi;
+    const char *lf = (const char *)memchr(p + i, '\n', len - i);
+    size_t end = lf ? (size_t)(lf - p) : len;
+    const char *cr = (const char *)memchr(p + i, '\r', end - i);
+    size_t stop = cr ? (size_t)(cr - p) : end;
+    smtp__text_add(s, stop - i);
+    *pi = stop;
+    *take = 1;
+    if (stop == len) {
+        *take = 0;
+        return SMTP__DC_KEEP;
+    }
+    smtp__text_add(s, 1);
+    if (p[stop] == '\r' && stop + 1 == len) { /* CRLF or bare? next time */
+        s->_dstate = SMTP__D_CR;
+        return SMTP__DC_DROP;
+    }
+    if (p[stop] == '\r' && p[stop + 1] == '\n') {
+        *take = 2;
+        smtp__data_eol(s);
+        return SMTP__DC_KEEP;
+    }
+    return smtp__bare(s) == SMTP__DC_CRLF ? SMTP__DC_CRLF : SMTP__DC_KEEP;
 }
 
 static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
@@ -2288,99 +2379,38 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
     return SMTP_EV_DATA_END;
 }
 
-/* Scans mail data (RFC 5321 4.5.2).  Only CRLF "." CRLF ends it; a bare CR
- * or LF never ends a line, so "<LF>.<LF>" and its kin stay data.  Runs of
- * plain data go out as spans of the caller's buffer; a stuffed dot splits
- * a run, and a CR held over from the previous call goes out from
- * smtp__crlf.  Invariant: run <= i <= len. */
+/* The DATA scanner: p[run..i) is read and not yet handed out; a cut at i
+ * hands it out, then its octets of smtp__crlf in place of p[i..i+take).
+ * Where the first of those two events returns, the input is used up to the
+ * cut, or past the dropped octets: a replacement is made again next time.
+ * Invariant: run <= i <= len. */
 static int smtp__data_feed(struct smtp_session *s, const char *p, size_t len, size_t *used,
                            union smtp_event *ev)
 {
-    size_t i = 0, run = 0;
-    const char *b;
-
-#define SMTP__EMIT(ptr, n, consumed)         \
-    do {                                     \
-        if (smtp__body(s, ev, (ptr), (n))) { \
-            *used = (consumed);              \
-            return SMTP_EV_BODY;             \
-        }                                    \
-    } while (0)
-
+    size_t i = 0, run = 0, take;
+    unsigned cut;
     while (i < len) {
-        switch (s->_dstate) {
-        case SMTP__D_SOL:
-            s->_dstate = SMTP__D_MID;
-            if (p[i] == '.') { /* not counted: RFC 5321 4.5.3.1.6 */
-                s->_dstate = SMTP__D_DOT;
-                SMTP__EMIT(p + run, i - run, i + 1);
-                run = ++i;
-            }
-            break;
-        case SMTP__D_DOT:
-            s->_dstate = SMTP__D_MID; /* the dot is dropped: it was stuffing */
-            run = i;
-            if (p[i] == '\r') {
-                smtp__text_add(s, 1);
-                s->_dstate = SMTP__D_DOTCR;
-                run = ++i;
-            }
-            break;
-        case SMTP__D_DOTCR:
-            if (p[i] == '\n') {
-                *used = i + 1;
-                return smtp__data_end(s, ev);
-            }
-            /* "." CR x: the CR is bare */
-            /* fall through */
-        case SMTP__D_CR: /* a CR that ended the previous input */
-            if (p[i] == '\n') {
-                smtp__text_add(s, 1);
-                s->_dstate = SMTP__D_SOL;
-                s->_text_len = 0;
-                SMTP__EMIT(smtp__crlf, 2, i + 1);
-                run = ++i;
-                break;
-            }
-            s->_dstate = SMTP__D_MID;
-            b = smtp__bare(s, "\r");
-            SMTP__EMIT(b, strlen(b), i);
-            run = i;
-            break;
-        default: { /* D_MID: skip to the next CR or LF at memchr speed */
-            const char *lf = (const char *)memchr(p + i, '\n', len - i);
-            size_t end = lf ? (size_t)(lf - p) : len;
-            const char *cr = (const char *)memchr(p + i, '\r', end - i);
-            size_t stop = cr ? (size_t)(cr - p) : end;
-            smtp__text_add(s, stop - i);
-            i = stop;
-            if (i == len)
-                break;
-            smtp__text_add(s, 1);
-            if (p[i] == '\r' && i + 1 == len) { /* CRLF or bare? next time */
-                s->_dstate = SMTP__D_CR;
-                SMTP__EMIT(p + run, i - run, i + 1);
-                run = ++i;
-            } else if (p[i] == '\r' && p[i + 1] == '\n') {
-                smtp__text_add(s, 1);
-                i += 2;
-                s->_dstate = SMTP__D_SOL;
-                s->_text_len = 0;
-            } else if (smtp__bare(s, 0) == smtp__crlf) { /* normalise: CRLF instead */
-                SMTP__EMIT(p + run, i - run, i);
-                SMTP__EMIT(smtp__crlf, 2, i + 1);
-                run = ++i;
-            } else {
-                i++;
-            }
-            break;
+        cut = s->_dstate == SMTP__D_MID ? smtp__data_text(s, p, &i, len, &take)
+                                        : smtp__data_start(s, p[i], &take);
+        if (cut == SMTP__DC_END) {
+            *used = i + 1;
+            return smtp__data_end(s, ev);
         }
+        if (cut != SMTP__DC_KEEP) {
+            if (smtp__body(s, ev, p + run, i - run)) {
+                *used = cut == SMTP__DC_DROP ? i + take : i;
+                return SMTP_EV_BODY;
+            }
+            if (smtp__body(s, ev, smtp__crlf, cut)) {
+                *used = i + take;
+                return SMTP_EV_BODY;
+            }
+            run = i + take;
         }
+        i += take;
     }
-    SMTP__EMIT(p + run, len - run, len);
-#undef SMTP__EMIT
     *used = len;
-    return SMTP_NEED_INPUT;
+    return smtp__body(s, ev, p + run, len - run) ? SMTP_EV_BODY : SMTP_NEED_INPUT;
 }
 
 #ifndef SMTP_NO_CHUNKING
