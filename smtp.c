@@ -1343,6 +1343,18 @@ static const struct smtp__param_row {
 #endif
 };
 
+/* Which of the upper-case words in `words` ("\0"-separated, ending in
+ * "\0\0") v[0..vl) is, in any case: 1 for the first, 0 for none (v NULL
+ * too). */
+static size_t smtp__which(const char *v, size_t vl, const char *words)
+{
+    size_t k;
+    for (k = 1; v && *words; words += strlen(words) + 1, k++)
+        if (smtp__is_word(v, 0, vl, words))
+            return k;
+    return 0;
+}
+
 /* xtext of 1..max octets that decodes to SP and printable US-ASCII only
  * (RFC 3461 4.2, 4.4; RFC 4954 5): a decoded CR, LF or other control octet
  * would let a DSN or a header built from the value be split.  It reads
@@ -1377,8 +1389,6 @@ static int smtp__xtext_ok(const char *v, size_t n, size_t max)
 /* NOTIFY= (RFC 3461 4.1): NEVER alone, or a list of SUCCESS, FAILURE and
  * DELAY, each once, in the order of the SMTP_NOTIFY_* bits.  Returns the
  * bits, or 0. */
-static const char smtp__notify_words[4][8] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
-
 static unsigned smtp__notify(const char *v, size_t vl)
 {
     unsigned bits = 0, w;
@@ -1387,11 +1397,14 @@ static unsigned smtp__notify(const char *v, size_t vl)
         size_t j = i;
         while (j < vl && v[j] != ',')
             j++;
-        for (w = 0; w < 4 && !smtp__is_word(v, i, j, smtp__notify_words[w]); w++)
-            ;
-        if (w == 4 || (bits & (1u << w)))
+        w = (unsigned)smtp__which(v + i, j - i,
+                                  "NEVER\0"
+                                  "SUCCESS\0"
+                                  "FAILURE\0"
+                                  "DELAY\0");
+        if (w == 0 || (bits & (1u << (w - 1))))
             return 0; /* unknown, empty (",," or a trailing ",") or repeated */
-        bits |= 1u << w;
+        bits |= 1u << (w - 1);
         if (j == vl)
             break;
         i = j + 1;
@@ -1415,19 +1428,18 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
         if (!v || (smtp_parse_u64(v, vl, &ev->mail.size) != SMTP_OK && ev->mail.size != UINT64_MAX))
             break;
         return s->cfg.max_size && ev->mail.size > s->cfg.max_size ? SMTP__NO(SIZE_OVER) : 0;
-    case SMTP__P_BODY:
-        if (v && smtp__is_word(v, 0, vl, "7BIT"))
-            ev->mail.body = SMTP_BODY_7BIT;
-        else if (v && smtp__is_word(v, 0, vl, "8BITMIME"))
-            ev->mail.body = SMTP_BODY_8BITMIME;
-        else if (v && smtp__is_word(v, 0, vl, "BINARYMIME")) {
-            if (!SMTP__HAS_CHUNKING ||
-                (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
-                    (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
-                return SMTP__NO(BINARYMIME_OFF);
-            ev->mail.body = SMTP_BODY_BINARYMIME;
-        } else
+    case SMTP__P_BODY: /* in SMTP_BODY_x's order */
+        if ((i = smtp__which(v, vl,
+                             "7BIT\0"
+                             "8BITMIME\0"
+                             "BINARYMIME\0")) == 0)
             break;
+        if (i == SMTP_BODY_BINARYMIME &&
+            (!SMTP__HAS_CHUNKING ||
+             (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
+                 (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)))
+            return SMTP__NO(BINARYMIME_OFF);
+        ev->mail.body = (uint8_t)i;
         return 0;
 #ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
@@ -1443,10 +1455,9 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
 #endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET: /* RFC 3461 4.3 */
-        ev->mail.ret = (uint8_t)(!v                                ? 0
-                                 : smtp__is_word(v, 0, vl, "FULL") ? SMTP_RET_FULL
-                                 : smtp__is_word(v, 0, vl, "HDRS") ? SMTP_RET_HDRS
-                                                                   : 0);
+        ev->mail.ret = (uint8_t)smtp__which(v, vl,
+                                            "FULL\0"
+                                            "HDRS\0"); /* SMTP_RET_x's order */
         if (!ev->mail.ret)
             break;
         return 0;
