@@ -1008,7 +1008,7 @@ static int smtp__check_ipv6(const char *p, size_t i, size_t n)
     }
     while (i < n) {
         size_t st = i; /* of the group, i - st digits */
-        while (i < n && smtp__hexval(p[i]) >= 0 && i - st < 5)
+        while (i < n && SMTP__IS(p[i], SMTP__C_HEX) && i - st < 5)
             i++;
         if (i < n && p[i] == '.') { /* the IPv4 tail ends the address */
             if (!smtp__check_ipv4(p, st, n))
