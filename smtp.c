@@ -2461,9 +2461,10 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 {
     struct smtp_config *c = &s->cfg;
     memset(s, 0, sizeof *s);
-    smtp_config_default(c);
     if (cfg)
         *c = *cfg;
+    else /* smtp_config_default(): its other settings are what 0 means below */
+        c->extensions = SMTP_EXT_DEFAULT;
     if (!c->hostname)
         c->hostname = "localhost";
     if (c->max_line < 64 || c->max_line > SMTP_LINE_MAX)
