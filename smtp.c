@@ -1514,22 +1514,21 @@ static int smtp__param_number(const union smtp_event *ev, unsigned id)
  * parameters, octet for octet: AUTH, ENVID and ORCPT; SIZE but for leading
  * zeros (the same number then, however large).  Reading the first value
  * from the text again keeps nothing live across smtp__param(), on the
- * deepest stack. */
-static int smtp__same_text(const struct smtp_session *s, const union smtp_event *ev, unsigned id,
-                           const char *v, size_t vl)
+ * deepest stack.  The parameters before v's have passed
+ * smtp__mail_params(): names and values of octets 33-126, so an octet
+ * up to SP is a blank between them. */
+static int smtp__same_text(const union smtp_event *ev, unsigned id, const char *v, size_t vl)
 {
     const char *p = ev->mail.params.ptr, *name = smtp__params[id].name;
-    size_t n = ev->mail.params.len, i = 0, j, k = strlen(name);
-    for (;;) { /* name=value, with name in any case */
-        for (j = i; j < n && !smtp__is_blank(s, p[j]); j++)
-            ;
-        if (j - i > k && p[i + k] == '=' && smtp__has_prefix(p, i, j, name))
+    size_t n = ev->mail.params.len, i, j, k = strlen(name);
+    for (i = 0; i + k < n; i++) /* name=value at a word's start, with name in any case */
+        if ((i == 0 || (unsigned char)p[i - 1] <= ' ') && p[i + k] == '=' &&
+            smtp__has_prefix(p, i, n, name))
             break;
-        if (j == n)
-            return 0; /* not reached: the first one was seen before */
-        i = smtp__skip_blanks(s, p, j, n);
-    }
-    i += k + 1;
+    if (i + k >= n)
+        return 0; /* not reached: the first one was seen before */
+    for (i += k + 1, j = i; j < n && (unsigned char)p[j] > ' '; j++)
+        ;
     if (id == SMTP__P_SIZE) {
         while (j - i > 1 && p[i] == '0')
             i++;
@@ -1547,7 +1546,7 @@ static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev,
     int x = smtp__param_number(ev, id), r;
     if ((r = smtp__param(s, ev, id, v, vl)) != 0)
         return r;
-    return x != smtp__param_number(ev, id) || (x < 0 && !smtp__same_text(s, ev, id, v, vl))
+    return x != smtp__param_number(ev, id) || (x < 0 && !smtp__same_text(ev, id, v, vl))
                ? SMTP__NO(PARAM_CONFLICT)
                : 0;
 }
