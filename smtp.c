@@ -1348,9 +1348,9 @@ static const struct smtp__param_row {
  * too). */
 static size_t smtp__which(const char *v, size_t vl, const char *words)
 {
-    size_t k;
-    for (k = 1; v && *words; words += strlen(words) + 1, k++)
-        if (smtp__is_word(v, 0, vl, words))
+    size_t k, wl;
+    for (k = 1; v && (wl = strlen(words)) != 0; words += wl + 1, k++)
+        if (wl == vl && smtp__has_prefix(v, 0, vl, words)) /* smtp__is_word(), a frame less */
             return k;
     return 0;
 }
