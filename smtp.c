@@ -1008,7 +1008,7 @@ static int smtp__check_ipv6(const char *p, size_t i, size_t n)
     }
     while (i < n) {
         size_t st = i; /* of the group, i - st digits */
-        while (i < n && smtp__hexval(p[i]) >= 0 && i - st < 5)
+        while (i < n && SMTP__IS(p[i], SMTP__C_HEX) && i - st < 5)
             i++;
         if (i < n && p[i] == '.') { /* the IPv4 tail ends the address */
             if (!smtp__check_ipv4(p, st, n))
@@ -1343,6 +1343,18 @@ static const struct smtp__param_row {
 #endif
 };
 
+/* Which of the upper-case words in `words` ("\0"-separated, ending in
+ * "\0\0") v[0..vl) is, in any case: 1 for the first, 0 for none (v NULL
+ * too). */
+static size_t smtp__which(const char *v, size_t vl, const char *words)
+{
+    size_t k, wl;
+    for (k = 1; v && (wl = strlen(words)) != 0; words += wl + 1, k++)
+        if (wl == vl && smtp__has_prefix(v, 0, vl, words)) /* smtp__is_word(), a frame less */
+            return k;
+    return 0;
+}
+
 /* xtext of 1..max octets that decodes to SP and printable US-ASCII only
  * (RFC 3461 4.2, 4.4; RFC 4954 5): a decoded CR, LF or other control octet
  * would let a DSN or a header built from the value be split.  It reads
@@ -1377,8 +1389,6 @@ static int smtp__xtext_ok(const char *v, size_t n, size_t max)
 /* NOTIFY= (RFC 3461 4.1): NEVER alone, or a list of SUCCESS, FAILURE and
  * DELAY, each once, in the order of the SMTP_NOTIFY_* bits.  Returns the
  * bits, or 0. */
-static const char smtp__notify_words[4][8] = {"NEVER", "SUCCESS", "FAILURE", "DELAY"};
-
 static unsigned smtp__notify(const char *v, size_t vl)
 {
     unsigned bits = 0, w;
@@ -1387,11 +1397,14 @@ static unsigned smtp__notify(const char *v, size_t vl)
         size_t j = i;
         while (j < vl && v[j] != ',')
             j++;
-        for (w = 0; w < 4 && !smtp__is_word(v, i, j, smtp__notify_words[w]); w++)
-            ;
-        if (w == 4 || (bits & (1u << w)))
+        w = (unsigned)smtp__which(v + i, j - i,
+                                  "NEVER\0"
+                                  "SUCCESS\0"
+                                  "FAILURE\0"
+                                  "DELAY\0");
+        if (w == 0 || (bits & (1u << (w - 1))))
             return 0; /* unknown, empty (",," or a trailing ",") or repeated */
-        bits |= 1u << w;
+        bits |= 1u << (w - 1);
         if (j == vl)
             break;
         i = j + 1;
@@ -1415,19 +1428,18 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
         if (!v || (smtp_parse_u64(v, vl, &ev->mail.size) != SMTP_OK && ev->mail.size != UINT64_MAX))
             break;
         return s->cfg.max_size && ev->mail.size > s->cfg.max_size ? SMTP__NO(SIZE_OVER) : 0;
-    case SMTP__P_BODY:
-        if (v && smtp__is_word(v, 0, vl, "7BIT"))
-            ev->mail.body = SMTP_BODY_7BIT;
-        else if (v && smtp__is_word(v, 0, vl, "8BITMIME"))
-            ev->mail.body = SMTP_BODY_8BITMIME;
-        else if (v && smtp__is_word(v, 0, vl, "BINARYMIME")) {
-            if (!SMTP__HAS_CHUNKING ||
-                (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
-                    (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING))
-                return SMTP__NO(BINARYMIME_OFF);
-            ev->mail.body = SMTP_BODY_BINARYMIME;
-        } else
+    case SMTP__P_BODY: /* in SMTP_BODY_x's order */
+        if ((i = smtp__which(v, vl,
+                             "7BIT\0"
+                             "8BITMIME\0"
+                             "BINARYMIME\0")) == 0)
             break;
+        if (i == SMTP_BODY_BINARYMIME &&
+            (!SMTP__HAS_CHUNKING ||
+             (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
+                 (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)))
+            return SMTP__NO(BINARYMIME_OFF);
+        ev->mail.body = (uint8_t)i;
         return 0;
 #ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
@@ -1443,10 +1455,9 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
 #endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET: /* RFC 3461 4.3 */
-        ev->mail.ret = (uint8_t)(!v                                ? 0
-                                 : smtp__is_word(v, 0, vl, "FULL") ? SMTP_RET_FULL
-                                 : smtp__is_word(v, 0, vl, "HDRS") ? SMTP_RET_HDRS
-                                                                   : 0);
+        ev->mail.ret = (uint8_t)smtp__which(v, vl,
+                                            "FULL\0"
+                                            "HDRS\0"); /* SMTP_RET_x's order */
         if (!ev->mail.ret)
             break;
         return 0;
@@ -1503,22 +1514,21 @@ static int smtp__param_number(const union smtp_event *ev, unsigned id)
  * parameters, octet for octet: AUTH, ENVID and ORCPT; SIZE but for leading
  * zeros (the same number then, however large).  Reading the first value
  * from the text again keeps nothing live across smtp__param(), on the
- * deepest stack. */
-static int smtp__same_text(const struct smtp_session *s, const union smtp_event *ev, unsigned id,
-                           const char *v, size_t vl)
+ * deepest stack.  The parameters before v's have passed
+ * smtp__mail_params(): names and values of octets 33-126, so an octet
+ * up to SP is a blank between them. */
+static int smtp__same_text(const union smtp_event *ev, unsigned id, const char *v, size_t vl)
 {
     const char *p = ev->mail.params.ptr, *name = smtp__params[id].name;
-    size_t n = ev->mail.params.len, i = 0, j, k = strlen(name);
-    for (;;) { /* name=value, with name in any case */
-        for (j = i; j < n && !smtp__is_blank(s, p[j]); j++)
-            ;
-        if (j - i > k && p[i + k] == '=' && smtp__has_prefix(p, i, j, name))
+    size_t n = ev->mail.params.len, i, j, k = strlen(name);
+    for (i = 0; i + k < n; i++) /* name=value at a word's start, with name in any case */
+        if ((i == 0 || (unsigned char)p[i - 1] <= ' ') && p[i + k] == '=' &&
+            smtp__has_prefix(p, i, n, name))
             break;
-        if (j == n)
-            return 0; /* not reached: the first one was seen before */
-        i = smtp__skip_blanks(s, p, j, n);
-    }
-    i += k + 1;
+    if (i + k >= n)
+        return 0; /* not reached: the first one was seen before */
+    for (i += k + 1, j = i; j < n && (unsigned char)p[j] > ' '; j++)
+        ;
     if (id == SMTP__P_SIZE) {
         while (j - i > 1 && p[i] == '0')
             i++;
@@ -1536,7 +1546,7 @@ static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev,
     int x = smtp__param_number(ev, id), r;
     if ((r = smtp__param(s, ev, id, v, vl)) != 0)
         return r;
-    return x != smtp__param_number(ev, id) || (x < 0 && !smtp__same_text(s, ev, id, v, vl))
+    return x != smtp__param_number(ev, id) || (x < 0 && !smtp__same_text(ev, id, v, vl))
                ? SMTP__NO(PARAM_CONFLICT)
                : 0;
 }
@@ -2055,24 +2065,26 @@ static void smtp__wipe_auth(struct smtp_session *s)
 }
 #endif
 
-/* class "." 1*3digit "." 1*3digit, the class matching the code */
 /* An application's enhanced code: class "." 1*3digit "." 1*3digit, the
  * class matching the code (RFC 3463 2).  Returns it packed, or 0. */
 static uint32_t smtp__enh_parse(const char *e, unsigned code)
 {
-    size_t i = 2, part, d;
-    uint32_t v = 0, out;
-    if (!e || code / 100 == 3 || e[0] != (char)('0' + code / 100) || e[1] != '.')
+    size_t i = 1, part, d;
+    uint32_t out;
+    if (!e || code / 100 == 3 || e[0] != (char)('0' + code / 100))
         return 0;
-    out = (uint32_t)(code / 100) << 20;
-    for (part = 0; part < 2; part++) {
-        for (d = 0, v = 0; e[i] >= '0' && e[i] <= '9' && d < 4; d++)
-            v = v * 10 + (uint32_t)(e[i++] - '0');
-        if (d < 1 || d > 3 || e[i++] != (part ? '\0' : '.'))
+    out = code / 100;
+    for (part = 0; part < 2; part++) { /* "." and 1-3 digits, twice: each shifts in 10 bits */
+        uint32_t v = 0;
+        if (e[i++] != '.')
             return 0;
-        out |= v << (part ? 0 : 10);
+        for (d = 0; e[i] >= '0' && e[i] <= '9' && d < 4; d++)
+            v = v * 10 + (uint32_t)(e[i++] - '0');
+        if (d < 1 || d > 3)
+            return 0;
+        out = out << 10 | v;
     }
-    return out;
+    return e[i] ? 0 : out;
 }
 
 /* The answer `code` to decision event ev: the reply (the defaults of
@@ -2217,7 +2229,23 @@ static int smtp__code_allowed(int ev, unsigned code)
 
 /* ------------------------------------------------------------ DATA and BDAT */
 
+/* Mail data (RFC 5321 4.5.2) goes out as spans of the caller's buffer, CRLF
+ * and all.  Only CRLF "." CRLF ends it; a bare CR or LF never ends a line,
+ * so "<LF>.<LF>" and its kin stay data.  Where octets are dropped (a
+ * stuffed dot, a CR that ended the input and waits for its LF) or replaced
+ * (a CRLF split between two inputs, a bare CR or LF being normalised), the
+ * span is cut: what goes out in their place is the start of smtp__crlf. */
 static const char smtp__crlf[] = "\r\n";
+
+/* A cut: how many octets of smtp__crlf go out in place of the octets read
+ * (0: none, dropped), or no cut, or the end of the data. */
+enum smtp__dcut {
+    SMTP__DC_DROP = 0,
+    SMTP__DC_CR = 1,
+    SMTP__DC_CRLF = 2,
+    SMTP__DC_KEEP, /* no cut: they stay in the span */
+    SMTP__DC_END   /* the LF of CRLF "." CRLF */
+};
 
 static void smtp__reject(struct smtp_session *s, unsigned why)
 {
@@ -2246,6 +2274,8 @@ static int smtp__body(struct smtp_session *s, union smtp_event *ev, const char *
     return 1;
 }
 
+/* n more octets of the current line, against max_text_line (RFC 5321
+ * 4.5.3.1.6: CRLF included, a stuffed dot not). */
 static void smtp__text_add(struct smtp_session *s, size_t n)
 {
     if (n > s->cfg.max_text_line - s->_text_len) {
@@ -2256,19 +2286,92 @@ static void smtp__text_add(struct smtp_session *s, size_t n)
     }
 }
 
-/* A bare CR or LF: what to hand out in its place (CRLF when normalising,
- * itself otherwise; strict mode refuses the message at its end). */
-static const char *smtp__bare(struct smtp_session *s, const char *self)
+/* The LF of a CRLF: the line is over, the next one starts. */
+static void smtp__data_eol(struct smtp_session *s)
+{
+    smtp__text_add(s, 1);
+    s->_dstate = SMTP__D_SOL;
+    s->_text_len = 0;
+}
+
+/* A bare CR or LF, counted: the octets of smtp__crlf that go out in its
+ * place, CRLF when normalising, else itself (1; strict mode refuses the
+ * message at its end). */
+static unsigned smtp__bare(struct smtp_session *s)
 {
     uint32_t o = s->cfg.options;
     if (!(o & (SMTP_OPT_BARE_KEEP | SMTP_OPT_BARE_NORMALIZE))) {
         smtp__reject(s, SMTP_REJECT_BARE);
-        return self;
+        return SMTP__DC_CR;
     }
     if (o & SMTP_OPT_BARE_NORMALIZE)
         smtp__text_add(s, 1); /* it goes out as CRLF: two octets, not one */
     s->_text_len = 0;         /* a physical line ends here, for the length limit */
-    return (o & SMTP_OPT_BARE_NORMALIZE) ? smtp__crlf : self;
+    return (o & SMTP_OPT_BARE_NORMALIZE) ? SMTP__DC_CRLF : SMTP__DC_CR;
+}
+
+/* The octet c at a line start (D_SOL, D_DOT after a stuffed dot) or after
+ * a held CR (D_CR, D_DOTCR).  *take: 1 when c is used up here, 0 when
+ * D_MID, where every other path leads, reads it again. */
+static unsigned smtp__data_start(struct smtp_session *s, char c, size_t *take)
+{
+    unsigned st = s->_dstate;
+    s->_dstate = SMTP__D_MID;
+    *take = 0;
+    switch (st) {
+    case SMTP__D_SOL: /* a stuffed dot: dropped, not counted */
+        if (c != '.')
+            return SMTP__DC_KEEP;
+        s->_dstate = SMTP__D_DOT;
+        break;
+    case SMTP__D_DOT: /* "." CR: held, the end if LF follows */
+        if (c != '\r')
+            return SMTP__DC_KEEP;
+        smtp__text_add(s, 1);
+        s->_dstate = SMTP__D_DOTCR;
+        break;
+    case SMTP__D_DOTCR:
+        return c == '\n' ? SMTP__DC_END : smtp__bare(s); /* the CR held */
+    default: /* D_CR: a CRLF split between two inputs, or the CR held is bare */
+        if (c != '\n')
+            return smtp__bare(s);
+        smtp__data_eol(s);
+        *take = 1;
+        return SMTP__DC_CRLF;
+    }
+    *take = 1;
+    return SMTP__DC_DROP;
+}
+
+/* D_MID: the text from p[*pi] to the next CR or LF, at memchr speed, and
+ * the line end there: *pi moves to it (len when there is none), *take is
+ * how many of its octets were read. */
+static unsigned smtp__data_text(struct smtp_session *s, const char *p, size_t *pi, size_t len,
+                                size_t *take)
+{
+    size_t i = *pi;
+    const char *lf = (const char *)memchr(p + i, '\n', len - i);
+    size_t end = lf ? (size_t)(lf - p) : len;
+    const char *cr = (const char *)memchr(p + i, '\r', end - i);
+    size_t stop = cr ? (size_t)(cr - p) : end;
+    smtp__text_add(s, stop - i);
+    *pi = stop;
+    *take = 1;
+    if (stop == len) {
+        *take = 0;
+        return SMTP__DC_KEEP;
+    }
+    smtp__text_add(s, 1);
+    if (p[stop] == '\r' && stop + 1 == len) { /* CRLF or bare? next time */
+        s->_dstate = SMTP__D_CR;
+        return SMTP__DC_DROP;
+    }
+    if (p[stop] == '\r' && p[stop + 1] == '\n') {
+        *take = 2;
+        smtp__data_eol(s);
+        return SMTP__DC_KEEP;
+    }
+    return smtp__bare(s) == SMTP__DC_CRLF ? SMTP__DC_CRLF : SMTP__DC_KEEP;
 }
 
 static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
@@ -2286,99 +2389,38 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
     return SMTP_EV_DATA_END;
 }
 
-/* Scans mail data (RFC 5321 4.5.2).  Only CRLF "." CRLF ends it; a bare CR
- * or LF never ends a line, so "<LF>.<LF>" and its kin stay data.  Runs of
- * plain data go out as spans of the caller's buffer; a stuffed dot splits
- * a run, and a CR held over from the previous call goes out from
- * smtp__crlf.  Invariant: run <= i <= len. */
+/* The DATA scanner: p[run..i) is read and not yet handed out; a cut at i
+ * hands it out, then its octets of smtp__crlf in place of p[i..i+take).
+ * Where the first of those two events returns, the input is used up to the
+ * cut, or past the dropped octets: a replacement is made again next time.
+ * Invariant: run <= i <= len. */
 static int smtp__data_feed(struct smtp_session *s, const char *p, size_t len, size_t *used,
                            union smtp_event *ev)
 {
-    size_t i = 0, run = 0;
-    const char *b;
-
-#define SMTP__EMIT(ptr, n, consumed)         \
-    do {                                     \
-        if (smtp__body(s, ev, (ptr), (n))) { \
-            *used = (consumed);              \
-            return SMTP_EV_BODY;             \
-        }                                    \
-    } while (0)
-
+    size_t i = 0, run = 0, take;
+    unsigned cut;
     while (i < len) {
-        switch (s->_dstate) {
-        case SMTP__D_SOL:
-            s->_dstate = SMTP__D_MID;
-            if (p[i] == '.') { /* not counted: RFC 5321 4.5.3.1.6 */
-                s->_dstate = SMTP__D_DOT;
-                SMTP__EMIT(p + run, i - run, i + 1);
-                run = ++i;
-            }
-            break;
-        case SMTP__D_DOT:
-            s->_dstate = SMTP__D_MID; /* the dot is dropped: it was stuffing */
-            run = i;
-            if (p[i] == '\r') {
-                smtp__text_add(s, 1);
-                s->_dstate = SMTP__D_DOTCR;
-                run = ++i;
-            }
-            break;
-        case SMTP__D_DOTCR:
-            if (p[i] == '\n') {
-                *used = i + 1;
-                return smtp__data_end(s, ev);
-            }
-            /* "." CR x: the CR is bare */
-            /* fall through */
-        case SMTP__D_CR: /* a CR that ended the previous input */
-            if (p[i] == '\n') {
-                smtp__text_add(s, 1);
-                s->_dstate = SMTP__D_SOL;
-                s->_text_len = 0;
-                SMTP__EMIT(smtp__crlf, 2, i + 1);
-                run = ++i;
-                break;
-            }
-            s->_dstate = SMTP__D_MID;
-            b = smtp__bare(s, "\r");
-            SMTP__EMIT(b, strlen(b), i);
-            run = i;
-            break;
-        default: { /* D_MID: skip to the next CR or LF at memchr speed */
-            const char *lf = (const char *)memchr(p + i, '\n', len - i);
-            size_t end = lf ? (size_t)(lf - p) : len;
-            const char *cr = (const char *)memchr(p + i, '\r', end - i);
-            size_t stop = cr ? (size_t)(cr - p) : end;
-            smtp__text_add(s, stop - i);
-            i = stop;
-            if (i == len)
-                break;
-            smtp__text_add(s, 1);
-            if (p[i] == '\r' && i + 1 == len) { /* CRLF or bare? next time */
-                s->_dstate = SMTP__D_CR;
-                SMTP__EMIT(p + run, i - run, i + 1);
-                run = ++i;
-            } else if (p[i] == '\r' && p[i + 1] == '\n') {
-                smtp__text_add(s, 1);
-                i += 2;
-                s->_dstate = SMTP__D_SOL;
-                s->_text_len = 0;
-            } else if (smtp__bare(s, 0) == smtp__crlf) { /* normalise: CRLF instead */
-                SMTP__EMIT(p + run, i - run, i);
-                SMTP__EMIT(smtp__crlf, 2, i + 1);
-                run = ++i;
-            } else {
-                i++;
-            }
-            break;
+        cut = s->_dstate == SMTP__D_MID ? smtp__data_text(s, p, &i, len, &take)
+                                        : smtp__data_start(s, p[i], &take);
+        if (cut == SMTP__DC_END) {
+            *used = i + 1;
+            return smtp__data_end(s, ev);
         }
+        if (cut != SMTP__DC_KEEP) {
+            if (smtp__body(s, ev, p + run, i - run)) {
+                *used = cut == SMTP__DC_DROP ? i + take : i;
+                return SMTP_EV_BODY;
+            }
+            if (smtp__body(s, ev, smtp__crlf, cut)) {
+                *used = i + take;
+                return SMTP_EV_BODY;
+            }
+            run = i + take;
         }
+        i += take;
     }
-    SMTP__EMIT(p + run, len - run, len);
-#undef SMTP__EMIT
     *used = len;
-    return SMTP_NEED_INPUT;
+    return smtp__body(s, ev, p + run, len - run) ? SMTP_EV_BODY : SMTP_NEED_INPUT;
 }
 
 #ifndef SMTP_NO_CHUNKING
@@ -2418,9 +2460,10 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 {
     struct smtp_config *c = &s->cfg;
     memset(s, 0, sizeof *s);
-    smtp_config_default(c);
     if (cfg)
         *c = *cfg;
+    else /* smtp_config_default(): its other settings are what 0 means below */
+        c->extensions = SMTP_EXT_DEFAULT;
     if (!c->hostname)
         c->hostname = "localhost";
     if (c->max_line < 64 || c->max_line > SMTP_LINE_MAX)

@@ -158,6 +158,31 @@ static void test_config_default(void)
 #endif
 }
 
+/* smtp_init(s, NULL) is smtp_init() with smtp_config_default()'s
+ * settings, every field of them (and nothing left from before). */
+static void test_init_null(void)
+{
+    static struct smtp_session a, b;
+    struct smtp_config c;
+    smtp_config_default(&c);
+    memset(&a, 0xff, sizeof a);
+    memset(&b, 0x55, sizeof b);
+    smtp_init(&a, NULL);
+    smtp_init(&b, &c);
+    CHECK(a.cfg.hostname && strcmp(a.cfg.hostname, "localhost") == 0);
+    CHECK_EQ(a.cfg.max_size, b.cfg.max_size);
+    CHECK_EQ(a.cfg.options, b.cfg.options);
+    CHECK_EQ(a.cfg.extensions, b.cfg.extensions);
+    CHECK_EQ(a.cfg.max_line, b.cfg.max_line);
+    CHECK_EQ(a.cfg.max_rcpt, b.cfg.max_rcpt);
+    CHECK_EQ(a.cfg.max_text_line, b.cfg.max_text_line);
+    CHECK_EQ(a.cfg.max_errors, b.cfg.max_errors);
+    CHECK_EQ(a.cfg.max_auth_fails, b.cfg.max_auth_fails);
+    CHECK(a.cfg.extensions != 0); /* the defaults, not a zero-filled config */
+    a.cfg.hostname = b.cfg.hostname = 0;
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+}
+
 static void test_session_size(void)
 {
 #if SMTP_LINE_MAX == 512 && SMTP_REPLY_MAX == 512
@@ -1573,6 +1598,7 @@ static const struct {
     void (*fn)(void);
 } tests[] = {
     {"config_default", test_config_default},
+    {"init_null", test_init_null},
     {"session_size", test_session_size},
     {"names", test_names},
     {"reply_codes", test_reply_codes},
