@@ -174,6 +174,18 @@ extern "C" {
  *   SMTP_NO_CLIENT    the whole sender
  * What each one means for the sender is in its section below. */
 
+/* SMTP_SMALL: 1 keeps the smaller of two equivalent code paths where the
+ * core has a faster one for the common case (a plain path, ...), 0 keeps
+ * both.  Behaviour is the same either way.  Defaults to 1 when the compiler
+ * optimises for size (-Os: __OPTIMIZE_SIZE__), 0 otherwise. */
+#ifndef SMTP_SMALL
+#ifdef __OPTIMIZE_SIZE__
+#define SMTP_SMALL 1
+#else
+#define SMTP_SMALL 0
+#endif
+#endif
+
 #if SMTP_LINE_MAX < 64 || SMTP_LINE_MAX > 65535
 #error "SMTP_LINE_MAX must be between 64 and 65535"
 #endif
