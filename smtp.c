@@ -2058,8 +2058,8 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
  * a CR (the line's own CRLF is not there) and a NUL. */
 static unsigned smtp__defects(const struct smtp_session *s)
 {
-    return (memchr(s->_line, '\r', s->_line_len) ? SMTP__L_BARE_CR : 0u) |
-           (memchr(s->_line, '\0', s->_line_len) ? SMTP__L_NUL : 0u);
+    return (memchr(s->_line, '\r', s->_line_len) ? (unsigned)SMTP__L_BARE_CR : 0u) |
+           (memchr(s->_line, '\0', s->_line_len) ? (unsigned)SMTP__L_NUL : 0u);
 }
 
 /* One complete command line, _line[0.._line_len), whose other defects are
