@@ -369,6 +369,7 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   helpers-no-ext:proof/helpers.c:$(PROVE_NO_EXT) \
                   helpers-tiny:proof/helpers.c:-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
                   helpers-terse:proof/helpers.c:-DSMTP_TERSE \
+                  helpers-small:proof/helpers.c:-DSMTP_SMALL=1 \
                   session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
                   session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \

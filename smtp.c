@@ -1143,6 +1143,48 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
     }
 }
 
+#if !SMTP_SMALL
+/* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII
+ * and within every limit: SMTP_OK with *out filled as smtp__parse_path()
+ * fills it, or 1 for anything else (smtp__parse_path() then decides).
+ * Atoms are runs of atext, labels runs of letters and digits with inner
+ * '-', each octet looked at once. */
+static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
+{
+    size_t i = 1, at, st;
+    if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
+        return 1;
+    for (;; i++) { /* atoms, up to the '@' */
+        for (st = i; i < n && SMTP__IS(p[i], SMTP__C_ATEXT); i++)
+            ;
+        if (i == st || i >= n || (p[i] != '.' && p[i] != '@'))
+            return 1;
+        if (p[i] == '@')
+            break;
+    }
+    at = ++i;
+    if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP_DOMAIN_MAX)
+        return 1;
+    for (;; i++) { /* labels, up to the '>' */
+        for (st = i; i < n && (SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT) ||
+                               (p[i] == '-' && i > st && i + 1 < n && p[i + 1] != '.'));
+             i++)
+            ;
+        if (i == st || i - st > 63 || (i < n && p[i] != '.'))
+            return 1;
+        if (i >= n)
+            break;
+    }
+    out->mailbox.ptr = out->local.ptr = p + 1;
+    out->local.len = at - 2;
+    out->domain.ptr = p + at;
+    out->domain.len = n - at;
+    out->mailbox.len = n - 1;
+    out->len = n + 1;
+    return SMTP_OK;
+}
+#endif
+
 /* smtp_parse_path(), also saying whether the path had 8-bit octets. */
 static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out,
                             int *has8)
@@ -1150,6 +1192,10 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
     size_t i = 1, st, at;
     int utf8 = SMTP__HAS_UTF8 && (flags & SMTP_PATH_UTF8), r = SMTP_OK;
 
+#if !SMTP_SMALL
+    if (p && smtp__plain_path(p, n, out) == SMTP_OK)
+        return SMTP_OK;
+#endif
     out->mailbox.ptr = out->local.ptr = out->domain.ptr = p ? p : "";
     out->mailbox.len = out->local.len = out->domain.len = out->len = 0;
     if (!p || n < 2 || p[0] != '<')
@@ -1606,6 +1652,20 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     int r, has8 = 0;
     unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER;
 
+#if !SMTP_SMALL
+    /* "TO:" and a plain path, nothing after it: what the code below gives
+     * it, in one step (bit 5 cleared matches exactly 't' and 'o') */
+    if (!mail && n > 3 && (a[0] & 0xdf) == 'T' && (a[1] & 0xdf) == 'O' && a[2] == ':' &&
+        smtp__plain_path(a + 3, n - 3, &ev->rcpt.path) == SMTP_OK) {
+        ev->rcpt.params.ptr = "";
+        ev->rcpt.params.len = 0;
+#ifndef SMTP_NO_DSN
+        ev->rcpt.notify = 0;
+        ev->rcpt.orcpt = ev->rcpt.params;
+#endif
+        return 0;
+    }
+#endif
     if (!smtp__has_prefix(a, 0, n, mail ? "FROM:" : "TO:"))
         return mail ? SMTP__NO(MAIL_SYNTAX) : SMTP__NO(RCPT_SYNTAX);
     i = mail ? 5 : 3;
@@ -2004,7 +2064,20 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
     }
 }
 
-/* One complete command line, _line[0.._line_len), whose defects are lf. */
+/* The defects of _line[0.._line_len) that smtp__take_line() leaves in it:
+ * a CR (the line's own CRLF is not there) and a NUL. */
+static unsigned smtp__defects(const struct smtp_session *s)
+{
+    return (memchr(s->_line, '\r', s->_line_len) ? (unsigned)SMTP__L_BARE_CR : 0u) |
+           (memchr(s->_line, '\0', s->_line_len) ? (unsigned)SMTP__L_NUL : 0u);
+}
+
+/* One complete command line, _line[0.._line_len), whose other defects are
+ * lf.  A bare CR or a NUL is refused before anything but an overlong line
+ * or a bare LF, but looked for only once the command has failed: every
+ * argument parser refuses both octets (they are no blank, letter, digit or
+ * printable octet), so a command that has succeeded had neither.  AUTH
+ * and BDAT, whose arguments are read differently, look first. */
 static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned lf)
 {
     char *l = s->_line, *a;
@@ -2019,15 +2092,15 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
     a = l + smtp__skip_blanks(s, l, vl, n);
     an = n - (size_t)(a - l);
-    if (s->_flags & SMTP__F_SHUTDOWN) { /* smtp_shutdown(s, 0): QUIT still gets 221 */
-        if (v == SMTP__V_QUIT && vl == n && !lf)
+    if (s->_flags & SMTP__F_SHUTDOWN) {          /* smtp_shutdown(s, 0): QUIT still gets 221 */
+        if (v == SMTP__V_QUIT && vl == n && !lf) /* "QUIT" and blanks: no CR, no NUL */
             return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
         smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
         return 0;
     }
 #ifndef SMTP_NO_AUTH
     if (s->_state == SMTP__ST_AUTH) { /* the line is a SASL response, not a command */
-        if (lf) {
+        if (lf | smtp__defects(s)) {
             s->_state = SMTP__ST_READY;
             return SMTP__NO(AUTH_LINE);
         }
@@ -2036,9 +2109,11 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
 #endif
 #ifndef SMTP_NO_CHUNKING
     if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
-        (r = smtp__bdat_size(s, a, an, lf)) != 0)
+        (r = smtp__bdat_size(s, a, an, lf | smtp__defects(s))) != 0)
         return r;
 #endif
+    if (SMTP__HAS_AUTH && v == SMTP__V_AUTH) /* it decodes in _line: looked at first */
+        lf |= smtp__defects(s);
     if (lf & SMTP__L_LONG)
         return SMTP__NO(LINE_LONG);
     if (lf & (SMTP__L_BARE_CR | SMTP__L_BARE_LF))
@@ -2046,12 +2121,14 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     if (lf & SMTP__L_NUL)
         return SMTP__NO(LINE_NUL);
     if (s->_state == SMTP__ST_REFUSED && v != SMTP__V_QUIT) /* RFC 5321 3.1 */
-        return SMTP__NO(ONLY_QUIT);
-    if (v == SMTP__V_COUNT)
-        return n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
-    if ((r = smtp__allowed(s, v, vl < n, an)) != 0)
-        return r;
-    return smtp__run(s, ev, v, a, an);
+        r = SMTP__NO(ONLY_QUIT);
+    else if (v == SMTP__V_COUNT)
+        r = n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
+    else if ((r = smtp__allowed(s, v, vl < n, an)) == 0)
+        r = smtp__run(s, ev, v, a, an);
+    if (r < 0 && !(SMTP__HAS_AUTH && v == SMTP__V_AUTH) && (lf = smtp__defects(s)) != 0)
+        return lf & SMTP__L_BARE_CR ? SMTP__NO(LINE_BARE) : SMTP__NO(LINE_NUL);
+    return r;
 }
 
 /* -------------------------------------------------------------- decisions */
@@ -2087,9 +2164,10 @@ static uint32_t smtp__enh_parse(const char *e, unsigned code)
     return e[i] ? 0 : out;
 }
 
-/* The answer `code` to decision event ev: the reply (the defaults of
- * smtp__defaults for what the application left out) and the state change
- * that smtp__decisions names, plus the counters and flags it moves. */
+/* The answer `code` to decision event ev (0: its default, with enh and
+ * text NULL): the reply (the defaults of smtp__defaults for what the
+ * application left out) and the state change that smtp__decisions names,
+ * plus the counters and flags it moves. */
 static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const char *enh,
                          const char *text)
 {
@@ -2097,13 +2175,18 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     const struct smtp__default_row *row;
     const char *given = text;
     uint32_t e = 0;
-    int yes = code < 400, fresh;
-    unsigned next = yes ? d->next >> 4 : d->next & 15u, how, k = 0, key;
+    int dflt = code == 0, yes;
+    unsigned next, host, k = 0, key;
+    if (dflt)
+        code = smtp_event_default(ev);
     /* For Eva: one state per event, code and "text given or not", so that
      * the row found and the text written are each known exactly. */
     //@ split ev;
     //@ split code;
     //@ split given != 0;
+    yes = code < 400;
+    next = yes ? d->next >> 4 : d->next & 15u;
+    host = code == 421;
 
     s->_await = 0;
     s->_flags &= (uint16_t)~SMTP__F_DEFERRED;
@@ -2119,34 +2202,17 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
             given = 0;
             text = SMTP__TEXT_OF(r);
             e = smtp__e32(code, r->enh);
+            host = code == 421;
         }
     }
 #endif
-    /* Eva: unrolled past the last row, so the search is followed to its row */
-    //@ loop unroll 64;
-    while (smtp__defaults[k].code != SMTP__C8(code) ||
-           (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
-        k++; /* every allowed code has a row: smtp_reply() checked it */
-    row = &smtp__defaults[k];
-    if (!e && (e = smtp__enh_parse(enh, code)) == 0)
-        e = smtp__e32(code, row->enh);
-    if (!text)
-        text = SMTP__TEXT_OF(row);
     if (next != SMTP__ST_KEEP)
         s->_state = (uint8_t)next;
-    /* the hostname leads 421 (RFC 5321 3.8), the greeting and HELO's 250 */
-    how = (given ? 0 : SMTP__W_CLEAN) | (code == 421 ? SMTP__W_HOST : 0);
-    switch (code == 421 ? 0 : ev) {
+    /* the state changes; the hostname leads 421 (RFC 5321 3.8), the
+     * greeting and HELO's and EHLO's 250 */
+    switch (host ? 0 : ev) {
     case SMTP_EV_CONNECT:
-        if (!given) { /* the greeting has its own default */
-            unsigned id = !yes                                   ? SMTP__R_GREET_REFUSED
-                          : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
-                                                                 : SMTP__R_GREET;
-            //@ split id;
-            text = SMTP__TEXT_OF(&smtp__replies[id]);
-            (void)id; /* SMTP_TERSE: no texts */
-        }
-        e = 0, how |= SMTP__W_HOST;
+        host = 1;
         break;
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
@@ -2156,13 +2222,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         s->_flags = (uint16_t)((s->_flags & ~(SMTP__F_ESMTP | SMTP__F_TRANSACTION)) |
                                (ev == SMTP_EV_EHLO ? SMTP__F_ESMTP : 0));
         s->_rcpts = 0;
-        if (!given)
-            text = "";
-        if (ev == SMTP_EV_EHLO) {
-            smtp__put_ehlo(s, text);
-            return;
-        }
-        e = 0, how |= SMTP__W_HOST;
+        host = 1;
         break;
     case SMTP_EV_MAIL:
         if (yes) {
@@ -2199,20 +2259,47 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     default:
         break;
     }
-    /* A default row's reply written at the start of _out stays there once
-     * sent: the next one (RCPT after RCPT) is the same octets, taken again.
-     * Only a row's own reply: not one with the hostname (421, the greeting,
-     * HELO), whose text is not the row's. */
-    fresh = s->_out_len == 0 && how == SMTP__W_CLEAN && !enh;
-    key = (k + 1u) << 1 | (s->_flags & SMTP__F_ESMTP); /* the row, with enhanced codes or not */
-    if (fresh && s->_again == key) {
+    /* The default reply written at the start of _out stays there once
+     * sent: the next one of the same event (RCPT after RCPT) is the same
+     * octets, taken again.  Not one with the hostname, whose text is not
+     * its row's; the key tells replies with enhanced codes from those
+     * without. */
+    key = !dflt || host || s->_out_len ? 0 : (unsigned)ev << 1 | (s->_flags & SMTP__F_ESMTP);
+    if (key && s->_again == key) {
         s->_out_len = s->_again_len;
         return;
     }
-    smtp__put(s, code, e, text, how);
+    /* Eva: unrolled past the last row, so the search is followed to its row */
+    //@ loop unroll 64;
+    while (smtp__defaults[k].code != SMTP__C8(code) ||
+           (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
+        k++; /* every allowed code has a row: smtp_reply() checked it */
+    row = &smtp__defaults[k];
+    if (!e && (e = smtp__enh_parse(enh, code)) == 0)
+        e = smtp__e32(code, row->enh);
+    if (!text)
+        text = SMTP__TEXT_OF(row);
+    if (host && code != 421) {                 /* the greeting, HELO's and EHLO's 250 */
+        if (ev == SMTP_EV_CONNECT && !given) { /* the greeting has its own default */
+            unsigned id = !yes                                   ? SMTP__R_GREET_REFUSED
+                          : (s->cfg.options & SMTP_OPT_NO_ESMTP) ? SMTP__R_GREET_821
+                                                                 : SMTP__R_GREET;
+            //@ split id;
+            text = SMTP__TEXT_OF(&smtp__replies[id]);
+            (void)id; /* SMTP_TERSE: no texts */
+        } else if (ev != SMTP_EV_CONNECT && !given) {
+            text = "";
+        }
+        if (ev == SMTP_EV_EHLO) {
+            smtp__put_ehlo(s, text);
+            return;
+        }
+        e = 0;
+    }
+    smtp__put(s, code, e, text, (given ? 0 : SMTP__W_CLEAN) | (host ? SMTP__W_HOST : 0));
     if (code == 421)
         s->_state = SMTP__ST_CLOSED;
-    else if (fresh && s->_out_len <= 255) {
+    else if (key && s->_out_len <= 255) {
         s->_again = (uint8_t)key;
         s->_again_len = (uint8_t)s->_out_len;
     }
@@ -2492,7 +2579,10 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 }
 
 /* Assembles a command line from p[*pi..len) into _line: at most max_line - 2
- * octets are kept, and what is wrong with the line is noted in _lflags.
+ * octets are kept, and what is wrong with the line is noted in _lflags,
+ * but for a bare CR or a NUL: they are in _line, and smtp__defects() finds
+ * them when they matter (an overlong line gets its 500 whatever else is in
+ * it).
  * Only CRLF ends a line (and a bare LF with SMTP_OPT_LF_LINES); a CR that
  * ends the input is decided on with the next octet.  Returns 1 with *pi
  * just past the line end, or 0 with *pi == len. */
@@ -2521,10 +2611,6 @@ static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, si
         end = lf ? (size_t)(lf - p) : len;
         inner =
             end - i - (end > i && p[end - 1] == '\r'); /* without a CR just before LF or the end */
-        if (memchr(p + i, '\r', inner))
-            s->_lflags |= SMTP__L_BARE_CR;
-        if (memchr(p + i, '\0', inner))
-            s->_lflags |= SMTP__L_NUL;
         k = SMTP__MIN(inner, room - SMTP__MIN(room, (size_t)s->_line_len));
         memcpy(s->_line + s->_line_len, p + i, k);
         s->_line_len = (uint16_t)(s->_line_len + k);
@@ -2561,8 +2647,6 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     unsigned lf;
     int r;
 
-    if (s->_out_len)
-        return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
     switch (s->_state) {
     case SMTP__ST_CLOSED:
         return SMTP_CLOSED;
@@ -2608,8 +2692,10 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     if (s->_await) {
         if (s->_flags & SMTP__F_DEFERRED)
             return SMTP_PENDING;
-        smtp__decide(s, s->_await, smtp_event_default(s->_await), 0, 0);
+        smtp__decide(s, s->_await, 0, 0, 0); /* the default reply (rule 5) */
     }
+    if (s->_out_len) /* rule 6 */
+        return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
     return smtp__input(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
 }
 

@@ -174,6 +174,20 @@ extern "C" {
  *   SMTP_NO_CLIENT    the whole sender
  * What each one means for the sender is in its section below. */
 
+/* SMTP_SMALL: where the receiver has a faster code path for common input
+ * beside the general one (a plain "<local@domain>" path; "RCPT TO:" with
+ * no parameters), 1 keeps only the general, smaller one and 0 both.  The
+ * replies, events and struct layout are the same either way.  Defaults to
+ * 1 when the compiler optimises for size (-Os: __OPTIMIZE_SIZE__), else 0;
+ * define it to choose. */
+#ifndef SMTP_SMALL
+#ifdef __OPTIMIZE_SIZE__
+#define SMTP_SMALL 1
+#else
+#define SMTP_SMALL 0
+#endif
+#endif
+
 #if SMTP_LINE_MAX < 64 || SMTP_LINE_MAX > 65535
 #error "SMTP_LINE_MAX must be between 64 and 65535"
 #endif

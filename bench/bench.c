@@ -672,8 +672,8 @@ static void section_cmds(void)
     n = ss.all.len;
     cmds = (uint64_t)CMD_SESSIONS * CMDS_PER_SESSION * rounds;
     printf("\n2. Commands: %u pipelined sessions (EHLO, MAIL, 50 RCPT, DATA, "
-           "1 KB, QUIT), %.1f MB, x%zu\n", CMD_SESSIONS, (double)n / MB,
-           rounds);
+           "1 KB, QUIT), %.1f MB, x%zu, SMTP_SMALL=%d\n", CMD_SESSIONS,
+           (double)n / MB, rounds, SMTP_SMALL);
     check_sessions(&ss);
     run_sessions(&ss, 0, &ref, NULL);
     lines = split_lines(ss.all.p, n, &sum0);

@@ -2,6 +2,7 @@
 # make check: the core's own tests with one compiler and nothing else: the
 # receiver's and the sender's transcripts in every feeding mode, the unit
 # tests (default build and SMTP_TERSE with every extension compiled out),
+# the transcripts and unit tests once more with SMTP_SMALL (smtp.h),
 # the sender's unit tests, the README's embedding examples, TURN/ATRN and
 # the sender wired to the receiver (tests/b2b.c).  No Python, no OpenSSL,
 # no other package.  With ASan+UBSan when the compiler can build and run
@@ -39,22 +40,26 @@ built() {
     [ -x "$TEST_DIR/$1" ] && return 0
     echo "FAIL $1 does not build with $CC"; f=$((f + 1)); return 1
 }
-build transcript
+# SMTP_SMALL=0 (the faster paths for common input, as at -O2) in the default
+# builds, =1 (the smaller paths, as at -Os) in transcript-small and unit-small
+build transcript -DSMTP_SMALL=0
+build transcript-small -DSMTP_SMALL=1
 build ctranscript
 build cunit
-build unit
+build unit -DSMTP_SMALL=0
 build unit-small -DSMTP_TERSE -DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN \
-    -DSMTP_NO_SMTPUTF8
+    -DSMTP_NO_SMTPUTF8 -DSMTP_SMALL=1
 build embed_example
 build turn
 build embed_client
 build b2b
 wait
 built transcript && { echo "--- transcripts"; run "$TEST_DIR/transcript" tests/transcripts/*.txt; }
+built transcript-small && { echo "--- transcripts, SMTP_SMALL"; run "$TEST_DIR/transcript-small" tests/transcripts/*.txt; }
 built ctranscript && { echo "--- client transcripts"; run "$TEST_DIR/ctranscript" tests/ctranscripts/*.txt; }
 built cunit && { echo "--- client unit"; run "$TEST_DIR/cunit"; }
 built unit && { echo "--- unit"; run "$TEST_DIR/unit"; }
-built unit-small && { echo "--- unit, SMTP_TERSE and every SMTP_NO_*"; run "$TEST_DIR/unit-small"; }
+built unit-small && { echo "--- unit, SMTP_TERSE, SMTP_SMALL and every SMTP_NO_*"; run "$TEST_DIR/unit-small"; }
 built embed_example && { echo "--- embedding example"; embed "$TEST_DIR/embed_example"; }
 built embed_client && { echo "--- sender example"; embedc "$TEST_DIR/embed_client"; }
 built turn && { echo "--- TURN and ATRN, both roles"; run "$TEST_DIR/turn"; }
