@@ -722,7 +722,10 @@ SMTP_API const char *smtp_err_desc(int err);
  *  C3. Body.  smtp_client_body(c, buf, len, &used) takes the first `used`
  *      octets; pass the rest again (as rule 2).  Plain runs of the body are
  *      not copied: smtp_client_output() may point into buf, so the octets
- *      taken MUST stay unchanged until the output is acknowledged.
+ *      taken MUST stay unchanged until the output is acknowledged.  Over
+ *      DATA it takes all of buf at once (or up to a bare CR or LF it
+ *      refuses) and finds the lines as the output drains: one call, many
+ *      output spans.
  *  C4. Strings.  Addresses and parameters you pass are NUL-terminated and
  *      are copied into the output at once; credentials given to
  *      smtp_client_auth() MUST stay valid until SMTP_CEV_AUTH (they are
@@ -824,10 +827,13 @@ enum smtp_client_option {
     /* Never use BDAT, even when the server offers CHUNKING (BINARYMIME then
      * cannot be sent). */
     SMTP_COPT_NO_CHUNKING = 1u << 2,
-    /* A bare CR or LF in the body makes smtp_client_body() fail with
-     * SMTP_ERR_BARE (then smtp_client_abort()).  Off: each becomes CRLF
-     * (RFC 5321 2.3.8), so the server and everything after it see the same
-     * lines; a dot after it is stuffed like any line's first dot. */
+    /* A bare CR or LF in the body: the octets before it are sent, none
+     * after it, and the next smtp_client_body() or smtp_client_end() fails
+     * with SMTP_ERR_BARE (then smtp_client_abort()).  smtp_client_end()
+     * waits (SMTP_ERR_BUSY) until the body's output is sent: the body is
+     * checked as it goes out (C3).  Off: each becomes CRLF (RFC 5321
+     * 2.3.8), so the server and everything after it see the same lines; a
+     * dot after it is stuffed like any line's first dot. */
     SMTP_COPT_BARE_REFUSE = 1u << 3
 };
 
@@ -951,6 +957,8 @@ struct smtp_client {
     uint16_t _rcpt_ok;              /* recipients accepted */
     const char *_run;               /* body octets to send in place (C3) */
     size_t _run_len;
+    const char *_next, *_end; /* body octets taken, not scanned yet */
+    const char *_cr;          /* the first CR in them (_end: none) */
     struct smtp_client_config cfg;
     struct smtp_caps caps;
 #ifndef SMTP_NO_AUTH
@@ -1039,13 +1047,14 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
 SMTP_API int smtp_client_data(struct smtp_client *c);
 
 /* Sends body octets (C3): dot-stuffed, with CRLF line ends, or in BDAT
- * chunks.  Returns SMTP_OK with *used set, SMTP_ERR_BUSY (output pending,
- * or 354 not here yet), SMTP_ERR_STATE (no body expected: DATA refused),
- * or SMTP_ERR_BARE. */
+ * chunks (one per call, up to a bare CR or LF).  Returns SMTP_OK with *used
+ * set, SMTP_ERR_BUSY (output pending, or 354 not here yet), SMTP_ERR_STATE
+ * (no body expected: DATA refused), or SMTP_ERR_BARE. */
 SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used);
 
 /* Ends the body: CRLF.CRLF (a CRLF first if the body did not end with
- * one), or the last BDAT.  SMTP_CEV_SENT brings the verdict. */
+ * one), or the last BDAT, once the body's output is sent.  SMTP_CEV_SENT
+ * brings the verdict.  SMTP_ERR_BARE as SMTP_COPT_BARE_REFUSE says. */
 SMTP_API int smtp_client_end(struct smtp_client *c);
 
 /* RSET: abandons the transaction (before the body). */
