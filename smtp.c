@@ -3703,6 +3703,30 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
     }
 }
 
+SMTP_API size_t smtp_client_output_spans(struct smtp_client *c, struct smtp_span *v, size_t max)
+{
+    size_t k = 0;
+    /* In the body _out holds a BDAT header or the CRLFs of bare octets,
+     * written again in place: the spans taken before stay true.  As
+     * smtp_client_output_done() for all of each span, without what only
+     * happens outside the body (credentials wiped, the end written). */
+    while (k < max && c->_state == SMTP__CS_BODY) {
+        if (c->_out_len > c->_out_off) {
+            v[k].ptr = c->_out + c->_out_off, v[k].len = (size_t)(c->_out_len - c->_out_off);
+            c->_out_off = c->_out_len = 0;
+        } else if (c->_run_len) {
+            v[k].ptr = c->_run, v[k].len = c->_run_len;
+            c->_run += c->_run_len, c->_run_len = 0;
+        } else {
+            break;
+        }
+        k++;
+        if (!c->_run_len && c->_next != c->_end)
+            (void)smtp__cstep(c);
+    }
+    return k;
+}
+
 SMTP_API int smtp_client_tls_done(struct smtp_client *c)
 {
     if (!SMTP__HAS_STARTTLS || c->_state != SMTP__CS_TLS)

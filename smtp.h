@@ -994,6 +994,19 @@ SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len
 /* Acknowledges n octets (at most what smtp_client_output() reported). */
 SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n);
 
+/* For a writev()-style send of a message body: takes up to max spans of
+ * output at once into v[0..n), n returned, in the order smtp_client_output()
+ * would give them, each acknowledged as it is taken (as
+ * smtp_client_output_done() of its length).  Over DATA that is the runs of
+ * many lines and the CRLFs and dots between them.  Only inside the body
+ * (after the 354, or the first smtp_client_body() over BDAT, until
+ * smtp_client_end()); elsewhere, or with nothing to send, 0: the commands
+ * and the end of the data come from smtp_client_output().  Each span
+ * points into the client or into body octets taken (C3): send them all,
+ * in order, before the next call on c, and keep those octets unchanged
+ * until then.  v MUST hold max spans. */
+SMTP_API size_t smtp_client_output_spans(struct smtp_client *c, struct smtp_span *v, size_t max);
+
 /* After SMTP_CEV_TLS (or never, for SMTP_TLS_IMPLICIT): the handshake
  * succeeded.  Whatever the server sent after its 220 in plaintext has been
  * discarded (no response injection); the client sends EHLO again.  Returns

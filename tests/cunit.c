@@ -383,6 +383,41 @@ static void test_bare_refuse_later(void)
     CHECK(smtp_client_output(&c, &used) == NULL);
 }
 
+/* smtp_client_output_spans(): in the body, several spans per call, each
+ * in the buffer or the client, taken as given; the same octets as one
+ * span at a time; outside the body, 0 (commands and the end of the data
+ * come from smtp_client_output()). */
+static void test_output_spans(void)
+{
+    struct smtp_client c;
+    static const char body[] = "a\nb\rc\r\n.d\n.\n\n\ne";
+    struct smtp_span v[3];
+    char out[128] = "";
+    size_t used, n, i, calls = 0;
+    at_body(&c, 0);
+    CHECK_EQ(smtp_client_output_spans(&c, v, 3), 0);
+    CHECK_EQ(smtp_client_body(&c, body, sizeof body - 1, &used), SMTP_OK);
+    CHECK_EQ(used, sizeof body - 1);
+    CHECK_EQ(smtp_client_output_spans(&c, v, 0), 0);
+    while ((n = smtp_client_output_spans(&c, v, 3)) > 0) {
+        CHECK(n <= 3);
+        calls++;
+        for (i = 0; i < n; i++) {
+            CHECK(v[i].len > 0);
+            CHECK((v[i].ptr >= body && v[i].ptr + v[i].len <= body + sizeof body - 1) ||
+                  (v[i].ptr >= (const char *)&c && v[i].ptr + v[i].len <= (const char *)(&c + 1)));
+            if (strlen(out) + v[i].len < sizeof out)
+                strncat(out, v[i].ptr, v[i].len);
+        }
+    }
+    CHECK(calls >= 3 && calls <= 6);
+    CHECK(strcmp(out, "a\r\nb\r\nc\r\n..d\r\n..\r\n\r\n\r\ne") == 0);
+    CHECK(smtp_client_output(&c, &n) == NULL);
+    CHECK_EQ(smtp_client_end(&c), SMTP_OK);
+    CHECK_EQ(smtp_client_output_spans(&c, v, 3), 0);
+    CHECK(strcmp(pending(&c), "\r\n.\r\n") == 0);
+}
+
 static void test_bdat_in_place(void)
 {
     struct smtp_client c;
@@ -598,6 +633,7 @@ static const struct {
     {"body_in_place", test_body_in_place},
     {"body_lazy", test_body_lazy},
     {"bare_refuse_later", test_bare_refuse_later},
+    {"output_spans", test_output_spans},
     {"bdat_in_place", test_bdat_in_place},
     {"end_at_once", test_end_at_once},
     {"rset_before_next_mail", test_rset_before_next_mail},
