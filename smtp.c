@@ -4024,7 +4024,8 @@ SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len
             *used = r ? (size_t)(c->_next - p) : len;
             return SMTP_OK;
         }
-        (void)smtp__cstep(c);
+        if (smtp__cstep(c) < 0)
+            return SMTP_ERR_BARE;
         len = (size_t)(c->_next - p) + (c->_body == SMTP__CB_BARE); /* a bare octet: taken */
     }
     if (SMTP__CBDAT(c)) {

@@ -383,6 +383,34 @@ static void test_bare_refuse_later(void)
     CHECK(smtp_client_output(&c, &used) == NULL);
 }
 
+/* SMTP_COPT_BARE_REFUSE over BDAT: the chunk ends before the bare octet,
+ * and the next call, which starts at it, is refused with nothing queued. */
+static void test_bdat_bare_refuse(void)
+{
+    struct smtp_client c;
+    struct smtp_client_config cfg;
+    static const char body[] = "ok\r\nbad\nx";
+    size_t used, n;
+    smtp_client_config_default(&cfg);
+    cfg.options = SMTP_COPT_BARE_REFUSE;
+    smtp_client_init(&c, &cfg);
+    CHECK_EQ(feed(&c, "220 mx.example\r\n250-mx.example\r\n250 CHUNKING\r\n", NULL, 0),
+             SMTP_CEV_READY);
+    CHECK_EQ(smtp_client_mail(&c, "a@client.example", NULL), SMTP_OK);
+    feed(&c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_rcpt(&c, "b@mx.example", 0, NULL), SMTP_OK);
+    feed(&c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_data(&c), SMTP_OK);
+    CHECK_EQ(smtp_client_body(&c, body, sizeof body - 1, &used), SMTP_OK);
+    CHECK_EQ(used, 7);
+    CHECK(strcmp(pending(&c), "BDAT 7\r\n") == 0);
+    ack_all(&c);
+    feed(&c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_body(&c, body + 7, sizeof body - 8, &used), SMTP_ERR_BARE);
+    CHECK_EQ(used, 0);
+    CHECK(smtp_client_output(&c, &n) == NULL);
+}
+
 /* smtp_client_output_spans(): in the body, several spans per call, each
  * in the buffer or the client, taken as given; the same octets as one
  * span at a time; outside the body, 0 (commands and the end of the data
@@ -634,6 +662,7 @@ static const struct {
     {"body_lazy", test_body_lazy},
     {"bare_refuse_later", test_bare_refuse_later},
     {"output_spans", test_output_spans},
+    {"bdat_bare_refuse", test_bdat_bare_refuse},
     {"bdat_in_place", test_bdat_in_place},
     {"end_at_once", test_end_at_once},
     {"rset_before_next_mail", test_rset_before_next_mail},
