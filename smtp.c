@@ -3704,12 +3704,75 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     return SMTP_NEED_INPUT;
 }
 
+/* Sets the next body span (_run, _run_len; 0 when none) from the octets
+ * taken and not scanned, [_next, _end): a run of them as they are, up to
+ * a line that starts with '.', a bare CR or LF, or the end; a CR that ends
+ * them is held (SMTP__CB_CR: is an LF next?).  Over DATA smtp_client_body()
+ * takes all it is given and the rest is scanned as the output drains: a
+ * '.' line's run takes the dot and the next one starts at it again (the
+ * dot stuffed in place); a bare octet (SMTP__CB_BARE: at _next) becomes
+ * CRLF in _out before the next run or, with SMTP_COPT_BARE_REFUSE, ends
+ * the body there (_next stays at it: 1, or -1 when no octet went out);
+ * _cr keeps the first CR at or after _next, so that no octet is searched
+ * for a CR twice and a bare-LF line costs one search.  Over BDAT one run per call, up to a bare
+ * octet (its CRLF starts the next chunk). */
+static int smtp__cstep(struct smtp_client *c)
+{
+    const char *s, *j, *e = c->_end, *cr = c->_cr, *lf, *stop, *next;
+    unsigned st;
+    int data = !SMTP__CBDAT(c), refused = 0;
+    for (;;) {
+        s = j = c->_next, st = c->_body, stop = next = e;
+        if (st == SMTP__CB_BARE && data) { /* CRLF for it, and on after it */
+            if (c->_out_len > sizeof c->_out - 2)
+                return 0; /* once _out is sent (a run of bare octets) */
+            c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
+            s = j = s + 1, st = SMTP__CB_SOL;
+        }
+        while (j < e) {
+            if (st == SMTP__CB_SOL && data && *j == '.') { /* RFC 5321 4.5.2 */
+                stop = j + 1, next = j, st = SMTP__CB_MID;
+                break;
+            }
+            st = SMTP__CB_MID;
+            if (!cr || cr < j) {
+                cr = (const char *)memchr(j, '\r', (size_t)(e - j));
+                if (!cr)
+                    cr = e;
+            }
+            lf = (const char *)memchr(j, '\n', (size_t)((cr + 1 < e ? cr + 2 : e) - j));
+            if (lf && lf == cr + 1) { /* CRLF: a line ends */
+                j = lf + 1, st = SMTP__CB_SOL;
+                continue;
+            }
+            if (!lf && cr + 1 >= e) { /* no line end, or the last octet is a CR */
+                if (cr < e)
+                    stop = cr, st = SMTP__CB_CR;
+                break;
+            }
+            stop = next = lf ? lf : cr; /* a bare LF, or a CR and no LF after it */
+            if (c->cfg.options & SMTP_COPT_BARE_REFUSE) {
+                if (stop == s)
+                    return -1;
+                refused = 1;
+                break;
+            }
+            st = SMTP__CB_BARE;
+            break;
+        }
+        c->_cr = cr, c->_next = next, c->_body = (uint8_t)st;
+        c->_run = s, c->_run_len = (size_t)(stop - s);
+        if (c->_run_len || st != SMTP__CB_BARE || !data)
+            return refused;
+    }
+}
+
 /* The end of the data, once every body octet before it is out.  _body:
  * SMTP__CB_BARE when a CRLF is still owed for a held CR or LF. */
 static void smtp__cend_write(struct smtp_client *c)
 {
     if (SMTP__CBDAT(c)) {
-        size_t pl = c->_body == SMTP__CB_BARE ? 2 : 0;
+        size_t pl = c->_body >= SMTP__CB_CR ? 2 : 0; /* a CR or LF held */
         smtp__cput(c, "BDAT ", 5);
         smtp__cput_num(c, pl);
         smtp__cput(c, " LAST\r\n", 7);
@@ -3758,13 +3821,39 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
     }
     if (n && c->_out_len == 0) { /* then the body run */
         k = SMTP__MIN(n, c->_run_len);
-        c->_run = k < c->_run_len ? c->_run + k : 0;
+        c->_run += k;
         c->_run_len -= k;
     }
+    if (!c->_run_len && c->_out_len == 0 && c->_next != c->_end)
+        (void)smtp__cstep(c); /* the next run of the body */
     if ((c->_flags & SMTP__CF_ENDING) && c->_out_len == c->_out_off && !c->_run_len) {
         c->_flags &= (uint16_t)~SMTP__CF_ENDING;
         smtp__cend_write(c);
     }
+}
+
+SMTP_API size_t smtp_client_output_spans(struct smtp_client *c, struct smtp_span *v, size_t max)
+{
+    size_t k = 0;
+    /* In the body _out holds a BDAT header or the CRLFs of bare octets,
+     * written again in place: the spans taken before stay true.  As
+     * smtp_client_output_done() for all of each span, without what only
+     * happens outside the body (credentials wiped, the end written). */
+    while (k < max && c->_state == SMTP__CS_BODY) {
+        if (c->_out_len > c->_out_off) {
+            v[k].ptr = c->_out + c->_out_off, v[k].len = (size_t)(c->_out_len - c->_out_off);
+            c->_out_off = c->_out_len = 0;
+        } else if (c->_run_len) {
+            v[k].ptr = c->_run, v[k].len = c->_run_len;
+            c->_run += c->_run_len, c->_run_len = 0;
+        } else {
+            break;
+        }
+        k++;
+        if (!c->_run_len && c->_next != c->_end)
+            (void)smtp__cstep(c);
+    }
+    return k;
 }
 
 SMTP_API int smtp_client_tls_done(struct smtp_client *c)
@@ -4015,65 +4104,6 @@ SMTP_API int smtp_client_data(struct smtp_client *c)
     return SMTP_OK;
 }
 
-/* SMTP_COPT_BARE_REFUSE met a bare CR or LF at `end` (the line it is on
- * starts at j): the octets before it go out, and the scanner is then
- * inside that line unless it is empty; -1 when there are none. */
-static size_t smtp__crefuse(struct smtp_client *c, size_t i, size_t j, size_t end, size_t *took)
-{
-    if (end == i)
-        return (size_t)-1;
-    if (end > j)
-        c->_body = SMTP__CB_MID; /* else a CRLF ended the run: at a line start */
-    *took = end - i;
-    return end - i;
-}
-
-/* The body octets p[i..n) that can go out as they are: up to a bare CR or
- * LF, or (over DATA) up to a line that starts with '.'.  Sets *took to the
- * octets consumed (the run, and a CR or LF turned into CRLF next time) and
- * returns the run's length, or (size_t)-1 for a bare octet refused. */
-static size_t smtp__crun(struct smtp_client *c, const char *p, size_t i, size_t n, size_t *took)
-{
-    size_t j = i;
-    int stuff = !SMTP__CBDAT(c), refuse = (c->cfg.options & SMTP_COPT_BARE_REFUSE) != 0;
-    while (j < n) {
-        const char *lf = (const char *)memchr(p + j, '\n', n - j);
-        size_t end = lf ? (size_t)(lf - p) : n;
-        const char *cr = (const char *)memchr(p + j, '\r', end - j);
-        if (cr && (size_t)(cr - p) + 1 < end) { /* a CR with something else after it */
-            end = (size_t)(cr - p);
-            if (refuse)
-                return smtp__crefuse(c, i, j, end, took);
-            c->_body = SMTP__CB_BARE;
-            *took = end + 1 - i;
-            return end - i;
-        }
-        if (!lf) {
-            if (cr) { /* the last octet is a CR: is an LF next? */
-                c->_body = SMTP__CB_CR;
-                *took = n - i;
-                return n - 1 - i;
-            }
-            c->_body = SMTP__CB_MID;
-            *took = n - i;
-            return n - i;
-        }
-        if (!cr) { /* a bare LF */
-            if (refuse)
-                return smtp__crefuse(c, i, j, end, took);
-            c->_body = SMTP__CB_BARE;
-            *took = end + 1 - i;
-            return end - i;
-        }
-        j = end + 1; /* a CRLF: a line ends */
-        c->_body = SMTP__CB_SOL;
-        if (stuff && j < n && p[j] == '.')
-            break; /* the next call stuffs it */
-    }
-    *took = j - i;
-    return j - i;
-}
-
 /* What a CR or LF held from the last call becomes (2 octets of CRLF, or 0),
  * with the next octet p[0..n) in view; *skip: the octets of p it took. */
 static int smtp__cheld(struct smtp_client *c, const char *p, size_t n, size_t *skip)
@@ -4084,7 +4114,7 @@ static int smtp__cheld(struct smtp_client *c, const char *p, size_t n, size_t *s
     else if (c->_body == SMTP__CB_CR && (c->cfg.options & SMTP_COPT_BARE_REFUSE))
         return -1;
     else if (c->_body != SMTP__CB_CR && c->_body != SMTP__CB_BARE)
-        return 0;
+        return c->_next != c->_end ? -1 : 0; /* SMTP_COPT_BARE_REFUSE stopped the body */
     c->_body = SMTP__CB_SOL;
     return 2;
 }
@@ -4102,58 +4132,63 @@ static int smtp__cbody_ok(const struct smtp_client *c)
 SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used)
 {
     const char *p = (const char *)buf;
-    size_t i = 0, run, took = 0;
-    int r = smtp__cbody_ok(c), held = 0, dot = 0; /* held: the CRLF octets (0, 2) */
+    size_t i = 0;
+    int r = smtp__cbody_ok(c), held = 0; /* held: the CRLF octets (0, 2) */
     *used = 0;
     if (r != SMTP_OK || len == 0)
         return r;
+    c->_out_off = c->_out_len = 0; /* nothing is pending (smtp__cbody_ok) */
     if (SMTP__HAS_CHUNKING && (c->_flags & SMTP__CF_BINARY)) {
-        run = took = len;
+        c->_run = p, c->_run_len = len;
     } else {
         if ((held = smtp__cheld(c, p, len, &i)) < 0)
             return SMTP_ERR_BARE;
-        /* dot-stuffing (RFC 5321 4.5.2) */
-        dot = c->_body == SMTP__CB_SOL && i < len && p[i] == '.' && !SMTP__CBDAT(c);
-        if (i < len) {
-            run = smtp__crun(c, p, i, len, &took);
-            if (run == (size_t)-1)
+        c->_next = p + i, c->_end = p + len, c->_cr = 0;
+        if (!SMTP__CBDAT(c)) { /* all of it, scanned as it goes out (smtp__cstep()) */
+            smtp__cput(c, "\r\n", (size_t)held);
+            if ((r = smtp__cstep(c)) < 0) {
+                c->_out_len = 0;
                 return SMTP_ERR_BARE;
-        } else {
-            run = 0;
+            }
+            *used = r ? (size_t)(c->_next - p) : len;
+            return SMTP_OK;
         }
+        if (smtp__cstep(c) < 0)
+            return SMTP_ERR_BARE;
+        len = (size_t)(c->_next - p) + (c->_body == SMTP__CB_BARE); /* a bare octet: taken */
     }
-    c->_out_off = c->_out_len = 0; /* nothing is pending (smtp__cbody_ok) */
     if (SMTP__CBDAT(c)) {
         smtp__cput(c, "BDAT ", 5);
-        smtp__cput_num(c, (uint64_t)held + run);
+        smtp__cput_num(c, (uint64_t)held + c->_run_len);
         smtp__cput(c, "\r\n", 2);
+        smtp__cput(c, "\r\n", (size_t)held);
         smtp__cpush(c, SMTP__K_BDAT);
     }
-    if (held) /* at most 2 + 1 octets after a BDAT header: _out has room */
-        c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
-    if (dot)
-        c->_out[c->_out_len++] = '.';
-    c->_run = run ? p + i : 0;
-    c->_run_len = run;
-    *used = i + took;
+    c->_next = c->_end = p + len; /* nothing more to scan */
+    *used = len;
     return SMTP_OK;
 }
 
 SMTP_API int smtp_client_end(struct smtp_client *c)
 {
     size_t skip;
-    int h, r = c->_state != SMTP__CS_BODY ? smtp__cbody_ok(c)
+    int h, pending = c->_out_len > c->_out_off || c->_run_len,
+           r = c->_state != SMTP__CS_BODY ? smtp__cbody_ok(c)
                : SMTP__CBDAT(c)           ? smtp__cfree(c)
-                                          : SMTP_OK;
+               : pending && (c->cfg.options & SMTP_COPT_BARE_REFUSE)
+                   ? SMTP_ERR_BUSY /* the octets still to go may hold a bare one */
+                   : SMTP_OK;
     if (r != SMTP_OK)
         return r;
-    h = (SMTP__HAS_CHUNKING && (c->_flags & SMTP__CF_BINARY)) ? 0 : smtp__cheld(c, "", 0, &skip);
+    h = (pending || (SMTP__HAS_CHUNKING && (c->_flags & SMTP__CF_BINARY)))
+            ? 0
+            : smtp__cheld(c, "", 0, &skip);
     if (h < 0)
         return SMTP_ERR_BARE;
-    c->_state = SMTP__CS_END;
     if (h)
         c->_body = SMTP__CB_BARE;
-    if (c->_out_len > c->_out_off || c->_run_len)
+    c->_state = SMTP__CS_END;
+    if (pending)
         c->_flags |= SMTP__CF_ENDING; /* after the body octets still queued */
     else
         smtp__cend_write(c);

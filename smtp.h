@@ -736,7 +736,10 @@ SMTP_API const char *smtp_err_desc(int err);
  *  C3. Body.  smtp_client_body(c, buf, len, &used) takes the first `used`
  *      octets; pass the rest again (as rule 2).  Plain runs of the body are
  *      not copied: smtp_client_output() may point into buf, so the octets
- *      taken MUST stay unchanged until the output is acknowledged.
+ *      taken MUST stay unchanged until the output is acknowledged.  Over
+ *      DATA it takes all of buf at once (or up to a bare CR or LF it
+ *      refuses) and finds the lines as the output drains: one call, many
+ *      output spans.
  *  C4. Strings.  Addresses and parameters you pass are NUL-terminated and
  *      are copied into the output at once; credentials given to
  *      smtp_client_auth() MUST stay valid until SMTP_CEV_AUTH (they are
@@ -838,10 +841,13 @@ enum smtp_client_option {
     /* Never use BDAT, even when the server offers CHUNKING (BINARYMIME then
      * cannot be sent). */
     SMTP_COPT_NO_CHUNKING = 1u << 2,
-    /* A bare CR or LF in the body makes smtp_client_body() fail with
-     * SMTP_ERR_BARE (then smtp_client_abort()).  Off: each becomes CRLF
-     * (RFC 5321 2.3.8), so the server and everything after it see the same
-     * lines; a dot after it is stuffed like any line's first dot. */
+    /* A bare CR or LF in the body: the octets before it are sent, none
+     * after it, and the next smtp_client_body() or smtp_client_end() fails
+     * with SMTP_ERR_BARE (then smtp_client_abort()).  smtp_client_end()
+     * waits (SMTP_ERR_BUSY) until the body's output is sent: the body is
+     * checked as it goes out (C3).  Off: each becomes CRLF (RFC 5321
+     * 2.3.8), so the server and everything after it see the same lines; a
+     * dot after it is stuffed like any line's first dot. */
     SMTP_COPT_BARE_REFUSE = 1u << 3
 };
 
@@ -965,6 +971,8 @@ struct smtp_client {
     uint16_t _rcpt_ok;              /* recipients accepted */
     const char *_run;               /* body octets to send in place (C3) */
     size_t _run_len;
+    const char *_next, *_end; /* body octets taken, not scanned yet */
+    const char *_cr;          /* the first CR in them (_end: none) */
     struct smtp_client_config cfg;
     struct smtp_caps caps;
 #ifndef SMTP_NO_AUTH
@@ -999,6 +1007,19 @@ SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len
 
 /* Acknowledges n octets (at most what smtp_client_output() reported). */
 SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n);
+
+/* For a writev()-style send of a message body: takes up to max spans of
+ * output at once into v[0..n), n returned, in the order smtp_client_output()
+ * would give them, each acknowledged as it is taken (as
+ * smtp_client_output_done() of its length).  Over DATA that is the runs of
+ * many lines and the CRLFs and dots between them.  Only inside the body
+ * (after the 354, or the first smtp_client_body() over BDAT, until
+ * smtp_client_end()); elsewhere, or with nothing to send, 0: the commands
+ * and the end of the data come from smtp_client_output().  Each span
+ * points into the client or into body octets taken (C3): send them all,
+ * in order, before the next call on c, and keep those octets unchanged
+ * until then.  v MUST hold max spans. */
+SMTP_API size_t smtp_client_output_spans(struct smtp_client *c, struct smtp_span *v, size_t max);
 
 /* After SMTP_CEV_TLS (or never, for SMTP_TLS_IMPLICIT): the handshake
  * succeeded.  Whatever the server sent after its 220 in plaintext has been
@@ -1053,13 +1074,14 @@ SMTP_API int smtp_client_rcpt(struct smtp_client *c, const char *to, unsigned no
 SMTP_API int smtp_client_data(struct smtp_client *c);
 
 /* Sends body octets (C3): dot-stuffed, with CRLF line ends, or in BDAT
- * chunks.  Returns SMTP_OK with *used set, SMTP_ERR_BUSY (output pending,
- * or 354 not here yet), SMTP_ERR_STATE (no body expected: DATA refused),
- * or SMTP_ERR_BARE. */
+ * chunks (one per call, up to a bare CR or LF).  Returns SMTP_OK with *used
+ * set, SMTP_ERR_BUSY (output pending, or 354 not here yet), SMTP_ERR_STATE
+ * (no body expected: DATA refused), or SMTP_ERR_BARE. */
 SMTP_API int smtp_client_body(struct smtp_client *c, const void *buf, size_t len, size_t *used);
 
 /* Ends the body: CRLF.CRLF (a CRLF first if the body did not end with
- * one), or the last BDAT.  SMTP_CEV_SENT brings the verdict. */
+ * one), or the last BDAT, once the body's output is sent.  SMTP_CEV_SENT
+ * brings the verdict.  SMTP_ERR_BARE as SMTP_COPT_BARE_REFUSE says. */
 SMTP_API int smtp_client_end(struct smtp_client *c);
 
 /* RSET: abandons the transaction (before the body). */

@@ -8,8 +8,9 @@
  * recipients it is told to refuse.  The bytes go through two in-memory
  * pipes.  Every split is chosen by b2b_pick(): how much of each side's
  * output is acknowledged per call (partial smtp_output_done() and
- * smtp_client_output_done()), how much of the pipe each side is fed, and
- * the size of each smtp_client_body() chunk.
+ * smtp_client_output_done(); every other whole one in the body by
+ * smtp_client_output_spans(), 1 to 5 spans), how much of the pipe each
+ * side is fed, and the size of each smtp_client_body() chunk.
  *
  * The oracle, written from RFC 5321 4.5.2 / 2.3.8 and RFC 3030, not from
  * smtp.c: what the receiver hands out as EV_BODY for a message equals
@@ -108,6 +109,7 @@ struct b2b {
     size_t pos;      /* body octets handed in */
     int binary;      /* this message goes BODY=BINARYMIME */
     int c_closed;
+    unsigned spans;  /* every other whole acknowledgment: by smtp_client_output_spans() */
     /* the receiver application */
     size_t smail;    /* EV_MAILs seen: the message the receiver is on, +1 */
     unsigned srcpt;  /* EV_RCPTs of this transaction */
@@ -540,6 +542,18 @@ static int b2b_client_out(struct b2b *b)
     }
     B2B_CHECK(o != NULL, "smtp_client_output(): a length but no pointer");
     k = b2b_pick(b, 0, len);
+    if (k == len && (++b->spans & 1u)) { /* in the body, a writev() of 1 to 5 spans */
+        struct smtp_span v[5];
+        size_t n = smtp_client_output_spans(&b->c, v, 1 + (len + b->spans / 2) % 5), i;
+        B2B_CHECK(n == 0 || (v[0].ptr == o && v[0].len == len),
+                  "smtp_client_output_spans(): not the output's first span");
+        for (i = 0; i < n; i++) {
+            B2B_CHECK(v[i].ptr != NULL && v[i].len > 0, "smtp_client_output_spans(): empty span");
+            B2B_CHECK(b2b_put(&b->c2s, v[i].ptr, v[i].len), "out of memory");
+        }
+        if (n)
+            return 1;
+    }
     B2B_CHECK(b2b_put(&b->c2s, o, k), "out of memory");
     smtp_client_output_done(&b->c, k);
     return 1;

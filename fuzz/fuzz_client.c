@@ -7,7 +7,8 @@
  *           bit4 NO_CHUNKING, bit5 BARE_REFUSE, bits6-7 max_reply_lines
  *           (the default, 1, 3, 255);
  *   byte 1: bits0-2 feed sizes (all, 1, 2, 3, 7, 17, 64, 600), bits3-5
- *           output acknowledgement sizes (all, 1, 2, 5, 64, 100, 511, 513),
+ *           output acknowledgement sizes (all, 1, 2, 5, 64, 100, 511, 513;
+ *           "all" in a body by smtp_client_output_spans(), 4 spans),
  *           bits6-7 our hostname (the default, a name, an address
  *           literal, 255 octets);
  *   bytes 2-3: the seed of the application, which calls the API from a
@@ -592,6 +593,22 @@ static void ack(struct run *r)
     }
     CHECK(o != NULL, "smtp_client_output(): a length but no pointer");
     CHECK(len <= SMTP_CLIENT_OUT_MAX || len <= r->last_body, "more output than SMTP_CLIENT_OUT_MAX");
+    if (r->ack_mode == 0) { /* whole: in the body, a writev() of up to 4 spans */
+        struct smtp_span v[4];
+        size_t n = smtp_client_output_spans(&r->c, v, 4), j;
+        CHECK(n == 0 || (v[0].ptr == o && v[0].len == len), "output_spans: not the first span");
+        for (j = 0; j < n; j++) {
+            CHECK(v[j].ptr != NULL && v[j].len > 0, "output_spans: an empty span");
+            dump("  sent", v[j].ptr, v[j].len);
+            for (i = 0; i < v[j].len; i++)
+                wire(r, (uint8_t)v[j].ptr[i]);
+            r->acked += v[j].len;
+        }
+        if (n) {
+            look(r);
+            return;
+        }
+    }
     k = sizes[r->ack_mode];
     if (k == 0 || k > len)
         k = len;

@@ -6,7 +6,8 @@
  * actions), and the command bytes, events and call results we expect.
  * Every transcript runs in several modes: whole (each stretch of server
  * input in one call), bytes (one octet per call), random (seeded chunks,
- * and body actions cut into random pieces), slow (output acknowledged a
+ * body actions cut into random pieces, and the body's output taken now
+ * and then by smtp_client_output_spans()), slow (output acknowledged a
  * few octets at a time), hop (random chunks, and the client moved by
  * memcpy after every call, the old copy poisoned: rule 1) and splits
  * (every two-part split of the server input; 200 of them for long
@@ -409,7 +410,25 @@ static void drain(struct run *r, int all)
     const char *cb = (const char *)r->c, *ce = cb + sizeof *r->c;
     for (;;) {
         size_t len = 12345, n;
-        const char *o = smtp_client_output(r->c, &len);
+        const char *o;
+        if (r->mode == M_RANDOM && rnd(r) % 2) { /* in the body, a writev() of 1 to 5 spans */
+            struct smtp_span v[5];
+            size_t k = smtp_client_output_spans(r->c, v, 1 + (size_t)(rnd(r) % 5)), i;
+            for (i = 0; i < k; i++) {
+                if (!v[i].ptr || !v[i].len)
+                    fail(r, "smtp_client_output_spans() gave an empty span");
+                else if (!(v[i].ptr >= cb && v[i].ptr + v[i].len <= ce) &&
+                         !(r->body && v[i].ptr >= r->body &&
+                           v[i].ptr + v[i].len <= r->body + r->body_len))
+                    fail(r, "a span of %zu octets neither in the client nor in the body given",
+                         v[i].len);
+                else
+                    buf_add(&log_add(r, K_C)->text, v[i].ptr, v[i].len);
+            }
+            if (k)
+                continue;
+        }
+        o = smtp_client_output(r->c, &len);
         if (!o || !len) {
             if (o || len)
                 fail(r, "smtp_client_output() gave %p and length %zu", (const void *)o, len);

@@ -294,6 +294,158 @@ static void test_body_in_place(void)
     CHECK(strcmp(pending(&c), "\r\n.\r\n") == 0);
 }
 
+/* A client in the body of a message over DATA, lock-step, with options. */
+static void at_body(struct smtp_client *c, uint32_t options)
+{
+    struct smtp_client_config cfg;
+    smtp_client_config_default(&cfg);
+    cfg.options = options;
+    smtp_client_init(c, &cfg);
+    CHECK_EQ(feed(c, "220 mx.example\r\n250 mx.example\r\n", NULL, 0), SMTP_CEV_READY);
+    CHECK_EQ(smtp_client_mail(c, "a@client.example", NULL), SMTP_OK);
+    feed(c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_rcpt(c, "b@mx.example", 0, NULL), SMTP_OK);
+    feed(c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_data(c), SMTP_OK);
+    CHECK_EQ(feed(c, "354 go\r\n", NULL, 0), SMTP_CEV_DATA);
+}
+
+/* Sends what c has, appending it to out (cap octets); each span must be
+ * inside buf[0..len) or inside the client.  Returns the spans sent. */
+static int drain_into(struct smtp_client *c, const char *buf, size_t len, char *out, size_t cap)
+{
+    const char *o;
+    size_t n;
+    int spans = 0;
+    while ((o = smtp_client_output(c, &n)) != NULL) {
+        size_t k = strlen(out);
+        CHECK(n > 0);
+        CHECK((o >= buf && o + n <= buf + len) ||
+              (o >= (const char *)c && o + n <= (const char *)c + sizeof *c));
+        if (k + n < cap) {
+            memcpy(out + k, o, n);
+            out[k + n] = 0;
+        }
+        smtp_client_output_done(c, n);
+        spans++;
+    }
+    return spans;
+}
+
+/* C3 over DATA: one call takes the whole buffer; the lines come out as
+ * runs in place (a dot line's dot twice from the buffer) and CRLFs for
+ * the bare octets from the client, found as the output drains, and the
+ * client may be copied between any two of them (rule 1). */
+static void test_body_lazy(void)
+{
+    struct smtp_client c, c2;
+    static const char body[] = "a\nb\nc\r\n.d\ne\rf\r\n\n";
+    char out[128] = "";
+    size_t used, n;
+    const char *o;
+    at_body(&c, 0);
+    CHECK_EQ(smtp_client_body(&c, body, sizeof body - 1, &used), SMTP_OK);
+    CHECK_EQ(used, sizeof body - 1);
+    CHECK_EQ(smtp_client_body(&c, "x", 1, &used), SMTP_ERR_BUSY);
+    o = smtp_client_output(&c, &n);
+    CHECK(o == body && n == 1);
+    smtp_client_output_done(&c, 1);
+    c2 = c; /* no pointer into itself */
+    memset(&c, 0x5a, sizeof c);
+    strcpy(out, "a");
+    CHECK(drain_into(&c2, body, sizeof body - 1, out, sizeof out) >= 8);
+    CHECK(strcmp(out, "a\r\nb\r\nc\r\n..d\r\ne\r\nf\r\n\r\n") == 0);
+    CHECK_EQ(smtp_client_end(&c2), SMTP_OK);
+    CHECK(strcmp(pending(&c2), ".\r\n") == 0);
+}
+
+/* SMTP_COPT_BARE_REFUSE with the bare LF past a '.' line, all in one
+ * call: what comes before it goes out, nothing after, and the end is
+ * refused; the end waits while body octets are still to go. */
+static void test_bare_refuse_later(void)
+{
+    struct smtp_client c;
+    static const char body[] = "a\r\n.b\r\nc\nd";
+    char out[64] = "";
+    size_t used;
+    at_body(&c, SMTP_COPT_BARE_REFUSE);
+    CHECK_EQ(smtp_client_body(&c, "abc\r\n", 5, &used), SMTP_OK);
+    CHECK_EQ(smtp_client_end(&c), SMTP_ERR_BUSY);
+    drain_into(&c, "abc\r\n", 5, out, sizeof out);
+    CHECK_EQ(smtp_client_body(&c, body, sizeof body - 1, &used), SMTP_OK);
+    CHECK_EQ(used, sizeof body - 1);
+    CHECK_EQ(smtp_client_end(&c), SMTP_ERR_BUSY);
+    drain_into(&c, body, sizeof body - 1, out, sizeof out);
+    CHECK(strcmp(out, "abc\r\na\r\n..b\r\nc") == 0);
+    CHECK_EQ(smtp_client_end(&c), SMTP_ERR_BARE);
+    CHECK_EQ(smtp_client_body(&c, "x\r\n", 3, &used), SMTP_ERR_BARE);
+    CHECK_EQ(used, 0);
+    CHECK(smtp_client_output(&c, &used) == NULL);
+}
+
+/* SMTP_COPT_BARE_REFUSE over BDAT: the chunk ends before the bare octet,
+ * and the next call, which starts at it, is refused with nothing queued. */
+static void test_bdat_bare_refuse(void)
+{
+    struct smtp_client c;
+    struct smtp_client_config cfg;
+    static const char body[] = "ok\r\nbad\nx";
+    size_t used, n;
+    smtp_client_config_default(&cfg);
+    cfg.options = SMTP_COPT_BARE_REFUSE;
+    smtp_client_init(&c, &cfg);
+    CHECK_EQ(feed(&c, "220 mx.example\r\n250-mx.example\r\n250 CHUNKING\r\n", NULL, 0),
+             SMTP_CEV_READY);
+    CHECK_EQ(smtp_client_mail(&c, "a@client.example", NULL), SMTP_OK);
+    feed(&c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_rcpt(&c, "b@mx.example", 0, NULL), SMTP_OK);
+    feed(&c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_data(&c), SMTP_OK);
+    CHECK_EQ(smtp_client_body(&c, body, sizeof body - 1, &used), SMTP_OK);
+    CHECK_EQ(used, 7);
+    CHECK(strcmp(pending(&c), "BDAT 7\r\n") == 0);
+    ack_all(&c);
+    feed(&c, "250 OK\r\n", NULL, 0);
+    CHECK_EQ(smtp_client_body(&c, body + 7, sizeof body - 8, &used), SMTP_ERR_BARE);
+    CHECK_EQ(used, 0);
+    CHECK(smtp_client_output(&c, &n) == NULL);
+}
+
+/* smtp_client_output_spans(): in the body, several spans per call, each
+ * in the buffer or the client, taken as given; the same octets as one
+ * span at a time; outside the body, 0 (commands and the end of the data
+ * come from smtp_client_output()). */
+static void test_output_spans(void)
+{
+    struct smtp_client c;
+    static const char body[] = "a\nb\rc\r\n.d\n.\n\n\ne";
+    struct smtp_span v[3];
+    char out[128] = "";
+    size_t used, n, i, calls = 0;
+    at_body(&c, 0);
+    CHECK_EQ(smtp_client_output_spans(&c, v, 3), 0);
+    CHECK_EQ(smtp_client_body(&c, body, sizeof body - 1, &used), SMTP_OK);
+    CHECK_EQ(used, sizeof body - 1);
+    CHECK_EQ(smtp_client_output_spans(&c, v, 0), 0);
+    while ((n = smtp_client_output_spans(&c, v, 3)) > 0) {
+        CHECK(n <= 3);
+        calls++;
+        for (i = 0; i < n; i++) {
+            CHECK(v[i].len > 0);
+            CHECK((v[i].ptr >= body && v[i].ptr + v[i].len <= body + sizeof body - 1) ||
+                  (v[i].ptr >= (const char *)&c && v[i].ptr + v[i].len <= (const char *)(&c + 1)));
+            if (strlen(out) + v[i].len < sizeof out)
+                strncat(out, v[i].ptr, v[i].len);
+        }
+    }
+    CHECK(calls >= 3 && calls <= 6);
+    CHECK(strcmp(out, "a\r\nb\r\nc\r\n..d\r\n..\r\n\r\n\r\ne") == 0);
+    CHECK(smtp_client_output(&c, &n) == NULL);
+    CHECK_EQ(smtp_client_end(&c), SMTP_OK);
+    CHECK_EQ(smtp_client_output_spans(&c, v, 3), 0);
+    CHECK(strcmp(pending(&c), "\r\n.\r\n") == 0);
+}
+
 static void test_bdat_in_place(void)
 {
     struct smtp_client c;
@@ -507,6 +659,10 @@ static const struct {
     {"secret_wiped_pumped", test_secret_wiped_pumped},
     {"abort_wipes", test_abort_wipes},
     {"body_in_place", test_body_in_place},
+    {"body_lazy", test_body_lazy},
+    {"bare_refuse_later", test_bare_refuse_later},
+    {"output_spans", test_output_spans},
+    {"bdat_bare_refuse", test_bdat_bare_refuse},
     {"bdat_in_place", test_bdat_in_place},
     {"end_at_once", test_end_at_once},
     {"rset_before_next_mail", test_rset_before_next_mail},
