@@ -2892,12 +2892,18 @@ static int smtp__ccode_ok(unsigned kind, unsigned code, int more)
 
 /* ------------------------------------------------------------ the writer */
 
-/* Room for n more octets in _out, moving what is pending to the front. */
+/* Room for n more octets in _out, moving what is pending to the front.
+ * Octet by octet, each index checked against its own end (k < _out_len
+ * and i < the size; the second always holds, as i <= k): Eva proves that,
+ * where it cannot relate _out_off to _out_len after a partial
+ * smtp_client_output_done() (proof/README.md). */
 static int smtp__croom(struct smtp_client *c, size_t n)
 {
     if (c->_out_off) {
-        memmove(c->_out, c->_out + c->_out_off, (size_t)(c->_out_len - c->_out_off));
-        c->_out_len = (uint16_t)(c->_out_len - c->_out_off);
+        size_t i = 0, k = c->_out_off;
+        while (k < c->_out_len && i < sizeof c->_out)
+            c->_out[i++] = c->_out[k++];
+        c->_out_len = (uint16_t)i;
         c->_out_off = 0;
     }
     return n <= sizeof c->_out - c->_out_len;
