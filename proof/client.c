@@ -12,9 +12,10 @@
  *
  * With -DGREETED the session first gets a known 220 greeting and a known
  * EHLO reply (each keyword line there or not, the driver picks), all of
- * the output is sent, and the rounds start from there: that reaches AUTH,
- * the MAIL/RCPT parameters and ATRN with the server's keywords (longer
- * replies than the unknown octets the rounds feed).
+ * the output is sent, and the rounds start from there: that reaches the
+ * MAIL/RCPT parameters, BDAT and ATRN (and AUTH, with -DAUTH_CALL) with
+ * the server's keywords, which need longer replies than the unknown
+ * octets the rounds feed.  Not in make prove yet (proof/README.md).
  */
 #include "any.h"
 #include <string.h>
