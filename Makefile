@@ -370,10 +370,13 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   helpers-tiny:proof/helpers.c:-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
                   helpers-terse:proof/helpers.c:-DSMTP_TERSE \
                   helpers-small:proof/helpers.c:-DSMTP_SMALL=1 \
-                  session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1
+                  session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1 \
+                  client:proof/client.c client-no-ext:proof/client.c:$(PROVE_NO_EXT),-DSMTP_NO_SERVER \
+                  cmd-mail:proof/command.c:-DVERB=0,-DARG_LEN=4 \
+                  cmd-bdat:proof/command.c:-DVERB=11,-DARG_LEN=3,-DPRE=2,-DCONFIG=2
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
                   session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \
-                  client:proof/client.c
+                  client-auth:proof/client.c:-DAUTH_CALL
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
 .PHONY: prove prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)

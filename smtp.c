@@ -692,15 +692,19 @@ static int smtp__hexval(int c)
  * 32-bit arithmetic: a 64-bit division would link the C library's
  * (__aeabi_uldivmod, ~750 octets of Cortex-M flash).  The digits come
  * last first and are turned round in place: no buffer on the stack, which
- * the reply writer is on the deepest path of. */
+ * the reply writer is on the deepest path of.  For Eva, each count of
+ * digits (at most 20) is its own state, so that o[0..n) is seen written
+ * and n bounded (proof/README.md). */
 static size_t smtp__put_num(char *o, uint64_t v)
 {
     size_t n = 0, i;
+    //@ loop unroll 20;
     do {
         uint32_t hi = (uint32_t)(v >> 32), mid, lo;
         mid = (hi % 10) << 16 | (uint32_t)v >> 16; /* < 10 << 16: mid / 10 < 1 << 16 */
         lo = (mid % 10) << 16 | ((uint32_t)v & 0xffffu);
         o[n++] = (char)('0' + lo % 10);
+        //@ split n;
         v = (uint64_t)(hi / 10) << 32 | (mid / 10) << 16 | lo / 10;
     } while (v != 0);
     for (i = 0; i < n / 2; i++) {
@@ -895,11 +899,13 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
         e &= ~(uint32_t)SMTP_EXT_STARTTLS; /* RFC 3207 4.2 */
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         e &= ~(uint32_t)SMTP_EXT_AUTH; /* not usable yet: don't offer it */
+    //@ loop unroll 12;
     for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1)
         if (e & bit)
             keep += 6 + strlen(kw) + (bit == SMTP_EXT_SIZE ? 21 : 5);
     sep = s->_out_len + 3u; /* the first line's '-': it always fits */
     smtp__line(s, 250, 0, text, nl ? (size_t)(nl - text) : tl, keep, SMTP__W_HOST | SMTP__W_MORE);
+    //@ loop unroll 12;
     for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1) {
         char *o = s->_out + s->_out_len;
         size_t n = strlen(kw);
@@ -1919,6 +1925,7 @@ static unsigned smtp__verb(const struct smtp_session *s, const char *l, size_t n
     unsigned v;
     size_t i, vl;
     char c = (char)(l[0] & ~0x20); /* l[0] is in _line even when n is 0 */
+    //@ loop unroll 20;
     for (v = 0; v < SMTP__V_COUNT; v++) {
         const char *name = smtp__verbs[v].name;
         vl = smtp__verbs[v].len;
@@ -2089,6 +2096,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         while (n && smtp__is_blank(s, l[n - 1]))
             n--;
     v = smtp__verb(s, l, n);
+    //@ split v;
     vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
     a = l + smtp__skip_blanks(s, l, vl, n);
     an = n - (size_t)(a - l);
@@ -3021,12 +3029,18 @@ static int smtp__ccode_ok(unsigned kind, unsigned code, int more)
 
 /* ------------------------------------------------------------ the writer */
 
-/* Room for n more octets in _out, moving what is pending to the front. */
+/* Room for n more octets in _out, moving what is pending to the front.
+ * Octet by octet, each index checked against its own end (k < _out_len
+ * and i < the size; the second always holds, as i <= k): Eva proves that,
+ * where it cannot relate _out_off to _out_len after a partial
+ * smtp_client_output_done() (proof/README.md). */
 static int smtp__croom(struct smtp_client *c, size_t n)
 {
     if (c->_out_off) {
-        memmove(c->_out, c->_out + c->_out_off, (size_t)(c->_out_len - c->_out_off));
-        c->_out_len = (uint16_t)(c->_out_len - c->_out_off);
+        size_t i = 0, k = c->_out_off;
+        while (k < c->_out_len && i < sizeof c->_out)
+            c->_out[i++] = c->_out[k++];
+        c->_out_len = (uint16_t)i;
         c->_out_off = 0;
     }
     return n <= sizeof c->_out - c->_out_len;
@@ -3125,7 +3139,10 @@ static int smtp__cput_xtext(struct smtp_client *c, const char *v)
 static void smtp__cput_num(struct smtp_client *c, uint64_t v)
 {
     char d[20];
-    smtp__cput(c, d, smtp__put_num(d, v));
+    size_t n = smtp__put_num(d, v);
+    /* one state per length: Eva then sees d[0..n) written (proof/README.md) */
+    //@ split n;
+    smtp__cput(c, d, n);
 }
 
 /* "<addr>".  The check keeps the command line whole (smtp.h): octets
@@ -3996,6 +4013,8 @@ SMTP_API int smtp_client_mail(struct smtp_client *c, const char *from,
         smtp__cput(c, " SIZE=", 6);
         smtp__cput_num(c, opts->size);
     }
+    /* Eva: one state per BODY= text, so that each is read with its length */
+    //@ split opts->body;
     if (opts->body && (ext & SMTP_EXT_8BITMIME))
         smtp__cput(c, body[opts->body], (size_t)-1);
     if (SMTP__HAS_UTF8 && opts->smtputf8)
