@@ -911,6 +911,8 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
         size_t n = strlen(kw);
         if (!(e & bit))
             continue;
+        if (s->_out_len > SMTP_REPLY_MAX - 32)
+            break; /* never (their room was kept), but Eva cannot relate the two */
         o[0] = '2', o[1] = '5', o[2] = '0', o[3] = '-'; /* the code of the reply's first line */
         memcpy(o + 4, kw, n + 1);                       /* its NUL too, overwritten below */
         n += 4;
@@ -925,7 +927,8 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
         sep = s->_out_len + 3u;
         s->_out_len = (uint16_t)(s->_out_len + n);
     }
-    s->_out[sep] = ' ';
+    if (sep < sizeof s->_out) /* always: as above */
+        s->_out[sep] = ' ';
 }
 
 #endif /* SMTP_NO_SERVER */
@@ -2279,9 +2282,10 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     }
     /* Eva: unrolled past the last row, so the search is followed to its row */
     //@ loop unroll 64;
-    while (smtp__defaults[k].code != SMTP__C8(code) ||
-           (smtp__defaults[k].ev && smtp__defaults[k].ev != ev))
-        k++; /* every allowed code has a row: smtp_reply() checked it */
+    while (k + 1 < sizeof smtp__defaults / sizeof smtp__defaults[0] &&
+           (smtp__defaults[k].code != SMTP__C8(code) ||
+            (smtp__defaults[k].ev && smtp__defaults[k].ev != ev)))
+        k++; /* every allowed code has a row (smtp_reply() checked it): the bound is for Eva */
     row = &smtp__defaults[k];
     if (!e && (e = smtp__enh_parse(enh, code)) == 0)
         e = smtp__e32(code, row->enh);
