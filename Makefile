@@ -373,7 +373,14 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1 \
                   client:proof/client.c client-no-ext:proof/client.c:$(PROVE_NO_EXT),-DSMTP_NO_SERVER \
                   cmd-mail:proof/command.c:-DVERB=0,-DARG_LEN=4 \
-                  cmd-bdat:proof/command.c:-DVERB=11,-DARG_LEN=3,-DPRE=2,-DCONFIG=2
+                  cmd-bdat:proof/command.c:-DVERB=11,-DARG_LEN=3,-DPRE=2,-DCONFIG=2 \
+                  cmd-rcpt:proof/command.c:-DVERB=1,-DARG_LEN=2,-DPRE=1 \
+                  cmd-ehlo:proof/command.c:-DVERB=2,-DARG_LEN=4 cmd-helo:proof/command.c:-DVERB=3,-DARG_LEN=4 \
+                  cmd-data:proof/command.c:-DVERB=4,-DARG_LEN=3,-DPRE=2 cmd-rset:proof/command.c:-DVERB=5,-DARG_LEN=3 \
+                  cmd-noop:proof/command.c:-DVERB=6,-DARG_LEN=4 cmd-quit:proof/command.c:-DVERB=7,-DARG_LEN=3 \
+                  cmd-vrfy:proof/command.c:-DVERB=8,-DARG_LEN=3 cmd-expn:proof/command.c:-DVERB=9,-DARG_LEN=3 \
+                  cmd-help:proof/command.c:-DVERB=10,-DARG_LEN=3 cmd-any:proof/command.c:-DVERB=16,-DARG_LEN=4 \
+                  cmd-starttls:proof/command.c:-DVERB=13,-DARG_LEN=3,-DCONFIG=2
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
                   session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \
                   client-auth:proof/client.c:-DAUTH_CALL
