@@ -1155,21 +1155,29 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
  * and within every limit: SMTP_OK with *out filled as smtp__parse_path()
  * fills it, or 1 for anything else (smtp__parse_path() then decides).
  * Atoms are runs of atext, labels runs of letters, digits and '-' that
- * neither start nor end with '-': one table load and test per octet, the
- * dots, the '@' and the length limits looked at where a run ends.  The
- * closing '>' is in neither class, so every run stops at it. */
+ * neither start nor end with '-': one table load and test per octet, two
+ * octets a step within the path's bound, the dots, the '@' and the length
+ * limits looked at where a run ends. */
 static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
 {
-    size_t i = 1, st, at;
+    size_t i = 1, st, at, last;
     unsigned c;
     if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
         return 1;
-    for (;;) { /* atoms, up to the '@' */
-        st = i;
-        while (SMTP__IS(p[i], SMTP__C_ATEXT))
+    last = n - 1; /* p[i + 1] is in the path while i < last */
+    for (;;) {    /* atoms, up to the '@' */
+        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_ATEXT); i += 2)
+            if (!SMTP__IS(p[i + 1], SMTP__C_ATEXT)) {
+                i++;
+                goto atom_end;
+            }
+        if (i < n && SMTP__IS(p[i], SMTP__C_ATEXT))
             i++;
+    atom_end: /* i <= n, which Eva cannot tell from the steps of two */
+        if (i == st || i >= n)
+            return 1;
         c = (unsigned char)p[i++];
-        if (i == st + 1 || (c != '.' && c != '@'))
+        if (c != '.' && c != '@')
             return 1;
         if (c == '@')
             break;
@@ -1178,12 +1186,17 @@ static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
     if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP_DOMAIN_MAX)
         return 1;
     for (;;) { /* labels, up to the '>' */
-        st = i;
-        while (SMTP__IS(p[i], SMTP__C_LDH))
+        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_LDH); i += 2)
+            if (!SMTP__IS(p[i + 1], SMTP__C_LDH)) {
+                i++;
+                goto label_end;
+            }
+        if (i < n && SMTP__IS(p[i], SMTP__C_LDH))
             i++;
-        if (i == st || i - st > 63 || p[st] == '-' || p[i - 1] == '-')
+    label_end:
+        if (i == st || i > n || i - st > 63 || p[st] == '-' || p[i - 1] == '-')
             return 1;
-        if (i == n)
+        if (i >= n)
             break;
         if (p[i++] != '.')
             return 1;
