@@ -579,17 +579,18 @@ enum {
     SMTP__C_ATEXT = 4,
     SMTP__C_QTEXT = 8,
     SMTP__C_PRINT = 16,
+    SMTP__C_LDH = 32, /* letter, digit, '-': a label's octets */
     SMTP__C_HEX = 64
 };
 static const uint8_t smtp__ctab[256] = {
-    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-    24, 28, 16, 28, 28, 28, 28, 28, 24, 24, 28, 28, 24, 28, 24, 28, /*  !"#$%&'()*+,-./ */
-    94, 94, 94, 94, 94, 94, 94, 94, 94, 94, 24, 24, 24, 28, 24, 28, /* 0-9 :;<=>? */
-    24, 93, 93, 93, 93, 93, 93, 29, 29, 29, 29, 29, 29, 29, 29, 29, /* @A-O */
-    29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 24, 16, 24, 28, 28, /* P-Z[\]^_ */
-    28, 93, 93, 93, 93, 93, 93, 29, 29, 29, 29, 29, 29, 29, 29, 29, /* `a-o */
-    29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 29, 28, 28, 28, 28, 0,  /* p-z{|}~ DEL */
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,  0,  0,  0,  0,  0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,  0,  0,  0,  0,  0,
+    24,  28,  16,  28,  28,  28,  28,  28,  24,  24,  28, 28, 24, 60, 24, 28, /*  !"#$%&'()*+,-./ */
+    126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 24, 24, 24, 28, 24, 28, /* 0-9 :;<=>? */
+    24,  125, 125, 125, 125, 125, 125, 61,  61,  61,  61, 61, 61, 61, 61, 61, /* @A-O */
+    61,  61,  61,  61,  61,  61,  61,  61,  61,  61,  61, 24, 16, 24, 28, 28, /* P-Z[\]^_ */
+    28,  125, 125, 125, 125, 125, 125, 61,  61,  61,  61, 61, 61, 61, 61, 61, /* `a-o */
+    61,  61,  61,  61,  61,  61,  61,  61,  61,  61,  61, 28, 28, 28, 28, 0,  /* p-z{|}~ DEL */
 };
 #define SMTP__IS(c, k) (smtp__ctab[(unsigned char)(c)] & (k))
 
@@ -1156,33 +1157,52 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
 /* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII
  * and within every limit: SMTP_OK with *out filled as smtp__parse_path()
  * fills it, or 1 for anything else (smtp__parse_path() then decides).
- * Atoms are runs of atext, labels runs of letters and digits with inner
- * '-', each octet looked at once. */
+ * Atoms are runs of atext, labels runs of letters, digits and '-' that
+ * neither start nor end with '-': one table load and test per octet, two
+ * octets a step within the path's bound, the dots, the '@' and the length
+ * limits looked at where a run ends. */
 static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
 {
-    size_t i = 1, at, st;
+    size_t i = 1, st, at, last;
+    unsigned c;
     if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
         return 1;
-    for (;; i++) { /* atoms, up to the '@' */
-        for (st = i; i < n && SMTP__IS(p[i], SMTP__C_ATEXT); i++)
-            ;
-        if (i == st || i >= n || (p[i] != '.' && p[i] != '@'))
+    last = n - 1; /* p[i + 1] is in the path while i < last */
+    for (;;) {    /* atoms, up to the '@' */
+        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_ATEXT); i += 2)
+            if (!SMTP__IS(p[i + 1], SMTP__C_ATEXT)) {
+                i++;
+                goto atom_end;
+            }
+        if (i < n && SMTP__IS(p[i], SMTP__C_ATEXT))
+            i++;
+    atom_end: /* i <= n, which Eva cannot tell from the steps of two */
+        if (i == st || i >= n)
             return 1;
-        if (p[i] == '@')
+        c = (unsigned char)p[i++];
+        if (c != '.' && c != '@')
+            return 1;
+        if (c == '@')
             break;
     }
-    at = ++i;
+    at = i;
     if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP_DOMAIN_MAX)
         return 1;
-    for (;; i++) { /* labels, up to the '>' */
-        for (st = i; i < n && (SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT) ||
-                               (p[i] == '-' && i > st && i + 1 < n && p[i + 1] != '.'));
-             i++)
-            ;
-        if (i == st || i - st > 63 || (i < n && p[i] != '.'))
+    for (;;) { /* labels, up to the '>' */
+        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_LDH); i += 2)
+            if (!SMTP__IS(p[i + 1], SMTP__C_LDH)) {
+                i++;
+                goto label_end;
+            }
+        if (i < n && SMTP__IS(p[i], SMTP__C_LDH))
+            i++;
+    label_end:
+        if (i == st || i > n || i - st > 63 || p[st] == '-' || p[i - 1] == '-')
             return 1;
         if (i >= n)
             break;
+        if (p[i++] != '.')
+            return 1;
     }
     out->mailbox.ptr = out->local.ptr = p + 1;
     out->local.len = at - 2;
@@ -1650,6 +1670,25 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
     return 0;
 }
 
+#if !SMTP_SMALL
+/* "TO:" and a plain path, nothing after it, in a[0..n): ev filled as
+ * smtp__mail_rcpt() fills it, in one step, and 1; else 0 (bit 5 cleared
+ * matches exactly 't' and 'o'). */
+static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
+{
+    if (n <= 3 || (a[0] & 0xdf) != 'T' || (a[1] & 0xdf) != 'O' || a[2] != ':' ||
+        smtp__plain_path(a + 3, n - 3, &ev->rcpt.path) != SMTP_OK)
+        return 0;
+    ev->rcpt.params.ptr = "";
+    ev->rcpt.params.len = 0;
+#ifndef SMTP_NO_DSN
+    ev->rcpt.notify = 0;
+    ev->rcpt.orcpt = ev->rcpt.params;
+#endif
+    return 1;
+}
+#endif
+
 /* Parses "FROM:<path> params" / "TO:<path> params" (a[0..n)) into ev:
  * esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks
  * where one SP stands unless SMTP_OPT_STRICT_SPACES.  ev.mail and ev.rcpt
@@ -1662,18 +1701,8 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
     unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER;
 
 #if !SMTP_SMALL
-    /* "TO:" and a plain path, nothing after it: what the code below gives
-     * it, in one step (bit 5 cleared matches exactly 't' and 'o') */
-    if (!mail && n > 3 && (a[0] & 0xdf) == 'T' && (a[1] & 0xdf) == 'O' && a[2] == ':' &&
-        smtp__plain_path(a + 3, n - 3, &ev->rcpt.path) == SMTP_OK) {
-        ev->rcpt.params.ptr = "";
-        ev->rcpt.params.len = 0;
-#ifndef SMTP_NO_DSN
-        ev->rcpt.notify = 0;
-        ev->rcpt.orcpt = ev->rcpt.params;
-#endif
+    if (!mail && smtp__rcpt_plain(ev, a, n))
         return 0;
-    }
 #endif
     if (!smtp__has_prefix(a, 0, n, mail ? "FROM:" : "TO:"))
         return mail ? SMTP__NO(MAIL_SYNTAX) : SMTP__NO(RCPT_SYNTAX);
@@ -2095,6 +2124,16 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     unsigned v;
     int r;
 
+#if !SMTP_SMALL
+    /* "RCPT" SP "TO:" and a plain path, nothing else, in sequence and
+     * within max_rcpt: what the code below does with it (its verb row:
+     * always enabled, in MAIL and RCPT, an argument), in one step */
+    if (!lf && n > 8 && !(s->_flags & SMTP__F_SHUTDOWN) &&
+        (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) && s->_rcpts < s->cfg.max_rcpt &&
+        (l[0] & 0xdf) == 'R' && (l[1] & 0xdf) == 'C' && (l[2] & 0xdf) == 'P' &&
+        (l[3] & 0xdf) == 'T' && l[4] == ' ' && smtp__rcpt_plain(ev, l + 5, n - 5))
+        return smtp__ask(s, ev, SMTP_EV_RCPT);
+#endif
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
         while (n && smtp__is_blank(s, l[n - 1]))
             n--;
@@ -2704,6 +2743,18 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
     if (s->_await) {
         if (s->_flags & SMTP__F_DEFERRED)
             return SMTP_PENDING;
+#if !SMTP_SMALL
+        /* RCPT's default (250) again after one just sent: what
+         * smtp__decide() does for it, its reply memo hit, in one step */
+        if (s->_await == SMTP_EV_RCPT && !s->_out_len &&
+            s->_again == (SMTP_EV_RCPT << 1 | (s->_flags & SMTP__F_ESMTP))) {
+            s->_await = 0;
+            s->_state = (uint8_t)(smtp__decisions[SMTP_EV_RCPT].next >> 4);
+            s->_rcpts++;
+            s->_out_len = s->_again_len;
+            return SMTP_WANT_WRITE;
+        }
+#endif
         smtp__decide(s, s->_await, 0, 0, 0); /* the default reply (rule 5) */
     }
     if (s->_out_len) /* rule 6 */
