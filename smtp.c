@@ -3737,16 +3737,16 @@ static int smtp__cstep(struct smtp_client *c)
 {
     const char *s = c->_next, *j, *e = c->_end, *cr = c->_cr, *lf, *stop = e, *next = e;
     unsigned st = c->_body;
-    int data = !SMTP__CBDAT(c), refused = 0;
     for (;;) {
-        if (st == SMTP__CB_BARE && data) { /* CRLF for it, and on after it */
-            if (c->_out_len > sizeof c->_out - 2)
+        if (st == SMTP__CB_BARE && !SMTP__CBDAT(c)) { /* CRLF for it, and on after it */
+            size_t o = c->_out_len;
+            if (o > sizeof c->_out - 2)
                 return 0; /* once _out is sent (a run of bare octets) */
-            c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
+            c->_out[o] = '\r', c->_out[o + 1] = '\n', c->_out_len = (uint16_t)(o + 2);
             s++, st = SMTP__CB_SOL;
         }
         for (j = s; j < e;) {
-            if (st == SMTP__CB_SOL && data && *j == '.') { /* RFC 5321 4.5.2 */
+            if (st == SMTP__CB_SOL && *j == '.' && !SMTP__CBDAT(c)) { /* RFC 5321 4.5.2 */
                 stop = j + 1, next = j, st = SMTP__CB_MID;
                 break;
             }
@@ -3773,16 +3773,15 @@ static int smtp__cstep(struct smtp_client *c)
             if (c->cfg.options & SMTP_COPT_BARE_REFUSE) {
                 if (stop == s)
                     return -1;
-                refused = 1;
-                break;
+                break; /* the run up to it, then the body ends (returns 1) */
             }
             st = SMTP__CB_BARE;
             break;
         }
         c->_cr = cr, c->_next = next, c->_body = (uint8_t)st;
         c->_run = s, c->_run_len = (size_t)(stop - s);
-        if (c->_run_len || st != SMTP__CB_BARE || !data)
-            return refused;
+        if (c->_run_len || st != SMTP__CB_BARE || SMTP__CBDAT(c))
+            return st == SMTP__CB_MID && stop == next && next != e; /* refused */
         s = next, stop = next = e;
     }
 }
