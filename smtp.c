@@ -3790,19 +3790,18 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
  * octet (its CRLF starts the next chunk). */
 static int smtp__cstep(struct smtp_client *c)
 {
-    const char *s, *j, *e = c->_end, *cr = c->_cr, *lf, *stop, *next;
-    unsigned st;
-    int data = !SMTP__CBDAT(c), refused = 0;
+    const char *s = c->_next, *j, *e = c->_end, *cr = c->_cr, *lf, *stop = e, *next = e;
+    unsigned st = c->_body;
     for (;;) {
-        s = j = c->_next, st = c->_body, stop = next = e;
-        if (st == SMTP__CB_BARE && data) { /* CRLF for it, and on after it */
-            if (c->_out_len > sizeof c->_out - 2)
+        if (st == SMTP__CB_BARE && !SMTP__CBDAT(c)) { /* CRLF for it, and on after it */
+            size_t o = c->_out_len;
+            if (o > sizeof c->_out - 2)
                 return 0; /* once _out is sent (a run of bare octets) */
-            c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
-            s = j = s + 1, st = SMTP__CB_SOL;
+            c->_out[o] = '\r', c->_out[o + 1] = '\n', c->_out_len = (uint16_t)(o + 2);
+            s++, st = SMTP__CB_SOL;
         }
-        while (j < e) {
-            if (st == SMTP__CB_SOL && data && *j == '.') { /* RFC 5321 4.5.2 */
+        for (j = s; j < e;) {
+            if (st == SMTP__CB_SOL && *j == '.' && !SMTP__CBDAT(c)) { /* RFC 5321 4.5.2 */
                 stop = j + 1, next = j, st = SMTP__CB_MID;
                 break;
             }
@@ -3812,30 +3811,33 @@ static int smtp__cstep(struct smtp_client *c)
                 if (!cr)
                     cr = e;
             }
-            lf = (const char *)memchr(j, '\n', (size_t)((cr + 1 < e ? cr + 2 : e) - j));
-            if (lf && lf == cr + 1) { /* CRLF: a line ends */
-                j = lf + 1, st = SMTP__CB_SOL;
-                continue;
+            /* an LF before the CR is bare; after it only one may follow */
+            if ((lf = (const char *)memchr(j, '\n', (size_t)(cr - j))) == NULL) {
+                if (cr + 1 < e && cr[1] == '\n') { /* CRLF: a line ends */
+                    j = cr + 2, st = SMTP__CB_SOL;
+                    continue;
+                }
+                if (cr + 1 >= e) { /* no line end, or the last octet is a CR */
+                    if (cr < e)
+                        stop = cr, st = SMTP__CB_CR;
+                    break;
+                }
+                lf = cr; /* a CR and no LF after it */
             }
-            if (!lf && cr + 1 >= e) { /* no line end, or the last octet is a CR */
-                if (cr < e)
-                    stop = cr, st = SMTP__CB_CR;
-                break;
-            }
-            stop = next = lf ? lf : cr; /* a bare LF, or a CR and no LF after it */
+            stop = next = lf;
             if (c->cfg.options & SMTP_COPT_BARE_REFUSE) {
                 if (stop == s)
                     return -1;
-                refused = 1;
-                break;
+                break; /* the run up to it, then the body ends (returns 1) */
             }
             st = SMTP__CB_BARE;
             break;
         }
         c->_cr = cr, c->_next = next, c->_body = (uint8_t)st;
         c->_run = s, c->_run_len = (size_t)(stop - s);
-        if (c->_run_len || st != SMTP__CB_BARE || !data)
-            return refused;
+        if (c->_run_len || st != SMTP__CB_BARE || SMTP__CBDAT(c))
+            return st == SMTP__CB_MID && stop == next && next != e; /* refused */
+        s = next, stop = next = e;
     }
 }
 
@@ -3872,6 +3874,15 @@ SMTP_API const char *smtp_client_output(const struct smtp_client *c, size_t *len
 SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
 {
     size_t k = (size_t)(c->_out_len - c->_out_off);
+#if !SMTP_SMALL
+    if (c->_out_len == 0 && !(c->_flags & SMTP__CF_ENDING)) { /* only a body run */
+        k = SMTP__MIN(n, c->_run_len);
+        c->_run += k, c->_run_len -= k;
+        if (!c->_run_len && c->_next != c->_end)
+            (void)smtp__cstep(c);
+        return;
+    }
+#endif
     if (n < k) { /* part of _out */
         c->_out_off = (uint16_t)(c->_out_off + n);
         return;
@@ -3904,6 +3915,62 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
     }
 }
 
+#if !SMTP_SMALL
+/* smtp_client_output_spans() over DATA without SMTP_COPT_BARE_REFUSE,
+ * nothing pending and [_next, _end) not scanned yet: the runs that
+ * smtp__cstep() would give one at a time, and a CRLF in _out[0..2) for
+ * each bare octet (written again in place), straight into v[k..max);
+ * once v is full, smtp__cstep() sets the next run as it would have. */
+static size_t smtp__cspans(struct smtp_client *c, struct smtp_span *v, size_t k, size_t max)
+{
+    const char *s = c->_next, *j, *e = c->_end, *cr = c->_cr, *lf, *stop, *next;
+    unsigned st = c->_body;
+    while (k < max) {
+        if (st == SMTP__CB_BARE) {
+            c->_out[0] = '\r', c->_out[1] = '\n';
+            v[k].ptr = c->_out, v[k++].len = 2;
+            s++, st = SMTP__CB_SOL;
+            continue;
+        }
+        if (s == e)
+            break;
+        for (j = s, stop = next = e; j < e;) { /* as in smtp__cstep() */
+            if (st == SMTP__CB_SOL && *j == '.') {
+                stop = j + 1, next = j, st = SMTP__CB_MID;
+                break;
+            }
+            st = SMTP__CB_MID;
+            if (!cr || cr < j) {
+                cr = (const char *)memchr(j, '\r', (size_t)(e - j));
+                if (!cr)
+                    cr = e;
+            }
+            if ((lf = (const char *)memchr(j, '\n', (size_t)(cr - j))) == NULL) {
+                if (cr + 1 < e && cr[1] == '\n') {
+                    j = cr + 2, st = SMTP__CB_SOL;
+                    continue;
+                }
+                if (cr + 1 >= e) {
+                    if (cr < e)
+                        stop = cr, st = SMTP__CB_CR;
+                    break;
+                }
+                lf = cr;
+            }
+            stop = next = lf, st = SMTP__CB_BARE;
+            break;
+        }
+        if (stop != s)
+            v[k].ptr = s, v[k++].len = (size_t)(stop - s);
+        s = next;
+    }
+    c->_cr = cr, c->_next = s, c->_body = (uint8_t)st, c->_run_len = 0;
+    if (s != e)
+        (void)smtp__cstep(c);
+    return k;
+}
+#endif
+
 SMTP_API size_t smtp_client_output_spans(struct smtp_client *c, struct smtp_span *v, size_t max)
 {
     size_t k = 0;
@@ -3922,6 +3989,11 @@ SMTP_API size_t smtp_client_output_spans(struct smtp_client *c, struct smtp_span
             break;
         }
         k++;
+#if !SMTP_SMALL
+        if (!c->_run_len && !c->_out_len && c->_next != c->_end && !SMTP__CBDAT(c) &&
+            !(c->cfg.options & SMTP_COPT_BARE_REFUSE))
+            return smtp__cspans(c, v, k, max);
+#endif
         if (!c->_run_len && c->_next != c->_end)
             (void)smtp__cstep(c);
     }

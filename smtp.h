@@ -174,10 +174,12 @@ extern "C" {
  *   SMTP_NO_CLIENT    the whole sender
  * What each one means for the sender is in its section below. */
 
-/* SMTP_SMALL: where the receiver has a faster code path for common input
- * beside the general one (a plain "<local@domain>" path; "RCPT TO:" with
- * no parameters), 1 keeps only the general, smaller one and 0 both.  The
- * replies, events and struct layout are the same either way.  Defaults to
+/* SMTP_SMALL: where the core has a faster code path for common input
+ * beside the general one (the receiver: a plain "<local@domain>" path;
+ * "RCPT TO:" with no parameters; the sender: a body's spans over DATA
+ * found in one loop), 1 keeps only the general, smaller one and 0 both.
+ * The replies, events, octets sent and struct layout are the same either
+ * way.  Defaults to
  * 1 when the compiler optimises for size (-Os: __OPTIMIZE_SIZE__), else 0;
  * define it to choose. */
 #ifndef SMTP_SMALL

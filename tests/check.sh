@@ -41,11 +41,13 @@ built() {
     echo "FAIL $1 does not build with $CC"; f=$((f + 1)); return 1
 }
 # SMTP_SMALL=0 (the faster paths for common input, as at -O2) in the default
-# builds, =1 (the smaller paths, as at -Os) in transcript-small and unit-small
+# builds, =1 (the smaller paths, as at -Os) in transcript-small, cunit-small
+# and unit-small
 build transcript -DSMTP_SMALL=0
 build transcript-small -DSMTP_SMALL=1
 build ctranscript
-build cunit
+build cunit -DSMTP_SMALL=0
+build cunit-small -DSMTP_SMALL=1
 build unit -DSMTP_SMALL=0
 build unit-small -DSMTP_TERSE -DSMTP_NO_CHUNKING -DSMTP_NO_STARTTLS -DSMTP_NO_AUTH -DSMTP_NO_DSN \
     -DSMTP_NO_SMTPUTF8 -DSMTP_SMALL=1
@@ -58,6 +60,7 @@ built transcript && { echo "--- transcripts"; run "$TEST_DIR/transcript" tests/t
 built transcript-small && { echo "--- transcripts, SMTP_SMALL"; run "$TEST_DIR/transcript-small" tests/transcripts/*.txt; }
 built ctranscript && { echo "--- client transcripts"; run "$TEST_DIR/ctranscript" tests/ctranscripts/*.txt; }
 built cunit && { echo "--- client unit"; run "$TEST_DIR/cunit"; }
+built cunit-small && { echo "--- client unit, SMTP_SMALL"; run "$TEST_DIR/cunit-small"; }
 built unit && { echo "--- unit"; run "$TEST_DIR/unit"; }
 built unit-small && { echo "--- unit, SMTP_TERSE, SMTP_SMALL and every SMTP_NO_*"; run "$TEST_DIR/unit-small"; }
 built embed_example && { echo "--- embedding example"; embed "$TEST_DIR/embed_example"; }
