@@ -8,7 +8,7 @@
  * of the body, TURN, ATRN with any short domain list, or nothing; with
  * -DAUTH_CALL also AUTH with any mechanism and short unknown credentials),
  * and smtp_client_output() with smtp_client_output_done() of any count up
- * to what is pending.
+ * to what is pending, or smtp_client_output_spans() of up to 3 spans.
  *
  * With -DGREETED the session first gets a known 220 greeting and a known
  * EHLO reply (each keyword line there or not, the driver picks), all of
@@ -43,6 +43,13 @@ static char cred[3][CRED_CAP], text[CRED_CAP];
 static void output_done_any(void)
 {
     size_t len;
+    if (any_bool()) { /* a writev()-style send: up to 3 spans taken at once */
+        struct smtp_span v[3];
+        size_t n = smtp_client_output_spans(&c, v, Frama_C_size_t_interval(0, 3));
+        //@ assert n <= 3;
+        (void)n;
+        return;
+    }
     (void)smtp_client_output(&c, &len); /* not compared with NULL: see README.md */
     smtp_client_output_done(&c, Frama_C_size_t_interval(0, len));
 }
