@@ -3776,6 +3776,59 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     return SMTP_NEED_INPUT;
 }
 
+/* Inlined where the compiler allows: the scan below is the body path's
+ * inner loop, and out of line its results would go through memory. */
+#if defined(__GNUC__) && !SMTP_SMALL
+#define SMTP__ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SMTP__ALWAYS_INLINE
+#endif
+
+/* The scan both body paths share: from j, in line state *stp, the end of
+ * the run that goes out as it is.  The run stops after the '.' of a line
+ * that starts with one (when dots: over DATA; the next run starts at the
+ * dot again, so it is sent twice: stuffed in place), before a bare CR or
+ * LF (*stp SMTP__CB_BARE, *next at it), before a CR that is the last
+ * octet (SMTP__CB_CR: is an LF next?), or at e.  *crp: the first CR at
+ * or after the scan, kept from the last one, so that no octet is searched
+ * for a CR twice and a bare-LF line costs one search. */
+static SMTP__ALWAYS_INLINE const char *smtp__cscan(const char *j, const char *e, const char **crp,
+                                                   const char **next, unsigned *stp, int dots)
+{
+    const char *cr = *crp, *lf, *stop = e;
+    unsigned st = *stp;
+    *next = e;
+    while (j < e) {
+        if (st == SMTP__CB_SOL && *j == '.' && dots) { /* RFC 5321 4.5.2 */
+            stop = j + 1, *next = j, st = SMTP__CB_MID;
+            break;
+        }
+        st = SMTP__CB_MID;
+        if (!cr || cr < j) {
+            cr = (const char *)memchr(j, '\r', (size_t)(e - j));
+            if (!cr)
+                cr = e;
+        }
+        /* an LF before the CR is bare; after it only one may follow */
+        if ((lf = (const char *)memchr(j, '\n', (size_t)(cr - j))) == NULL) {
+            if (cr + 1 < e && cr[1] == '\n') { /* CRLF: a line ends */
+                j = cr + 2, st = SMTP__CB_SOL;
+                continue;
+            }
+            if (cr + 1 >= e) { /* no line end, or the last octet is a CR */
+                if (cr < e)
+                    stop = cr, st = SMTP__CB_CR;
+                break;
+            }
+            lf = cr; /* a CR and no LF after it */
+        }
+        stop = *next = lf, st = SMTP__CB_BARE;
+        break;
+    }
+    *crp = cr, *stp = st;
+    return stop;
+}
+
 /* Sets the next body span (_run, _run_len; 0 when none) from the octets
  * taken and not scanned, [_next, _end): a run of them as they are, up to
  * a line that starts with '.', a bare CR or LF, or the end; a CR that ends
@@ -3790,7 +3843,7 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
  * octet (its CRLF starts the next chunk). */
 static int smtp__cstep(struct smtp_client *c)
 {
-    const char *s = c->_next, *j, *e = c->_end, *cr = c->_cr, *lf, *stop = e, *next = e;
+    const char *s = c->_next, *e = c->_end, *cr = c->_cr, *stop, *next;
     unsigned st = c->_body;
     for (;;) {
         if (st == SMTP__CB_BARE && !SMTP__CBDAT(c)) { /* CRLF for it, and on after it */
@@ -3800,44 +3853,17 @@ static int smtp__cstep(struct smtp_client *c)
             c->_out[o] = '\r', c->_out[o + 1] = '\n', c->_out_len = (uint16_t)(o + 2);
             s++, st = SMTP__CB_SOL;
         }
-        for (j = s; j < e;) {
-            if (st == SMTP__CB_SOL && *j == '.' && !SMTP__CBDAT(c)) { /* RFC 5321 4.5.2 */
-                stop = j + 1, next = j, st = SMTP__CB_MID;
-                break;
-            }
-            st = SMTP__CB_MID;
-            if (!cr || cr < j) {
-                cr = (const char *)memchr(j, '\r', (size_t)(e - j));
-                if (!cr)
-                    cr = e;
-            }
-            /* an LF before the CR is bare; after it only one may follow */
-            if ((lf = (const char *)memchr(j, '\n', (size_t)(cr - j))) == NULL) {
-                if (cr + 1 < e && cr[1] == '\n') { /* CRLF: a line ends */
-                    j = cr + 2, st = SMTP__CB_SOL;
-                    continue;
-                }
-                if (cr + 1 >= e) { /* no line end, or the last octet is a CR */
-                    if (cr < e)
-                        stop = cr, st = SMTP__CB_CR;
-                    break;
-                }
-                lf = cr; /* a CR and no LF after it */
-            }
-            stop = next = lf;
-            if (c->cfg.options & SMTP_COPT_BARE_REFUSE) {
-                if (stop == s)
-                    return -1;
-                break; /* the run up to it, then the body ends (returns 1) */
-            }
-            st = SMTP__CB_BARE;
-            break;
+        stop = smtp__cscan(s, e, &cr, &next, &st, !SMTP__CBDAT(c));
+        if (st == SMTP__CB_BARE && (c->cfg.options & SMTP_COPT_BARE_REFUSE)) {
+            if (stop == s)
+                return -1;
+            st = SMTP__CB_MID; /* the run up to it, then the body ends (returns 1) */
         }
         c->_cr = cr, c->_next = next, c->_body = (uint8_t)st;
         c->_run = s, c->_run_len = (size_t)(stop - s);
         if (c->_run_len || st != SMTP__CB_BARE || SMTP__CBDAT(c))
             return st == SMTP__CB_MID && stop == next && next != e; /* refused */
-        s = next, stop = next = e;
+        s = next;
     }
 }
 
@@ -3923,7 +3949,7 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
  * once v is full, smtp__cstep() sets the next run as it would have. */
 static size_t smtp__cspans(struct smtp_client *c, struct smtp_span *v, size_t k, size_t max)
 {
-    const char *s = c->_next, *j, *e = c->_end, *cr = c->_cr, *lf, *stop, *next;
+    const char *s = c->_next, *e = c->_end, *cr = c->_cr, *stop, *next;
     unsigned st = c->_body;
     while (k < max) {
         if (st == SMTP__CB_BARE) {
@@ -3934,32 +3960,7 @@ static size_t smtp__cspans(struct smtp_client *c, struct smtp_span *v, size_t k,
         }
         if (s == e)
             break;
-        for (j = s, stop = next = e; j < e;) { /* as in smtp__cstep() */
-            if (st == SMTP__CB_SOL && *j == '.') {
-                stop = j + 1, next = j, st = SMTP__CB_MID;
-                break;
-            }
-            st = SMTP__CB_MID;
-            if (!cr || cr < j) {
-                cr = (const char *)memchr(j, '\r', (size_t)(e - j));
-                if (!cr)
-                    cr = e;
-            }
-            if ((lf = (const char *)memchr(j, '\n', (size_t)(cr - j))) == NULL) {
-                if (cr + 1 < e && cr[1] == '\n') {
-                    j = cr + 2, st = SMTP__CB_SOL;
-                    continue;
-                }
-                if (cr + 1 >= e) {
-                    if (cr < e)
-                        stop = cr, st = SMTP__CB_CR;
-                    break;
-                }
-                lf = cr;
-            }
-            stop = next = lf, st = SMTP__CB_BARE;
-            break;
-        }
+        stop = smtp__cscan(s, e, &cr, &next, &st, 1);
         if (stop != s)
             v[k].ptr = s, v[k++].len = (size_t)(stop - s);
         s = next;
@@ -4518,3 +4519,4 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__CEXTS
 #undef SMTP__CSB
 #undef SMTP__CIN
+#undef SMTP__ALWAYS_INLINE
