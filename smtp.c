@@ -2469,7 +2469,7 @@ static unsigned smtp__data_start(struct smtp_session *s, char c, size_t *take)
         s->_dstate = SMTP__D_DOTCR;
         break;
     case SMTP__D_DOTCR:
-        return c == '\n' ? SMTP__DC_END : smtp__bare(s); /* the CR held */
+        return c == '\n' ? (unsigned)SMTP__DC_END : smtp__bare(s); /* the CR held */
     default: /* D_CR: a CRLF split between two inputs, or the CR held is bare */
         if (c != '\n')
             return smtp__bare(s);
