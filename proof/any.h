@@ -30,6 +30,34 @@ static const char *any_string_or_null(char *buf, size_t cap)
     return any_bool() ? buf : NULL;
 }
 
+#ifndef SMTP_NO_SERVER
+/* Any application action on s between two calls: any answer (any code,
+ * any enhanced code and text of up to TEXT_CAP - 1 octets, each or both
+ * NULL), a deferral, a shutdown of either kind for any reason,
+ * smtp_tls_done(), or nothing (the next smtp_feed() then applies the
+ * default answer).  enh and text: buffers of TEXT_CAP octets. */
+static void any_action(struct smtp_session *s, char *enh, char *text)
+{
+    switch (Frama_C_interval(0, 4)) {
+    case 0:
+        (void)smtp_reply(s, Frama_C_unsigned_int_interval(0, UINT32_MAX),
+                         any_string_or_null(enh, TEXT_CAP), any_string_or_null(text, TEXT_CAP));
+        break;
+    case 1:
+        (void)smtp_defer(s);
+        break;
+    case 2:
+        smtp_shutdown(s, Frama_C_interval(INT32_MIN, INT32_MAX), Frama_C_interval(INT32_MIN, INT32_MAX));
+        break;
+    case 3:
+        (void)smtp_tls_done(s);
+        break;
+    default:
+        break;
+    }
+}
+#endif
+
 /* Any configuration the header allows, with the given hostname: every
  * other field any value of its type (out-of-range limits are clamped by
  * smtp_init).  The drivers call it once per kind of hostname (NULL, a

@@ -58,27 +58,6 @@ static char in[32 + ARG_LEN + 2];
  * ends at the CRLF after them; at most 48, which Eva keeps as a set. */
 static const char alphabet[] = "aZz09<>@:.,-_=+/\\\"[] \t\0\x7f\x80\xbf\xc3\xe2\xf0\xff";
 
-
-/* Any application action: any answer, a deferral, a shutdown of either
- * kind, smtp_tls_done(), or nothing (the next smtp_feed() then applies
- * the default answer). */
-static void any_action(void)
-{
-    switch (Frama_C_interval(0, 4)) {
-    case 0:
-        (void)smtp_reply(&s, Frama_C_unsigned_int_interval(0, UINT32_MAX),
-                         any_string_or_null(enh, sizeof enh), any_string_or_null(text, sizeof text));
-        break;
-    case 1: (void)smtp_defer(&s); break;
-    case 2:
-        smtp_shutdown(&s, Frama_C_interval(INT32_MIN, INT32_MAX),
-                      Frama_C_interval(INT32_MIN, INT32_MAX));
-        break;
-    case 3: (void)smtp_tls_done(&s); break;
-    default: break;
-    }
-}
-
 /* What the line's smtp_feed() returned (the log shows which results
  * the analysis reached: proof/README.md). */
 extern void Frama_C_show_each_line_result(int, size_t);
@@ -135,7 +114,7 @@ int main(void)
     in[len + 1] = '\n';
     (void)feed_all(in, len + 2);
     //@ merge len;
-    any_action();
+    any_action(&s, enh, text);
     (void)smtp_output(&s, &out);
     smtp_output_done(&s, Frama_C_size_t_interval(0, out));
     (void)feed_all(NULL, 0);

@@ -17,30 +17,6 @@ static struct smtp_session s;
 static char enh[TEXT_CAP], text[TEXT_CAP];
 static char in[IN_MAX];
 
-/* Any application action between two calls: any answer, a deferral, a
- * shutdown of either kind, smtp_tls_done(), or nothing (the next
- * smtp_feed() then applies the default answer). */
-static void any_action(void)
-{
-    switch (Frama_C_interval(0, 4)) {
-    case 0:
-        (void)smtp_reply(&s, Frama_C_unsigned_int_interval(0, UINT32_MAX),
-                         any_string_or_null(enh, sizeof enh), any_string_or_null(text, sizeof text));
-        break;
-    case 1:
-        (void)smtp_defer(&s);
-        break;
-    case 2:
-        smtp_shutdown(&s, Frama_C_interval(INT32_MIN, INT32_MAX), Frama_C_interval(INT32_MIN, INT32_MAX));
-        break;
-    case 3:
-        (void)smtp_tls_done(&s);
-        break;
-    default:
-        break;
-    }
-}
-
 static void run(const struct smtp_config *cfg)
 {
     int call;
@@ -58,7 +34,7 @@ static void run(const struct smtp_config *cfg)
         //@ assert used_in_input: used <= len;
         //@ assert result_in_range: SMTP_CLOSED <= st <= SMTP__EV_LAST;
         (void)smtp_closed(&s);
-        any_action();
+        any_action(&s, enh, text);
         (void)smtp_output(&s, &out);
         smtp_output_done(&s, Frama_C_size_t_interval(0, out));
     }
