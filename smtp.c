@@ -1509,12 +1509,12 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
                              "8BITMIME\0"
                              "BINARYMIME\0")) == 0)
             break;
+        ev->mail.body = (uint8_t)i; /* what a repeat is compared with, even if refused */
         if (i == SMTP_BODY_BINARYMIME &&
             (!SMTP__HAS_CHUNKING ||
              (s->cfg.extensions & (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)) !=
                  (SMTP_EXT_BINARYMIME | SMTP_EXT_CHUNKING)))
             return SMTP__NO(BINARYMIME_OFF);
-        ev->mail.body = (uint8_t)i;
         return 0;
 #ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
@@ -1619,11 +1619,12 @@ static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev,
                              const char *v, size_t vl)
 {
     int x = smtp__param_number(ev, id), r;
-    if ((r = smtp__param(s, ev, id, v, vl)) != 0)
-        return r;
-    return x != smtp__param_number(ev, id) || (x < 0 && !smtp__same_text(ev, id, v, vl))
-               ? SMTP__NO(PARAM_CONFLICT)
-               : 0;
+    if (x < 0) /* the first one's text passed: the same text passes, another conflicts */
+        return smtp__same_text(ev, id, v, vl) ? 0 : SMTP__NO(PARAM_CONFLICT);
+    r = smtp__param(s, ev, id, v, vl);
+    /* a conflict is 501 whatever else is wrong with the repeat (SIZE over
+     * the limit, BODY=BINARYMIME when it is off) */
+    return x != smtp__param_number(ev, id) ? SMTP__NO(PARAM_CONFLICT) : r;
 }
 
 /* The ESMTP parameters ev.mail.params (ev.rcpt.params) of MAIL (mail) or
