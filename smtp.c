@@ -884,6 +884,9 @@ static const char smtp__keywords[] =
     SMTP__IF_AUTH("AUTH PLAIN LOGIN") "\0" SMTP__KW_DSN "\0" SMTP__IF_AUTH("ATRN");
 /* clang-format on */
 #define SMTP__KW_LAST SMTP_EXT_ATRN
+/* The most a keyword's line takes: "250-", the keyword, SIZE's " " and 20
+ * digits or RCPTMAX's 5, CRLF. */
+#define SMTP__KW_ROOM(bit, n) (6 + (n) + ((bit) == SMTP_EXT_SIZE ? 21 : 5))
 
 /* The EHLO reply: hostname (and the first line of text) first, then one
  * keyword a line.  The keywords' room is kept first (their longest: SIZE
@@ -903,7 +906,7 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
     //@ loop unroll 12;
     for (bit = 1, kw = smtp__keywords; bit <= e; kw += strlen(kw) + 1, bit <<= 1)
         if (e & bit)
-            keep += 6 + strlen(kw) + (bit == SMTP_EXT_SIZE ? 21 : 5);
+            keep += SMTP__KW_ROOM(bit, strlen(kw));
     sep = s->_out_len + 3u; /* the first line's '-': it always fits */
     smtp__line(s, 250, 0, text, nl ? (size_t)(nl - text) : tl, keep, SMTP__W_HOST | SMTP__W_MORE);
     //@ loop unroll 12;
@@ -912,8 +915,11 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
         size_t n = strlen(kw);
         if (!(e & bit))
             continue;
-        if (s->_out_len > SMTP_REPLY_MAX - 32)
-            break; /* never (their room was kept), but Eva cannot relate the two */
+        /* never: this line's room is in `keep`, but Eva cannot relate the
+         * two.  It must be this line's own room: one bound for every
+         * keyword dropped the last ones once the text took all but `keep`. */
+        if (s->_out_len + SMTP__KW_ROOM(bit, n) > SMTP_REPLY_MAX)
+            break;
         o[0] = '2', o[1] = '5', o[2] = '0', o[3] = '-'; /* the code of the reply's first line */
         memcpy(o + 4, kw, n + 1);                       /* its NUL too, overwritten below */
         n += 4;
@@ -4486,6 +4492,7 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__KW_CHUNKING
 #undef SMTP__KW_DSN
 #undef SMTP__KW_LAST
+#undef SMTP__KW_ROOM
 #undef SMTP__EXT_SHIFT
 #undef SMTP__ARG_OF
 #undef SMTP__NEED_OF
