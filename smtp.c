@@ -1672,13 +1672,11 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
 }
 
 #if !SMTP_SMALL
-/* "TO:" and a plain path, nothing after it, in a[0..n): ev filled as
- * smtp__mail_rcpt() fills it, in one step, and 1; else 0 (bit 5 cleared
- * matches exactly 't' and 'o'). */
-static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
+/* A plain path, nothing after it, in a[0..n): ev filled as
+ * smtp__mail_rcpt() fills it for RCPT, in one step, and 1; else 0. */
+static int smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n)
 {
-    if (n <= 3 || (a[0] & 0xdf) != 'T' || (a[1] & 0xdf) != 'O' || a[2] != ':' ||
-        smtp__plain_path(a + 3, n - 3, &ev->rcpt.path) != SMTP_OK)
+    if (smtp__plain_path(a, n, &ev->rcpt.path) != SMTP_OK)
         return 0;
     ev->rcpt.params.ptr = "";
     ev->rcpt.params.len = 0;
@@ -1687,6 +1685,26 @@ static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
     ev->rcpt.orcpt = ev->rcpt.params;
 #endif
     return 1;
+}
+
+/* "TO:" and a plain path, nothing after it, in a[0..n): as
+ * smtp__rcpt_path() (bit 5 cleared matches exactly 't' and 'o'). */
+static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
+{
+    return n > 3 && (a[0] & 0xdf) == 'T' && (a[1] & 0xdf) == 'O' && a[2] == ':' &&
+           smtp__rcpt_path(ev, a + 3, n - 3);
+}
+
+/* "RCPT TO:" with bit 5 of each letter cleared: a line's first 8 octets
+ * masked with this, read as one number, equal "RCPT TO:" read so. */
+static const unsigned char smtp__rcpt_mask[8] = {0xdf, 0xdf, 0xdf, 0xdf, 0xff, 0xdf, 0xdf, 0xff};
+
+/* The octets p[0..8) as one number, in the machine's order. */
+static uint64_t smtp__w8(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
 }
 #endif
 
@@ -2131,8 +2149,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
      * always enabled, in MAIL and RCPT, an argument), in one step */
     if (!lf && n > 8 && !(s->_flags & SMTP__F_SHUTDOWN) &&
         (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) && s->_rcpts < s->cfg.max_rcpt &&
-        (l[0] & 0xdf) == 'R' && (l[1] & 0xdf) == 'C' && (l[2] & 0xdf) == 'P' &&
-        (l[3] & 0xdf) == 'T' && l[4] == ' ' && smtp__rcpt_plain(ev, l + 5, n - 5))
+        (smtp__w8(l) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:") &&
+        smtp__rcpt_path(ev, l + 8, n - 8))
         return smtp__ask(s, ev, SMTP_EV_RCPT);
 #endif
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
@@ -2737,6 +2755,26 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     return r > 0 ? r : SMTP_WANT_WRITE;
 }
 
+/* Kept out of line where the compiler allows, so that smtp_feed()'s
+ * step below saves no registers before it. */
+#if defined(__GNUC__) && !SMTP_SMALL
+#define SMTP__NOINLINE __attribute__((noinline))
+#else
+#define SMTP__NOINLINE
+#endif
+
+/* smtp_feed() but for its step below: the default reply of a decision
+ * left open, rule 6, then the input. */
+static SMTP__NOINLINE int smtp__feed(struct smtp_session *s, const char *p, size_t len,
+                                     size_t *used, union smtp_event *ev)
+{
+    if (s->_await)
+        smtp__decide(s, s->_await, 0, 0, 0); /* the default reply (rule 5) */
+    if (s->_out_len)                         /* rule 6 */
+        return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
+    return smtp__input(s, p, len, used, ev);
+}
+
 SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used,
                        union smtp_event *ev)
 {
@@ -2756,11 +2794,8 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
             return SMTP_WANT_WRITE;
         }
 #endif
-        smtp__decide(s, s->_await, 0, 0, 0); /* the default reply (rule 5) */
     }
-    if (s->_out_len) /* rule 6 */
-        return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
-    return smtp__input(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
+    return smtp__feed(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
 }
 
 SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh, const char *text)
@@ -4521,3 +4556,4 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__CSB
 #undef SMTP__CIN
 #undef SMTP__ALWAYS_INLINE
+#undef SMTP__NOINLINE
