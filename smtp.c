@@ -808,6 +808,14 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
             if (ll && len < end)
                 o[len++] = ' ';
         }
+#if !SMTP_SMALL
+        if ((how & SMTP__W_CLEAN) && len < end) { /* the catalogue's texts pass unchanged */
+            size_t m = SMTP__MIN(le - k, end - len);
+            memcpy(o + len, t + k, m);
+            len += m;
+            k += m;
+        }
+#endif
         for (; k < le && len < end; k++) /* the catalogue's texts pass unchanged */
             o[len++] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[k], SMTP__C_PRINT) ? t[k] : '?');
         len = SMTP__MIN(len, end);
@@ -1163,41 +1171,53 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
  * limits looked at where a run ends. */
 static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
 {
-    size_t i = 1, st, at, last;
-    unsigned c;
+    size_t i = 1, at, last;
     if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
         return 1;
     last = n - 1; /* p[i + 1] is in the path while i < last */
     for (;;) {    /* atoms, up to the '@' */
-        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_ATEXT); i += 2)
+        if (!SMTP__IS(p[i], SMTP__C_ATEXT))
+            return 1;
+        for (i++;; i += 2) {
+            if (i >= last) {
+                if (i < n && SMTP__IS(p[i], SMTP__C_ATEXT))
+                    i++;
+                break;
+            }
+            if (!SMTP__IS(p[i], SMTP__C_ATEXT))
+                break;
             if (!SMTP__IS(p[i + 1], SMTP__C_ATEXT)) {
                 i++;
-                goto atom_end;
+                break;
             }
-        if (i < n && SMTP__IS(p[i], SMTP__C_ATEXT))
-            i++;
-    atom_end: /* i <= n, which Eva cannot tell from the steps of two */
-        if (i == st || i >= n)
+        }
+        if (i >= n) /* which Eva cannot tell from the steps of two */
             return 1;
-        c = (unsigned char)p[i++];
-        if (c != '.' && c != '@')
-            return 1;
-        if (c == '@')
+        if (p[i] == '@')
             break;
+        if (p[i++] != '.')
+            return 1;
     }
-    at = i;
-    if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP_DOMAIN_MAX)
+    at = ++i;
+    if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP__MIN(63, SMTP_DOMAIN_MAX))
         return 1;
     for (;;) { /* labels, up to the '>' */
-        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_LDH); i += 2)
+        if (!SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT))
+            return 1;
+        for (i++;; i += 2) {
+            if (i >= last) {
+                if (i < n && SMTP__IS(p[i], SMTP__C_LDH))
+                    i++;
+                break;
+            }
+            if (!SMTP__IS(p[i], SMTP__C_LDH))
+                break;
             if (!SMTP__IS(p[i + 1], SMTP__C_LDH)) {
                 i++;
-                goto label_end;
+                break;
             }
-        if (i < n && SMTP__IS(p[i], SMTP__C_LDH))
-            i++;
-    label_end:
-        if (i == st || i > n || i - st > 63 || p[st] == '-' || p[i - 1] == '-')
+        }
+        if (i > n || p[i - 1] == '-')
             return 1;
         if (i >= n)
             break;
@@ -2659,6 +2679,20 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, size_t *pi)
 {
     size_t i = *pi, room = (size_t)s->cfg.max_line - 2;
+#if !SMTP_SMALL
+    /* the common case: a whole line, CRLF and within max_line, taken
+     * into an empty _line, as the loop below takes it */
+    if (!s->_line_len && !s->_lflags && i < len) {
+        const char *lf = (const char *)memchr(p + i, '\n', len - i);
+        size_t k = lf ? (size_t)(lf - p) - i : 0;
+        if (k && lf[-1] == '\r' && --k <= room) {
+            memcpy(s->_line, p + i, k);
+            s->_line_len = (uint16_t)k;
+            *pi = i + k + 2;
+            return 1;
+        }
+    }
+#endif
     while (i < len) {
         const char *lf;
         size_t end, inner, k;
