@@ -2809,6 +2809,29 @@ static SMTP__NOINLINE int smtp__feed(struct smtp_session *s, const char *p, size
     return smtp__input(s, p, len, used, ev);
 }
 
+#if !SMTP_SMALL
+/* smtp__feed() for input that starts with a whole "RCPT TO:" line with a
+ * plain path and nothing else (CRLF, within max_line), when nothing is
+ * pending, in MAIL or RCPT state and within max_rcpt: the line taken into
+ * _line and its event, as smtp__feed() does it, without its steps. */
+static SMTP__NOINLINE int smtp__rcpt_line(struct smtp_session *s, const char *p, size_t len,
+                                          size_t *used, union smtp_event *ev)
+{
+    const char *lf;
+    size_t k;
+    if (len > 10 && (smtp__w8(p) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:") &&
+        (lf = (const char *)memchr(p + 8, '\n', len - 8)) != NULL && (k = (size_t)(lf - p)) > 8 &&
+        p[k - 1] == '\r' && --k <= (size_t)s->cfg.max_line - 2) {
+        memcpy(s->_line, p, k); /* _line_len stays 0, as after a command */
+        if (smtp__rcpt_path(ev, s->_line + 8, k - 8)) {
+            *used = k + 2;
+            return smtp__ask(s, ev, SMTP_EV_RCPT);
+        }
+    }
+    return smtp__feed(s, p, len, used, ev);
+}
+#endif
+
 SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used,
                        union smtp_event *ev)
 {
@@ -2829,6 +2852,13 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
         }
 #endif
     }
+#if !SMTP_SMALL
+    if (!s->_await && !s->_out_len && !s->_line_len && !s->_lflags &&
+        (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) &&
+        !(s->_flags & SMTP__F_SHUTDOWN) && s->_rcpts < s->cfg.max_rcpt &&
+        !(SMTP__HAS_CHUNKING && s->_chunk) && buf)
+        return smtp__rcpt_line(s, (const char *)buf, len, used, ev);
+#endif
     return smtp__feed(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
 }
 
