@@ -809,12 +809,9 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                 o[len++] = ' ';
         }
 #if !SMTP_SMALL
-        if ((how & SMTP__W_CLEAN) && len < end) { /* the catalogue's texts pass unchanged */
-            size_t m = SMTP__MIN(le - k, end - len);
-            memcpy(o + len, t + k, m);
-            len += m;
-            k += m;
-        }
+        if (how & SMTP__W_CLEAN) /* the catalogue's texts pass unchanged */
+            for (; k < le && len < end; k++)
+                o[len++] = t[k];
 #endif
         for (; k < le && len < end; k++) /* the catalogue's texts pass unchanged */
             o[len++] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[k], SMTP__C_PRINT) ? t[k] : '?');
@@ -1162,28 +1159,24 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
 }
 
 #if !SMTP_SMALL
-/* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII
- * and within every limit: SMTP_OK with *out filled as smtp__parse_path()
- * fills it, or 1 for anything else (smtp__parse_path() then decides).
- * Atoms are runs of atext, labels runs of letters, digits and '-' that
- * neither start nor end with '-': one table load and test per octet, two
- * octets a step within the path's bound, the dots, the '@' and the length
- * limits looked at where a run ends. */
+/* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII,
+ * the Domain at most 63 octets (so no label is longer) and within every
+ * limit: SMTP_OK with *out filled as smtp__parse_path() fills it, or 1 for
+ * anything else (smtp__parse_path() then decides).  Atoms are runs of
+ * atext, labels runs of letters, digits and '-' that start with a letter
+ * or digit and do not end with '-': one table load and test per octet, two
+ * octets a step (the second may be the closing '>', which ends any run),
+ * the first octet of a run tested before it, the dots, the '@' and the
+ * length limits looked at where a run ends. */
 static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
 {
-    size_t i = 1, at, last;
+    size_t i = 1, at;
     if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
         return 1;
-    last = n - 1; /* p[i + 1] is in the path while i < last */
-    for (;;) {    /* atoms, up to the '@' */
+    for (;;) { /* atoms, up to the '@' */
         if (!SMTP__IS(p[i], SMTP__C_ATEXT))
             return 1;
-        for (i++;; i += 2) {
-            if (i >= last) {
-                if (i < n && SMTP__IS(p[i], SMTP__C_ATEXT))
-                    i++;
-                break;
-            }
+        for (i++; i < n; i += 2) {
             if (!SMTP__IS(p[i], SMTP__C_ATEXT))
                 break;
             if (!SMTP__IS(p[i + 1], SMTP__C_ATEXT)) {
@@ -1204,12 +1197,7 @@ static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
     for (;;) { /* labels, up to the '>' */
         if (!SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT))
             return 1;
-        for (i++;; i += 2) {
-            if (i >= last) {
-                if (i < n && SMTP__IS(p[i], SMTP__C_LDH))
-                    i++;
-                break;
-            }
+        for (i++; i < n; i += 2) {
             if (!SMTP__IS(p[i], SMTP__C_LDH))
                 break;
             if (!SMTP__IS(p[i + 1], SMTP__C_LDH)) {
