@@ -808,6 +808,11 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
             if (ll && len < end)
                 o[len++] = ' ';
         }
+#if !SMTP_SMALL
+        if (how & SMTP__W_CLEAN) /* the catalogue's texts pass unchanged */
+            for (; k < le && len < end; k++)
+                o[len++] = t[k];
+#endif
         for (; k < le && len < end; k++) /* the catalogue's texts pass unchanged */
             o[len++] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[k], SMTP__C_PRINT) ? t[k] : '?');
         len = SMTP__MIN(len, end);
@@ -1160,50 +1165,53 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
 }
 
 #if !SMTP_SMALL
-/* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII
- * and within every limit: SMTP_OK with *out filled as smtp__parse_path()
- * fills it, or 1 for anything else (smtp__parse_path() then decides).
- * Atoms are runs of atext, labels runs of letters, digits and '-' that
- * neither start nor end with '-': one table load and test per octet, two
- * octets a step within the path's bound, the dots, the '@' and the length
- * limits looked at where a run ends. */
+/* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII,
+ * the Domain at most 63 octets (so no label is longer) and within every
+ * limit: SMTP_OK with *out filled as smtp__parse_path() fills it, or 1 for
+ * anything else (smtp__parse_path() then decides).  Atoms are runs of
+ * atext, labels runs of letters, digits and '-' that start with a letter
+ * or digit and do not end with '-': one table load and test per octet, two
+ * octets a step (the second may be the closing '>', which ends any run),
+ * the first octet of a run tested before it, the dots, the '@' and the
+ * length limits looked at where a run ends. */
 static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
 {
-    size_t i = 1, st, at, last;
-    unsigned c;
+    size_t i = 1, at;
     if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
         return 1;
-    last = n - 1; /* p[i + 1] is in the path while i < last */
-    for (;;) {    /* atoms, up to the '@' */
-        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_ATEXT); i += 2)
+    for (;;) { /* atoms, up to the '@' */
+        if (!SMTP__IS(p[i], SMTP__C_ATEXT))
+            return 1;
+        for (i++; i < n; i += 2) {
+            if (!SMTP__IS(p[i], SMTP__C_ATEXT))
+                break;
             if (!SMTP__IS(p[i + 1], SMTP__C_ATEXT)) {
                 i++;
-                goto atom_end;
+                break;
             }
-        if (i < n && SMTP__IS(p[i], SMTP__C_ATEXT))
-            i++;
-    atom_end: /* i <= n, which Eva cannot tell from the steps of two */
-        if (i == st || i >= n)
+        }
+        if (i >= n) /* which Eva cannot tell from the steps of two */
             return 1;
-        c = (unsigned char)p[i++];
-        if (c != '.' && c != '@')
-            return 1;
-        if (c == '@')
+        if (p[i] == '@')
             break;
+        if (p[i++] != '.')
+            return 1;
     }
-    at = i;
-    if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP_DOMAIN_MAX)
+    at = ++i;
+    if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP__MIN(63, SMTP_DOMAIN_MAX))
         return 1;
     for (;;) { /* labels, up to the '>' */
-        for (st = i; i < last && SMTP__IS(p[i], SMTP__C_LDH); i += 2)
+        if (!SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT))
+            return 1;
+        for (i++; i < n; i += 2) {
+            if (!SMTP__IS(p[i], SMTP__C_LDH))
+                break;
             if (!SMTP__IS(p[i + 1], SMTP__C_LDH)) {
                 i++;
-                goto label_end;
+                break;
             }
-        if (i < n && SMTP__IS(p[i], SMTP__C_LDH))
-            i++;
-    label_end:
-        if (i == st || i > n || i - st > 63 || p[st] == '-' || p[i - 1] == '-')
+        }
+        if (i > n || p[i - 1] == '-')
             return 1;
         if (i >= n)
             break;
@@ -1678,13 +1686,11 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
 }
 
 #if !SMTP_SMALL
-/* "TO:" and a plain path, nothing after it, in a[0..n): ev filled as
- * smtp__mail_rcpt() fills it, in one step, and 1; else 0 (bit 5 cleared
- * matches exactly 't' and 'o'). */
-static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
+/* A plain path, nothing after it, in a[0..n): ev filled as
+ * smtp__mail_rcpt() fills it for RCPT, in one step, and 1; else 0. */
+static int smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n)
 {
-    if (n <= 3 || (a[0] & 0xdf) != 'T' || (a[1] & 0xdf) != 'O' || a[2] != ':' ||
-        smtp__plain_path(a + 3, n - 3, &ev->rcpt.path) != SMTP_OK)
+    if (smtp__plain_path(a, n, &ev->rcpt.path) != SMTP_OK)
         return 0;
     ev->rcpt.params.ptr = "";
     ev->rcpt.params.len = 0;
@@ -1693,6 +1699,26 @@ static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
     ev->rcpt.orcpt = ev->rcpt.params;
 #endif
     return 1;
+}
+
+/* "TO:" and a plain path, nothing after it, in a[0..n): as
+ * smtp__rcpt_path() (bit 5 cleared matches exactly 't' and 'o'). */
+static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
+{
+    return n > 3 && (a[0] & 0xdf) == 'T' && (a[1] & 0xdf) == 'O' && a[2] == ':' &&
+           smtp__rcpt_path(ev, a + 3, n - 3);
+}
+
+/* "RCPT TO:" with bit 5 of each letter cleared: a line's first 8 octets
+ * masked with this, read as one number, equal "RCPT TO:" read so. */
+static const unsigned char smtp__rcpt_mask[8] = {0xdf, 0xdf, 0xdf, 0xdf, 0xff, 0xdf, 0xdf, 0xff};
+
+/* The octets p[0..8) as one number, in the machine's order. */
+static uint64_t smtp__w8(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
 }
 #endif
 
@@ -2137,8 +2163,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
      * always enabled, in MAIL and RCPT, an argument), in one step */
     if (!lf && n > 8 && !(s->_flags & SMTP__F_SHUTDOWN) &&
         (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) && s->_rcpts < s->cfg.max_rcpt &&
-        (l[0] & 0xdf) == 'R' && (l[1] & 0xdf) == 'C' && (l[2] & 0xdf) == 'P' &&
-        (l[3] & 0xdf) == 'T' && l[4] == ' ' && smtp__rcpt_plain(ev, l + 5, n - 5))
+        (smtp__w8(l) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:") &&
+        smtp__rcpt_path(ev, l + 8, n - 8))
         return smtp__ask(s, ev, SMTP_EV_RCPT);
 #endif
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
@@ -2647,6 +2673,20 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, size_t *pi)
 {
     size_t i = *pi, room = (size_t)s->cfg.max_line - 2;
+#if !SMTP_SMALL
+    /* the common case: a whole line, CRLF and within max_line, taken
+     * into an empty _line, as the loop below takes it */
+    if (!s->_line_len && !s->_lflags && i < len) {
+        const char *lf = (const char *)memchr(p + i, '\n', len - i);
+        size_t k = lf ? (size_t)(lf - p) - i : 0;
+        if (k && lf[-1] == '\r' && --k <= room) {
+            memcpy(s->_line, p + i, k);
+            s->_line_len = (uint16_t)k;
+            *pi = i + k + 2;
+            return 1;
+        }
+    }
+#endif
     while (i < len) {
         const char *lf;
         size_t end, inner, k;
@@ -2743,6 +2783,49 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     return r > 0 ? r : SMTP_WANT_WRITE;
 }
 
+/* Kept out of line where the compiler allows, so that smtp_feed()'s
+ * step below saves no registers before it. */
+#if defined(__GNUC__) && !SMTP_SMALL
+#define SMTP__NOINLINE __attribute__((noinline))
+#else
+#define SMTP__NOINLINE
+#endif
+
+/* smtp_feed() but for its step below: the default reply of a decision
+ * left open, rule 6, then the input. */
+static SMTP__NOINLINE int smtp__feed(struct smtp_session *s, const char *p, size_t len,
+                                     size_t *used, union smtp_event *ev)
+{
+    if (s->_await)
+        smtp__decide(s, s->_await, 0, 0, 0); /* the default reply (rule 5) */
+    if (s->_out_len)                         /* rule 6 */
+        return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
+    return smtp__input(s, p, len, used, ev);
+}
+
+#if !SMTP_SMALL
+/* smtp__feed() for input that starts with a whole "RCPT TO:" line with a
+ * plain path and nothing else (CRLF, within max_line), when nothing is
+ * pending, in MAIL or RCPT state and within max_rcpt: the line taken into
+ * _line and its event, as smtp__feed() does it, without its steps. */
+static SMTP__NOINLINE int smtp__rcpt_line(struct smtp_session *s, const char *p, size_t len,
+                                          size_t *used, union smtp_event *ev)
+{
+    const char *lf;
+    size_t k;
+    if (len > 10 && (smtp__w8(p) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:") &&
+        (lf = (const char *)memchr(p + 8, '\n', len - 8)) != NULL && (k = (size_t)(lf - p)) > 8 &&
+        p[k - 1] == '\r' && --k <= (size_t)s->cfg.max_line - 2) {
+        memcpy(s->_line, p, k); /* _line_len stays 0, as after a command */
+        if (smtp__rcpt_path(ev, s->_line + 8, k - 8)) {
+            *used = k + 2;
+            return smtp__ask(s, ev, SMTP_EV_RCPT);
+        }
+    }
+    return smtp__feed(s, p, len, used, ev);
+}
+#endif
+
 SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size_t *used,
                        union smtp_event *ev)
 {
@@ -2762,11 +2845,15 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
             return SMTP_WANT_WRITE;
         }
 #endif
-        smtp__decide(s, s->_await, 0, 0, 0); /* the default reply (rule 5) */
     }
-    if (s->_out_len) /* rule 6 */
-        return s->_state == SMTP__ST_CLOSED ? SMTP_CLOSED : SMTP_WANT_WRITE;
-    return smtp__input(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
+#if !SMTP_SMALL
+    if (!s->_await && !s->_out_len && !s->_line_len && !s->_lflags &&
+        (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) &&
+        !(s->_flags & SMTP__F_SHUTDOWN) && s->_rcpts < s->cfg.max_rcpt &&
+        !(SMTP__HAS_CHUNKING && s->_chunk) && buf)
+        return smtp__rcpt_line(s, (const char *)buf, len, used, ev);
+#endif
+    return smtp__feed(s, buf ? (const char *)buf : "", len, used, ev); /* p + 0 must be defined */
 }
 
 SMTP_API int smtp_reply(struct smtp_session *s, unsigned code, const char *enh, const char *text)
@@ -4528,3 +4615,4 @@ SMTP_API const char *smtp_client_event_desc(int ev)
 #undef SMTP__CSB
 #undef SMTP__CIN
 #undef SMTP__ALWAYS_INLINE
+#undef SMTP__NOINLINE
