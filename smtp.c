@@ -3346,6 +3346,7 @@ static int smtp__cput_path(struct smtp_client *c, const char *addr, unsigned fla
 static int smtp__sasl_octet(const struct smtp_client *c, size_t pos)
 {
     unsigned k;
+    //@ loop unroll 5;
     for (k = c->_sasl_from; k < c->_sasl_to; k++) {
         if (pos < c->_sasl_len[k])
             return (unsigned char)c->_sasl[k][pos];
@@ -3371,7 +3372,7 @@ static void smtp__sasl_pump(struct smtp_client *c)
     if (!(c->_flags & SMTP__CF_SECRET) || c->_sasl_pos > total)
         return;
     (void)smtp__croom(c, 0);
-    while (c->_sasl_pos < total && sizeof c->_out - c->_out_len >= 4) {
+    while (c->_sasl_pos < total && c->_out_len <= sizeof c->_out - 4) {
         uint32_t v = 0;
         unsigned k, got = 0, x;
         for (k = 0; k < 3; k++) {
@@ -3390,7 +3391,7 @@ static void smtp__sasl_pump(struct smtp_client *c)
                                                       : '/');
         }
     }
-    if (c->_sasl_pos == total && sizeof c->_out - c->_out_len >= 2) {
+    if (c->_sasl_pos == total && c->_out_len <= sizeof c->_out - 2) {
         c->_out[c->_out_len++] = '\r', c->_out[c->_out_len++] = '\n';
         c->_sasl_pos++; /* past the end: the message is out */
     }
@@ -3565,8 +3566,9 @@ static int smtp__cclose(struct smtp_client *c, union smtp_cevent *ev, unsigned w
         c->_state != SMTP__CS_QUIT) {
         /* QUIT only where a command can start: not inside the message data,
          * not after part of a line went out (a partial write, a SASL line) */
-        int mid = c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
-                  (c->_out_off > 0 && c->_out[c->_out_off - 1] != '\n');
+        int mid =
+            c->_state == SMTP__CS_BODY || (c->_flags & SMTP__CF_SECRET) ||
+            (c->_out_off > 0 && c->_out_off < c->_out_len && c->_out[c->_out_off - 1] != '\n');
         c->_out_len = c->_out_off = 0;
         c->_run = 0, c->_run_len = 0;
         if (!mid)
@@ -3832,6 +3834,9 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
         *used = len;
         return SMTP_NEED_INPUT;
     }
+    /* Eva: one state per octet of a reply line up to 64 octets, so that
+     * the session's fields are not widened over the lines (proof/README.md) */
+    //@ loop unroll 64;
     while (i < len) {
         char o = p[i++];
         int r;
@@ -4011,7 +4016,7 @@ SMTP_API void smtp_client_output_done(struct smtp_client *c, size_t n)
         n -= k;
 #ifndef SMTP_NO_AUTH
         if (c->_flags & SMTP__CF_SECRET) { /* the credentials are out: wipe them */
-            memset(c->_out, 0, c->_out_len);
+            memset(c->_out, 0, sizeof c->_out);
             if (c->_sasl_pos > smtp__sasl_total(c))
                 c->_flags &= (uint16_t)~SMTP__CF_SECRET;
         }

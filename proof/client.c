@@ -5,17 +5,18 @@
  * with 0), one call the driver picks (QUIT, RSET, NOOP, abort, TLS done,
  * MAIL with no parameters or any of them, RCPT with any NOTIFY and ORCPT,
  * each with a short unknown address, DATA, a short unknown body, the end
- * of the body, TURN, ATRN with any short domain list, or nothing; with
- * -DAUTH_CALL also AUTH with any mechanism and short unknown credentials),
- * and smtp_client_output() with smtp_client_output_done() of any count up
- * to what is pending, or smtp_client_output_spans() of up to 3 spans.
+ * of the body, TURN, ATRN with any short domain list, or nothing), and
+ * smtp_client_output() with smtp_client_output_done() of any count up to
+ * what is pending, or smtp_client_output_spans() of up to 3 spans.
  *
  * With -DGREETED the session first gets a known 220 greeting and a known
  * EHLO reply (each keyword line there or not, the driver picks), all of
  * the output is sent, and the rounds start from there: that reaches the
- * MAIL/RCPT parameters, BDAT and ATRN (and AUTH, with -DAUTH_CALL) with
- * the server's keywords, which need longer replies than the unknown
- * octets the rounds feed.  Not in make prove yet (proof/README.md).
+ * MAIL/RCPT parameters, BDAT and ATRN with the server's keywords, which
+ * need longer replies than the unknown octets the rounds feed.  With
+ * -DAUTH_CALL (and -DGREETED) smtp_client_auth() is called once before the
+ * rounds, with any mechanism number and short unknown credentials, so the
+ * rounds' replies (334, 235, 535, ...) drive the SASL exchange.
  */
 #include "any.h"
 #include <string.h>
@@ -39,6 +40,17 @@
 static struct smtp_client c;
 static char in[IN_MAX], addr[ADDR_CAP], body[BODY_MAX];
 static char cred[3][CRED_CAP], text[CRED_CAP];
+#if defined AUTH_CALL && !defined GREETED
+#error "AUTH_CALL needs GREETED: AUTH is refused before the EHLO reply"
+#endif
+#ifdef AUTH_CALL
+/* The layout of the SASL message smtp_client_auth() builds (proof/README.md):
+ * 0, PLAIN or LOGIN with an authzid; 1, PLAIN or LOGIN with authzid NULL
+ * (smtp.c then sends "", a string of its own); 2, XOAUTH2 or OAUTHBEARER.
+ * Chosen once a run and kept apart: in one merged state a part could be
+ * seen with another layout's length. */
+static int auth_layout, auth_ok;
+#endif
 
 static void output_done_any(void)
 {
@@ -99,16 +111,6 @@ static void any_command(void)
         break;
     case 9: r = smtp_client_end(&c); break;
     case 10: r = smtp_client_closed(&c); break;
-#ifdef AUTH_CALL
-    case 11: /* any mechanism number; user and secret are never NULL */
-        Frama_C_make_unknown(cred[1], CRED_CAP - 1);
-        cred[1][CRED_CAP - 1] = '\0';
-        Frama_C_make_unknown(cred[2], CRED_CAP - 1);
-        cred[2][CRED_CAP - 1] = '\0';
-        r = smtp_client_auth(&c, Frama_C_interval(-1, 5), any_short_or_null(cred[0]), cred[1],
-                             cred[2]);
-        break;
-#endif
     case 12: r = smtp_client_turn(&c); break;
     case 13: r = smtp_client_atrn(&c, any_short_or_null(text)); break;
     default: break;
@@ -160,6 +162,28 @@ static void run(const struct smtp_client_config *cfg)
     //@ split c.cfg.hostname == given;
 #ifdef GREETED
     greet();
+#endif
+#ifdef AUTH_CALL
+    /* AUTH with any mechanism number of the layout (the ones no server
+     * offers, -1, 0 and 5, with the first two) and short unknown
+     * credentials; user and secret are never NULL.  Here, not in a
+     * function: the splits last the whole run. */
+    auth_layout = Frama_C_interval(0, 2);
+    //@ split auth_layout;
+    Frama_C_make_unknown(cred[0], CRED_CAP - 1);
+    cred[0][CRED_CAP - 1] = '\0';
+    Frama_C_make_unknown(cred[1], CRED_CAP - 1);
+    cred[1][CRED_CAP - 1] = '\0';
+    Frama_C_make_unknown(cred[2], CRED_CAP - 1);
+    cred[2][CRED_CAP - 1] = '\0';
+    if (auth_layout == 2)
+        auth_ok = smtp_client_auth(&c, Frama_C_interval(SMTP_MECH_XOAUTH2, SMTP_MECH_OAUTHBEARER),
+                                   any_bool() ? NULL : cred[0], cred[1], cred[2]);
+    else
+        auth_ok = smtp_client_auth(&c, Frama_C_nondet(Frama_C_interval(-1, SMTP_MECH_LOGIN), 5),
+                                   auth_layout ? NULL : cred[0], cred[1], cred[2]);
+    auth_ok = auth_ok == SMTP_OK;
+    //@ split auth_ok;
 #endif
     output_done_any();
     //@ loop unroll STEPS;
