@@ -1637,33 +1637,38 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
     unsigned seen = 0;
     int r, esmtp = (s->_flags & SMTP__F_ESMTP) != 0;
     for (q = ev->mail.params.ptr, m = ev->mail.params.len, i = 0; i < m;) {
-        const char *kp = q + i, *v = 0;
-        size_t kl = 0, vl = 0, j;
+        /* the name is q[k..ke), the value q[vs..ve): indices into q, each
+         * read checked against m, where a pointer and a length of their
+         * own were a pair Eva could not relate (proof/README.md); vs 0: no
+         * value (a value starts after its '=') */
+        size_t k = i, ke, vs = 0, ve = 0, j;
         unsigned id;
         while (i < m && !smtp__is_blank(s, q[i]) && q[i] != '=')
-            i++, kl++;
+            i++;
+        ke = i;
         if (i < m && q[i] == '=') {
-            v = q + ++i;
+            vs = ++i;
             while (i < m && !smtp__is_blank(s, q[i]))
-                i++, vl++;
+                i++;
+            ve = i;
         }
-        if ((i < m && (i = smtp__skip_blanks(s, q, i, m)) == m) || kl == 0 || (v && vl == 0) ||
-            !SMTP__IS(kp[0], SMTP__C_ALPHA | SMTP__C_DIGIT))
+        if ((i < m && (i = smtp__skip_blanks(s, q, i, m)) == m) || ke == k || (vs && ve == vs) ||
+            !SMTP__IS(q[k], SMTP__C_ALPHA | SMTP__C_DIGIT))
             return SMTP__NO(PARAMS);
-        for (j = 0; j < kl; j++)
-            if (!SMTP__IS(kp[j], SMTP__C_ALPHA | SMTP__C_DIGIT) && kp[j] != '-')
+        for (j = k; j < ke; j++)
+            if (!SMTP__IS(q[j], SMTP__C_ALPHA | SMTP__C_DIGIT) && q[j] != '-')
                 return SMTP__NO(PARAMS);
-        for (j = 0; j < vl; j++)
-            if (v[j] < 33 || v[j] > 126 || v[j] == '=')
+        for (j = vs; j < ve; j++)
+            if (q[j] < 33 || q[j] > 126 || q[j] == '=')
                 return SMTP__NO(PARAMS);
         for (id = 0; id < SMTP__P_COUNT; id++)
             if (smtp__params[id].mail == mail && (s->cfg.extensions & smtp__params[id].ext) &&
-                smtp__is_word(kp, 0, kl, smtp__params[id].name))
+                smtp__is_word(q, k, ke, smtp__params[id].name))
                 break;
         if (!esmtp || id == SMTP__P_COUNT) /* none without EHLO */
             return SMTP__NO(PARAM_UNKNOWN);
-        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, v, vl)
-                                : smtp__param(s, ev, id, v, vl);
+        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, vs ? q + vs : 0, ve - vs)
+                                : smtp__param(s, ev, id, vs ? q + vs : 0, ve - vs);
         if (r != 0)
             return r;
         seen |= 1u << id;
