@@ -384,7 +384,8 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   cmd-mail-any:proof/command.c:-DVERB=0,-DARG_LEN=2,-DCONFIG=1 \
                   cmd-rcpt-any:proof/command.c:-DVERB=1,-DARG_LEN=2,-DPRE=1,-DCONFIG=1 \
                   cmd-auth-plain:proof/command.c:-DVERB=25,-DARG_LEN=4,-DCONFIG=2 \
-                  cmd-auth-response:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=3,-DCONFIG=2
+                  cmd-auth-response:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=3,-DCONFIG=2 \
+                  cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
                   session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \
                   client-auth:proof/client.c:-DAUTH_CALL

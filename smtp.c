@@ -1610,7 +1610,8 @@ static int smtp__same_text(const union smtp_event *ev, unsigned id, const char *
         while (vl > 1 && v[0] == '0')
             v++, vl--;
     }
-    return j - i == vl && memcmp(p + i, v, vl) == 0;
+    /* a repeat without a value (v NULL) never matches: the first had one */
+    return v && j - i == vl && memcmp(p + i, v, vl) == 0;
 }
 
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
