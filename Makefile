@@ -381,7 +381,13 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   cmd-noop:proof/command.c:-DVERB=6,-DARG_LEN=4 cmd-quit:proof/command.c:-DVERB=7,-DARG_LEN=3 \
                   cmd-vrfy:proof/command.c:-DVERB=8,-DARG_LEN=3 cmd-expn:proof/command.c:-DVERB=9,-DARG_LEN=3 \
                   cmd-help:proof/command.c:-DVERB=10,-DARG_LEN=3 cmd-any:proof/command.c:-DVERB=16,-DARG_LEN=4 \
-                  cmd-starttls:proof/command.c:-DVERB=13,-DARG_LEN=3,-DCONFIG=2
+                  cmd-starttls:proof/command.c:-DVERB=13,-DARG_LEN=3,-DCONFIG=2 \
+                  cmd-mail-any:proof/command.c:-DVERB=0,-DARG_LEN=2,-DCONFIG=1 \
+                  cmd-rcpt-any:proof/command.c:-DVERB=1,-DARG_LEN=2,-DPRE=1,-DCONFIG=1 \
+                  cmd-auth-plain:proof/command.c:-DVERB=25,-DARG_LEN=4,-DCONFIG=2 \
+                  cmd-auth-response:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=3,-DCONFIG=2 \
+                  cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2 \
+                  cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
                   session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \
                   client-auth:proof/client.c:-DGREETED,-DAUTH_CALL

@@ -1624,7 +1624,8 @@ static int smtp__same_text(const union smtp_event *ev, unsigned id, const char *
         while (vl > 1 && v[0] == '0')
             v++, vl--;
     }
-    return j - i == vl && memcmp(p + i, v, vl) == 0;
+    /* a repeat without a value (v NULL) never matches: the first had one */
+    return v && j - i == vl && memcmp(p + i, v, vl) == 0;
 }
 
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
@@ -1651,33 +1652,38 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
     unsigned seen = 0;
     int r, esmtp = (s->_flags & SMTP__F_ESMTP) != 0;
     for (q = ev->mail.params.ptr, m = ev->mail.params.len, i = 0; i < m;) {
-        const char *kp = q + i, *v = 0;
-        size_t kl = 0, vl = 0, j;
+        /* the name is q[k..ke), the value q[vs..ve): indices into q, each
+         * read checked against m, where a pointer and a length of their
+         * own were a pair Eva could not relate (proof/README.md); vs 0: no
+         * value (a value starts after its '=') */
+        size_t k = i, ke, vs = 0, ve = 0, j;
         unsigned id;
         while (i < m && !smtp__is_blank(s, q[i]) && q[i] != '=')
-            i++, kl++;
+            i++;
+        ke = i;
         if (i < m && q[i] == '=') {
-            v = q + ++i;
+            vs = ++i;
             while (i < m && !smtp__is_blank(s, q[i]))
-                i++, vl++;
+                i++;
+            ve = i;
         }
-        if ((i < m && (i = smtp__skip_blanks(s, q, i, m)) == m) || kl == 0 || (v && vl == 0) ||
-            !SMTP__IS(kp[0], SMTP__C_ALPHA | SMTP__C_DIGIT))
+        if ((i < m && (i = smtp__skip_blanks(s, q, i, m)) == m) || ke == k || (vs && ve == vs) ||
+            !SMTP__IS(q[k], SMTP__C_ALPHA | SMTP__C_DIGIT))
             return SMTP__NO(PARAMS);
-        for (j = 0; j < kl; j++)
-            if (!SMTP__IS(kp[j], SMTP__C_ALPHA | SMTP__C_DIGIT) && kp[j] != '-')
+        for (j = k; j < ke; j++)
+            if (!SMTP__IS(q[j], SMTP__C_ALPHA | SMTP__C_DIGIT) && q[j] != '-')
                 return SMTP__NO(PARAMS);
-        for (j = 0; j < vl; j++)
-            if (v[j] < 33 || v[j] > 126 || v[j] == '=')
+        for (j = vs; j < ve; j++)
+            if (q[j] < 33 || q[j] > 126 || q[j] == '=')
                 return SMTP__NO(PARAMS);
         for (id = 0; id < SMTP__P_COUNT; id++)
             if (smtp__params[id].mail == mail && (s->cfg.extensions & smtp__params[id].ext) &&
-                smtp__is_word(kp, 0, kl, smtp__params[id].name))
+                smtp__is_word(q, k, ke, smtp__params[id].name))
                 break;
         if (!esmtp || id == SMTP__P_COUNT) /* none without EHLO */
             return SMTP__NO(PARAM_UNKNOWN);
-        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, v, vl)
-                                : smtp__param(s, ev, id, v, vl);
+        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, vs ? q + vs : 0, ve - vs)
+                                : smtp__param(s, ev, id, vs ? q + vs : 0, ve - vs);
         if (r != 0)
             return r;
         seen |= 1u << id;
@@ -2257,7 +2263,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
     const struct smtp__decision *d = &smtp__decisions[ev];
     const struct smtp__default_row *row;
     const char *given = text;
-    uint32_t e = 0;
+    uint32_t e;
     int dflt = code == 0, yes;
     unsigned next, host, k = 0, key;
     if (dflt)
@@ -2279,13 +2285,11 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
         /* password guessing: past max_auth_fails refusals the session ends */
         if (code >= 500 && ++s->_auth_fails > s->cfg.max_auth_fails &&
             s->cfg.max_auth_fails != 255) {
-            const struct smtp__reply_row *r = &smtp__replies[SMTP__R_AUTH_GUESSING];
-            code = SMTP__C16(r->code);
-            enh = 0;
-            given = 0;
-            text = SMTP__TEXT_OF(r);
-            e = smtp__e32(code, r->enh);
-            host = code == 421;
+            /* the catalogue's 421 instead of the refusal; it ends the
+             * session.  Written here, not by the code below: there Eva
+             * would see its text merged with the refusal's (proof/) */
+            smtp__say(s, SMTP__R_AUTH_GUESSING);
+            return;
         }
     }
 #endif
@@ -2359,7 +2363,7 @@ static void smtp__decide(struct smtp_session *s, int ev, unsigned code, const ch
             (smtp__defaults[k].ev && smtp__defaults[k].ev != ev)))
         k++; /* every allowed code has a row (smtp_reply() checked it): the bound is for Eva */
     row = &smtp__defaults[k];
-    if (!e && (e = smtp__enh_parse(enh, code)) == 0)
+    if ((e = smtp__enh_parse(enh, code)) == 0)
         e = smtp__e32(code, row->enh);
     if (!text)
         text = SMTP__TEXT_OF(row);

@@ -34,6 +34,7 @@ static const char *const pres[] = {
     "AUTH PLAIN\r\n",                                  /* 3: a SASL exchange */
     "AUTH LOGIN\r\n",                                  /* 4: its first step */
     "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",    /* 5: in the data */
+    "AUTH LOGIN\r\ndXNlcg==\r\n",                      /* 6: LOGIN's second step */
 };
 
 /* The known start of the line. */
