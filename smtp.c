@@ -889,8 +889,8 @@ static const char smtp__keywords[] =
     SMTP__IF_AUTH("AUTH PLAIN LOGIN") "\0" SMTP__KW_DSN "\0" SMTP__IF_AUTH("ATRN");
 /* clang-format on */
 #define SMTP__KW_LAST SMTP_EXT_ATRN
-/* The most a keyword's line takes: "250-", the keyword, SIZE's " " and 20
- * digits or RCPTMAX's 5, CRLF. */
+/* The most a keyword's line takes: the code and its hyphen, the keyword,
+ * SIZE's blank and 20 digits or RCPTMAX's 5, CRLF. */
 #define SMTP__KW_ROOM(bit, n) (6 + (n) + ((bit) == SMTP_EXT_SIZE ? 21 : 5))
 
 /* The EHLO reply: hostname (and the first line of text) first, then one
