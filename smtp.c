@@ -569,6 +569,21 @@ static const struct smtp__decision {
 
 #endif /* SMTP_NO_SERVER */
 
+/* ------------------------------------------------------ compiler hints */
+
+/* Where the compiler allows, and only when built for speed (!SMTP_SMALL):
+ * SMTP__NOINLINE keeps a function out of line, so that its caller's short
+ * path saves no registers before calling it; SMTP__ALWAYS_INLINE puts a
+ * hot helper in its callers, so that its results stay in registers and
+ * the call's cost goes. */
+#if defined(__GNUC__) && !SMTP_SMALL
+#define SMTP__NOINLINE __attribute__((noinline))
+#define SMTP__ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SMTP__NOINLINE
+#define SMTP__ALWAYS_INLINE
+#endif
+
 /* -------------------------------------------------------- octet classes */
 
 /* Octet classes (RFC 5321 4.1.2, RFC 5322 3.2.3): locale-free, sign-safe,
@@ -1165,24 +1180,27 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
 }
 
 #if !SMTP_SMALL
-/* The common path, "<" Dot-string "@" Domain ">" filling p[0..n), ASCII,
- * the Domain at most 63 octets (so no label is longer) and within every
- * limit: SMTP_OK with *out filled as smtp__parse_path() fills it, or 1 for
- * anything else (smtp__parse_path() then decides).  Atoms are runs of
- * atext, labels runs of letters, digits and '-' that start with a letter
- * or digit and do not end with '-': one table load and test per octet, two
- * octets a step (the second may be the closing '>', which ends any run),
- * the first octet of a run tested before it, the dots, the '@' and the
- * length limits looked at where a run ends. */
-static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
+/* The common path at the start of p[0..n): "<" Dot-string "@" Domain ">",
+ * ASCII, the Domain at most 63 octets (so no label is longer) and within
+ * every limit.  Returns its length, with *out filled as smtp__parse_path()
+ * fills it but pointing into q, which holds (or is to hold) the same
+ * octets; or 0 for anything else (smtp__parse_path() then decides).  Atoms
+ * are runs of atext, labels runs of letters, digits and '-' that start
+ * with a letter or digit and do not end with '-': one table load and test
+ * per octet, two octets a step (the second may be the '.', '@' or '>'
+ * that ends the run), the first octet of a run tested before it, the dots,
+ * the '@', the '>' and the length limits looked at where a run ends.  The
+ * end is found by the scan itself: a caller need not know it first. */
+static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t n, const char *q,
+                                                   struct smtp_path *out)
 {
-    size_t i = 1, at;
-    if (n < 5 || n > SMTP_PATH_MAX || p[0] != '<' || p[--n] != '>')
-        return 1;
+    size_t i = 1, at, e = n - 1; /* steps of two read up to p[e] */
+    if (n < 5 || p[0] != '<')
+        return 0;
     for (;;) { /* atoms, up to the '@' */
-        if (!SMTP__IS(p[i], SMTP__C_ATEXT))
-            return 1;
-        for (i++; i < n; i += 2) {
+        if (i >= n || !SMTP__IS(p[i], SMTP__C_ATEXT))
+            return 0;
+        for (i++; i < e; i += 2) {
             if (!SMTP__IS(p[i], SMTP__C_ATEXT))
                 break;
             if (!SMTP__IS(p[i + 1], SMTP__C_ATEXT)) {
@@ -1190,20 +1208,20 @@ static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
                 break;
             }
         }
-        if (i >= n) /* which Eva cannot tell from the steps of two */
-            return 1;
+        if (i >= n)
+            return 0;
         if (p[i] == '@')
             break;
         if (p[i++] != '.')
-            return 1;
+            return 0;
     }
     at = ++i;
-    if (at - 2 > SMTP_LOCAL_MAX || n - at > SMTP__MIN(63, SMTP_DOMAIN_MAX))
-        return 1;
+    if (at - 2 > SMTP_LOCAL_MAX)
+        return 0;
     for (;;) { /* labels, up to the '>' */
-        if (!SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT))
-            return 1;
-        for (i++; i < n; i += 2) {
+        if (i >= n || !SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT))
+            return 0;
+        for (i++; i < e; i += 2) {
             if (!SMTP__IS(p[i], SMTP__C_LDH))
                 break;
             if (!SMTP__IS(p[i + 1], SMTP__C_LDH)) {
@@ -1211,20 +1229,22 @@ static int smtp__plain_path(const char *p, size_t n, struct smtp_path *out)
                 break;
             }
         }
-        if (i > n || p[i - 1] == '-')
-            return 1;
-        if (i >= n)
+        if (i >= n || p[i - 1] == '-') /* p[i] untested if the steps ran out at e */
+            return 0;
+        if (p[i] == '>')
             break;
         if (p[i++] != '.')
-            return 1;
+            return 0;
     }
-    out->mailbox.ptr = out->local.ptr = p + 1;
+    if (i - at > SMTP__MIN(63, SMTP_DOMAIN_MAX) || i >= SMTP_PATH_MAX)
+        return 0;
+    out->mailbox.ptr = out->local.ptr = q + 1;
     out->local.len = at - 2;
-    out->domain.ptr = p + at;
-    out->domain.len = n - at;
-    out->mailbox.len = n - 1;
-    out->len = n + 1;
-    return SMTP_OK;
+    out->domain.ptr = q + at;
+    out->domain.len = i - at;
+    out->mailbox.len = i - 1;
+    out->len = i + 1;
+    return i + 1;
 }
 #endif
 
@@ -1236,7 +1256,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
     int utf8 = SMTP__HAS_UTF8 && (flags & SMTP_PATH_UTF8), r = SMTP_OK;
 
 #if !SMTP_SMALL
-    if (p && smtp__plain_path(p, n, out) == SMTP_OK)
+    if (p && n && smtp__plain_path(p, n, p, out) == n) /* 0: not a plain path */
         return SMTP_OK;
 #endif
     out->mailbox.ptr = out->local.ptr = out->domain.ptr = p ? p : "";
@@ -1692,11 +1712,14 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
 }
 
 #if !SMTP_SMALL
-/* A plain path, nothing after it, in a[0..n): ev filled as
- * smtp__mail_rcpt() fills it for RCPT, in one step, and 1; else 0. */
-static int smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n)
+/* A plain path at the start of a[0..n), its spans pointing into q (see
+ * smtp__plain_path()): ev filled as smtp__mail_rcpt() fills it for RCPT,
+ * in one step, and the path's length; else 0. */
+static SMTP__ALWAYS_INLINE size_t smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n,
+                                                  const char *q)
 {
-    if (smtp__plain_path(a, n, &ev->rcpt.path) != SMTP_OK)
+    size_t k = smtp__plain_path(a, n, q, &ev->rcpt.path);
+    if (!k)
         return 0;
     ev->rcpt.params.ptr = "";
     ev->rcpt.params.len = 0;
@@ -1704,7 +1727,7 @@ static int smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n)
     ev->rcpt.notify = 0;
     ev->rcpt.orcpt = ev->rcpt.params;
 #endif
-    return 1;
+    return k;
 }
 
 /* "TO:" and a plain path, nothing after it, in a[0..n): as
@@ -1712,7 +1735,7 @@ static int smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n)
 static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
 {
     return n > 3 && (a[0] & 0xdf) == 'T' && (a[1] & 0xdf) == 'O' && a[2] == ':' &&
-           smtp__rcpt_path(ev, a + 3, n - 3);
+           smtp__rcpt_path(ev, a + 3, n - 3, a + 3) == n - 3;
 }
 
 /* "RCPT TO:" with bit 5 of each letter cleared: a line's first 8 octets
@@ -1725,6 +1748,22 @@ static uint64_t smtp__w8(const void *p)
     uint64_t w;
     memcpy(&w, p, 8);
     return w;
+}
+
+/* Do p[0..8) read "RCPT TO:", letters in either case? */
+static int smtp__is_rcpt_to(const char *p)
+{
+    return (smtp__w8(p) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:");
+}
+
+/* May a RCPT be taken now, with nothing pending?  Its verb row's states
+ * (MAIL, RCPT), no smtp_shutdown() waiting, and room under max_rcpt: the
+ * conditions under which both RCPT shortcuts below stand for the general
+ * path (which would otherwise refuse the command). */
+static int smtp__rcpt_ready(const struct smtp_session *s)
+{
+    return (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) &&
+           !(s->_flags & SMTP__F_SHUTDOWN) && s->_rcpts < s->cfg.max_rcpt;
 }
 #endif
 
@@ -2167,10 +2206,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     /* "RCPT" SP "TO:" and a plain path, nothing else, in sequence and
      * within max_rcpt: what the code below does with it (its verb row:
      * always enabled, in MAIL and RCPT, an argument), in one step */
-    if (!lf && n > 8 && !(s->_flags & SMTP__F_SHUTDOWN) &&
-        (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) && s->_rcpts < s->cfg.max_rcpt &&
-        (smtp__w8(l) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:") &&
-        smtp__rcpt_path(ev, l + 8, n - 8))
+    if (!lf && n > 8 && smtp__rcpt_ready(s) && smtp__is_rcpt_to(l) &&
+        smtp__rcpt_path(ev, l + 8, n - 8, l + 8) == n - 8)
         return smtp__ask(s, ev, SMTP_EV_RCPT);
 #endif
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
@@ -2787,14 +2824,6 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
     return r > 0 ? r : SMTP_WANT_WRITE;
 }
 
-/* Kept out of line where the compiler allows, so that smtp_feed()'s
- * step below saves no registers before it. */
-#if defined(__GNUC__) && !SMTP_SMALL
-#define SMTP__NOINLINE __attribute__((noinline))
-#else
-#define SMTP__NOINLINE
-#endif
-
 /* smtp_feed() but for its step below: the default reply of a decision
  * left open, rule 6, then the input. */
 static SMTP__NOINLINE int smtp__feed(struct smtp_session *s, const char *p, size_t len,
@@ -2810,21 +2839,19 @@ static SMTP__NOINLINE int smtp__feed(struct smtp_session *s, const char *p, size
 #if !SMTP_SMALL
 /* smtp__feed() for input that starts with a whole "RCPT TO:" line with a
  * plain path and nothing else (CRLF, within max_line), when nothing is
- * pending, in MAIL or RCPT state and within max_rcpt: the line taken into
- * _line and its event, as smtp__feed() does it, without its steps. */
+ * pending and smtp__rcpt_ready(): the path read where it is, the line then
+ * copied into _line, where the event's spans point, as smtp__feed() does
+ * it, without its steps or a search for the line's end. */
 static SMTP__NOINLINE int smtp__rcpt_line(struct smtp_session *s, const char *p, size_t len,
                                           size_t *used, union smtp_event *ev)
 {
-    const char *lf;
     size_t k;
-    if (len > 10 && (smtp__w8(p) & smtp__w8(smtp__rcpt_mask)) == smtp__w8("RCPT TO:") &&
-        (lf = (const char *)memchr(p + 8, '\n', len - 8)) != NULL && (k = (size_t)(lf - p)) > 8 &&
-        p[k - 1] == '\r' && --k <= (size_t)s->cfg.max_line - 2) {
+    if (len > 12 && smtp__is_rcpt_to(p) &&
+        (k = smtp__rcpt_path(ev, p + 8, len - 8, s->_line + 8)) != 0 && (k += 8) < len - 1 &&
+        p[k] == '\r' && p[k + 1] == '\n' && k <= (size_t)s->cfg.max_line - 2) {
         memcpy(s->_line, p, k); /* _line_len stays 0, as after a command */
-        if (smtp__rcpt_path(ev, s->_line + 8, k - 8)) {
-            *used = k + 2;
-            return smtp__ask(s, ev, SMTP_EV_RCPT);
-        }
+        *used = k + 2;
+        return smtp__ask(s, ev, SMTP_EV_RCPT);
     }
     return smtp__feed(s, p, len, used, ev);
 }
@@ -2851,9 +2878,7 @@ SMTP_API int smtp_feed(struct smtp_session *s, const void *buf, size_t len, size
 #endif
     }
 #if !SMTP_SMALL
-    if (!s->_await && !s->_out_len && !s->_line_len && !s->_lflags &&
-        (s->_state == SMTP__ST_MAIL || s->_state == SMTP__ST_RCPT) &&
-        !(s->_flags & SMTP__F_SHUTDOWN) && s->_rcpts < s->cfg.max_rcpt &&
+    if (!s->_await && !s->_out_len && !s->_line_len && !s->_lflags && smtp__rcpt_ready(s) &&
         !(SMTP__HAS_CHUNKING && s->_chunk) && buf)
         return smtp__rcpt_line(s, (const char *)buf, len, used, ev);
 #endif
@@ -3879,14 +3904,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     return SMTP_NEED_INPUT;
 }
 
-/* Inlined where the compiler allows: the scan below is the body path's
- * inner loop, and out of line its results would go through memory. */
-#if defined(__GNUC__) && !SMTP_SMALL
-#define SMTP__ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define SMTP__ALWAYS_INLINE
-#endif
-
+/* The scan below is the body path's inner loop: inlined (SMTP__ALWAYS_INLINE),
+ * as out of line its results would go through memory. */
 /* The scan both body paths share: from j, in line state *stp, the end of
  * the run that goes out as it is.  The run stops after the '.' of a line
  * that starts with one (when dots: over DATA; the next run starts at the
