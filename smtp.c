@@ -2931,13 +2931,14 @@ SMTP_API const char *smtp_output(const struct smtp_session *s, size_t *len)
 
 SMTP_API void smtp_output_done(struct smtp_session *s, size_t n)
 {
-    s->_out_off = (uint16_t)(s->_out_off + SMTP__MIN(n, (size_t)(s->_out_len - s->_out_off)));
-    if (s->_out_off == s->_out_len) {
-        s->_out_off = s->_out_len = 0;
-        if (s->_flags & SMTP__F_PEND_421) {
-            s->_flags &= (uint16_t)~SMTP__F_PEND_421;
-            smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
-        }
+    if (n < (size_t)(s->_out_len - s->_out_off)) { /* a part of it */
+        s->_out_off = (uint16_t)(s->_out_off + n);
+        return;
+    }
+    s->_out_off = s->_out_len = 0;
+    if (s->_flags & SMTP__F_PEND_421) {
+        s->_flags &= (uint16_t)~SMTP__F_PEND_421;
+        smtp__say(s, SMTP__R_BYE_SHUTDOWN + s->_bye);
     }
 }
 
