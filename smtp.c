@@ -824,9 +824,11 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                 o[len++] = ' ';
         }
 #if !SMTP_SMALL
-        if (how & SMTP__W_CLEAN) /* the catalogue's texts pass unchanged */
-            for (; k < le && len < end; k++)
-                o[len++] = t[k];
+        /* the catalogue's texts pass unchanged, eight octets a step (a
+         * copy of a length Eva can bound: not one of the rest's length) */
+        if (how & SMTP__W_CLEAN)
+            for (; k + 8 <= le && len + 8 <= end; k += 8, len += 8)
+                memcpy(o + len, t + k, 8);
 #endif
         for (; k < le && len < end; k++) /* the catalogue's texts pass unchanged */
             o[len++] = (char)((how & SMTP__W_CLEAN) || SMTP__IS(t[k], SMTP__C_PRINT) ? t[k] : '?');
