@@ -841,7 +841,10 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
             break;
         k = le + 1;
     }
-    if (sep && !(how & SMTP__W_MORE))
+    /* always below the buffer's end (sep is where a '-' was written); the
+     * bound is for Eva, which loses it where the text goes eight octets a
+     * step */
+    if (sep && !(how & SMTP__W_MORE) && sep < sizeof s->_out)
         o[sep] = ' ';
 }
 
