@@ -37,7 +37,7 @@ static void run(const struct smtp_config *cfg)
         else
             st = smtp_feed(&s, in, len, &used, &ev);
         //@ assert used_in_input: used <= len;
-        //@ assert result_in_range: SMTP_CLOSED <= st <= SMTP__EV_LAST;
+        //@ assert result_in_range: SMTP_TURNED <= st <= SMTP__EV_LAST;
         //@ split s._await;
         (void)smtp_closed(&s);
         any_action(&s, enh, text);
