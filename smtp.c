@@ -674,11 +674,11 @@ static size_t smtp__utf8_len(const char *p, size_t i, size_t n)
 }
 
 #ifndef SMTP_NO_SERVER /* UTF-8 in arguments */
-/* Any octet >= 0x80 in p[0..n) must start well-formed UTF-8; *has8 is set
+/* Any octet >= 0x80 in p[i..n) must start well-formed UTF-8; *has8 is set
  * when there is one.  Returns 0 for malformed input. */
-static int smtp__check_utf8(const char *p, size_t n, int *has8)
+static int smtp__check_utf8(const char *p, size_t i, size_t n, int *has8)
 {
-    size_t i = 0, l;
+    size_t l;
     while (i < n) {
         if ((unsigned char)p[i] < 0x80) {
             i++;
@@ -969,8 +969,9 @@ static void smtp__put_ehlo(struct smtp_session *s, const char *text)
 
 /* How smtp__check_domain() reads a Domain. */
 enum {
-    SMTP__D_UTF8 = 1, /* well-formed UTF-8 counts as letters (U-labels, RFC 6531) */
-    SMTP__D_UNDER = 2 /* '_' is allowed (HELO/EHLO names only) */
+    SMTP__D_UTF8 = 1,   /* well-formed UTF-8 counts as letters (U-labels, RFC 6531) */
+    SMTP__D_UNDER = 2,  /* '_' is allowed (HELO/EHLO names only) */
+    SMTP__D_LITERAL = 4 /* an address literal is allowed (smtp__parse_domain()) */
 };
 
 /* A Domain (RFC 5321 4.1.2) at p[i..n): dot-separated labels of letters,
@@ -1096,13 +1097,21 @@ static int smtp__check_literal(const char *p, size_t i, size_t n)
     return 1;
 }
 
-SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
+/* smtp_parse_domain() on p[i..n), with smtp__check_domain()'s how and
+ * SMTP__D_LITERAL for allow_literal: indices, not a sub-span, so that
+ * HELO's argument is read where it is in the line (proof/README.md). */
+static int smtp__parse_domain(const char *p, size_t i, size_t n, unsigned how)
 {
-    if (allow_literal && n >= 2 && p[0] == '[')
-        return p[n - 1] == ']' && n <= SMTP_DOMAIN_MAX && smtp__check_literal(p, 1, n - 1)
+    if ((how & SMTP__D_LITERAL) && n - i >= 2 && p[i] == '[')
+        return p[n - 1] == ']' && n - i <= SMTP_DOMAIN_MAX && smtp__check_literal(p, i + 1, n - 1)
                    ? SMTP_OK
                    : SMTP_ERR_SYNTAX;
-    return smtp__check_domain(p, 0, n, 0);
+    return smtp__check_domain(p, i, n, how); /* which looks at the other bits only */
+}
+
+SMTP_API int smtp_parse_domain(const char *p, size_t n, int allow_literal)
+{
+    return smtp__parse_domain(p, 0, n, allow_literal ? SMTP__D_LITERAL : 0);
 }
 
 #if (!defined(SMTP_NO_SERVER) && !defined(SMTP_NO_AUTH)) || !defined(SMTP_NO_CLIENT)
@@ -1855,26 +1864,29 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev);
  * the command: whatever the answer, that many octets after the line are the
  * chunk, never commands (go-smtp #315).  A chunk that cannot be located (a
  * size that cannot be read, or a line that was not kept whole) leaves no way
- * to tell data from commands: the session ends, with 421 (RFC 5321 3.8). */
-static int smtp__bdat_size(struct smtp_session *s, const char *a, size_t n, unsigned lf)
+ * to tell data from commands: the session ends, with 421 (RFC 5321 3.8).
+ * The arguments: l[i..n) in the line. */
+static int smtp__bdat_size(struct smtp_session *s, const char *l, size_t i, size_t n, unsigned lf)
 {
-    size_t d = 0;
-    while (d < n && !smtp__is_blank(s, a[d]))
+    size_t d = i;
+    while (d < n && !smtp__is_blank(s, l[d]))
         d++;
     s->_chunk = 0; /* read in place: a local would sit in smtp_feed()'s frame */
-    if (lf || (n && smtp_parse_u64(a, d, &s->_chunk) != SMTP_OK))
+    if (lf || (i < n && smtp__u64(l, i, d, &s->_chunk) != SMTP_OK))
         return SMTP__NO(BDAT_SIZE);
     return 0;
 }
 
-/* BDAT <size> [LAST], in sequence and allowed: the chunk is taken as data. */
-static int smtp__bdat(struct smtp_session *s, union smtp_event *ev, const char *a, size_t n)
+/* BDAT <size> [LAST], in sequence and allowed, the arguments l[i..n): the
+ * chunk is taken as data. */
+static int smtp__bdat(struct smtp_session *s, union smtp_event *ev, const char *l, size_t i,
+                      size_t n)
 {
-    size_t d = 0, k;
-    while (d < n && !smtp__is_blank(s, a[d]))
+    size_t d = i, k;
+    while (d < n && !smtp__is_blank(s, l[d]))
         d++;
-    k = smtp__skip_blanks(s, a, d, n);
-    if (d < n && !smtp__is_word(a, k, n, "LAST"))
+    k = smtp__skip_blanks(s, l, d, n);
+    if (d < n && !smtp__is_word(l, k, n, "LAST"))
         return SMTP__NO(BDAT_SYNTAX);
     if (s->cfg.max_size && s->_chunk > s->cfg.max_size - s->_size) {
         /* the transaction has failed: tell the application as at the end */
@@ -1981,22 +1993,22 @@ static int smtp__auth_response(struct smtp_session *s, union smtp_event *ev, cha
     return smtp__ask(s, ev, SMTP_EV_AUTH);
 }
 
-/* AUTH mechanism [initial-response] (RFC 4954 4), a[0..n) in the line. */
-static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *a, size_t n)
+/* AUTH mechanism [initial-response] (RFC 4954 4), l[i..n) in the line. */
+static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *l, size_t i, size_t n)
 {
-    size_t m = 0, k;
-    while (m < n && !smtp__is_blank(s, a[m]))
+    size_t m = i, k;
+    while (m < n && !smtp__is_blank(s, l[m]))
         m++;
-    k = smtp__skip_blanks(s, a, m, n);
+    k = smtp__skip_blanks(s, l, m, n);
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         return SMTP__NO(AUTH_TLS);
     s->_flags &= (uint16_t) ~(SMTP__F_LOGIN | SMTP__F_LOGIN_PASS);
-    if (smtp__is_word(a, 0, m, "LOGIN"))
+    if (smtp__is_word(l, i, m, "LOGIN"))
         s->_flags |= SMTP__F_LOGIN;
-    else if (!smtp__is_word(a, 0, m, "PLAIN"))
+    else if (!smtp__is_word(l, i, m, "PLAIN"))
         return SMTP__NO(AUTH_MECH);
     if (m < n) /* initial response */
-        return smtp__auth_response(s, ev, a + k, n - k);
+        return smtp__auth_response(s, ev, l + k, n - k);
     s->_state = SMTP__ST_AUTH;
     smtp__say(s, (s->_flags & SMTP__F_LOGIN) ? SMTP__R_AUTH_ASK_USER : SMTP__R_AUTH_ASK);
     return 0;
@@ -2054,21 +2066,22 @@ static unsigned smtp__verb(const struct smtp_session *s, const char *l, size_t n
     return v;
 }
 
-/* A string argument (VRFY, EXPN: RFC 5321 4.1.2 String, UTF-8 allowed with
- * SMTPUTF8; HELP, NOOP: printable ASCII only). */
-static int smtp__string_ok(const struct smtp_session *s, const char *a, size_t n, int utf8)
+/* A string argument l[i..n) (VRFY, EXPN: RFC 5321 4.1.2 String, UTF-8
+ * allowed with SMTPUTF8; HELP, NOOP: printable ASCII only). */
+static int smtp__string_ok(const struct smtp_session *s, const char *l, size_t i, size_t n,
+                           int utf8)
 {
     int has8 = 0;
-    size_t i;
-    for (i = 0; i < n &&
-                (utf8 ? (unsigned char)a[i] >= 32 && (SMTP__HAS_UTF8 || (unsigned char)a[i] < 0x80)
-                      : SMTP__IS(a[i], SMTP__C_PRINT) != 0);
-         i++)
+    size_t k;
+    for (k = i; k < n &&
+                (utf8 ? (unsigned char)l[k] >= 32 && (SMTP__HAS_UTF8 || (unsigned char)l[k] < 0x80)
+                      : SMTP__IS(l[k], SMTP__C_PRINT) != 0);
+         k++)
         ;
     /* without SMTPUTF8 no 8-bit octet passes: the loop has said it */
-    return i == n &&
-           (!utf8 || !SMTP__HAS_UTF8 ||
-            (smtp__check_utf8(a, n, &has8) && (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
+    return k == n && (!utf8 || !SMTP__HAS_UTF8 ||
+                      (smtp__check_utf8(l, i, n, &has8) &&
+                       (!has8 || (s->cfg.extensions & SMTP_EXT_SMTPUTF8))));
 }
 
 /* Whether verb v may run now, by its row of the verb table: enabled (502
@@ -2100,33 +2113,36 @@ static int smtp__allowed(const struct smtp_session *s, unsigned v, int extra, si
     return 0;
 }
 
-/* Runs verb v, allowed now, with its argument a[0..an): its argument's
- * checks, then its event, or its reply when it needs no decision. */
-static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, char *a, size_t an)
+/* Runs verb v, allowed now, with its argument l[i..n) in the line: its
+ * argument's checks, then its event, or its reply when it needs no
+ * decision.  The line and indices into it, not the argument's own pointer
+ * and length: Eva checks each read l[k] against the one bound n, where it
+ * cannot relate a sub-span's pointer to its length (proof/README.md). */
+static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, char *l, size_t i,
+                     size_t n)
 {
     int r;
     switch (v) {
 #ifndef SMTP_NO_CHUNKING
     case SMTP__V_BDAT:
-        return smtp__bdat(s, ev, a, an);
+        return smtp__bdat(s, ev, l, i, n);
 #endif
 #ifndef SMTP_NO_AUTH
     case SMTP__V_AUTH:
-        return smtp__auth(s, ev, a, an);
+        return smtp__auth(s, ev, l, i, n);
 #endif
     case SMTP__V_HELO:
-    case SMTP__V_EHLO:
-        if (a[0] == '[' ? smtp_parse_domain(a, an, 1) != SMTP_OK
-                        : smtp__check_domain(a, 0, an, SMTP__D_UNDER) != SMTP_OK)
+    case SMTP__V_EHLO: /* a Domain ('_' allowed) or an address literal */
+        if (smtp__parse_domain(l, i, n, SMTP__D_UNDER | SMTP__D_LITERAL) != SMTP_OK)
             return SMTP__NO(DOMAIN_BAD);
-        ev->hello.domain.ptr = a;
-        ev->hello.domain.len = an;
+        ev->hello.domain.ptr = l + i;
+        ev->hello.domain.len = n - i;
         return smtp__ask(s, ev, v == SMTP__V_HELO ? SMTP_EV_HELO : SMTP_EV_EHLO);
     case SMTP__V_MAIL:
     case SMTP__V_SEND:
     case SMTP__V_SOML:
     case SMTP__V_SAML:
-        if ((r = smtp__mail_rcpt(s, ev, a, an, 1)) != 0)
+        if ((r = smtp__mail_rcpt(s, ev, l + i, n - i, 1)) != 0)
             return r;
         ev->mail.mode = (uint8_t)(v == SMTP__V_MAIL ? 0u : SMTP_MODE_SEND + (v - SMTP__V_SEND));
         s->_flags = (uint16_t)((s->_flags & ~(SMTP__F_PEND_UTF8 | SMTP__F_PEND_BINARY)) |
@@ -2136,7 +2152,7 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
                                     : 0));
         return smtp__ask(s, ev, SMTP_EV_MAIL);
     case SMTP__V_RCPT:
-        if ((r = smtp__mail_rcpt(s, ev, a, an, 0)) != 0)
+        if ((r = smtp__mail_rcpt(s, ev, l + i, n - i, 0)) != 0)
             return r;
         if (s->_rcpts >= s->cfg.max_rcpt)
             return SMTP__NO(RCPTS_OVER);
@@ -2153,10 +2169,10 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
     case SMTP__V_EXPN:
     case SMTP__V_HELP:
     case SMTP__V_NOOP:
-        if (!smtp__string_ok(s, a, an, v == SMTP__V_VRFY || v == SMTP__V_EXPN))
+        if (!smtp__string_ok(s, l, i, n, v == SMTP__V_VRFY || v == SMTP__V_EXPN))
             return SMTP__NO(ARG_BAD);
-        ev->string.arg.ptr = a;
-        ev->string.arg.len = an;
+        ev->string.arg.ptr = l + i;
+        ev->string.arg.len = n - i;
         if (v == SMTP__V_NOOP)
             return smtp__tell(s, ev, SMTP_EV_NOOP, SMTP__R_OK);
         return smtp__ask(s, ev,
@@ -2164,17 +2180,17 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
                          : v == SMTP__V_EXPN ? SMTP_EV_EXPN
                                              : SMTP_EV_HELP);
     case SMTP__V_TURN:
-        ev->turn.domains.ptr = a;
+        ev->turn.domains.ptr = l + i;
         ev->turn.domains.len = 0;
         return smtp__ask(s, ev, SMTP_EV_TURN);
 #ifndef SMTP_NO_AUTH   /* ATRN needs AUTH: 502 above without it */
     case SMTP__V_ATRN: /* RFC 2645 4: "ATRN" [SP domain *("," domain)] */
         if (!(s->_flags & SMTP__F_AUTHED))
             return SMTP__NO(NEED_AUTH);
-        if (!smtp__domains_ok(a, an))
+        if (!smtp__domains_ok(l + i, n - i))
             return SMTP__NO(ARG_BAD);
-        ev->turn.domains.ptr = a;
-        ev->turn.domains.len = an;
+        ev->turn.domains.ptr = l + i;
+        ev->turn.domains.len = n - i;
         return smtp__ask(s, ev, SMTP_EV_ATRN);
 #endif
 #ifndef SMTP_NO_STARTTLS   /* smtp__allowed() gave 502 without it */
@@ -2202,8 +2218,8 @@ static unsigned smtp__defects(const struct smtp_session *s)
  * and BDAT, whose arguments are read differently, look first. */
 static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned lf)
 {
-    char *l = s->_line, *a;
-    size_t n = s->_line_len, vl, an;
+    char *l = s->_line;
+    size_t n = s->_line_len, vl, i;
     unsigned v;
     int r;
 
@@ -2221,8 +2237,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
     v = smtp__verb(s, l, n);
     //@ split v;
     vl = v < SMTP__V_COUNT ? smtp__verbs[v].len : n;
-    a = l + smtp__skip_blanks(s, l, vl, n);
-    an = n - (size_t)(a - l);
+    i = smtp__skip_blanks(s, l, vl, n);          /* the argument: l[i..n) */
     if (s->_flags & SMTP__F_SHUTDOWN) {          /* smtp_shutdown(s, 0): QUIT still gets 221 */
         if (v == SMTP__V_QUIT && vl == n && !lf) /* "QUIT" and blanks: no CR, no NUL */
             return smtp__tell(s, ev, SMTP_EV_QUIT, SMTP__R_BYE);
@@ -2240,7 +2255,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
 #endif
 #ifndef SMTP_NO_CHUNKING
     if (v == SMTP__V_BDAT && (s->cfg.extensions & SMTP_EXT_CHUNKING) &&
-        (r = smtp__bdat_size(s, a, an, lf | smtp__defects(s))) != 0)
+        (r = smtp__bdat_size(s, l, i, n, lf | smtp__defects(s))) != 0)
         return r;
 #endif
     if (SMTP__HAS_AUTH && v == SMTP__V_AUTH) /* it decodes in _line: looked at first */
@@ -2255,8 +2270,8 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
         r = SMTP__NO(ONLY_QUIT);
     else if (v == SMTP__V_COUNT)
         r = n ? SMTP__NO(VERB_UNKNOWN) : SMTP__NO(LINE_EMPTY);
-    else if ((r = smtp__allowed(s, v, vl < n, an)) == 0)
-        r = smtp__run(s, ev, v, a, an);
+    else if ((r = smtp__allowed(s, v, vl < n, n - i)) == 0)
+        r = smtp__run(s, ev, v, l, i, n);
     if (r < 0 && !(SMTP__HAS_AUTH && v == SMTP__V_AUTH) && (lf = smtp__defects(s)) != 0)
         return lf & SMTP__L_BARE_CR ? SMTP__NO(LINE_BARE) : SMTP__NO(LINE_NUL);
     return r;

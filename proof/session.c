@@ -27,12 +27,18 @@ static void run(const struct smtp_config *cfg)
         size_t len = Frama_C_size_t_interval(0, IN_MAX), used, out;
         int st;
         Frama_C_make_unknown(in, IN_MAX);
+        /* For Eva: one state per input length, and below, from each feed
+         * on, one per pending decision, so that smtp_reply() and the next
+         * feed's default answer see one event each, never several merged
+         * with their codes and texts (proof/README.md, session-bytes). */
+        //@ split len;
         if (len == 0 && any_bool())
             st = smtp_feed(&s, NULL, 0, &used, &ev); /* buf may be NULL when len is 0 */
         else
             st = smtp_feed(&s, in, len, &used, &ev);
         //@ assert used_in_input: used <= len;
-        //@ assert result_in_range: SMTP_CLOSED <= st <= SMTP__EV_LAST;
+        //@ assert result_in_range: SMTP_TURNED <= st <= SMTP__EV_LAST;
+        //@ split s._await;
         (void)smtp_closed(&s);
         any_action(&s, enh, text);
         (void)smtp_output(&s, &out);
