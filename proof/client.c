@@ -16,7 +16,8 @@
  * need longer replies than the unknown octets the rounds feed.  With
  * -DAUTH_CALL (and -DGREETED) smtp_client_auth() is called once before the
  * rounds, with any mechanism number and short unknown credentials, so the
- * rounds' replies (334, 235, 535, ...) drive the SASL exchange.
+ * rounds' replies (334, 235, 535, ...) drive the SASL exchange; that run
+ * starts from any configuration with the default hostname only.
  */
 #include "any.h"
 #include <string.h>
@@ -231,6 +232,14 @@ static void any_client_config(struct smtp_client_config *cfg, const char *hostna
 int main(void)
 {
     static struct smtp_client_config cfg;
+#ifdef AUTH_CALL
+    /* AUTH under any configuration: that covers NULL and the defaults
+     * (where it is refused without TLS).  The hostname enters only the
+     * EHLO, sent before AUTH, which client-greeted proves with each kind
+     * of hostname; so only the default one here (CI's time). */
+    any_client_config(&cfg, NULL);
+    run(&cfg);
+#else
     static char host[HOST_CAP];
     run(NULL);
     smtp_client_config_default(&cfg);
@@ -243,6 +252,7 @@ int main(void)
     host[HOST_CAP - 1] = '\0';
     any_client_config(&cfg, host);
     run(&cfg);
+#endif
     Frama_C_show_each_proof_end(0);
     return 0;
 }
