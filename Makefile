@@ -372,7 +372,7 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   helpers-small:proof/helpers.c:-DSMTP_SMALL=1 \
                   session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1 \
                   client:proof/client.c client-no-ext:proof/client.c:$(PROVE_NO_EXT),-DSMTP_NO_SERVER \
-                  client-greeted:proof/client.c:-DGREETED \
+                  client-greeted:proof/client.c:-DGREETED client-auth:proof/client.c:-DGREETED,-DAUTH_CALL \
                   cmd-mail:proof/command.c:-DVERB=0,-DARG_LEN=4 \
                   cmd-bdat:proof/command.c:-DVERB=11,-DARG_LEN=3,-DPRE=2,-DCONFIG=2 \
                   cmd-rcpt:proof/command.c:-DVERB=1,-DARG_LEN=2,-DPRE=1 \
@@ -389,8 +389,7 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2 \
                   cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
-                  session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1 \
-                  client-auth:proof/client.c:-DGREETED,-DAUTH_CALL
+                  session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
 .PHONY: prove prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)
