@@ -824,8 +824,9 @@ static void smtp__line(struct smtp_session *s, unsigned code, uint32_t enh, cons
                 o[len++] = ' ';
         }
 #if !SMTP_SMALL
-        /* the catalogue's texts pass unchanged, eight octets a step (a
-         * copy of a length Eva can bound: not one of the rest's length) */
+        /* the catalogue's texts pass unchanged, eight octets a step (fixed
+         * copies Eva can bound, where a memcpy() of the whole rest it
+         * cannot); the octet loop below takes the tail */
         if (how & SMTP__W_CLEAN)
             for (; k + 8 <= le && len + 8 <= end; k += 8, len += 8)
                 memcpy(o + len, t + k, 8);
@@ -3937,9 +3938,8 @@ SMTP_API int smtp_client_feed(struct smtp_client *c, const void *buf, size_t len
     return SMTP_NEED_INPUT;
 }
 
-/* The scan below is the body path's inner loop: inlined (SMTP__ALWAYS_INLINE),
- * as out of line its results would go through memory. */
-/* The scan both body paths share: from j, in line state *stp, the end of
+/* The scan both body paths share (their inner loop: inlined, as out of
+ * line its results would go through memory): from j, in line state *stp, the end of
  * the run that goes out as it is.  The run stops after the '.' of a line
  * that starts with one (when dots: over DATA; the next run starts at the
  * dot again, so it is sent twice: stuffed in place), before a bare CR or
