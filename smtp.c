@@ -649,6 +649,15 @@ static size_t smtp__skip_blanks(const struct smtp_session *s, const char *p, siz
     return i;
 }
 
+/* The index of the first blank at p[i..n), or n: the end of the word at
+ * p[i]. */
+static size_t smtp__skip_word(const struct smtp_session *s, const char *p, size_t i, size_t n)
+{
+    while (i < n && !smtp__is_blank(s, p[i]))
+        i++;
+    return i;
+}
+
 #endif /* SMTP_NO_SERVER */
 
 /* Length of the well-formed UTF-8 sequence at p[i..n) (RFC 3629), or 0:
@@ -1698,9 +1707,7 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
         ke = i;
         if (i < m && q[i] == '=') {
             vs = ++i;
-            while (i < m && !smtp__is_blank(s, q[i]))
-                i++;
-            ve = i;
+            ve = i = smtp__skip_word(s, q, i, m);
         }
         if ((i < m && (i = smtp__skip_blanks(s, q, i, m)) == m) || ke == k || (vs && ve == vs) ||
             !SMTP__IS(q[k], SMTP__C_ALPHA | SMTP__C_DIGIT))
@@ -1869,9 +1876,7 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev);
  * The arguments: l[i..n) in the line. */
 static int smtp__bdat_size(struct smtp_session *s, const char *l, size_t i, size_t n, unsigned lf)
 {
-    size_t d = i;
-    while (d < n && !smtp__is_blank(s, l[d]))
-        d++;
+    size_t d = smtp__skip_word(s, l, i, n);
     s->_chunk = 0; /* read in place: a local would sit in smtp_feed()'s frame */
     if (lf || (i < n && smtp__u64(l, i, d, &s->_chunk) != SMTP_OK))
         return SMTP__NO(BDAT_SIZE);
@@ -1883,10 +1888,7 @@ static int smtp__bdat_size(struct smtp_session *s, const char *l, size_t i, size
 static int smtp__bdat(struct smtp_session *s, union smtp_event *ev, const char *l, size_t i,
                       size_t n)
 {
-    size_t d = i, k;
-    while (d < n && !smtp__is_blank(s, l[d]))
-        d++;
-    k = smtp__skip_blanks(s, l, d, n);
+    size_t d = smtp__skip_word(s, l, i, n), k = smtp__skip_blanks(s, l, d, n);
     if (d < n && !smtp__is_word(l, k, n, "LAST"))
         return SMTP__NO(BDAT_SYNTAX);
     if (s->cfg.max_size && s->_chunk > s->cfg.max_size - s->_size) {
@@ -1997,10 +1999,7 @@ static int smtp__auth_response(struct smtp_session *s, union smtp_event *ev, cha
 /* AUTH mechanism [initial-response] (RFC 4954 4), l[i..n) in the line. */
 static int smtp__auth(struct smtp_session *s, union smtp_event *ev, char *l, size_t i, size_t n)
 {
-    size_t m = i, k;
-    while (m < n && !smtp__is_blank(s, l[m]))
-        m++;
-    k = smtp__skip_blanks(s, l, m, n);
+    size_t m = smtp__skip_word(s, l, i, n), k = smtp__skip_blanks(s, l, m, n);
     if (!(s->_flags & SMTP__F_TLS) && !(s->cfg.options & SMTP_OPT_AUTH_PLAINTEXT))
         return SMTP__NO(AUTH_TLS);
     s->_flags &= (uint16_t) ~(SMTP__F_LOGIN | SMTP__F_LOGIN_PASS);
