@@ -2542,68 +2542,83 @@ static unsigned smtp__bare(struct smtp_session *s)
     return (o & SMTP_OPT_BARE_NORMALIZE) ? SMTP__DC_CRLF : SMTP__DC_CR;
 }
 
-/* The octet c at a line start (D_SOL, D_DOT after a stuffed dot) or after
- * a held CR (D_CR, D_DOTCR).  *take: 1 when c is used up here, 0 when
- * D_MID, where every other path leads, reads it again. */
-static unsigned smtp__data_start(struct smtp_session *s, char c, size_t *take)
+/* The octet p[i] at a line start (D_SOL, D_DOT after a stuffed dot) or
+ * after a held CR (D_CR, D_DOTCR): *cut is what goes out for it.  Returns
+ * the index after the octets used here: i + 1 when p[i] is used up, i
+ * when D_MID, where every other path leads, reads it again. */
+static size_t smtp__data_start(struct smtp_session *s, const char *p, size_t i, unsigned *cut)
 {
     unsigned st = s->_dstate;
+    char c = p[i];
     s->_dstate = SMTP__D_MID;
-    *take = 0;
+    *cut = SMTP__DC_KEEP;
     switch (st) {
     case SMTP__D_SOL: /* a stuffed dot: dropped, not counted */
         if (c != '.')
-            return SMTP__DC_KEEP;
+            return i;
         s->_dstate = SMTP__D_DOT;
         break;
     case SMTP__D_DOT: /* "." CR: held, the end if LF follows */
         if (c != '\r')
-            return SMTP__DC_KEEP;
+            return i;
         smtp__text_add(s, 1);
         s->_dstate = SMTP__D_DOTCR;
         break;
-    case SMTP__D_DOTCR:
-        return c == '\n' ? (unsigned)SMTP__DC_END : smtp__bare(s); /* the CR held */
+    case SMTP__D_DOTCR: /* the CR held: the end, or bare */
+        if (c == '\n') {
+            *cut = SMTP__DC_END;
+            return i + 1;
+        }
+        *cut = smtp__bare(s);
+        return i;
     default: /* D_CR: a CRLF split between two inputs, or the CR held is bare */
-        if (c != '\n')
-            return smtp__bare(s);
+        if (c != '\n') {
+            *cut = smtp__bare(s);
+            return i;
+        }
         smtp__data_eol(s);
-        *take = 1;
-        return SMTP__DC_CRLF;
+        *cut = SMTP__DC_CRLF;
+        return i + 1;
     }
-    *take = 1;
-    return SMTP__DC_DROP;
+    *cut = SMTP__DC_DROP;
+    return i + 1;
 }
 
 /* D_MID: the text from p[*pi] to the next CR or LF, at memchr speed, and
- * the line end there: *pi moves to it (len when there is none), *take is
- * how many of its octets were read. */
-static unsigned smtp__data_text(struct smtp_session *s, const char *p, size_t *pi, size_t len,
-                                size_t *take)
+ * the line end there: *pi moves to it (len when there is none), *cut is
+ * what goes out in place of its octets.  Returns the index after the
+ * octets read (len at the end of the input). */
+static size_t smtp__data_text(struct smtp_session *s, const char *p, size_t *pi, size_t len,
+                              unsigned *cut)
 {
-    size_t i = *pi;
-    const char *lf = (const char *)memchr(p + i, '\n', len - i);
-    size_t end = lf ? (size_t)(lf - p) : len;
-    const char *cr = (const char *)memchr(p + i, '\r', end - i);
-    size_t stop = cr ? (size_t)(cr - p) : end;
+    size_t i = *pi, end, stop;
+    const char *lf, *cr;
+    /* For Eva: one state per index, so that each memchr() span is seen
+     * with its own length */
+    //@ split i;
+    lf = (const char *)memchr(p + i, '\n', len - i);
+    end = lf ? (size_t)(lf - p) : len;
+    //@ split end;
+    cr = (const char *)memchr(p + i, '\r', end - i);
+    stop = cr ? (size_t)(cr - p) : end;
     smtp__text_add(s, stop - i);
     *pi = stop;
-    *take = 1;
-    if (stop == len) {
-        *take = 0;
-        return SMTP__DC_KEEP;
-    }
+    *cut = SMTP__DC_KEEP;
+    if (stop == len)
+        return len;
     smtp__text_add(s, 1);
+    if (p[stop] == '\r' && stop + 1 < len && p[stop + 1] == '\n') {
+        smtp__data_eol(s);
+        return stop + 2;
+    }
     if (p[stop] == '\r' && stop + 1 == len) { /* CRLF or bare? next time */
         s->_dstate = SMTP__D_CR;
-        return SMTP__DC_DROP;
+        *cut = SMTP__DC_DROP;
+        return len;
     }
-    if (p[stop] == '\r' && p[stop + 1] == '\n') {
-        *take = 2;
-        smtp__data_eol(s);
-        return SMTP__DC_KEEP;
-    }
-    return smtp__bare(s) == SMTP__DC_CRLF ? SMTP__DC_CRLF : SMTP__DC_KEEP;
+    if (smtp__bare(s) == SMTP__DC_CRLF)
+        *cut = SMTP__DC_CRLF;
+    return stop + 1;
 }
 
 static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
@@ -2622,34 +2637,38 @@ static int smtp__data_end(struct smtp_session *s, union smtp_event *ev)
 }
 
 /* The DATA scanner: p[run..i) is read and not yet handed out; a cut at i
- * hands it out, then its octets of smtp__crlf in place of p[i..i+take).
+ * hands it out, then its octets of smtp__crlf in place of p[i..next).
  * Where the first of those two events returns, the input is used up to the
  * cut, or past the dropped octets: a replacement is made again next time.
- * Invariant: run <= i <= len. */
+ * Invariant: run <= i <= next <= len. */
 static int smtp__data_feed(struct smtp_session *s, const char *p, size_t len, size_t *used,
                            union smtp_event *ev)
 {
-    size_t i = 0, run = 0, take;
+    size_t i = 0, run = 0, next;
     unsigned cut;
+    /* For Eva: one state per input length, and the loop unrolled, so that
+     * each index is seen against its own len */
+    //@ split len;
+    //@ loop unroll 16;
     while (i < len) {
-        cut = s->_dstate == SMTP__D_MID ? smtp__data_text(s, p, &i, len, &take)
-                                        : smtp__data_start(s, p[i], &take);
+        next = s->_dstate == SMTP__D_MID ? smtp__data_text(s, p, &i, len, &cut)
+                                         : smtp__data_start(s, p, i, &cut);
         if (cut == SMTP__DC_END) {
-            *used = i + 1;
+            *used = next;
             return smtp__data_end(s, ev);
         }
         if (cut != SMTP__DC_KEEP) {
             if (smtp__body(s, ev, p + run, i - run)) {
-                *used = cut == SMTP__DC_DROP ? i + take : i;
+                *used = cut == SMTP__DC_DROP ? next : i;
                 return SMTP_EV_BODY;
             }
             if (smtp__body(s, ev, smtp__crlf, cut)) {
-                *used = i + take;
+                *used = next;
                 return SMTP_EV_BODY;
             }
-            run = i + take;
+            run = next;
         }
-        i += take;
+        i = next;
     }
     *used = len;
     return smtp__body(s, ev, p + run, len - run) ? SMTP_EV_BODY : SMTP_NEED_INPUT;
@@ -2723,14 +2742,25 @@ SMTP_API void smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
     s->_state = SMTP__ST_GREET;
 }
 
+/* One octet more of the command line, or SMTP__L_LONG once room (at most
+ * sizeof _line) is full. */
+static void smtp__line_put(struct smtp_session *s, char c, size_t room)
+{
+    if (s->_line_len < room)
+        s->_line[s->_line_len++] = c;
+    else
+        s->_lflags |= SMTP__L_LONG;
+}
+
 /* Assembles a command line from p[*pi..len) into _line: at most max_line - 2
  * octets are kept, and what is wrong with the line is noted in _lflags,
- * but for a bare CR or a NUL: they are in _line, and smtp__defects() finds
- * them when they matter (an overlong line gets its 500 whatever else is in
- * it).
- * Only CRLF ends a line (and a bare LF with SMTP_OPT_LF_LINES); a CR that
- * ends the input is decided on with the next octet.  Returns 1 with *pi
- * just past the line end, or 0 with *pi == len. */
+ * but for a NUL, and a bare CR in a line taken whole: they are in _line,
+ * and smtp__defects() finds them when they matter (an overlong line gets
+ * its 500 whatever else is in it).
+ * Only CRLF ends a line (and a bare LF with SMTP_OPT_LF_LINES); a CR is
+ * held (SMTP__L_CR) until the octet after it shows whether it ends the
+ * line, in this input or the next.  Returns 1 with *pi just past the line
+ * end, or 0 with *pi == len. */
 static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, size_t *pi)
 {
     size_t i = *pi, room = (size_t)s->cfg.max_line - 2;
@@ -2739,60 +2769,46 @@ static int smtp__take_line(struct smtp_session *s, const char *p, size_t len, si
      * into an empty _line, as the loop below takes it */
     if (!s->_line_len && !s->_lflags && i < len) {
         const char *lf = (const char *)memchr(p + i, '\n', len - i);
-        size_t k = lf ? (size_t)(lf - p) - i : 0;
-        if (k && lf[-1] == '\r' && --k <= room) {
+        size_t e = lf ? (size_t)(lf - p) : i, k = e - 1 - i; /* e: the LF, or i: none */
+        if (e > i && p[e - 1] == '\r' && k <= room) {
             memcpy(s->_line, p + i, k);
             s->_line_len = (uint16_t)k;
-            *pi = i + k + 2;
+            *pi = e + 1;
             return 1;
         }
     }
 #endif
-    while (i < len) {
-        const char *lf;
-        size_t end, inner, k;
+    /* the rest, octet by octet: a line cut between inputs, a bare CR or
+     * LF, an overlong line (each octet checked against room, which is
+     * also what lets Eva bound every write: proof/README.md) */
+    for (; i < len; i++) {
+        char c = p[i];
         if (s->_lflags & SMTP__L_CR) {
             s->_lflags &= (uint8_t)~SMTP__L_CR;
-            if (p[i] == '\n') {
+            if (c == '\n') {
                 *pi = i + 1;
                 return 1;
             }
-            /* a bare CR: kept in the line as if it had come in one piece
-             * with what follows, so that the line's length (and so which
-             * 500 it gets) does not depend on where the input was split */
+            /* a bare CR: kept in the line, so that the line's length (and
+             * so which 500 it gets) does not depend on where the input was
+             * split */
             s->_lflags |= SMTP__L_BARE_CR;
-            if (s->_line_len < room)
-                s->_line[s->_line_len++] = '\r';
-            else
-                s->_lflags |= SMTP__L_LONG;
+            smtp__line_put(s, '\r', room);
         }
-        lf = (const char *)memchr(p + i, '\n', len - i);
-        end = lf ? (size_t)(lf - p) : len;
-        inner =
-            end - i - (end > i && p[end - 1] == '\r'); /* without a CR just before LF or the end */
-        k = SMTP__MIN(inner, room - SMTP__MIN(room, (size_t)s->_line_len));
-        memcpy(s->_line + s->_line_len, p + i, k);
-        s->_line_len = (uint16_t)(s->_line_len + k);
-        if (k < inner)
-            s->_lflags |= SMTP__L_LONG;
-        if (i + inner < end) { /* a CR: CRLF, or wait for the next octet */
-            if (!lf)
-                s->_lflags |= SMTP__L_CR;
-            *pi = lf ? end + 1 : len;
-            return lf != 0;
-        }
-        if (!lf)
-            break;
-        i = end + 1;
-        if (s->cfg.options & SMTP_OPT_LF_LINES) {
-            *pi = i;
+        if (c == '\r') {
+            s->_lflags |= SMTP__L_CR;
+        } else if (c != '\n') {
+            smtp__line_put(s, c, room);
+        } else if (s->cfg.options & SMTP_OPT_LF_LINES) {
+            *pi = i + 1;
             return 1;
+        } else {
+            /* RFC 5321 2.3.8: only CRLF ends a line, so the line goes on
+             * and is refused once, at its CRLF.  Ending it here would let
+             * what follows run as a second command that a CRLF-framing
+             * proxy or filter never saw (command smuggling). */
+            s->_lflags |= SMTP__L_BARE_LF;
         }
-        /* RFC 5321 2.3.8: only CRLF ends a line, so the line goes on and is
-         * refused once, at its CRLF.  Ending it here would let what follows
-         * run as a second command that a CRLF-framing proxy or filter never
-         * saw (command smuggling). */
-        s->_lflags |= SMTP__L_BARE_LF;
     }
     *pi = len;
     return 0;
@@ -2831,6 +2847,10 @@ static int smtp__input(struct smtp_session *s, const char *p, size_t len, size_t
         i = (size_t)SMTP__MIN((uint64_t)len, s->_chunk);
         s->_chunk -= i;
     }
+    /* For Eva: one state per input length and start, so that the line
+     * taker sees p[i..len) with its own bounds */
+    //@ split len;
+    //@ split i;
     r = smtp__take_line(s, p, len, &i);
     *used = i;
     if (!r)
