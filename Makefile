@@ -387,7 +387,10 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   cmd-auth-plain:proof/command.c:-DVERB=25,-DARG_LEN=4,-DCONFIG=2 \
                   cmd-auth-response:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=3,-DCONFIG=2 \
                   cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2 \
-                  cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2
+                  cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2 \
+                  data:proof/data.c:-DCALLS=2,-DIN_MAX=6 \
+                  data-bdat:proof/data.c:-DSTART=1,-DCALLS=2,-DIN_MAX=6 \
+                  data-bdat-last:proof/data.c:-DSTART=2,-DCALLS=2,-DIN_MAX=6
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
                   session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
