@@ -370,7 +370,7 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   helpers-tiny:proof/helpers.c:-DSMTP_PATH_MAX=64,-DSMTP_LOCAL_MAX=16,-DSMTP_DOMAIN_MAX=64 \
                   helpers-terse:proof/helpers.c:-DSMTP_TERSE \
                   helpers-small:proof/helpers.c:-DSMTP_SMALL=1 \
-                  session-greet:proof/session.c:-DCALLS=2,-DIN_MAX=1 \
+                  session-bytes:proof/session.c:-DCALLS=5,-DIN_MAX=1 \
                   client:proof/client.c client-no-ext:proof/client.c:$(PROVE_NO_EXT),-DSMTP_NO_SERVER \
                   client-greeted:proof/client.c:-DGREETED client-auth:proof/client.c:-DGREETED,-DAUTH_CALL \
                   cmd-mail:proof/command.c:-DVERB=0,-DARG_LEN=4 \
@@ -388,11 +388,11 @@ PROVE_RUNS     ?= init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   cmd-auth-response:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=3,-DCONFIG=2 \
                   cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2 \
                   cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2 \
-                  data:proof/data.c:-DCALLS=2,-DIN_MAX=6 \
-                  data-bdat:proof/data.c:-DSTART=1,-DCALLS=2,-DIN_MAX=6 \
-                  data-bdat-last:proof/data.c:-DSTART=2,-DCALLS=2,-DIN_MAX=6
+                  data:proof/feed.c:-DCALLS=2,-DIN_MAX=6 \
+                  data-bdat:proof/feed.c:-DSTART=1,-DCALLS=2,-DIN_MAX=4 \
+                  data-bdat-last:proof/feed.c:-DSTART=2,-DCALLS=2,-DIN_MAX=4
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
-                  session-bytes:proof/session.c:-DCALLS=6,-DIN_MAX=1
+                  lines:proof/feed.c:-DSTART=3,-DCALLS=3,-DIN_MAX=4
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
 .PHONY: prove prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)
