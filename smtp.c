@@ -639,23 +639,26 @@ static int smtp__is_blank(const struct smtp_session *s, char c)
 
 /* The index after the blanks at p[i..n): one SP at most under
  * SMTP_OPT_STRICT_SPACES (a missing or a second one is left for the caller
- * to refuse), any run of SP and HTAB otherwise.  Result in [i, n]. */
+ * to refuse), any run of SP and HTAB otherwise.  Result in [i, n] for
+ * i <= n.  (Here and in smtp__skip_word(), the MIN restates i <= n for
+ * Eva, which widens a long loop's index to any size_t and then cannot
+ * bound the reads at the result: proof/README.md.) */
 static size_t smtp__skip_blanks(const struct smtp_session *s, const char *p, size_t i, size_t n)
 {
     if (s->cfg.options & SMTP_OPT_STRICT_SPACES)
         return i < n && p[i] == ' ' ? i + 1 : i;
     while (i < n && smtp__is_blank(s, p[i]))
         i++;
-    return i;
+    return SMTP__MIN(i, n);
 }
 
 /* The index of the first blank at p[i..n), or n: the end of the word at
- * p[i]. */
+ * p[i].  Result in [i, n] for i <= n. */
 static size_t smtp__skip_word(const struct smtp_session *s, const char *p, size_t i, size_t n)
 {
     while (i < n && !smtp__is_blank(s, p[i]))
         i++;
-    return i;
+    return SMTP__MIN(i, n);
 }
 
 #endif /* SMTP_NO_SERVER */
@@ -1204,22 +1207,23 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
 }
 
 #if !SMTP_SMALL
-/* The common path at the start of p[0..n): "<" Dot-string "@" Domain ">",
+/* The common path at the start of p[b..n): "<" Dot-string "@" Domain ">",
  * ASCII, the Domain at most 63 octets (so no label is longer) and within
- * every limit.  Returns its length, with *out filled as smtp__parse_path()
- * fills it but pointing into q, which holds (or is to hold) the same
- * octets; or 0 for anything else (smtp__parse_path() then decides).  Atoms
+ * every limit.  Returns the index after it, with *out filled as
+ * smtp__parse_path() fills it but pointing into q, which holds (or is to
+ * hold) the same octets at the same indices; or 0 for anything else
+ * (smtp__parse_path() then decides).  Atoms
  * are runs of atext, labels runs of letters, digits and '-' that start
  * with a letter or digit and do not end with '-': one table load and test
  * per octet, two octets a step (the second may be the '.', '@' or '>'
  * that ends the run), the first octet of a run tested before it, the dots,
  * the '@', the '>' and the length limits looked at where a run ends.  The
  * end is found by the scan itself: a caller need not know it first. */
-static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t n, const char *q,
-                                                   struct smtp_path *out)
+static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t b, size_t n,
+                                                   const char *q, struct smtp_path *out)
 {
-    size_t i = 1, at, e = n - 1; /* steps of two read up to p[e] */
-    if (n < 5 || p[0] != '<')
+    size_t i = b + 1, at, e = n - 1; /* steps of two read up to p[e] */
+    if (n - b < 5 || p[b] != '<')
         return 0;
     for (;;) { /* atoms, up to the '@' */
         if (i >= n || !SMTP__IS(p[i], SMTP__C_ATEXT))
@@ -1240,7 +1244,7 @@ static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t n, cons
             return 0;
     }
     at = ++i;
-    if (at - 2 > SMTP_LOCAL_MAX)
+    if (at - b - 2 > SMTP_LOCAL_MAX)
         return 0;
     for (;;) { /* labels, up to the '>' */
         if (i >= n || !SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT))
@@ -1260,38 +1264,41 @@ static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t n, cons
         if (p[i++] != '.')
             return 0;
     }
-    if (i - at > SMTP__MIN(63, SMTP_DOMAIN_MAX) || i >= SMTP_PATH_MAX)
+    if (i - at > SMTP__MIN(63, SMTP_DOMAIN_MAX) || i - b >= SMTP_PATH_MAX)
         return 0;
-    out->mailbox.ptr = out->local.ptr = q + 1;
-    out->local.len = at - 2;
+    out->mailbox.ptr = out->local.ptr = q + b + 1;
+    out->local.len = at - b - 2;
     out->domain.ptr = q + at;
     out->domain.len = i - at;
-    out->mailbox.len = i - 1;
-    out->len = i + 1;
+    out->mailbox.len = i - b - 1;
+    out->len = i - b + 1;
     return i + 1;
 }
 #endif
 
-/* smtp_parse_path(), also saying whether the path had 8-bit octets. */
-static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out,
-                            int *has8)
+/* smtp_parse_path() on p[b..n): indices, not a sub-span, so that MAIL's
+ * and RCPT's path is read where it is in the line (proof/README.md).
+ * Returns SMTP_OK, 1 for a good path with 8-bit octets (SMTP_PATH_UTF8
+ * only), or the error; out's spans point into p. */
+static int smtp__parse_path(const char *p, size_t b, size_t n, unsigned flags,
+                            struct smtp_path *out)
 {
-    size_t i = 1, st, at;
-    int utf8 = SMTP__HAS_UTF8 && (flags & SMTP_PATH_UTF8), r = SMTP_OK;
+    size_t i = b + 1, st, at;
+    int utf8 = SMTP__HAS_UTF8 && (flags & SMTP_PATH_UTF8), r = SMTP_OK, has8 = 0;
 
 #if !SMTP_SMALL
-    if (p && n && smtp__plain_path(p, n, p, out) == n) /* 0: not a plain path */
+    if (n && smtp__plain_path(p, b, n, p, out) == n) /* 0: not a plain path */
         return SMTP_OK;
 #endif
-    out->mailbox.ptr = out->local.ptr = out->domain.ptr = p ? p : "";
+    out->mailbox.ptr = out->local.ptr = out->domain.ptr = p + b;
     out->mailbox.len = out->local.len = out->domain.len = out->len = 0;
-    if (!p || n < 2 || p[0] != '<')
+    if (n - b < 2 || p[b] != '<')
         return SMTP_ERR_SYNTAX;
-    if (p[1] == '>') {
+    if (p[b + 1] == '>') {
         out->len = 2;
         return (flags & SMTP_PATH_NULL_OK) ? SMTP_OK : SMTP_ERR_SYNTAX;
     }
-    if (p[1] == '@') { /* A-d-l: "@" Domain *("," "@" Domain) ":", ignored */
+    if (p[b + 1] == '@') { /* A-d-l: "@" Domain *("," "@" Domain) ":", ignored */
         for (;;) {
             st = ++i;
             while (i < n && p[i] != ',' && p[i] != ':' && p[i] != '>')
@@ -1307,7 +1314,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
         }
     }
     st = i;
-    if ((i = smtp__local_part(p, n, i, utf8, has8, &r)) == 0)
+    if ((i = smtp__local_part(p, n, i, utf8, &has8, &r)) == 0)
         return r;
     out->local.ptr = out->mailbox.ptr = p + st;
     out->local.len = i - st;
@@ -1315,7 +1322,7 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
         smtp__is_word(p, st, i, "POSTMASTER")) {
         out->mailbox.len = 10;
         out->domain.ptr = p + i;
-        out->len = i + 1;
+        out->len = i - b + 1;
         return SMTP_OK;
     }
     if (i >= n || p[i] != '@')
@@ -1339,26 +1346,25 @@ static int smtp__parse_path(const char *p, size_t n, unsigned flags, struct smtp
         }
         if (r < 0)
             return r;
-        if (r)
-            *has8 = 1;
+        has8 |= r;
     }
     if (i >= n || p[i] != '>')
         return SMTP_ERR_SYNTAX;
     out->domain.ptr = p + at;
     out->domain.len = i - at;
     out->mailbox.len = i - st;
-    out->len = i + 1;
+    out->len = i - b + 1;
     if (out->local.len > SMTP_LOCAL_MAX)
         return SMTP_ERR_LOCAL_LEN;
     if (out->domain.len > SMTP_DOMAIN_MAX)
         return SMTP_ERR_DOMAIN_LEN;
-    return out->len > SMTP_PATH_MAX ? SMTP_ERR_PATH_LEN : SMTP_OK;
+    return out->len > SMTP_PATH_MAX ? SMTP_ERR_PATH_LEN : has8;
 }
 
 SMTP_API int smtp_parse_path(const char *p, size_t n, unsigned flags, struct smtp_path *out)
 {
-    int has8 = 0;
-    return smtp__parse_path(p, n, flags, out, &has8);
+    int r = smtp__parse_path(p ? p : "", 0, p ? n : 0, flags, out);
+    return r > 0 ? SMTP_OK : r;
 }
 
 /* smtp_parse_u64() on p[i..n): indices, not a sub-span (proof/README.md). */
@@ -1477,36 +1483,35 @@ static const struct smtp__param_row {
 };
 
 /* Which of the upper-case words in `words` ("\0"-separated, ending in
- * "\0\0") v[0..vl) is, in any case: 1 for the first, 0 for none (v NULL
- * too). */
-static size_t smtp__which(const char *v, size_t vl, const char *words)
+ * "\0\0") p[i..n) is, in any case: 1 for the first, 0 for none (an empty
+ * span too). */
+static size_t smtp__which(const char *p, size_t i, size_t n, const char *words)
 {
     size_t k, wl;
-    for (k = 1; v && (wl = strlen(words)) != 0; words += wl + 1, k++)
-        if (wl == vl && smtp__has_prefix(v, 0, vl, words)) /* smtp__is_word(), a frame less */
+    for (k = 1; (wl = strlen(words)) != 0; words += wl + 1, k++)
+        if (wl == n - i && smtp__has_prefix(p, i, n, words)) /* smtp__is_word(), a frame less */
             return k;
     return 0;
 }
 
-/* xtext of 1..max octets that decodes to SP and printable US-ASCII only
+/* xtext of 1..max octets at p[i..n) that decodes to SP and printable US-ASCII only
  * (RFC 3461 4.2, 4.4; RFC 4954 5): a decoded CR, LF or other control octet
  * would let a DSN or a header built from the value be split.  It reads
  * xtext itself rather than through smtp_xtext_decode() or a shared helper:
  * it runs on the deepest stack of a call (MAIL parameters), and one more
  * frame there takes the Cortex-M4 worst case from 248 to 256 octets. */
 #if !defined(SMTP_NO_AUTH) || !defined(SMTP_NO_DSN)
-static int smtp__xtext_ok(const char *v, size_t n, size_t max)
+static int smtp__xtext_ok(const char *p, size_t i, size_t n, size_t max)
 {
-    size_t i;
-    if (n == 0 || n > max)
+    if (i == n || n - i > max)
         return 0;
-    for (i = 0; i < n; i++) { /* xchar (33-126 but "+" and "="), or "+" 2HEXDIG */
-        int c = (unsigned char)v[i];
+    for (; i < n; i++) { /* xchar (33-126 but "+" and "="), or "+" 2HEXDIG */
+        int c = (unsigned char)p[i];
         if (c == '+') {
-            if (i + 2 >= n || smtp__hexval(v[i + 1]) < 0 || smtp__hexval(v[i + 2]) < 0 ||
-                v[i + 1] >= 'a' || v[i + 2] >= 'a')
+            if (i + 2 >= n || smtp__hexval(p[i + 1]) < 0 || smtp__hexval(p[i + 2]) < 0 ||
+                p[i + 1] >= 'a' || p[i + 2] >= 'a')
                 return 0;
-            c = smtp__hexval(v[i + 1]) * 16 + smtp__hexval(v[i + 2]);
+            c = smtp__hexval(p[i + 1]) * 16 + smtp__hexval(p[i + 2]);
             i += 2;
             if (c < ' ' || c > '~')
                 return 0;
@@ -1519,18 +1524,17 @@ static int smtp__xtext_ok(const char *v, size_t n, size_t max)
 #endif
 
 #ifndef SMTP_NO_DSN
-/* NOTIFY= (RFC 3461 4.1): NEVER alone, or a list of SUCCESS, FAILURE and
+/* NOTIFY= (RFC 3461 4.1), p[i..n): NEVER alone, or a list of SUCCESS, FAILURE and
  * DELAY, each once, in the order of the SMTP_NOTIFY_* bits.  Returns the
  * bits, or 0. */
-static unsigned smtp__notify(const char *v, size_t vl)
+static unsigned smtp__notify(const char *p, size_t i, size_t n)
 {
     unsigned bits = 0, w;
-    size_t i = 0;
-    for (;;) { /* element *("," element): ends at vl */
+    for (;;) { /* element *("," element): ends at n */
         size_t j = i;
-        while (j < vl && v[j] != ',')
+        while (j < n && p[j] != ',')
             j++;
-        w = (unsigned)smtp__which(v + i, j - i,
+        w = (unsigned)smtp__which(p, i, j,
                                   "NEVER\0"
                                   "SUCCESS\0"
                                   "FAILURE\0"
@@ -1538,7 +1542,7 @@ static unsigned smtp__notify(const char *v, size_t vl)
         if (w == 0 || (bits & (1u << (w - 1))))
             return 0; /* unknown, empty (",," or a trailing ",") or repeated */
         bits |= 1u << (w - 1);
-        if (j == vl)
+        if (j == n)
             break;
         i = j + 1;
     }
@@ -1546,23 +1550,23 @@ static unsigned smtp__notify(const char *v, size_t vl)
 }
 #endif
 
-/* One known parameter's value v[0..vl) (v NULL: none) into ev.  Returns 0
- * or a refusal. */
+/* One known parameter's value p[vs..ve) (vs 0: none; a value starts
+ * after its '=') into ev.  Returns 0 or a refusal. */
 static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsigned id,
-                       const char *v, size_t vl)
+                       const char *p, size_t vs, size_t ve)
 {
     struct smtp_span sp;
     size_t i;
-    sp.ptr = v;
-    sp.len = vl;
+    sp.ptr = p + vs;
+    sp.len = ve - vs;
     switch (id) {
     case SMTP__P_SIZE:
         /* an overflowing number is "too large" (552), never wrapped */
-        if (!v || (smtp_parse_u64(v, vl, &ev->mail.size) != SMTP_OK && ev->mail.size != UINT64_MAX))
+        if (!vs || (smtp__u64(p, vs, ve, &ev->mail.size) != SMTP_OK && ev->mail.size != UINT64_MAX))
             break;
         return s->cfg.max_size && ev->mail.size > s->cfg.max_size ? SMTP__NO(SIZE_OVER) : 0;
     case SMTP__P_BODY: /* in SMTP_BODY_x's order */
-        if ((i = smtp__which(v, vl,
+        if ((i = smtp__which(p, vs, ve,
                              "7BIT\0"
                              "8BITMIME\0"
                              "BINARYMIME\0")) == 0)
@@ -1577,37 +1581,38 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
 #ifndef SMTP_NO_SMTPUTF8
     case SMTP__P_UTF8:
         ev->mail.smtputf8 = 1;
-        return v ? SMTP__NO(SMTPUTF8_VALUE) : 0;
+        return vs ? SMTP__NO(SMTPUTF8_VALUE) : 0;
 #endif
 #ifndef SMTP_NO_AUTH
     case SMTP__P_AUTH: /* RFC 4954 5: xtext or "<>" */
-        if (!v || !((vl == 2 && v[0] == '<' && v[1] == '>') || smtp__xtext_ok(v, vl, 500)))
+        if (!vs || !((ve - vs == 2 && p[vs] == '<' && p[vs + 1] == '>') ||
+                     smtp__xtext_ok(p, vs, ve, 500)))
             break;
         ev->mail.auth = sp;
         return 0;
 #endif
 #ifndef SMTP_NO_DSN
     case SMTP__P_RET: /* RFC 3461 4.3 */
-        ev->mail.ret = (uint8_t)smtp__which(v, vl,
+        ev->mail.ret = (uint8_t)smtp__which(p, vs, ve,
                                             "FULL\0"
                                             "HDRS\0"); /* SMTP_RET_x's order */
         if (!ev->mail.ret)
             break;
         return 0;
     case SMTP__P_ENVID: /* RFC 3461 4.4: xtext, at most 100 characters */
-        if (!v || !smtp__xtext_ok(v, vl, 100))
+        if (!vs || !smtp__xtext_ok(p, vs, ve, 100))
             break;
         ev->mail.envid = sp;
         return 0;
     case SMTP__P_NOTIFY:
-        if (!v || (ev->rcpt.notify = (uint8_t)smtp__notify(v, vl)) == 0)
+        if (!vs || (ev->rcpt.notify = (uint8_t)smtp__notify(p, vs, ve)) == 0)
             break;
         return 0;
     case SMTP__P_ORCPT: /* RFC 3461 4.2: addr-type ";" xtext */
-        for (i = 0; v && i < vl && v[i] != ';'; i++)
-            if (!SMTP__IS(v[i], SMTP__C_ALPHA | SMTP__C_DIGIT) && v[i] != '-')
+        for (i = vs; vs && i < ve && p[i] != ';'; i++)
+            if (!SMTP__IS(p[i], SMTP__C_ALPHA | SMTP__C_DIGIT) && p[i] != '-')
                 break;
-        if (!v || i == 0 || i >= vl || v[i] != ';' || !smtp__xtext_ok(v + i + 1, vl - i - 1, 500))
+        if (!vs || i == vs || i >= ve || p[i] != ';' || !smtp__xtext_ok(p, i + 1, ve, 500))
             break;
         ev->rcpt.orcpt = sp;
         return 0;
@@ -1615,7 +1620,6 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
     default:
         break;
     }
-    (void)i;
     (void)sp;
     return SMTP__NO(PARAM_VALUE);
 }
@@ -1643,89 +1647,98 @@ static int smtp__param_number(const union smtp_event *ev, unsigned id)
     }
 }
 
-/* Whether v[0..vl) is the value of the first parameter id in the command's
- * parameters, octet for octet: AUTH, ENVID and ORCPT; SIZE but for leading
- * zeros (the same number then, however large).  Reading the first value
- * from the text again keeps nothing live across smtp__param(), on the
- * deepest stack.  The parameters before v's have passed
- * smtp__mail_params(): names and values of octets 33-126, so an octet
- * up to SP is a blank between them. */
-static int smtp__same_text(const union smtp_event *ev, unsigned id, const char *v, size_t vl)
+/* Whether p[vs..ve), the value of parameter id given again, is the value
+ * it was given before, octet for octet: AUTH, ENVID and ORCPT; SIZE but
+ * for leading zeros (the same number then, however large).  The one
+ * before is the nearest "name=" at a word's start before the repeat's
+ * own, which starts at vs - k - 1 (k: the name's length); it has the
+ * first one's text too (a repeat that differs from it is refused at once).
+ * Reading it from the text again keeps nothing live across
+ * smtp__param(), on the deepest stack.  The parameters before the
+ * repeat have passed smtp__mail_params(): names and values of octets
+ * 33-126, so an octet up to SP is a blank between them. */
+static int smtp__same_text(const char *p, unsigned id, size_t vs, size_t ve)
 {
-    const char *p = ev->mail.params.ptr, *name = smtp__params[id].name;
-    size_t n = ev->mail.params.len, i, j, k = strlen(name);
-    for (i = 0; i + k < n; i++) /* name=value at a word's start, with name in any case */
-        if ((i == 0 || (unsigned char)p[i - 1] <= ' ') && p[i + k] == '=' &&
-            smtp__has_prefix(p, i, n, name))
+    const char *name = smtp__params[id].name;
+    size_t k = strlen(name), c, i, j, m;
+    if (!vs) /* a repeat without a value never matches: the first had one */
+        return 0;
+    for (c = vs - 1; c > 0; c--) /* c: where the one before starts (sums only, no vs - k) */
+        if (c + k + 1 < vs && (unsigned char)p[c - 1] <= ' ' && p[c + k] == '=' &&
+            smtp__has_prefix(p, c, vs, name))
             break;
-    if (i + k >= n)
+    if (c == 0)
         return 0; /* not reached: the first one was seen before */
-    for (i += k + 1, j = i; j < n && (unsigned char)p[j] > ' '; j++)
+    for (i = c + k + 1, j = i; j < vs && (unsigned char)p[j] > ' '; j++)
         ;
     if (id == SMTP__P_SIZE) {
         while (j - i > 1 && p[i] == '0')
             i++;
-        while (vl > 1 && v[0] == '0')
-            v++, vl--;
+        while (ve - vs > 1 && p[vs] == '0')
+            vs++;
     }
-    /* a repeat without a value (v NULL) never matches: the first had one */
-    return v && j - i == vl && memcmp(p + i, v, vl) == 0;
+    if (j - i != ve - vs)
+        return 0;
+    for (m = 0; vs + m < ve; m++) /* not memcmp(): Eva bounds these reads, not its length */
+        if (p[i + m] != p[vs + m])
+            return 0;
+    return 1;
 }
 
 /* A parameter given again (smtplib repeats SMTPUTF8) is accepted when both
  * mean the same, as Postfix and Exim do; one that conflicts gets 501. */
 static int smtp__param_again(const struct smtp_session *s, union smtp_event *ev, unsigned id,
-                             const char *v, size_t vl)
+                             const char *p, size_t vs, size_t ve)
 {
     int x = smtp__param_number(ev, id), r;
     if (x < 0) /* the first one's text passed: the same text passes, another conflicts */
-        return smtp__same_text(ev, id, v, vl) ? 0 : SMTP__NO(PARAM_CONFLICT);
-    r = smtp__param(s, ev, id, v, vl);
+        return smtp__same_text(p, id, vs, ve) ? 0 : SMTP__NO(PARAM_CONFLICT);
+    r = smtp__param(s, ev, id, p, vs, ve);
     /* a conflict is 501 whatever else is wrong with the repeat (SIZE over
      * the limit, BODY=BINARYMIME when it is off) */
     return x != smtp__param_number(ev, id) ? SMTP__NO(PARAM_CONFLICT) : r;
 }
 
-/* The ESMTP parameters ev.mail.params (ev.rcpt.params) of MAIL (mail) or
- * RCPT into ev: esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs
- * of blanks where one SP stands unless SMTP_OPT_STRICT_SPACES. */
-static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev, int mail)
+/* The ESMTP parameters of MAIL (mail) or RCPT, p[i..n), into ev:
+ * esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks
+ * where one SP stands unless SMTP_OPT_STRICT_SPACES. */
+static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev, const char *p,
+                             size_t i, size_t n, int mail)
 {
-    const char *q;
-    size_t i, m;
     unsigned seen = 0;
     int r, esmtp = (s->_flags & SMTP__F_ESMTP) != 0;
-    for (q = ev->mail.params.ptr, m = ev->mail.params.len, i = 0; i < m;) {
-        /* the name is q[k..ke), the value q[vs..ve): indices into q, each
-         * read checked against m, where a pointer and a length of their
-         * own were a pair Eva could not relate (proof/README.md); vs 0: no
-         * value (a value starts after its '=') */
+    while (i < n) {
+        /* the name is p[k..ke), the value p[vs..ve): indices into the
+         * line, each read checked against n, where a pointer and a length
+         * of their own were a pair Eva could not relate
+         * (proof/README.md); vs 0: no value (a value starts after its
+         * '=') */
         size_t k = i, ke, vs = 0, ve = 0, j;
         unsigned id;
-        while (i < m && !smtp__is_blank(s, q[i]) && q[i] != '=')
+        while (i < n && !smtp__is_blank(s, p[i]) && p[i] != '=')
             i++;
         ke = i;
-        if (i < m && q[i] == '=') {
+        if (i < n && p[i] == '=') {
             vs = ++i;
-            ve = i = smtp__skip_word(s, q, i, m);
+            ve = i = smtp__skip_word(s, p, i, n);
         }
-        if ((i < m && (i = smtp__skip_blanks(s, q, i, m)) == m) || ke == k || (vs && ve == vs) ||
-            !SMTP__IS(q[k], SMTP__C_ALPHA | SMTP__C_DIGIT))
+        if ((i < n && (i = smtp__skip_blanks(s, p, i, n)) == n) || ke == k || (vs && ve == vs) ||
+            !SMTP__IS(p[k], SMTP__C_ALPHA | SMTP__C_DIGIT))
             return SMTP__NO(PARAMS);
         for (j = k; j < ke; j++)
-            if (!SMTP__IS(q[j], SMTP__C_ALPHA | SMTP__C_DIGIT) && q[j] != '-')
+            if (!SMTP__IS(p[j], SMTP__C_ALPHA | SMTP__C_DIGIT) && p[j] != '-')
                 return SMTP__NO(PARAMS);
         for (j = vs; j < ve; j++)
-            if (q[j] < 33 || q[j] > 126 || q[j] == '=')
+            if (p[j] < 33 || p[j] > 126 || p[j] == '=')
                 return SMTP__NO(PARAMS);
         for (id = 0; id < SMTP__P_COUNT; id++)
             if (smtp__params[id].mail == mail && (s->cfg.extensions & smtp__params[id].ext) &&
-                smtp__is_word(q, k, ke, smtp__params[id].name))
+                smtp__is_word(p, k, ke, smtp__params[id].name))
                 break;
         if (!esmtp || id == SMTP__P_COUNT) /* none without EHLO */
             return SMTP__NO(PARAM_UNKNOWN);
-        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, vs ? q + vs : 0, ve - vs)
-                                : smtp__param(s, ev, id, vs ? q + vs : 0, ve - vs);
+        r = (seen & (1u << id)) ? smtp__param_again(s, ev, id, p, vs, ve)
+                                : smtp__param(s, ev, id, p, vs, ve);
         if (r != 0)
             return r;
         seen |= 1u << id;
@@ -1734,13 +1747,13 @@ static int smtp__mail_params(const struct smtp_session *s, union smtp_event *ev,
 }
 
 #if !SMTP_SMALL
-/* A plain path at the start of a[0..n), its spans pointing into q (see
+/* A plain path at the start of p[b..n), its spans pointing into q (see
  * smtp__plain_path()): ev filled as smtp__mail_rcpt() fills it for RCPT,
- * in one step, and the path's length; else 0. */
-static SMTP__ALWAYS_INLINE size_t smtp__rcpt_path(union smtp_event *ev, const char *a, size_t n,
-                                                  const char *q)
+ * in one step, and the index after the path; else 0. */
+static SMTP__ALWAYS_INLINE size_t smtp__rcpt_path(union smtp_event *ev, const char *p, size_t b,
+                                                  size_t n, const char *q)
 {
-    size_t k = smtp__plain_path(a, n, q, &ev->rcpt.path);
+    size_t k = smtp__plain_path(p, b, n, q, &ev->rcpt.path);
     if (!k)
         return 0;
     ev->rcpt.params.ptr = "";
@@ -1752,12 +1765,12 @@ static SMTP__ALWAYS_INLINE size_t smtp__rcpt_path(union smtp_event *ev, const ch
     return k;
 }
 
-/* "TO:" and a plain path, nothing after it, in a[0..n): as
+/* "TO:" and a plain path, nothing after it, in l[i..n): as
  * smtp__rcpt_path() (bit 5 cleared matches exactly 't' and 'o'). */
-static int smtp__rcpt_plain(union smtp_event *ev, const char *a, size_t n)
+static int smtp__rcpt_plain(union smtp_event *ev, const char *l, size_t i, size_t n)
 {
-    return n > 3 && (a[0] & 0xdf) == 'T' && (a[1] & 0xdf) == 'O' && a[2] == ':' &&
-           smtp__rcpt_path(ev, a + 3, n - 3, a + 3) == n - 3;
+    return n - i > 3 && (l[i] & 0xdf) == 'T' && (l[i + 1] & 0xdf) == 'O' && l[i + 2] == ':' &&
+           smtp__rcpt_path(ev, l, i + 3, n, l) == n;
 }
 
 /* "RCPT TO:" with bit 5 of each letter cleared: a line's first 8 octets
@@ -1789,30 +1802,30 @@ static int smtp__rcpt_ready(const struct smtp_session *s)
 }
 #endif
 
-/* Parses "FROM:<path> params" / "TO:<path> params" (a[0..n)) into ev:
- * esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2), with runs of blanks
- * where one SP stands unless SMTP_OPT_STRICT_SPACES.  ev.mail and ev.rcpt
- * share their first members (type, path, params). */
-static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const char *a, size_t n,
-                           int mail)
+/* Parses "FROM:<path> params" / "TO:<path> params" (l[i..n), the
+ * argument where it is in the line) into ev: esmtp-param *(SP
+ * esmtp-param) (RFC 5321 4.1.2), with runs of blanks where one SP stands
+ * unless SMTP_OPT_STRICT_SPACES.  ev.mail and ev.rcpt share their first
+ * members (type, path, params). */
+static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const char *l, size_t i,
+                           size_t n, int mail)
 {
-    size_t i;
-    int r, has8 = 0;
+    int r, has8;
     unsigned flags = mail ? SMTP_PATH_NULL_OK : SMTP_PATH_POSTMASTER;
 
 #if !SMTP_SMALL
-    if (!mail && smtp__rcpt_plain(ev, a, n))
+    if (!mail && smtp__rcpt_plain(ev, l, i, n))
         return 0;
 #endif
-    if (!smtp__has_prefix(a, 0, n, mail ? "FROM:" : "TO:"))
+    if (!smtp__has_prefix(l, i, n, mail ? "FROM:" : "TO:"))
         return mail ? SMTP__NO(MAIL_SYNTAX) : SMTP__NO(RCPT_SYNTAX);
-    i = mail ? 5 : 3;
+    i += mail ? 5 : 3;
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* "FROM: <a@b>" */
-        i = smtp__skip_blanks(s, a, i, n);
+        i = smtp__skip_blanks(s, l, i, n);
     if (SMTP__HAS_UTF8 && (s->_flags & SMTP__F_ESMTP) && (s->cfg.extensions & SMTP_EXT_SMTPUTF8))
         flags |= SMTP_PATH_UTF8;
-    if ((r = smtp__parse_path(a + i, n - i, flags, &ev->mail.path, &has8)) != SMTP_OK)
-        return smtp__path_error(r, mail);
+    if ((has8 = smtp__parse_path(l, i, n, flags, &ev->mail.path)) < 0)
+        return smtp__path_error(has8, mail);
     i += ev->mail.path.len;
     ev->mail.params.ptr = "";
     ev->mail.params.len = 0;
@@ -1833,13 +1846,14 @@ static int smtp__mail_rcpt(struct smtp_session *s, union smtp_event *ev, const c
 #endif
     }
     if (i < n) {
-        size_t j = smtp__skip_blanks(s, a, i, n);
+        size_t j = smtp__skip_blanks(s, l, i, n);
         if (j == i || j == n)
             return SMTP__NO(PARAMS);
-        ev->mail.params.ptr = a + j;
+        ev->mail.params.ptr = l + j;
         ev->mail.params.len = n - j;
+        i = j;
     }
-    if ((r = smtp__mail_params(s, ev, mail)) != 0)
+    if ((r = smtp__mail_params(s, ev, l, i, n, mail)) != 0)
         return r;
     if (SMTP__HAS_UTF8 && has8 && !(mail ? ev->mail.smtputf8 : (s->_flags & SMTP__F_UTF8)))
         return SMTP__NO(UTF8_NEEDED); /* RFC 6531 3.5 */
@@ -2142,7 +2156,7 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
     case SMTP__V_SEND:
     case SMTP__V_SOML:
     case SMTP__V_SAML:
-        if ((r = smtp__mail_rcpt(s, ev, l + i, n - i, 1)) != 0)
+        if ((r = smtp__mail_rcpt(s, ev, l, i, n, 1)) != 0)
             return r;
         ev->mail.mode = (uint8_t)(v == SMTP__V_MAIL ? 0u : SMTP_MODE_SEND + (v - SMTP__V_SEND));
         s->_flags = (uint16_t)((s->_flags & ~(SMTP__F_PEND_UTF8 | SMTP__F_PEND_BINARY)) |
@@ -2152,7 +2166,7 @@ static int smtp__run(struct smtp_session *s, union smtp_event *ev, unsigned v, c
                                     : 0));
         return smtp__ask(s, ev, SMTP_EV_MAIL);
     case SMTP__V_RCPT:
-        if ((r = smtp__mail_rcpt(s, ev, l + i, n - i, 0)) != 0)
+        if ((r = smtp__mail_rcpt(s, ev, l, i, n, 0)) != 0)
             return r;
         if (s->_rcpts >= s->cfg.max_rcpt)
             return SMTP__NO(RCPTS_OVER);
@@ -2228,7 +2242,7 @@ static int smtp__command(struct smtp_session *s, union smtp_event *ev, unsigned 
      * within max_rcpt: what the code below does with it (its verb row:
      * always enabled, in MAIL and RCPT, an argument), in one step */
     if (!lf && n > 8 && smtp__rcpt_ready(s) && smtp__is_rcpt_to(l) &&
-        smtp__rcpt_path(ev, l + 8, n - 8, l + 8) == n - 8)
+        smtp__rcpt_path(ev, l, 8, n, l) == n)
         return smtp__ask(s, ev, SMTP_EV_RCPT);
 #endif
     if (!(s->cfg.options & SMTP_OPT_STRICT_SPACES)) /* trailing blanks carry nothing */
@@ -2887,7 +2901,7 @@ static SMTP__NOINLINE int smtp__rcpt_line(struct smtp_session *s, const char *p,
 {
     size_t k;
     if (len > 12 && smtp__is_rcpt_to(p) &&
-        (k = smtp__rcpt_path(ev, p + 8, len - 8, s->_line + 8)) != 0 && (k += 8) < len - 1 &&
+        (k = smtp__rcpt_path(ev, p, 8, len, s->_line)) != 0 && k < len - 1 &&
         p[k] == '\r' && p[k + 1] == '\n' && k <= (size_t)s->cfg.max_line - 2) {
         memcpy(s->_line, p, k); /* _line_len stays 0, as after a command */
         *used = k + 2;
