@@ -58,21 +58,21 @@ static void any_action(struct smtp_session *s, char *enh, char *text)
     }
 }
 
-/* Feeds p[0..len) to s once and sends all of the output: the octets used.
- * For Eva, one state per length of what is sent (the EHLO reply's SIZE
- * has as many digits as max_size), so that "all of it sent" is never
- * merged with "some of it". */
-static size_t feed_send(struct smtp_session *s, const char *p, size_t len)
+/* Feeds p[0..len) to s once and sends all of the output: smtp_feed()'s
+ * result, and the octets it used in *used.  For Eva, one state per length
+ * of what is sent (the EHLO reply's SIZE has as many digits as max_size),
+ * so that "all of it sent" is never merged with "some of it". */
+static int feed_send(struct smtp_session *s, const char *p, size_t len, size_t *used)
 {
     union smtp_event ev;
-    size_t used, out;
-    int st = smtp_feed(s, p, len, &used, &ev);
-    //@ assert used_in_input: used <= len;
+    size_t out;
+    int st = smtp_feed(s, p, len, used, &ev);
+    //@ assert used_in_input: *used <= len;
     //@ assert result_in_range: SMTP_TURNED <= st <= SMTP__EV_LAST;
     //@ split s->_out_len;
     (void)smtp_output(s, &out);
     smtp_output_done(s, out);
-    return used;
+    return st;
 }
 
 /* From the start of a session: the greeting's event and its default 220,
@@ -80,12 +80,13 @@ static size_t feed_send(struct smtp_session *s, const char *p, size_t len)
  * answered with its event's default, all output sent. */
 static void feed_known_lines(struct smtp_session *s, const char *const *lines)
 {
-    (void)feed_send(s, NULL, 0); /* the greeting's event */
-    (void)feed_send(s, NULL, 0); /* its default answer, 220 */
+    size_t used;
+    (void)feed_send(s, NULL, 0, &used); /* the greeting's event */
+    (void)feed_send(s, NULL, 0, &used); /* its default answer, 220 */
     //@ loop unroll 8;
     for (; *lines; lines++) {
-        (void)feed_send(s, *lines, strlen(*lines));
-        (void)feed_send(s, NULL, 0); /* the default answer */
+        (void)feed_send(s, *lines, strlen(*lines), &used);
+        (void)feed_send(s, NULL, 0, &used); /* the default answer */
     }
 }
 #endif

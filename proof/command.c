@@ -26,15 +26,19 @@
 #define PRE 0
 #endif
 
-/* What comes after "EHLO a", each line answered with its default. */
-static const char *const pres[] = {
-    "",                                                /* 0: nothing */
-    "MAIL FROM:<a@b>\r\n",                             /* 1: a transaction */
-    "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",            /* 2: a recipient */
-    "AUTH PLAIN\r\n",                                  /* 3: a SASL exchange */
-    "AUTH LOGIN\r\n",                                  /* 4: its first step */
-    "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",    /* 5: in the data */
-    "AUTH LOGIN\r\ndXNlcg==\r\n",                      /* 6: LOGIN's second step */
+/* The known lines before the unknown one, each answered with its default:
+ * "EHLO a" and what PRE picks. */
+#define EHLO "EHLO a\r\n"
+#define MAIL "MAIL FROM:<a@b>\r\n"
+#define RCPT "RCPT TO:<c@d>\r\n"
+static const char *const pres[][5] = {
+    {EHLO, NULL},                                     /* 0: nothing more */
+    {EHLO, MAIL, NULL},                               /* 1: a transaction */
+    {EHLO, MAIL, RCPT, NULL},                         /* 2: a recipient */
+    {EHLO, "AUTH PLAIN\r\n", NULL},                   /* 3: a SASL exchange */
+    {EHLO, "AUTH LOGIN\r\n", NULL},                   /* 4: its first step */
+    {EHLO, MAIL, RCPT, "DATA\r\n", NULL},             /* 5: in the data */
+    {EHLO, "AUTH LOGIN\r\n", "dXNlcg==\r\n", NULL}, /* 6: LOGIN's second step */
 };
 
 /* The known start of the line. */
@@ -63,37 +67,12 @@ static const char alphabet[] = "aZz09<>@:.,-_=+/\\\"[] \t\0\x7f\x80\xbf\xc3\xe2\
  * the analysis reached: proof/README.md). */
 extern void Frama_C_show_each_line_result(int, size_t);
 
-/* Feeds p[0..len) once and sends all of the output: the octets used. */
-static size_t feed_all(const char *p, size_t len)
-{
-    union smtp_event ev;
-    size_t used, out;
-    int st = smtp_feed(&s, p, len, &used, &ev);
-    //@ assert used_in_input: used <= len;
-    //@ assert result_in_range: SMTP_CLOSED <= st <= SMTP__EV_LAST;
-    if (p == in)
-        Frama_C_show_each_line_result(st, used);
-    (void)smtp_output(&s, &out);
-    smtp_output_done(&s, out);
-    return used;
-}
-
-/* Feeds known lines, each event answered with its default. */
-static void feed_lines(const char *p)
-{
-    size_t n = strlen(p), i = 0;
-    //@ loop unroll 8;
-    while (i < n) {
-        i += feed_all(p + i, n - i);
-        (void)feed_all(NULL, 0); /* the default answer of its event */
-    }
-}
-
 int main(void)
 {
     static struct smtp_config cfg;
     const char *prefix = prefixes[VERB];
-    size_t plen = strlen(prefix), len, out, k;
+    size_t plen = strlen(prefix), len, out, k, used;
+    int st;
     smtp_config_default(&cfg);
 #if CONFIG == 1
     any_config(&cfg, cfg.hostname);
@@ -102,9 +81,7 @@ int main(void)
     cfg.options = SMTP_OPT_AUTH_PLAINTEXT;
 #endif
     smtp_init(&s, &cfg);
-    (void)feed_all(NULL, 0); /* the greeting: its default, 220 */
-    feed_lines("EHLO a\r\n");
-    feed_lines(pres[PRE]);
+    feed_known_lines(&s, pres[PRE]);
     memcpy(in, prefix, plen);
     //@ loop unroll ARG_LEN;
     for (k = 0; k < ARG_LEN; k++)
@@ -113,12 +90,14 @@ int main(void)
     //@ split len;
     in[len] = '\r';
     in[len + 1] = '\n';
-    (void)feed_all(in, len + 2);
+    st = feed_send(&s, in, len + 2, &used);
+    //@ assert line_result: SMTP_CLOSED <= st;
+    Frama_C_show_each_line_result(st, used);
     //@ merge len;
     any_action(&s, enh, text);
     (void)smtp_output(&s, &out);
     smtp_output_done(&s, Frama_C_size_t_interval(0, out));
-    (void)feed_all(NULL, 0);
+    (void)feed_send(&s, NULL, 0, &used);
     Frama_C_show_each_proof_end(0);
     return 0;
 }
