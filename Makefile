@@ -361,13 +361,17 @@ analyze:
 # (PROVE_MACHDEPS).  Each run is NAME:DRIVER[:DEFINES, commas for spaces];
 # proof/README.md says what each one covers and assumes.  The longest runs
 # come first, so that the analyses running side by side end close together.
-# PROVE_PENDING are the drivers that do not reach zero alarms yet: `make
-# prove-pending` runs them and fails; they are not part of `make test`.
+# PROVE_LONG are runs that pass but take minutes of CPU each (`make
+# prove-long`); PROVE_PENDING are the drivers that do not reach zero alarms
+# yet (`make prove-pending` runs them and fails).  Neither is part of
+# `make test`.
 PROVE_NO_EXT   := -DSMTP_NO_CHUNKING,-DSMTP_NO_STARTTLS,-DSMTP_NO_AUTH,-DSMTP_NO_DSN,-DSMTP_NO_SMTPUTF8
 PROVE_RUNS     ?= session-bytes:proof/session.c:-DCALLS=5,-DIN_MAX=1 \
                   data:proof/feed.c:-DCALLS=2,-DIN_MAX=6 \
                   data-bdat-last:proof/feed.c:-DSTART=2,-DCALLS=2,-DIN_MAX=4 \
                   data-bdat:proof/feed.c:-DSTART=1,-DCALLS=2,-DIN_MAX=4 \
+                  lines:proof/feed.c:-DSTART=3,-DCALLS=2,-DIN_MAX=4 \
+                  lines-ehlo:proof/feed.c:-DSTART=4,-DCALLS=2,-DIN_MAX=4 \
                   init:proof/init.c init-no-ext:proof/init.c:$(PROVE_NO_EXT) \
                   init-terse:proof/init.c:-DSMTP_TERSE init-terse-no-ext:proof/init.c:-DSMTP_TERSE,$(PROVE_NO_EXT) \
                   helpers:proof/helpers.c \
@@ -392,14 +396,18 @@ PROVE_RUNS     ?= session-bytes:proof/session.c:-DCALLS=5,-DIN_MAX=1 \
                   cmd-auth-response:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=3,-DCONFIG=2 \
                   cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2 \
                   cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2
-PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16 \
-                  lines:proof/feed.c:-DSTART=3,-DCALLS=3,-DIN_MAX=4
+PROVE_LONG     ?= lines-long:proof/feed.c:-DSTART=3,-DCALLS=3,-DIN_MAX=4 \
+                  session-bytes-long:proof/session.c:-DCALLS=6,-DIN_MAX=1
+PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
-.PHONY: prove prove-pending
+.PHONY: prove prove-long prove-pending
 ## prove       (suite) Frama-C Eva: no run-time error in smtp.c, zero alarms (proof/)
 TEST_SUITES += prove
 prove:
 	@BUILD=$(BUILD) PROVE_MACHDEPS="$(PROVE_MACHDEPS)" sh proof/prove.sh $(PROVE_RUNS)
+## prove-long      longer Eva runs that pass but take minutes of CPU each (not in make test)
+prove-long:
+	@BUILD=$(BUILD) PROVE_MACHDEPS="$(PROVE_MACHDEPS)" sh proof/prove.sh $(PROVE_LONG)
 ## prove-pending   the Eva drivers that still report alarms (fails; see proof/README.md)
 prove-pending:
 	@BUILD=$(BUILD) PROVE_MACHDEPS="$(PROVE_MACHDEPS)" sh proof/prove.sh $(PROVE_PENDING)
