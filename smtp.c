@@ -1219,8 +1219,8 @@ static size_t smtp__local_part(const char *p, size_t n, size_t i, int utf8, int 
  * that ends the run), the first octet of a run tested before it, the dots,
  * the '@', the '>' and the length limits looked at where a run ends.  The
  * end is found by the scan itself: a caller need not know it first. */
-static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t b, size_t n,
-                                                   const char *q, struct smtp_path *out)
+static SMTP__ALWAYS_INLINE size_t smtp__plain_path(const char *p, size_t b, size_t n, const char *q,
+                                                   struct smtp_path *out)
 {
     size_t i = b + 1, at, e = n - 1; /* steps of two read up to p[e] */
     if (n - b < 5 || p[b] != '<')
@@ -1585,8 +1585,8 @@ static int smtp__param(const struct smtp_session *s, union smtp_event *ev, unsig
 #endif
 #ifndef SMTP_NO_AUTH
     case SMTP__P_AUTH: /* RFC 4954 5: xtext or "<>" */
-        if (!vs || !((ve - vs == 2 && p[vs] == '<' && p[vs + 1] == '>') ||
-                     smtp__xtext_ok(p, vs, ve, 500)))
+        if (!vs ||
+            !((ve - vs == 2 && p[vs] == '<' && p[vs + 1] == '>') || smtp__xtext_ok(p, vs, ve, 500)))
             break;
         ev->mail.auth = sp;
         return 0;
@@ -2900,9 +2900,8 @@ static SMTP__NOINLINE int smtp__rcpt_line(struct smtp_session *s, const char *p,
                                           size_t *used, union smtp_event *ev)
 {
     size_t k;
-    if (len > 12 && smtp__is_rcpt_to(p) &&
-        (k = smtp__rcpt_path(ev, p, 8, len, s->_line)) != 0 && k < len - 1 &&
-        p[k] == '\r' && p[k + 1] == '\n' && k <= (size_t)s->cfg.max_line - 2) {
+    if (len > 12 && smtp__is_rcpt_to(p) && (k = smtp__rcpt_path(ev, p, 8, len, s->_line)) != 0 &&
+        k < len - 1 && p[k] == '\r' && p[k + 1] == '\n' && k <= (size_t)s->cfg.max_line - 2) {
         memcpy(s->_line, p, k); /* _line_len stays 0, as after a command */
         *used = k + 2;
         return smtp__ask(s, ev, SMTP_EV_RCPT);
