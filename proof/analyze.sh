@@ -15,7 +15,7 @@
 #                           configuration it finds
 #
 # Variants: smtp.c as shipped and with every SMTP_NO_* extension compiled
-# out; each example with and without OpenSSL (SMTP_SINK_NO_TLS).
+# out; each example with and without OpenSSL (SMTP_SINK_NO_TLS, SMTP_SEND_NO_TLS).
 # A finding that is wrong is silenced next to its line, with the reason
 # (NOLINT(check): why); none are silenced here.
 set -u
@@ -64,8 +64,8 @@ have() { command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $1 not installed"; ret
 
 # file|defines pairs, defines with commas for spaces
 units="smtp.c| smtp.c|$(echo "$NO_EXT" | tr ' ' ',') smtp.c|-DSMTP_NO_SERVER"
-for ex in examples/*.c; do
-    units="$units $ex| $ex|-DSMTP_SINK_NO_TLS"
+for ex in examples/*.c; do # without OpenSSL: smtp-sink.c -> -DSMTP_SINK_NO_TLS
+    units="$units $ex| $ex|-D$(basename "$ex" .c | tr 'a-z-' 'A-Z_')_NO_TLS"
 done
 
 for u in $units; do
