@@ -367,7 +367,7 @@ analyze:
 # `make test`.
 PROVE_NO_EXT   := -DSMTP_NO_CHUNKING,-DSMTP_NO_STARTTLS,-DSMTP_NO_AUTH,-DSMTP_NO_DSN,-DSMTP_NO_SMTPUTF8
 PROVE_RUNS     ?= session-bytes:proof/session.c:-DCALLS=5,-DIN_MAX=1 \
-                  data:proof/feed.c:-DCALLS=2,-DIN_MAX=6 \
+                  data:proof/feed.c:-DCALLS=2,-DIN_MAX=4 \
                   data-bdat-last:proof/feed.c:-DSTART=2,-DCALLS=2,-DIN_MAX=4 \
                   data-bdat:proof/feed.c:-DSTART=1,-DCALLS=2,-DIN_MAX=4 \
                   lines:proof/feed.c:-DSTART=3,-DCALLS=2,-DIN_MAX=4 \
@@ -397,6 +397,7 @@ PROVE_RUNS     ?= session-bytes:proof/session.c:-DCALLS=5,-DIN_MAX=1 \
                   cmd-auth-login:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=4,-DCONFIG=2 \
                   cmd-auth-login-pass:proof/command.c:-DVERB=16,-DARG_LEN=4,-DPRE=6,-DCONFIG=2
 PROVE_LONG     ?= lines-long:proof/feed.c:-DSTART=3,-DCALLS=3,-DIN_MAX=4 \
+                  data-long:proof/feed.c:-DCALLS=2,-DIN_MAX=6 \
                   session-bytes-long:proof/session.c:-DCALLS=6,-DIN_MAX=1
 PROVE_PENDING  ?= session:proof/session.c:-DCALLS=2,-DIN_MAX=16
 PROVE_MACHDEPS ?= x86_64 gcc_x86_32
