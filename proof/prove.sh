@@ -54,15 +54,21 @@ if [ "${1:-}" = --one ]; then
     exit 0
 fi
 
+# spec RUN: name, driver and defs (the defines comma-joined, "-" for none)
+# of RUN, NAME:DRIVER[:DEFINES].
+spec() {
+    name=${1%%:*}; rest=${1#*:}
+    driver=${rest%%:*}; defs=-
+    if [ "$rest" != "$driver" ]; then defs=${rest#*:}; fi
+}
+
 # Every (run, machine model) pair is one job; PROVE_JOBS of them (default:
 # the number of CPUs) run at a time, each starting as soon as one ends, so
 # a long analysis does not hold the other CPU idle.  The report then
 # follows the order of the command line.
 jobs=${PROVE_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 for run in "$@"; do
-    name=${run%%:*}; rest=${run#*:}
-    driver=${rest%%:*}; defs=-
-    [ "$rest" != "$driver" ] && defs=${rest#*:}
+    spec "$run"
     for m in $PROVE_MACHDEPS; do
         rm -f "$out/$name-$m.log.rc"
         echo "$name $driver $defs $m"
@@ -70,9 +76,9 @@ for run in "$@"; do
 done | BUILD=$BUILD FRAMAC=$FRAMAC EVA_OPTS=$EVA_OPTS xargs -P "$jobs" -L 1 sh "$0" --one
 
 for run in "$@"; do
-    name=${run%%:*}; rest=${run#*:}
-    driver=${rest%%:*}; defs=
-    [ "$rest" != "$driver" ] && defs=$(echo "${rest#*:}" | tr ',' ' ')
+    spec "$run"
+    shown=
+    [ "$defs" = - ] || shown=" $(echo "$defs" | tr ',' ' ')"
     for m in $PROVE_MACHDEPS; do
         log=$out/$name-$m.log
         rc=1; t=?; cpu=?
@@ -87,7 +93,7 @@ for run in "$@"; do
         [ "$bad_props" = 0 ] || why="$why $bad_props unknown/invalid properties;"
         grep -q 'No errors or warnings raised during the analysis' "$log" || why="$why errors or warnings;"
         grep -q 'Frama_C_show_each_proof_end' "$log" || why="$why end of driver not reached;"
-        echo "--- $name ($driver${defs:+ $defs}), machdep $m, ${t} s (${cpu} s of CPU)"
+        echo "--- $name ($driver$shown), machdep $m, ${t} s (${cpu} s of CPU)"
         sed -n '/ANALYSIS SUMMARY/,/logical properties reached have been proven/p' "$log" |
             grep -E 'alarms|errors|Assertions|Preconditions|proven' | sed 's/^ */    /'
         if [ -z "$why" ]; then
